@@ -1,0 +1,1 @@
+/* cgen_c.c — placeholder, being written */

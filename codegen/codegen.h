@@ -1,0 +1,22 @@
+/* codegen.h — the back ends' entry points. A back end reads a KProg (kir.h) and writes
+ * files; it never sees an ONNX node. */
+#ifndef ONNXCC_CODEGEN_H
+#define ONNXCC_CODEGEN_H
+
+#include "../compiler/kir.h"
+
+/* c/cgen_c.c: portable C99 back end.
+ * Writes OUTDIR/NAME.h, OUTDIR/NAME.c, OUTDIR/NAME_weights.c and the runtime files the
+ * program calls (onnxcc_rt.h + rt_*.c), each through write_file_atomic. 0, or -1 with *err
+ * (malloc'd) naming what failed. */
+int cgen_c_write(const KProg *p, const char *outdir, char **err);
+/* Source of a test harness (C99 main) for `onnxcc check`: reads each input from a raw
+ * binary file (host layout, argv[1..ninputs]), runs NAME_run, writes each output to a raw
+ * binary file (the following argv entries). Returns a malloc'd string. */
+char *cgen_c_harness(const KProg *p);
+
+/* runtime (generated at build time from runtime/): the embedded runtime sources. */
+const char *rt_source(const char *file);   /* text of e.g. "rt_gemm.c", or NULL */
+const char *rt_kernel_file(const char *kernel); /* "rt_gemm.c" for "rt_gemm_f32", or NULL */
+
+#endif

@@ -1,0 +1,1 @@
+/* ir.c — placeholder, being written */

@@ -1,0 +1,1 @@
+/* kinterp.c — placeholder, being written */

@@ -1,0 +1,1 @@
+/* kir.c — placeholder, being written */

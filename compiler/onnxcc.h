@@ -1,0 +1,230 @@
+/* onnxcc.h — the one internal header of the compiler front and middle (QBE style):
+ * a section per file. Everything here knows ONNX; codegen/ sees only kir.h.
+ *
+ * Data flows one way: load -> shape (with constant folding) -> passes -> lower -> plan
+ * -> codegen. No stage after load.c touches protobuf structs. */
+#ifndef ONNXCC_H
+#define ONNXCC_H
+
+#include <stdio.h>
+#include "kir.h"
+
+#define ONNXCC_VERSION "0.1.0"
+
+typedef struct Graph Graph;
+typedef struct Node Node;
+typedef struct Value Value;
+
+/* ir.c */
+
+typedef struct Type {
+    DType dt;
+    int rank;
+    int64_t dims[KIR_MAX_RANK];
+} Type;
+
+int64_t type_numel(const Type *t);            /* product of dims; 1 for rank 0 */
+int type_equal(const Type *a, const Type *b);
+char *type_str(Pool *p, const Type *t);       /* "float32[1x3x224x224]" */
+
+/* A symbolic dimension as declared in the model, kept for messages and --shape binding. */
+typedef struct DimSym {
+    int axis;
+    const char *name;     /* "N", "batch" ...; NULL if the dim was simply unknown */
+} DimSym;
+
+typedef enum { V_TEMP, V_INPUT, V_WEIGHT } ValueKind;
+
+struct Value {
+    const char *name;
+    int id;
+    ValueKind kind;
+    int has_type;         /* type below is valid (set by load for inputs/weights, else shape) */
+    Type type;
+    const void *data;     /* non-NULL: value known at compile time (weight or folded) */
+    DimSym *syms;         /* declared symbolic dims of a graph input, before binding */
+    int nsyms;
+    Node *producer;       /* NULL for inputs and weights */
+    int is_output;        /* a graph output */
+    int nuses;            /* number of node inputs that read it (set by ir_finish) */
+};
+
+typedef enum { A_FLOAT, A_INT, A_STRING, A_TENSOR, A_GRAPH, A_FLOATS, A_INTS, A_STRINGS,
+               A_TENSORS, A_GRAPHS, A_OTHER } AttrKind;
+
+typedef struct Attr {
+    const char *name;
+    AttrKind kind;
+    float f;
+    int64_t i;
+    const char *s;        /* A_STRING (NUL terminated; ONNX strings here are names/modes) */
+    float *floats;
+    int64_t *ints;
+    const char **strings;
+    int n;                /* count for the list kinds */
+    Value *t;             /* A_TENSOR: a constant Value (type + data) */
+    Graph *g;             /* A_GRAPH: nested graph (If/Loop/Scan bodies) */
+    Graph **graphs;
+} Attr;
+
+struct Node {
+    const char *name;     /* never NULL: load gives unnamed nodes "<op>_<index>" */
+    const char *op_type;
+    const char *domain;   /* "" for the default ONNX domain */
+    int op;               /* OpId, or OP_UNKNOWN */
+    int opset;            /* opset version of the node's domain in this model */
+    int id;
+    Value **in;           /* NULL where an optional input is omitted */
+    int nin;
+    Value **out;          /* NULL where an optional output is omitted */
+    int nout;
+    Attr *attrs;
+    int nattrs;
+    Graph *g;
+};
+
+struct Graph {
+    const char *name;
+    const char *file;     /* model path, for messages */
+    Graph *parent;        /* nested graphs: the enclosing graph */
+    Node **nodes;         /* topological order after ir_finish */
+    int nnodes;
+    size_t capnodes;
+    Value **values;
+    int nvalues;
+    size_t capvalues;
+    Value **inputs;       /* graph inputs that are not initializers, in model order */
+    int ninputs;
+    Value **outputs;
+    int noutputs;
+    int opset;            /* default-domain opset */
+    int ir_version;
+    Pool *pool;
+    char *err;            /* first error message (see node_err), or NULL */
+};
+
+Graph *ir_graph_new(Pool *p, const char *file);
+Value *ir_value(Graph *g, const char *name);           /* find or create by name */
+Value *ir_find(Graph *g, const char *name);            /* find in g or enclosing graphs */
+Node *ir_node(Graph *g, const char *name, const char *op_type, const char *domain);
+/* Topological sort, use counts, dangling-edge and cycle checks. 0 or -1 (g->err set). */
+int ir_finish(Graph *g);
+
+/* Attributes: default when absent. */
+const Attr *attr_get(const Node *n, const char *name);
+int64_t attr_i(const Node *n, const char *name, int64_t def);
+float attr_f(const Node *n, const char *name, float def);
+const char *attr_s(const Node *n, const char *name, const char *def);
+const int64_t *attr_ints(const Node *n, const char *name, int *count); /* NULL if absent */
+const float *attr_floats(const Node *n, const char *name, int *count);
+
+Value *node_in(const Node *n, int i);   /* NULL if absent or omitted */
+Value *node_out(const Node *n, int i);
+
+/* Errors: formats "FILE: node 'NAME' (OP): message" into g->err (first error wins) and
+ * returns -1, so an op can `return node_err(n, "...")`. graph_err is for errors with no node. */
+int node_err(const Node *n, const char *fmt, ...) ATTR_PRINTF(2, 3);
+int graph_err(Graph *g, const char *fmt, ...) ATTR_PRINTF(2, 3);
+
+/* Constant inputs (Reshape's shape, Slice's starts ...): reads a constant integer tensor
+ * as int64 values. Returns the count, or -1 with node_err when not constant/not integer. */
+int const_ints(const Node *n, int input, int64_t **vals);
+/* Reads element i of a constant tensor of any numeric type as double. */
+double const_elem_f(const Value *v, int64_t i);
+
+/* load.c */
+
+typedef struct LoadOptions {
+    const char *const *shape_names; /* --shape NAME=DIMS bindings */
+    const Type *shape_types;        /* only rank/dims are used */
+    int nshapes;
+} LoadOptions;
+
+/* Reads an ONNX model into a Graph allocated from p. Returns NULL with *err set to one
+ * line naming the file (and node/op where one is at fault). */
+Graph *load_model(Pool *p, const char *path, const LoadOptions *opt, char **err);
+/* Reads a serialized TensorProto (test data input_K.pb). NULL with *err on failure. */
+Value *load_tensor_file(Pool *p, const char *path, char **err);
+
+/* ops/ops.c: the operator table, expanded from ops/ops.def */
+
+typedef struct Lower Lower;
+typedef int (*InferFn)(Node *n);            /* set output types (and data when trivially known) */
+typedef int (*LowerFn)(Node *n, Lower *L);  /* emit the node's body through L->k */
+
+typedef struct OpDef {
+    const char *name;
+    const char *domain;
+    int since;            /* first opset version supported */
+    InferFn infer;
+    LowerFn lower;
+} OpDef;
+
+typedef enum {
+#define OP(id, name, domain, since, infer, lower) OP_##id,
+#include "ops/ops.def"
+#undef OP
+    OP_COUNT,
+    OP_UNKNOWN = -1
+} OpId;
+
+extern const OpDef op_table[OP_COUNT];
+int op_lookup(const char *domain, const char *op_type);   /* OpId or OP_UNKNOWN */
+
+/* ops/common.c: shared helpers for the operator files */
+int set_out(Node *n, int i, DType dt, int rank, const int64_t *dims); /* 0, or -1 if out i absent */
+int set_out_type(Node *n, int i, const Type *t);
+/* numpy broadcasting of two shapes into out; -1 with node_err on mismatch. */
+int broadcast_shapes(const Node *n, const Type *a, const Type *b, Type *out);
+int norm_axis(const Node *n, int64_t axis, int rank, int *out); /* negative axes; range check */
+
+/* shape.c */
+
+/* Infers every node's output types in order, folding nodes whose inputs are all constant
+ * (through the loop IR interpreter). Collects ALL unsupported ops into one message first.
+ * 0, or -1 with g->err. */
+int shape_infer(Graph *g);
+/* Lists the unsupported operators of g (each with its node name) into a pool string, or
+ * NULL if all are supported. */
+char *shape_unsupported(Graph *g);
+
+/* lower.c */
+
+struct Lower {
+    KB *k;
+    Node *n;
+    KProg *prog;
+    const struct Target *target;
+    int *value_tensor;    /* Value id -> program tensor id (-1 before it exists) */
+    int in_buf[16];       /* lazily created buffers for the node's inputs/outputs */
+    int out_buf[16];
+};
+
+int lw_in(Lower *L, int i);     /* buffer of node input i (created on first use) */
+int lw_out(Lower *L, int i);    /* buffer of node output i */
+int lw_temp(Lower *L, DType t, int64_t n); /* scratch buffer live only during this node */
+int lw_has_kernel(const Lower *L, const char *kernel);
+
+/* Lowers every node of g (after shape_infer) into a program for target t.
+ * NULL with *err on failure (e.g. an op the target cannot run). */
+KProg *lower_graph(Graph *g, const char *name, const struct Target *t, char **err);
+/* Lowers one node for the interpreter (constant folding): a function whose buffers are
+ * bound to the node's inputs then outputs in order. NULL if the node cannot be lowered. */
+KFunc *lower_node_standalone(Pool *p, Node *n, char **err);
+
+/* plan.c */
+
+/* Assigns arena offsets to every KT_ARENA tensor from its live range; sets arena_bytes and
+ * arena_lower_bound. */
+void plan_arena(KProg *p, int64_t align);
+
+/* targets/targets.c */
+
+typedef struct Target {
+    const char *name;             /* "c", "x86_64", ... */
+    const char *const *kernels;   /* runtime kernels available, NULL terminated */
+    int64_t align;                /* arena/tensor alignment in bytes */
+} Target;
+const Target *target_find(const char *name);
+
+#endif

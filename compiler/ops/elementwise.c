@@ -1,0 +1,1 @@
+/* elementwise.c — placeholder, being written */

@@ -1,0 +1,1 @@
+/* nn.c — placeholder, being written */

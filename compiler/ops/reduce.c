@@ -1,0 +1,1 @@
+/* reduce.c — placeholder, being written */

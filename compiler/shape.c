@@ -1,0 +1,1 @@
+/* shape.c — placeholder, being written */

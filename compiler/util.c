@@ -1,0 +1,261 @@
+/* util.c — pools, the string builder, whole-file I/O and exact float literals. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "util.h"
+
+typedef struct Chunk {
+    struct Chunk *next;
+    size_t size, used;
+    max_align_t data[];
+} Chunk;
+
+struct Pool {
+    Chunk *head;
+};
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fputs("onnxcc: out of memory\n", stderr);
+        exit(1);
+    }
+    return p;
+}
+
+Pool *pool_new(void)
+{
+    Pool *p = xmalloc(sizeof *p);
+    p->head = NULL;
+    return p;
+}
+
+void pool_free(Pool *p)
+{
+    if (!p) return;
+    for (Chunk *c = p->head, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
+    free(p);
+}
+
+void *pool_alloc(Pool *p, size_t size)
+{
+    const size_t a = sizeof(max_align_t);
+    size = (size + a - 1) / a * a;
+    if (!p->head || p->head->size - p->head->used < size) {
+        size_t cap = size > 65536 ? size : 65536;
+        Chunk *c = xmalloc(sizeof *c + cap);
+        c->size = cap;
+        c->used = 0;
+        c->next = p->head;
+        p->head = c;
+    }
+    void *r = (char *)p->head->data + p->head->used;
+    p->head->used += size;
+    memset(r, 0, size);
+    return r;
+}
+
+void *pool_dup(Pool *p, const void *src, size_t size)
+{
+    void *r = pool_alloc(p, size);
+    if (size) memcpy(r, src, size);
+    return r;
+}
+
+char *pool_strdup(Pool *p, const char *s)
+{
+    return s ? pool_dup(p, s, strlen(s) + 1) : NULL;
+}
+
+char *pool_fmt(Pool *p, const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *r = pool_alloc(p, (size_t)n + 1);
+    vsnprintf(r, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    return r;
+}
+
+void *pool_grow(Pool *p, void *arr, size_t n, size_t sz, size_t *cap)
+{
+    size_t ncap = *cap ? *cap * 2 : 8;
+    while (ncap <= n) ncap *= 2;
+    void *r = pool_alloc(p, ncap * sz);
+    if (n) memcpy(r, arr, n * sz);
+    *cap = ncap;
+    return r;
+}
+
+void sb_init(StrBuf *sb)
+{
+    memset(sb, 0, sizeof *sb);
+}
+
+void sb_free(StrBuf *sb)
+{
+    free(sb->buf);
+    sb_init(sb);
+}
+
+static void sb_reserve(StrBuf *sb, size_t extra)
+{
+    if (sb->len + extra + 1 <= sb->cap) return;
+    size_t cap = sb->cap ? sb->cap : 256;
+    while (cap < sb->len + extra + 1) cap *= 2;
+    char *nb = realloc(sb->buf, cap);
+    if (!nb) {
+        fputs("onnxcc: out of memory\n", stderr);
+        exit(1);
+    }
+    sb->buf = nb;
+    sb->cap = cap;
+}
+
+void sb_puts(StrBuf *sb, const char *s)
+{
+    size_t n = strlen(s);
+    sb_reserve(sb, n);
+    memcpy(sb->buf + sb->len, s, n + 1);
+    sb->len += n;
+}
+
+void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    sb_reserve(sb, (size_t)n);
+    vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    sb->len += (size_t)n;
+}
+
+void sb_printf(StrBuf *sb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vprintf(sb, fmt, ap);
+    va_end(ap);
+}
+
+static void sb_indent(StrBuf *sb)
+{
+    for (int i = 0; i < sb->indent; i++) sb_puts(sb, "    ");
+}
+
+void sb_line(StrBuf *sb, const char *fmt, ...)
+{
+    va_list ap;
+    sb_indent(sb);
+    va_start(ap, fmt);
+    sb_vprintf(sb, fmt, ap);
+    va_end(ap);
+    sb_puts(sb, "\n");
+}
+
+void sb_open(StrBuf *sb, const char *fmt, ...)
+{
+    va_list ap;
+    sb_indent(sb);
+    va_start(ap, fmt);
+    sb_vprintf(sb, fmt, ap);
+    va_end(ap);
+    sb_puts(sb, " {\n");
+    sb->indent++;
+}
+
+void sb_close(StrBuf *sb, const char *trail)
+{
+    sb->indent--;
+    sb_indent(sb);
+    sb_puts(sb, "}");
+    sb_puts(sb, trail ? trail : "");
+    sb_puts(sb, "\n");
+}
+
+int read_file(const char *path, unsigned char **data, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *buf = xmalloc(cap);
+    for (;;) {
+        if (n == cap) {
+            cap *= 2;
+            unsigned char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                errno = ENOMEM;
+                return -1;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        errno = EIO;
+        return -1;
+    }
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len)
+{
+    size_t n = strlen(path) + 32;
+    char *tmp = xmalloc(n);
+    snprintf(tmp, n, "%s.tmp%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        free(tmp);
+        return -1;
+    }
+    int ok = fwrite(data, 1, len, f) == len;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        int e = errno;
+        remove(tmp);
+        free(tmp);
+        errno = e ? e : EIO;
+        return -1;
+    }
+    free(tmp);
+    return 0;
+}
+
+void sb_float_literal(StrBuf *sb, double v, int is_f32)
+{
+    if (isnan(v)) {
+        sb_puts(sb, is_f32 ? "NAN" : "(double)NAN");
+    } else if (isinf(v)) {
+        sb_puts(sb, v < 0 ? (is_f32 ? "-INFINITY" : "-(double)INFINITY")
+                          : (is_f32 ? "INFINITY" : "(double)INFINITY"));
+    } else if (v == 0) {
+        sb_puts(sb, signbit(v) ? "-0.0" : "0.0");
+        if (is_f32) sb_puts(sb, "f");
+    } else if (v == floor(v) && fabs(v) < 1e15) {
+        /* integral values read better in decimal and are exact */
+        sb_printf(sb, "%.1f%s", v, is_f32 ? "f" : "");
+    } else {
+        sb_printf(sb, "%a%s", v, is_f32 ? "f" : "");
+    }
+}

@@ -1,0 +1,62 @@
+/* util.h — memory pools and the string builder shared by every phase (compiler and codegen).
+ *
+ * Each phase allocates from its own Pool and frees it at once at the end (QBE's habit):
+ * no scattered free(). Allocation failure aborts with a message: a compiler that runs out
+ * of memory has nothing better to do. */
+#ifndef ONNXCC_UTIL_H
+#define ONNXCC_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define ATTR_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define ATTR_PRINTF(f, a)
+#endif
+
+/* util.c */
+typedef struct Pool Pool;
+Pool *pool_new(void);
+void pool_free(Pool *p);                         /* frees everything allocated from p */
+void *pool_alloc(Pool *p, size_t size);          /* zeroed, aligned for any type */
+void *pool_dup(Pool *p, const void *src, size_t size);
+char *pool_strdup(Pool *p, const char *s);
+char *pool_fmt(Pool *p, const char *fmt, ...) ATTR_PRINTF(2, 3);
+/* Grows an array kept in p: returns a copy of arr (n elements of size sz) with room for cap. */
+void *pool_grow(Pool *p, void *arr, size_t n, size_t sz, size_t *cap);
+
+/* Push one element onto a pool-backed vector `arr` with count `n` and capacity `cap`. */
+#define VEC_PUSH(pool, arr, n, cap, item)                                                  \
+    do {                                                                                   \
+        if ((size_t)(n) >= (cap)) (arr) = pool_grow((pool), (arr), (n), sizeof *(arr), &(cap)); \
+        (arr)[(n)++] = (item);                                                             \
+    } while (0)
+
+/* String builder with scoped indentation (TVM's emitter habit): sb_line() indents by
+ * `indent` levels of four spaces; sb_open()/sb_close() print a brace and change the level. */
+typedef struct StrBuf {
+    char *buf;
+    size_t len, cap;
+    int indent;
+} StrBuf;
+void sb_init(StrBuf *sb);
+void sb_free(StrBuf *sb);
+void sb_puts(StrBuf *sb, const char *s);
+void sb_printf(StrBuf *sb, const char *fmt, ...) ATTR_PRINTF(2, 3);
+void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap);
+void sb_line(StrBuf *sb, const char *fmt, ...) ATTR_PRINTF(2, 3); /* indent + text + '\n' */
+void sb_open(StrBuf *sb, const char *fmt, ...) ATTR_PRINTF(2, 3); /* line ending in " {" */
+void sb_close(StrBuf *sb, const char *trail);  /* "}" + trail (e.g. "" or " else {") */
+
+/* Files: whole-file read, and write-to-temp-then-rename so an error never leaves a
+ * half-written output that looks good. Both return 0 on success, -1 with errno set. */
+int read_file(const char *path, unsigned char **data, size_t *len); /* malloc'd; caller frees */
+int write_file_atomic(const char *path, const void *data, size_t len);
+
+/* Prints a C99 float literal that reads back to exactly the same value (hex float),
+ * with INFINITY/NAN spelled through math.h macros. is_f32 adds the 'f' suffix. */
+void sb_float_literal(StrBuf *sb, double v, int is_f32);
+
+#endif
