@@ -87,7 +87,7 @@ typedef enum {
 typedef enum { KA_BUF, KA_INT, KA_FLOAT } KArgKind;
 typedef struct KArg {
     KArgKind kind;
-    int buf;        /* KA_BUF: buffer; passed as a pointer to element `off` */
+    int buf;        /* KA_BUF: buffer, passed as a pointer to element `off`; buf < 0: NULL */
     KExpr *off;     /* KA_BUF: element offset (DT_IDX) or NULL for 0 */
     int64_t i;      /* KA_INT: passed as ptrdiff_t */
     double f;       /* KA_FLOAT: passed as float */
