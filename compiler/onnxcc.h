@@ -177,6 +177,8 @@ int set_out_type(Node *n, int i, const Type *t);
 /* numpy broadcasting of two shapes into out; -1 with node_err on mismatch. */
 int broadcast_shapes(const Node *n, const Type *a, const Type *b, Type *out);
 int norm_axis(const Node *n, int64_t axis, int rank, int *out); /* negative axes; range check */
+/* Lowers output 0 = input 0 as one flat copy loop (Identity, Reshape, Squeeze ...). */
+int lower_copy(Node *n, Lower *L);
 
 /* shape.c */
 
