@@ -213,6 +213,9 @@ KProg *lower_graph(Graph *g, const char *name, const struct Target *t, char **er
 /* Lowers one node for the interpreter (constant folding): a function whose buffers are
  * bound to the node's inputs then outputs in order. NULL if the node cannot be lowered. */
 KFunc *lower_node_standalone(Pool *p, Node *n, char **err);
+/* 1 when every present output of n is a compile-time constant: lower_graph emits no
+ * function for such a node (it was folded). */
+int lower_node_folded(const Node *n);
 
 /* plan.c */
 
@@ -228,5 +231,36 @@ typedef struct Target {
     int64_t align;                /* arena/tensor alignment in bytes */
 } Target;
 const Target *target_find(const char *name);
+const char *target_names(void);  /* "c, ..." for messages */
+/* Multiply-accumulates done by one call of a runtime kernel, from the call's arguments
+ * (the cost model lives beside the kernel list, not in the ops); -1 if unknown. */
+int64_t kernel_macs(const char *kernel, const KArg *args, int nargs);
+
+/* driver.c: the onnxcc commands. main.c parses the command line into DriverOpts; the
+ * commands print to o->out / o->err and return the exit code (0 ok, 1 model or check
+ * failure). */
+typedef struct DriverOpts {
+    const char *model;
+    const char *outdir;            /* compile -o */
+    const char *name;              /* --name; NULL: the model file's basename */
+    const char *target;            /* --target; NULL: "c" */
+    const char **shape_names;      /* --shape NAME=DIMS */
+    Type *shape_types;
+    int nshapes;
+    const char **datasets;         /* check: dataset directories */
+    int ndatasets;
+    double rtol, atol;             /* check tolerances */
+    double timeout_s;              /* check/bench: limit for running the compiled program */
+    int keep;                      /* check: keep (and print) the temp dir */
+    int runs;                      /* bench */
+    FILE *out, *err;
+} DriverOpts;
+void driver_defaults(DriverOpts *o);
+/* Parses "NAME=1x3x224x224" (dims >= 0). 0, or -1 on bad syntax. */
+int driver_parse_shape(Pool *p, const char *arg, const char **name, Type *t);
+int driver_compile(const DriverOpts *o);
+int driver_report(const DriverOpts *o);
+int driver_check(const DriverOpts *o);
+int driver_bench(const DriverOpts *o);
 
 #endif

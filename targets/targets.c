@@ -1,1 +1,87 @@
-/* targets.c — placeholder, being written */
+/* targets.c — owns the descriptions of where generated code runs (runtime kernels available,
+ * alignment) and the cost model of each runtime kernel, so `onnxcc report` can count work
+ * done inside a kernel call without any operator knowing about reports.
+ *
+ * Targets are a table of designated-initializer structs (QBE's habit): adding a target is
+ * adding a row. */
+#include <string.h>
+#include "../compiler/onnxcc.h"
+
+static const char *const c_kernels[] = { "rt_gemm_f32", "rt_conv2d_f32", NULL };
+
+static const Target targets[] = {
+    {
+        .name = "c",
+        .kernels = c_kernels,
+        .align = 64,   /* a cache line: also enough for any SIMD load a C compiler emits */
+    },
+};
+
+const Target *target_find(const char *name)
+{
+    if (!name) return NULL;
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++)
+        if (!strcmp(targets[i].name, name)) return &targets[i];
+    return NULL;
+}
+
+const char *target_names(void)
+{
+    /* Kept in sync with the table by hand is fragile; build it once instead. */
+    static char buf[256];
+    if (!buf[0]) {
+        size_t len = 0;
+        for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+            size_t n = strlen(targets[i].name);
+            if (len + n + 3 >= sizeof buf) break;
+            if (i) { memcpy(buf + len, ", ", 2); len += 2; }
+            memcpy(buf + len, targets[i].name, n);
+            len += n;
+        }
+        buf[len] = 0;
+    }
+    return buf;
+}
+
+/* Kernel costs. The integer arguments of each kernel call follow the argument order that
+ * runtime/rt_kernels.def documents; a cost function reads only KA_INT arguments, by their
+ * rank among the integer arguments, so buffer arguments may be added or moved freely. */
+typedef int64_t (*KernelCostFn)(const int64_t *iv, int niv);
+
+/* rt_gemm_f32: ints M, N, K (then transposition flags / leading dimensions ...).
+ * One multiply-accumulate per (m, n, k). */
+static int64_t gemm_cost(const int64_t *iv, int niv)
+{
+    if (niv < 3) return -1;
+    return iv[0] * iv[1] * iv[2];
+}
+
+/* rt_conv2d_f32: ints N, C, H, W, M, kH, kW, oH, oW, ..., group (last of the known ones).
+ * One MAC per output element per (C/group) x kH x kW window tap. */
+static int64_t conv2d_cost(const int64_t *iv, int niv)
+{
+    if (niv < 9) return -1;
+    int64_t n = iv[0], c = iv[1], m = iv[4], kh = iv[5], kw = iv[6], oh = iv[7], ow = iv[8];
+    int64_t group = niv > 15 ? iv[15] : 1;
+    if (group <= 0) group = 1;
+    return n * m * oh * ow * (c / group) * kh * kw;
+}
+
+static const struct KernelCost {
+    const char *name;
+    KernelCostFn cost;
+} kernel_costs[] = {
+    { .name = "rt_gemm_f32", .cost = gemm_cost },
+    { .name = "rt_conv2d_f32", .cost = conv2d_cost },
+};
+
+int64_t kernel_macs(const char *kernel, const KArg *args, int nargs)
+{
+    int64_t iv[32];
+    int niv = 0;
+    for (int i = 0; i < nargs && niv < 32; i++)
+        if (args[i].kind == KA_INT) iv[niv++] = args[i].i;
+    for (size_t i = 0; i < sizeof kernel_costs / sizeof kernel_costs[0]; i++)
+        if (!strcmp(kernel_costs[i].name, kernel)) return kernel_costs[i].cost(iv, niv);
+    return -1;
+}
