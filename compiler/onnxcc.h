@@ -101,6 +101,7 @@ struct Graph {
     int ir_version;
     Pool *pool;
     char *err;            /* first error message (see node_err), or NULL */
+    struct NameIndex *index; /* ir.c private: name -> value hash behind ir_value/ir_find */
 };
 
 Graph *ir_graph_new(Pool *p, const char *file);
