@@ -1,1 +1,590 @@
-/* elementwise.c — placeholder, being written */
+/* elementwise.c — the elementwise operator family: unary math, activations, binary
+ * arithmetic/logic/comparison with numpy broadcasting, variadic Sum/Max/Min/Mean, Cast,
+ * CastLike, Where, Clip and Dropout (inference).
+ *
+ * Every op here is one scalar expression per output element. The shape rules differ by
+ * op group (ew_*_infer); the lowering is shared: ew_loop() opens one loop nest over the
+ * output, loads each input (broadcast where its shape differs) and ew_expr() builds the
+ * op's scalar expression from the loaded values. Because constant folding interprets this
+ * same lowering, ew_expr() is also the reference semantics for every accepted dtype. */
+#include <float.h>
+#include <string.h>
+#include "../onnxcc.h"
+
+/* lw_in/out buffer ids are per node; Sum/Max/Min/Mean take at most this many inputs. */
+#define EW_MAX_IN 16
+
+/* ---- dtype classes ---- */
+
+static int is_num(DType t) { return dt_is_float(t) || dt_is_int(t); }
+static int is_unsigned(DType t) { return dt_is_int(t) && !dt_is_signed(t); }
+
+static Value *need_in(Node *n, int i)
+{
+    Value *v = node_in(n, i);
+    if (!v) node_err(n, "missing input %d", i);
+    return v;
+}
+
+/* The shape input i takes part in broadcasting with. Before opset 7 the binary ops did
+ * not broadcast numpy-style: with broadcast=1, B is aligned to A starting at `axis`
+ * (default: trailing). Padding B's shape with trailing 1s to A's rank expresses that
+ * alignment in numpy terms without changing B's flat layout. */
+static int ew_src_type(Node *n, int i, Type *out)
+{
+    Value *v = node_in(n, i);
+    *out = v->type;
+    if (n->opset >= 7 || i != 1 || n->nin != 2) return 0;
+    switch (n->op) {
+    case OP_Add: case OP_Sub: case OP_Mul: case OP_Div: case OP_Pow:
+    case OP_And: case OP_Or: case OP_Xor: case OP_Equal: case OP_Less: case OP_Greater:
+        break;
+    default:
+        return 0;
+    }
+    const Type *a = &node_in(n, 0)->type;
+    if (!attr_i(n, "broadcast", 0)) {
+        if (a->rank != out->rank ||
+            memcmp(a->dims, out->dims, sizeof(int64_t) * (size_t)a->rank))
+            return node_err(n, "inputs have different shapes and broadcast is 0 (opset %d)",
+                            n->opset);
+        return 0;
+    }
+    if (!attr_get(n, "axis")) return 0;
+    int axis;
+    if (norm_axis(n, attr_i(n, "axis", 0), a->rank, &axis)) return -1;
+    if (axis + out->rank > a->rank)
+        return node_err(n, "legacy broadcast: B of rank %d does not fit A of rank %d at axis %d",
+                        out->rank, a->rank, axis);
+    Type t = *out;
+    t.rank = a->rank;
+    for (int d = 0; d < a->rank; d++)
+        t.dims[d] = d >= axis && d < axis + out->rank ? out->dims[d - axis] : 1;
+    *out = t;
+    return 0;
+}
+
+/* Broadcast of the present inputs [0, nin) into *out (dtype left to the caller). */
+static int ew_bcast(Node *n, int nin, Type *out)
+{
+    int first = 1;
+    for (int i = 0; i < nin; i++) {
+        if (!node_in(n, i)) continue;
+        Type t;
+        if (ew_src_type(n, i, &t)) return -1;
+        if (first) {
+            *out = t;
+            first = 0;
+        } else {
+            Type r;
+            if (broadcast_shapes(n, out, &t, &r)) return -1;
+            *out = r;
+        }
+    }
+    if (first) return node_err(n, "no inputs");
+    return 0;
+}
+
+/* ---- shape rules ---- */
+
+int ew_unary_infer(Node *n)
+{
+    Value *x = need_in(n, 0);
+    if (!x) return -1;
+    DType t = x->type.dt, ot = t;
+    switch (n->op) {
+    case OP_Not:
+        if (t != DT_BOOL) return node_err(n, "Not needs bool input, got %s", dt_name(t));
+        break;
+    case OP_BitwiseNot:
+        if (!dt_is_int(t)) return node_err(n, "BitwiseNot needs an integer input, got %s",
+                                            dt_name(t));
+        break;
+    case OP_Abs: case OP_Sign: case OP_Relu:
+        if (!is_num(t)) return node_err(n, "needs a numeric input, got %s", dt_name(t));
+        break;
+    case OP_Neg:
+        if (!is_num(t) || is_unsigned(t))
+            return node_err(n, "Neg needs a signed numeric input, got %s", dt_name(t));
+        break;
+    case OP_Shrink:
+        if (!is_num(t)) return node_err(n, "needs a numeric input, got %s", dt_name(t));
+        break;
+    case OP_IsNaN: case OP_IsInf:
+        if (!dt_is_float(t)) return node_err(n, "needs a float input, got %s", dt_name(t));
+        ot = DT_BOOL;
+        break;
+    default:
+        if (!dt_is_float(t)) return node_err(n, "needs a float input, got %s", dt_name(t));
+        break;
+    }
+    return set_out(n, 0, ot, x->type.rank, x->type.dims);
+}
+
+/* What a binary op accepts; returns the output dtype or DT_UNDEF after node_err. */
+static DType binary_types(Node *n, DType a, DType b)
+{
+    switch (n->op) {
+    case OP_Pow:
+        if (!is_num(a) || !is_num(b))
+            return node_err(n, "Pow needs numeric inputs, got %s and %s", dt_name(a), dt_name(b)),
+                   DT_UNDEF;
+        return a;
+    default:
+        break;
+    }
+    if (a != b)
+        return node_err(n, "inputs must have one type, got %s and %s", dt_name(a), dt_name(b)),
+               DT_UNDEF;
+    switch (n->op) {
+    case OP_And: case OP_Or: case OP_Xor:
+        if (a != DT_BOOL) return node_err(n, "needs bool inputs, got %s", dt_name(a)), DT_UNDEF;
+        return DT_BOOL;
+    case OP_BitShift:
+        if (!is_unsigned(a))
+            return node_err(n, "BitShift needs unsigned integer inputs, got %s", dt_name(a)),
+                   DT_UNDEF;
+        return a;
+    case OP_BitwiseAnd: case OP_BitwiseOr: case OP_BitwiseXor:
+        if (!dt_is_int(a))
+            return node_err(n, "needs integer inputs, got %s", dt_name(a)), DT_UNDEF;
+        return a;
+    case OP_Equal:
+        if (!is_num(a) && a != DT_BOOL)
+            return node_err(n, "needs numeric or bool inputs, got %s", dt_name(a)), DT_UNDEF;
+        return DT_BOOL;
+    case OP_Less: case OP_LessOrEqual: case OP_Greater: case OP_GreaterOrEqual:
+        if (!is_num(a)) return node_err(n, "needs numeric inputs, got %s", dt_name(a)), DT_UNDEF;
+        return DT_BOOL;
+    case OP_Mod:
+        if (!is_num(a)) return node_err(n, "needs numeric inputs, got %s", dt_name(a)), DT_UNDEF;
+        if (dt_is_float(a) && !attr_i(n, "fmod", 0))
+            return node_err(n, "Mod of %s needs fmod=1 (the spec forbids fmod=0 on floats)",
+                            dt_name(a)), DT_UNDEF;
+        return a;
+    default:
+        if (!is_num(a)) return node_err(n, "needs numeric inputs, got %s", dt_name(a)), DT_UNDEF;
+        return a;
+    }
+}
+
+int ew_binary_infer(Node *n)
+{
+    Value *a = need_in(n, 0), *b = a ? need_in(n, 1) : NULL;
+    if (!a || !b) return -1;
+    if (n->op == OP_BitShift) {
+        const char *dir = attr_s(n, "direction", NULL);
+        if (!dir || (strcmp(dir, "LEFT") && strcmp(dir, "RIGHT")))
+            return node_err(n, "direction must be \"LEFT\" or \"RIGHT\"");
+    }
+    DType ot = binary_types(n, a->type.dt, b->type.dt);
+    if (ot == DT_UNDEF) return -1;
+    Type o;
+    if (ew_bcast(n, 2, &o)) return -1;
+    if (n->op == OP_PRelu) {
+        /* the slope broadcasts to X, never the other way (unidirectional) */
+        if (o.rank != a->type.rank ||
+            memcmp(o.dims, a->type.dims, sizeof(int64_t) * (size_t)o.rank))
+            return node_err(n, "slope %s does not broadcast to X %s",
+                            type_str(n->g->pool, &b->type), type_str(n->g->pool, &a->type));
+        if (!dt_is_float(a->type.dt) && !dt_is_signed(a->type.dt))
+            return node_err(n, "PRelu needs a signed input, got %s", dt_name(a->type.dt));
+    }
+    return set_out(n, 0, ot, o.rank, o.dims);
+}
+
+int ew_variadic_infer(Node *n)
+{
+    int count = 0;
+    DType t = DT_UNDEF;
+    if (n->nin > EW_MAX_IN)
+        return node_err(n, "%d inputs; at most %d are supported", n->nin, EW_MAX_IN);
+    for (int i = 0; i < n->nin; i++) {
+        Value *v = node_in(n, i);
+        if (!v) return node_err(n, "input %d is omitted", i);
+        if (!count) t = v->type.dt;
+        else if (v->type.dt != t)
+            return node_err(n, "inputs must have one type, got %s and %s", dt_name(t),
+                            dt_name(v->type.dt));
+        count++;
+    }
+    if (!count) return node_err(n, "needs at least one input");
+    if (!is_num(t)) return node_err(n, "needs numeric inputs, got %s", dt_name(t));
+    Type o;
+    if (ew_bcast(n, n->nin, &o)) return -1;
+    return set_out(n, 0, t, o.rank, o.dims);
+}
+
+int ew_cast_infer(Node *n)
+{
+    Value *x = need_in(n, 0);
+    if (!x) return -1;
+    DType to;
+    if (n->op == OP_CastLike) {
+        Value *like = need_in(n, 1);
+        if (!like) return -1;
+        to = like->type.dt;
+    } else {
+        const Attr *a = attr_get(n, "to");
+        if (!a) return node_err(n, "missing attribute 'to'");
+        if (a->kind != A_INT)
+            return node_err(n, "attribute 'to' given as a string (opset %d) is unsupported",
+                            n->opset);
+        to = (DType)a->i;
+    }
+    if (!dt_supported(to) || to == DT_IDX || (!is_num(to) && to != DT_BOOL))
+        return node_err(n, "cast to %s is unsupported", dt_name(to));
+    if (!is_num(x->type.dt) && x->type.dt != DT_BOOL)
+        return node_err(n, "cast from %s is unsupported", dt_name(x->type.dt));
+    return set_out(n, 0, to, x->type.rank, x->type.dims);
+}
+
+int ew_where_infer(Node *n)
+{
+    Value *c = need_in(n, 0), *x = c ? need_in(n, 1) : NULL, *y = x ? need_in(n, 2) : NULL;
+    if (!c || !x || !y) return -1;
+    if (c->type.dt != DT_BOOL)
+        return node_err(n, "condition must be bool, got %s", dt_name(c->type.dt));
+    if (x->type.dt != y->type.dt)
+        return node_err(n, "X and Y must have one type, got %s and %s", dt_name(x->type.dt),
+                        dt_name(y->type.dt));
+    Type o;
+    if (ew_bcast(n, 3, &o)) return -1;
+    return set_out(n, 0, x->type.dt, o.rank, o.dims);
+}
+
+int ew_clip_infer(Node *n)
+{
+    Value *x = need_in(n, 0);
+    if (!x) return -1;
+    DType t = x->type.dt;
+    if (n->opset < 11) {
+        if (!dt_is_float(t)) return node_err(n, "Clip before opset 11 needs float input");
+    } else {
+        if (!is_num(t)) return node_err(n, "needs a numeric input, got %s", dt_name(t));
+        for (int i = 1; i < 3; i++) {
+            Value *b = node_in(n, i);
+            if (!b) continue;
+            if (b->type.dt != t)
+                return node_err(n, "%s has type %s, input has %s", i == 1 ? "min" : "max",
+                                dt_name(b->type.dt), dt_name(t));
+            if (type_numel(&b->type) != 1)
+                return node_err(n, "%s must be a scalar, got %s", i == 1 ? "min" : "max",
+                                type_str(n->g->pool, &b->type));
+        }
+    }
+    return set_out(n, 0, t, x->type.rank, x->type.dims);
+}
+
+int ew_dropout_infer(Node *n)
+{
+    Value *x = need_in(n, 0);
+    if (!x) return -1;
+    if (!is_num(x->type.dt)) return node_err(n, "needs a numeric input, got %s",
+                                             dt_name(x->type.dt));
+    if (n->opset >= 12) {
+        Value *tm = node_in(n, 2);
+        if (tm) {
+            /* training draws random masks: only the inference behaviour is compiled */
+            if (!tm->data || tm->type.dt != DT_BOOL || type_numel(&tm->type) != 1)
+                return node_err(n, "training_mode must be a constant bool (only inference is "
+                                   "supported)");
+            if (*(const unsigned char *)tm->data)
+                return node_err(n, "training_mode=true is unsupported (inference only)");
+        }
+    } else if (n->opset < 7 && attr_i(n, "is_test", 0) == 0 && node_out(n, 1)) {
+        return node_err(n, "Dropout with is_test=0 and a mask output is training; unsupported");
+    }
+    if (set_out(n, 0, x->type.dt, x->type.rank, x->type.dims)) return -1;
+    if (node_out(n, 1)) {
+        /* the mask became bool in opset 10; before it had the input's type */
+        DType mt = n->opset >= 10 ? DT_BOOL : x->type.dt;
+        if (set_out(n, 1, mt, x->type.rank, x->type.dims)) return -1;
+    }
+    return 0;
+}
+
+/* ---- scalar expressions ---- */
+
+static KExpr *fc(KB *k, DType t, double v) { return kc(k, t, v); }
+
+/* Python's integer modulo: the result takes the divisor's sign. */
+static KExpr *py_mod(KB *k, KExpr *a, KExpr *b)
+{
+    DType t = a->t;
+    int r = kdecl(k, t, kbin(k, KB_REM, a, b));
+    KExpr *rv = kvar(k, r);
+    KExpr *fix = kbin(k, KB_AND, kbin(k, KB_NE, rv, fc(k, t, 0)),
+                      kbin(k, KB_NE, kbin(k, KB_LT, rv, fc(k, t, 0)),
+                           kbin(k, KB_LT, b, fc(k, t, 0))));
+    return ksel(k, fix, kbin(k, KB_ADD, rv, b), rv);
+}
+
+static KExpr *ew_pow(KB *k, KExpr *a, KExpr *b)
+{
+    DType t = a->t;
+    if (t == b->t && dt_is_float(t)) return kbin(k, KB_POW, a, b);
+    /* mixed or integer: numpy promotes to double; the result then narrows to the base type */
+    KExpr *r = kbin(k, KB_POW, kcast(k, DT_F64, a), kcast(k, DT_F64, b));
+    return kcast(k, t, r);
+}
+
+static KExpr *clamp01(KB *k, KExpr *v)
+{
+    DType t = v->t;
+    return kbin(k, KB_MAX, fc(k, t, 0), kbin(k, KB_MIN, fc(k, t, 1), v));
+}
+
+static KExpr *ew_unary(Node *n, KB *k, KExpr *x)
+{
+    DType t = x->t;
+    switch (n->op) {
+    case OP_Abs: return is_unsigned(t) ? x : kun(k, KU_ABS, x);
+    case OP_Neg: return kun(k, KU_NEG, x);
+    case OP_Sqrt: return kun(k, KU_SQRT, x);
+    case OP_Exp: return kun(k, KU_EXP, x);
+    case OP_Log: return kun(k, KU_LOG, x);
+    case OP_Sin: return kun(k, KU_SIN, x);
+    case OP_Cos: return kun(k, KU_COS, x);
+    case OP_Tan: return kun(k, KU_TAN, x);
+    case OP_Asin: return kun(k, KU_ASIN, x);
+    case OP_Acos: return kun(k, KU_ACOS, x);
+    case OP_Atan: return kun(k, KU_ATAN, x);
+    case OP_Sinh: return kun(k, KU_SINH, x);
+    case OP_Cosh: return kun(k, KU_COSH, x);
+    case OP_Tanh: return kun(k, KU_TANH, x);
+    case OP_Asinh: return kun(k, KU_ASINH, x);
+    case OP_Acosh: return kun(k, KU_ACOSH, x);
+    case OP_Atanh: return kun(k, KU_ATANH, x);
+    case OP_Erf: return kun(k, KU_ERF, x);
+    case OP_Floor: return kun(k, KU_FLOOR, x);
+    case OP_Ceil: return kun(k, KU_CEIL, x);
+    case OP_Round: return kun(k, KU_RINT, x);
+    case OP_Reciprocal: return kbin(k, KB_DIV, fc(k, t, 1), x);
+    case OP_Not: return kun(k, KU_NOT, x);
+    case OP_BitwiseNot: return kun(k, KU_BITNOT, x);
+    case OP_IsNaN: return kun(k, KU_ISNAN, x);
+    case OP_IsInf: {
+        int neg = (int)attr_i(n, "detect_negative", 1), pos = (int)attr_i(n, "detect_positive", 1);
+        KExpr *inf = kun(k, KU_ISINF, x);
+        if (neg && pos) return inf;
+        if (!neg && !pos) return kc_int(k, DT_BOOL, 0);
+        return kbin(k, KB_AND, inf, kbin(k, pos ? KB_GT : KB_LT, x, fc(k, t, 0)));
+    }
+    case OP_Sign:
+        if (is_unsigned(t)) return ksel(k, kbin(k, KB_GT, x, fc(k, t, 0)), fc(k, t, 1), fc(k, t, 0));
+        return ksel(k, kbin(k, KB_GT, x, fc(k, t, 0)), fc(k, t, 1),
+                    ksel(k, kbin(k, KB_LT, x, fc(k, t, 0)), fc(k, t, -1), fc(k, t, 0)));
+    case OP_Relu:
+        if (is_unsigned(t)) return x;
+        /* a select keeps NaN as NaN, as numpy's maximum does */
+        return ksel(k, kbin(k, KB_LT, x, fc(k, t, 0)), fc(k, t, 0), x);
+    case OP_LeakyRelu: {
+        double alpha = attr_f(n, "alpha", 0.01f);
+        return ksel(k, kbin(k, KB_LT, x, fc(k, t, 0)), kbin(k, KB_MUL, fc(k, t, alpha), x), x);
+    }
+    case OP_Elu: {
+        double alpha = attr_f(n, "alpha", 1.0f);
+        KExpr *e = kbin(k, KB_MUL, fc(k, t, alpha),
+                        kbin(k, KB_SUB, kun(k, KU_EXP, x), fc(k, t, 1)));
+        return ksel(k, kbin(k, KB_LT, x, fc(k, t, 0)), e, x);
+    }
+    case OP_Selu: {
+        double alpha = attr_f(n, "alpha", 1.67326319217681884765625f);
+        double gamma = attr_f(n, "gamma", 1.05070102214813232421875f);
+        KExpr *neg = kbin(k, KB_MUL, fc(k, t, gamma),
+                          kbin(k, KB_SUB, kbin(k, KB_MUL, fc(k, t, alpha), kun(k, KU_EXP, x)),
+                               fc(k, t, alpha)));
+        return ksel(k, kbin(k, KB_LE, x, fc(k, t, 0)), neg, kbin(k, KB_MUL, fc(k, t, gamma), x));
+    }
+    case OP_Celu: {
+        double alpha = attr_f(n, "alpha", 1.0f);
+        KExpr *e = kbin(k, KB_MUL, fc(k, t, alpha),
+                        kbin(k, KB_SUB, kun(k, KU_EXP, kbin(k, KB_DIV, x, fc(k, t, alpha))),
+                             fc(k, t, 1)));
+        return ksel(k, kbin(k, KB_LT, x, fc(k, t, 0)), e, x);
+    }
+    case OP_Sigmoid:
+        return kbin(k, KB_DIV, fc(k, t, 1),
+                    kbin(k, KB_ADD, fc(k, t, 1), kun(k, KU_EXP, kun(k, KU_NEG, x))));
+    case OP_HardSigmoid: {
+        double alpha = attr_f(n, "alpha", 0.2f), beta = attr_f(n, "beta", 0.5f);
+        return clamp01(k, kbin(k, KB_ADD, kbin(k, KB_MUL, fc(k, t, alpha), x), fc(k, t, beta)));
+    }
+    case OP_HardSwish: {
+        /* the spec fixes alpha = 1/6 and beta = 0.5 */
+        KExpr *h = clamp01(k, kbin(k, KB_ADD, kbin(k, KB_MUL, fc(k, t, 1.0 / 6.0), x),
+                                   fc(k, t, 0.5)));
+        return kbin(k, KB_MUL, x, h);
+    }
+    case OP_Softplus:
+        return kun(k, KU_LOG, kbin(k, KB_ADD, kun(k, KU_EXP, x), fc(k, t, 1)));
+    case OP_Softsign:
+        return kbin(k, KB_DIV, x, kbin(k, KB_ADD, fc(k, t, 1), kun(k, KU_ABS, x)));
+    case OP_ThresholdedRelu: {
+        double alpha = attr_f(n, "alpha", 1.0f);
+        return ksel(k, kbin(k, KB_GT, x, fc(k, t, alpha)), x, fc(k, t, 0));
+    }
+    case OP_Shrink: {
+        double lambd = attr_f(n, "lambd", 0.5f), bias = attr_f(n, "bias", 0.0f);
+        KExpr *hi = ksel(k, kbin(k, KB_GT, x, fc(k, t, lambd)),
+                         kbin(k, KB_SUB, x, fc(k, t, bias)), fc(k, t, 0));
+        return ksel(k, kbin(k, KB_LT, x, fc(k, t, -lambd)), kbin(k, KB_ADD, x, fc(k, t, bias)), hi);
+    }
+    default:
+        return NULL;
+    }
+}
+
+static KExpr *ew_binary(Node *n, KB *k, KExpr *a, KExpr *b)
+{
+    DType t = a->t;
+    switch (n->op) {
+    case OP_Add: return kbin(k, KB_ADD, a, b);
+    case OP_Sub: return kbin(k, KB_SUB, a, b);
+    case OP_Mul: return kbin(k, KB_MUL, a, b);
+    case OP_Div: return kbin(k, KB_DIV, a, b);
+    case OP_Pow: return ew_pow(k, a, b);
+    case OP_Mod:
+        if (dt_is_float(t) || is_unsigned(t) || attr_i(n, "fmod", 0)) return kbin(k, KB_REM, a, b);
+        return py_mod(k, a, b);
+    case OP_BitShift: {
+        const char *dir = attr_s(n, "direction", "LEFT");
+        return kbin(k, strcmp(dir, "RIGHT") ? KB_SHL : KB_SHR, a, b);
+    }
+    case OP_And: return kbin(k, KB_AND, a, b);
+    case OP_Or: return kbin(k, KB_OR, a, b);
+    case OP_Xor: return kbin(k, KB_XOR, a, b);
+    case OP_BitwiseAnd: return kbin(k, KB_BAND, a, b);
+    case OP_BitwiseOr: return kbin(k, KB_BOR, a, b);
+    case OP_BitwiseXor: return kbin(k, KB_BXOR, a, b);
+    case OP_Equal: return kbin(k, KB_EQ, a, b);
+    case OP_Less: return kbin(k, KB_LT, a, b);
+    case OP_LessOrEqual: return kbin(k, KB_LE, a, b);
+    case OP_Greater: return kbin(k, KB_GT, a, b);
+    case OP_GreaterOrEqual: return kbin(k, KB_GE, a, b);
+    case OP_PRelu: return ksel(k, kbin(k, KB_LT, a, fc(k, t, 0)), kbin(k, KB_MUL, b, a), a);
+    default: return NULL;
+    }
+}
+
+/* The op's value from the loaded inputs x[i] (NULL where input i is omitted). */
+static KExpr *ew_expr(Node *n, KB *k, KExpr **x, int nx, DType ot)
+{
+    switch (n->op) {
+    case OP_Sum: case OP_Mean: case OP_Max: case OP_Min: {
+        KBinOp op = n->op == OP_Max ? KB_MAX : n->op == OP_Min ? KB_MIN : KB_ADD;
+        KExpr *acc = x[0];
+        for (int i = 1; i < nx; i++) acc = kbin(k, op, acc, x[i]);
+        if (n->op == OP_Mean && nx > 1) acc = kbin(k, KB_DIV, acc, fc(k, ot, nx));
+        return acc;
+    }
+    case OP_Cast: case OP_CastLike:
+        /* to bool is "nonzero", which a C cast to a narrow integer type would not give */
+        if (ot == DT_BOOL && x[0]->t != DT_BOOL) return kbin(k, KB_NE, x[0], fc(k, x[0]->t, 0));
+        return kcast(k, ot, x[0]);
+    case OP_Where: return ksel(k, x[0], x[1], x[2]);
+    case OP_Clip: {
+        KExpr *v = x[0];
+        DType t = v->t;
+        KExpr *lo = x[1], *hi = x[2];
+        if (n->opset < 11) {
+            lo = fc(k, t, attr_f(n, "min", -FLT_MAX));
+            hi = fc(k, t, attr_f(n, "max", FLT_MAX));
+        }
+        /* numpy's clip order: min first, then max (max wins when min > max) */
+        if (lo) v = kbin(k, KB_MAX, v, lo);
+        if (hi) v = kbin(k, KB_MIN, v, hi);
+        return v;
+    }
+    default:
+        break;
+    }
+    if (nx == 1) return ew_unary(n, k, x[0]);
+    return ew_binary(n, k, x[0], x[1]);
+}
+
+/* ---- lowering ---- */
+
+/* One loop nest over output 0: loads inputs [0, nx), broadcast as needed, stores
+ * ew_expr(). Inputs whose element count equals the output's share its flat layout
+ * (broadcasting only inserted size-1 dims), so when all do, one flat vector loop is
+ * enough. */
+static int ew_loop(Node *n, Lower *L, int nx)
+{
+    KB *k = L->k;
+    const Type *ot = &node_out(n, 0)->type;
+    int64_t total = type_numel(ot);
+    int buf[EW_MAX_IN];
+    Type src[EW_MAX_IN];
+    int flat = 1;
+    if (nx > EW_MAX_IN) return node_err(n, "too many inputs");
+    /* buffers are created in input order, every present input, so they bind in order */
+    for (int i = 0; i < n->nin && i < EW_MAX_IN; i++)
+        if (node_in(n, i)) buf[i] = lw_in(L, i);
+    int out = lw_out(L, 0);
+    for (int i = 0; i < nx; i++) {
+        if (!node_in(n, i)) continue;
+        if (ew_src_type(n, i, &src[i])) return -1;
+        if (type_numel(&src[i]) != total && type_numel(&src[i]) != 1) flat = 0;
+    }
+    KExpr *x[EW_MAX_IN] = {0};
+    KExpr *oidx;
+    int vars[KIR_MAX_RANK];
+    int depth;
+    if (flat) {
+        int v = kfor_n(k, total, KL_VECTOR);
+        oidx = kvar(k, v);
+        depth = 1;
+    } else {
+        kloops(k, ot->rank, ot->dims, vars);
+        oidx = kindex(k, ot->rank, ot->dims, vars);
+        depth = ot->rank;
+    }
+    for (int i = 0; i < nx; i++) {
+        if (!node_in(n, i)) continue;
+        KExpr *idx;
+        int64_t cnt = type_numel(&src[i]);
+        if (cnt == 1) idx = kc_idx(k, 0);
+        else if (flat) idx = oidx;
+        else idx = kindex_bcast(k, ot->rank, ot->dims, vars, src[i].rank, src[i].dims);
+        x[i] = kload(k, buf[i], idx);
+    }
+    KExpr *val = ew_expr(n, k, x, nx, ot->dt);
+    if (!val) {
+        kend_n(k, depth);
+        return node_err(n, "internal: no elementwise expression for this op");
+    }
+    kstore(k, out, oidx, kcast(k, ot->dt, val));
+    kend_n(k, depth);
+    return 0;
+}
+
+int ew_lower(Node *n, Lower *L)
+{
+    int nx;
+    switch (n->op) {
+    case OP_Sum: case OP_Mean: case OP_Max: case OP_Min: nx = n->nin; break;
+    case OP_Cast: case OP_CastLike: nx = 1; break;
+    case OP_Where: nx = 3; break;
+    case OP_Clip: nx = n->opset < 11 ? 1 : (n->nin < 3 ? n->nin : 3); break;
+    default: nx = n->nin >= 2 ? 2 : 1; break;
+    }
+    return ew_loop(n, L, nx);
+}
+
+int ew_dropout_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    for (int i = 0; i < n->nin && i < EW_MAX_IN; i++)
+        if (node_in(n, i)) lw_in(L, i);
+    int x = lw_in(L, 0), y = lw_out(L, 0);
+    Value *mv = node_out(n, 1);
+    int m = mv ? lw_out(L, 1) : -1;
+    int64_t total = type_numel(&node_out(n, 0)->type);
+    int i = kfor_n(k, total, KL_VECTOR);
+    kstore(k, y, kvar(k, i), kload(k, x, kvar(k, i)));
+    if (mv) kstore(k, m, kvar(k, i), fc(k, mv->type.dt, 1));
+    kend(k);
+    return 0;
+}
