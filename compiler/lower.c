@@ -1,1 +1,444 @@
-/* lower.c — placeholder, being written */
+/* lower.c — owns the glue between the graph and the loop IR: program tensors for graph
+ * inputs/outputs/constants/intermediates (with C-identifier names), one KFunc per node that
+ * was not folded (through the node's op_table lowering), copy functions for graph outputs no
+ * node writes, live ranges for the planner, and the standalone lowering used by constant
+ * folding. Operators see only the Lower context and lw_* below. */
+#include <stdlib.h>
+#include <string.h>
+#include "onnxcc.h"
+
+/* Names are kept short so generated code stays readable; uniqueness comes from suffixes. */
+#define NAME_MAX_LEN 32
+
+/* The Lower handed to ops is the first member, so lw_* can reach the rest. */
+typedef struct LowerCtx {
+    Lower L;
+    Pool *p;                 /* where KIR of the current function lives */
+    Graph *g;                /* NULL in standalone mode */
+    int standalone;
+    int func_index;          /* index of the function being built in prog->funcs */
+    const char **names;      /* every identifier handed out in the program */
+    int nnames;
+    size_t capnames;
+    char *err;               /* first lw_* failure for the current node */
+} LowerCtx;
+
+static const char *const reserved[] = {
+    /* C99 keywords */
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
+    "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
+    "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch",
+    "typedef", "union", "unsigned", "void", "volatile", "while", "_Bool", "_Complex",
+    "_Imaginary",
+    /* names the generated code or its headers may use at file scope */
+    "main", "NULL", "INFINITY", "NAN", "size_t", "ptrdiff_t", "int8_t", "int16_t", "int32_t",
+    "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t", "bool", "true", "false",
+    "exp", "expf", "log", "logf", "sqrt", "sqrtf", "pow", "powf", "fabs", "fabsf", "floor",
+    "floorf", "ceil", "ceilf", "sin", "sinf", "cos", "cosf", "tan", "tanf", "tanh", "tanhf",
+    "erf", "erff", "fmod", "fmodf", "round", "rint", "rintf", "abs", "memcpy", "memset",
+    "errno", "stdin", "stdout", "stderr", "isnan", "isinf", "fmin", "fmax",
+};
+
+static int name_taken(const LowerCtx *c, const char *s)
+{
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        if (!strcmp(reserved[i], s)) return 1;
+    for (int i = 0; i < c->nnames; i++)
+        if (!strcmp(c->names[i], s)) return 1;
+    return 0;
+}
+
+/* A readable, unique C identifier from any model name: non-identifier bytes become '_',
+ * a leading digit or underscore gets a letter prefix (leading underscores are reserved in
+ * C), empty names become `fallback`. */
+static const char *unique_ident(LowerCtx *c, const char *prefix, const char *src,
+                                const char *fallback)
+{
+    char base[NAME_MAX_LEN + 1];
+    size_t len = 0, plen = 0;
+    if (prefix) {
+        plen = strlen(prefix);
+        if (plen > NAME_MAX_LEN / 2) plen = NAME_MAX_LEN / 2;
+        memcpy(base, prefix, plen);
+        len = plen;
+    }
+    int last_us = len > 0 && base[len - 1] == '_';
+    for (const char *s = src ? src : ""; *s && len < NAME_MAX_LEN; s++) {
+        unsigned char ch = (unsigned char)*s;
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+        if (ok) {
+            base[len++] = (char)ch;
+            last_us = 0;
+        } else if (!last_us && len > 0) {
+            /* runs of punctuation ("/conv1/Conv_output_0") collapse to one '_' */
+            base[len++] = '_';
+            last_us = 1;
+        }
+    }
+    while (len > plen && base[len - 1] == '_') len--;
+    if (len == plen) {
+        /* nothing readable in the model name */
+        size_t fl = strlen(fallback);
+        if (fl > NAME_MAX_LEN - len) fl = NAME_MAX_LEN - len;
+        memcpy(base + len, fallback, fl);
+        len += fl;
+    }
+    base[len] = 0;
+    if (base[0] >= '0' && base[0] <= '9') {
+        char tmp[NAME_MAX_LEN + 2];
+        snprintf(tmp, sizeof tmp, "v%s", base);
+        tmp[NAME_MAX_LEN] = 0;
+        memcpy(base, tmp, sizeof base);
+    }
+    char cand[NAME_MAX_LEN + 16];
+    snprintf(cand, sizeof cand, "%s", base);
+    for (int k = 2; name_taken(c, cand); k++) snprintf(cand, sizeof cand, "%s_%d", base, k);
+    const char *r = pool_strdup(c->L.prog->pool, cand);
+    VEC_PUSH(c->L.prog->pool, c->names, c->nnames, c->capnames, r);
+    return r;
+}
+
+/* Comments in generated code must not be able to end early or span lines. */
+static char *comment_text(Pool *p, const Node *n)
+{
+    char *s = pool_fmt(p, "node '%s' (%s)", n->name, n->op_type);
+    for (char *q = s; *q; q++) {
+        if ((unsigned char)*q < 0x20 || *q == 0x7f) *q = ' ';
+        if (q[0] == '*' && q[1] == '/') q[0] = '+';
+        if (q[0] == '/' && q[1] == '*') q[1] = '+';
+    }
+    return s;
+}
+
+static int set_err(LowerCtx *c, const char *msg)
+{
+    if (!c->err) {
+        const Node *n = c->L.n;
+        const char *file = c->g && c->g->file ? c->g->file : "model";
+        c->err = n ? pool_fmt(c->p, "%s: node '%s' (%s): %s", file, n->name, n->op_type, msg)
+                   : pool_fmt(c->p, "%s: %s", file, msg);
+    }
+    return -1;
+}
+
+/* Program tensor for a value: kind decides where it lives. Returns the tensor id or -1. */
+static int new_tensor(LowerCtx *c, const Value *v, KTensorKind kind)
+{
+    KProg *prog = c->L.prog;
+    if (!v->has_type) {
+        set_err(c, pool_fmt(c->p, "value '%s' has no known type", v->name));
+        return -1;
+    }
+    if (!dt_supported(v->type.dt) || dt_size(v->type.dt) <= 0) {
+        set_err(c, pool_fmt(c->p, "unsupported data type %s of value '%s'",
+                            dt_name(v->type.dt), v->name));
+        return -1;
+    }
+    for (int i = 0; i < v->type.rank; i++) {
+        if (v->type.dims[i] < 0) {
+            set_err(c, pool_fmt(c->p, "value '%s' has an unknown dimension %d (bind it with "
+                                "--shape)", v->name, i));
+            return -1;
+        }
+    }
+    KTensor t;
+    memset(&t, 0, sizeof t);
+    t.name = unique_ident(c, NULL, v->name, "t");
+    t.src_name = pool_strdup(prog->pool, v->name ? v->name : "");
+    t.t = v->type.dt;
+    t.rank = v->type.rank;
+    memcpy(t.dims, v->type.dims, sizeof t.dims);
+    t.n = type_numel(&v->type);
+    t.kind = kind;
+    t.data = kind == KT_CONST ? v->data : NULL;
+    t.first = t.last = -1;
+    return kprog_tensor(prog, &t);
+}
+
+static int const_tensor(LowerCtx *c, const Value *v)
+{
+    int id = c->L.value_tensor[v->id];
+    if (id < 0) {
+        id = new_tensor(c, v, KT_CONST);
+        if (id >= 0) c->L.value_tensor[v->id] = id;
+    }
+    return id;
+}
+
+int lw_in(Lower *L, int i)
+{
+    LowerCtx *c = (LowerCtx *)L;
+    if (i < 0 || i >= 16 || i >= L->n->nin || !L->n->in[i])
+        return set_err(c, pool_fmt(c->p, "lowering read input %d, which is absent", i));
+    if (L->in_buf[i] >= 0) return L->in_buf[i];
+    if (c->standalone) return set_err(c, "internal: standalone input buffer missing");
+    const Value *v = L->n->in[i];
+    int t = L->value_tensor[v->id];
+    if (t < 0 && v->data) t = const_tensor(c, v);
+    if (t < 0)
+        return set_err(c, pool_fmt(c->p, "input '%s' is read before any node writes it",
+                                   v->name));
+    const KTensor *kt = &L->prog->tensors[t];
+    L->in_buf[i] = kb_buf(L->k, kt->t, kt->n, KR_IN, t);
+    return L->in_buf[i];
+}
+
+int lw_out(Lower *L, int i)
+{
+    LowerCtx *c = (LowerCtx *)L;
+    if (i < 0 || i >= 16 || i >= L->n->nout || !L->n->out[i])
+        return set_err(c, pool_fmt(c->p, "lowering wrote output %d, which is absent", i));
+    if (L->out_buf[i] >= 0) return L->out_buf[i];
+    if (c->standalone) return set_err(c, "internal: standalone output buffer missing");
+    const Value *v = L->n->out[i];
+    int t = L->value_tensor[v->id];
+    if (t < 0) {
+        t = new_tensor(c, v, KT_ARENA);
+        if (t < 0) return -1;
+        L->value_tensor[v->id] = t;
+    }
+    const KTensor *kt = &L->prog->tensors[t];
+    L->out_buf[i] = kb_buf(L->k, kt->t, kt->n, KR_OUT, t);
+    return L->out_buf[i];
+}
+
+int lw_temp(Lower *L, DType t, int64_t n)
+{
+    LowerCtx *c = (LowerCtx *)L;
+    if (!dt_supported(t) || dt_size(t) <= 0 || n < 0)
+        return set_err(c, "lowering asked for an invalid scratch buffer");
+    if (c->standalone) return kb_buf(L->k, t, n, KR_TEMP, -1);
+    KTensor kt;
+    memset(&kt, 0, sizeof kt);
+    kt.name = unique_ident(c, NULL, pool_fmt(c->p, "%s_tmp", L->k->f->name), "tmp");
+    kt.src_name = pool_fmt(L->prog->pool, "scratch of node '%s'", L->n->name);
+    kt.t = t;
+    kt.rank = 1;
+    kt.dims[0] = n;
+    kt.n = n;
+    kt.kind = KT_ARENA;
+    kt.first = kt.last = -1;
+    int id = kprog_tensor(L->prog, &kt);
+    return kb_buf(L->k, t, n, KR_TEMP, id);
+}
+
+int lw_has_kernel(const Lower *L, const char *kernel)
+{
+    /* the interpreter (standalone lowering) cannot run kernels: no target there */
+    if (!L->target || !L->target->kernels) return 0;
+    for (const char *const *k = L->target->kernels; *k; k++)
+        if (!strcmp(*k, kernel)) return 1;
+    return 0;
+}
+
+int lower_node_folded(const Node *n)
+{
+    for (int i = 0; i < n->nout; i++)
+        if (n->out[i] && !n->out[i]->data) return 0;
+    return 1;
+}
+
+static void ctx_reset_node(LowerCtx *c, Node *n, KB *k)
+{
+    c->L.k = k;
+    c->L.n = n;
+    for (int i = 0; i < 16; i++) c->L.in_buf[i] = c->L.out_buf[i] = -1;
+    c->err = NULL;
+}
+
+/* Runs the op's lowering with g->err isolated: ops report through node_err, whose
+ * "first error wins" must not be spent by a failed fold attempt. Returns 0 or -1 with
+ * c->err set. */
+static int run_op_lower(LowerCtx *c, Node *n)
+{
+    if (n->op < 0 || n->op >= OP_COUNT || !op_table[n->op].lower)
+        return set_err(c, "unsupported operator: no lowering");
+    Graph *g = n->g;
+    char *saved = g ? g->err : NULL;
+    if (g) g->err = NULL;
+    int rc = op_table[n->op].lower(n, &c->L);
+    char *opmsg = g ? g->err : NULL;
+    if (g) g->err = saved;
+    if (c->err) return -1;   /* an lw_* failure explains more than the op's reaction to it */
+    if (rc != 0) {
+        if (opmsg) c->err = pool_strdup(c->p, opmsg);
+        else set_err(c, "lowering failed");
+        return -1;
+    }
+    char msg[256];
+    if (kir_verify(c->L.k->f, msg, sizeof msg) != 0)
+        return set_err(c, pool_fmt(c->p, "internal: invalid loop IR: %s", msg));
+    return 0;
+}
+
+KFunc *lower_node_standalone(Pool *p, Node *n, char **err)
+{
+    KFunc *f = pool_alloc(p, sizeof *f);
+    f->name = "fold";
+    f->comment = comment_text(p, n);
+    KB k;
+    kb_init(&k, p, f);
+    LowerCtx c;
+    memset(&c, 0, sizeof c);
+    c.p = p;
+    c.g = n->g;
+    c.standalone = 1;
+    ctx_reset_node(&c, n, &k);
+    if (n->nin > 16 || n->nout > 16) {
+        set_err(&c, "too many inputs or outputs to lower");
+        *err = c.err;
+        return NULL;
+    }
+    /* The caller binds memory by buffer order: present inputs, then present outputs. */
+    for (int i = 0; i < n->nin; i++) {
+        const Value *v = n->in[i];
+        if (!v) continue;
+        if (!v->has_type || !dt_supported(v->type.dt)) {
+            set_err(&c, pool_fmt(p, "input '%s' cannot be folded", v->name));
+            *err = c.err;
+            return NULL;
+        }
+        c.L.in_buf[i] = kb_buf(&k, v->type.dt, type_numel(&v->type), KR_IN, -1);
+    }
+    for (int i = 0; i < n->nout; i++) {
+        const Value *v = n->out[i];
+        if (!v) continue;
+        if (!v->has_type || !dt_supported(v->type.dt)) {
+            set_err(&c, pool_fmt(p, "output '%s' cannot be folded", v->name));
+            *err = c.err;
+            return NULL;
+        }
+        c.L.out_buf[i] = kb_buf(&k, v->type.dt, type_numel(&v->type), KR_OUT, -1);
+    }
+    if (run_op_lower(&c, n) != 0) {
+        *err = c.err;
+        return NULL;
+    }
+    return f;
+}
+
+/* out[i] = in[i]: for graph outputs that no node writes into their own tensor. */
+static int emit_copy(LowerCtx *c, int src, int dst)
+{
+    KProg *prog = c->L.prog;
+    const KTensor *d = &prog->tensors[dst];
+    KFunc *f = kprog_func(prog, unique_ident(c, "copy_", d->name, "copy"),
+                          pool_fmt(prog->pool, "graph output '%s'", d->name));
+    KB k;
+    kb_init(&k, prog->pool, f);
+    int bi = kb_buf(&k, prog->tensors[src].t, prog->tensors[src].n, KR_IN, src);
+    int bo = kb_buf(&k, d->t, d->n, KR_OUT, dst);
+    int v = kfor_n(&k, d->n, KL_VECTOR);
+    kstore(&k, bo, kvar(&k, v), kload(&k, bi, kvar(&k, v)));
+    kend(&k);
+    char msg[256];
+    if (kir_verify(f, msg, sizeof msg) != 0)
+        return set_err(c, pool_fmt(c->p, "internal: invalid copy function: %s", msg));
+    return 0;
+}
+
+static void live_ranges(KProg *prog)
+{
+    for (int i = 0; i < prog->ntensors; i++) prog->tensors[i].first = prog->tensors[i].last = -1;
+    for (int fi = 0; fi < prog->nfuncs; fi++) {
+        const KFunc *f = prog->funcs[fi];
+        for (int b = 0; b < f->nbufs; b++) {
+            int t = f->bufs[b].tensor;
+            if (t < 0 || t >= prog->ntensors) continue;
+            KTensor *kt = &prog->tensors[t];
+            if (kt->kind != KT_ARENA) continue;
+            if (kt->first < 0 || fi < kt->first) kt->first = fi;
+            if (fi > kt->last) kt->last = fi;
+        }
+    }
+}
+
+KProg *lower_graph(Graph *g, const char *name, const Target *t, char **err)
+{
+    KProg *prog = kprog_new(name);
+    Pool *p = prog->pool;
+    if (t) prog->arena_align = t->align;
+    LowerCtx c;
+    memset(&c, 0, sizeof c);
+    c.L.prog = prog;
+    c.L.target = t;
+    c.g = g;
+    c.p = p;
+    /* the program name's derived identifiers belong to the back end; keep tensors off them */
+    VEC_PUSH(p, c.names, c.nnames, c.capnames, pool_strdup(p, name));
+    c.L.value_tensor = pool_alloc(p, sizeof(int) * (size_t)(g->nvalues + 1));
+    for (int i = 0; i < g->nvalues; i++) c.L.value_tensor[i] = -1;
+
+    int *copy_src = pool_alloc(p, sizeof(int) * (size_t)(g->noutputs + 1));
+    int *copy_dst = pool_alloc(p, sizeof(int) * (size_t)(g->noutputs + 1));
+    int ncopies = 0;
+
+    prog->inputs = pool_alloc(p, sizeof(int) * (size_t)(g->ninputs + 1));
+    prog->outputs = pool_alloc(p, sizeof(int) * (size_t)(g->noutputs + 1));
+    for (int i = 0; i < g->ninputs; i++) {
+        Value *v = g->inputs[i];
+        int id = new_tensor(&c, v, KT_INPUT);
+        if (id < 0) goto fail;
+        c.L.value_tensor[v->id] = id;
+        prog->inputs[prog->ninputs++] = id;
+    }
+    /* Outputs: a node writes straight into the output tensor, unless the value is an input,
+     * a constant, or an output already listed: then a copy at the end fills it. */
+    for (int i = 0; i < g->noutputs; i++) {
+        Value *v = g->outputs[i];
+        int id = new_tensor(&c, v, KT_OUTPUT);
+        if (id < 0) goto fail;
+        prog->outputs[prog->noutputs++] = id;
+        int src = c.L.value_tensor[v->id];
+        if (src < 0 && v->data && (src = const_tensor(&c, v)) < 0) goto fail;
+        if (src < 0 && !v->producer) {
+            set_err(&c, pool_fmt(p, "graph output '%s' is computed by no node", v->name));
+            goto fail;
+        }
+        if (src >= 0) {
+            copy_src[ncopies] = src;
+            copy_dst[ncopies++] = id;
+        } else {
+            c.L.value_tensor[v->id] = id;
+        }
+    }
+
+    for (int i = 0; i < g->nnodes; i++) {
+        Node *n = g->nodes[i];
+        if (lower_node_folded(n)) continue;
+        c.L.n = n;
+        c.err = NULL;
+        if (n->nin > 16 || n->nout > 16) {
+            set_err(&c, "too many inputs or outputs to lower");
+            goto fail;
+        }
+        char idx[24];
+        snprintf(idx, sizeof idx, "n%d_", i);
+        KFunc *f = kprog_func(prog, unique_ident(&c, idx, n->name, "node"), comment_text(p, n));
+        KB k;
+        kb_init(&k, p, f);
+        ctx_reset_node(&c, n, &k);
+        c.func_index = prog->nfuncs - 1;
+        if (run_op_lower(&c, n) != 0) goto fail;
+        /* a later node (or NAME_run's caller) reads every output that has a use */
+        for (int o = 0; o < n->nout; o++) {
+            Value *v = n->out[o];
+            if (v && (v->nuses > 0 || v->is_output) && c.L.out_buf[o] < 0) {
+                set_err(&c, pool_fmt(p, "internal: lowering did not write output '%s'",
+                                     v->name));
+                goto fail;
+            }
+        }
+    }
+    c.L.n = NULL;
+    for (int i = 0; i < ncopies; i++)
+        if (emit_copy(&c, copy_src[i], copy_dst[i]) != 0) goto fail;
+
+    live_ranges(prog);
+    return prog;
+
+fail:
+    *err = pool_strdup(g->pool, c.err ? c.err : "lowering failed");
+    kprog_free(prog);
+    return NULL;
+}
