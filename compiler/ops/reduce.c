@@ -871,3 +871,199 @@ int lpnorm_lower(Node *n, Lower *L)
     kend_n(k, s.nkeep);
     return 0;
 }
+
+/* ---- Einsum ------------------------------------------------------------------------ */
+
+/* Labels: a-z are 0..25, A-Z 26..51, the dims an ellipsis stands for 52.. (right aligned
+ * across operands, numpy broadcasting among them). */
+#define EIN_LETTERS 52
+#define EIN_LABELS (EIN_LETTERS + KIR_MAX_RANK)
+
+typedef struct Ein {
+    int nops;
+    int lab[16][KIR_MAX_RANK];   /* label of each dim of each operand */
+    int nout;
+    int out[KIR_MAX_RANK];       /* labels of the output dims */
+    int64_t size[EIN_LABELS];    /* -1: label unused */
+} Ein;
+
+static int ein_letter(char c)
+{
+    if (c >= 'a' && c <= 'z') return c - 'a';
+    if (c >= 'A' && c <= 'Z') return 26 + (c - 'A');
+    return -1;
+}
+
+/* Parses one term ("ij", "...ii") of `rank` dims into labels. -1 with node_err. */
+static int ein_term(Node *n, const char *s, const char *e, int rank, int nell, int *lab,
+                    int *count)
+{
+    int letters = 0, ell = 0;
+    for (const char *p = s; p < e; p++) {
+        if (*p == '.') {
+            if (e - p < 3 || p[1] != '.' || p[2] != '.' || ell)
+                return node_err(n, "malformed ellipsis in equation");
+            ell = 1;
+            p += 2;
+        } else if (ein_letter(*p) >= 0) {
+            letters++;
+        } else {
+            return node_err(n, "unexpected character '%c' in equation", *p);
+        }
+    }
+    int ne = rank >= 0 ? rank - letters : nell;
+    if (rank >= 0 && (ne < 0 || (!ell && ne != 0)))
+        return node_err(n, "equation term has %d labels for an input of rank %d", letters, rank);
+    int r = 0;
+    for (const char *p = s; p < e; p++) {
+        if (*p == '.') {
+            for (int j = 0; j < ne; j++) lab[r++] = EIN_LETTERS + nell - ne + j;
+            p += 2;
+        } else {
+            lab[r++] = ein_letter(*p);
+        }
+        if (r > KIR_MAX_RANK) return node_err(n, "equation term exceeds the maximum rank");
+    }
+    *count = r;
+    return 0;
+}
+
+static int ein_parse(Node *n, Ein *E)
+{
+    const char *eq = attr_s(n, "equation", NULL);
+    char buf[256];
+    size_t len = 0;
+    if (!eq) return node_err(n, "the equation attribute is required");
+    for (const char *p = eq; *p; p++) {
+        if (*p == ' ') continue;
+        if (len + 1 >= sizeof buf) return node_err(n, "equation too long");
+        buf[len++] = *p;
+    }
+    buf[len] = 0;
+    memset(E, 0, sizeof *E);
+    for (int l = 0; l < EIN_LABELS; l++) E->size[l] = -1;
+    char *arrow = strstr(buf, "->");
+    char *lhs_end = arrow ? arrow : buf + len;
+    /* the number of ellipsis dims: the most any operand has */
+    int nell = 0, nops = 0;
+    const char *s = buf;
+    for (;;) {
+        const char *e = s;
+        while (e < lhs_end && *e != ',') e++;
+        if (nops >= n->nin || nops >= 16 || !node_in(n, nops))
+            return node_err(n, "equation has more terms than the node has inputs");
+        int letters = 0;
+        for (const char *p = s; p < e; p++) letters += ein_letter(*p) >= 0;
+        int ne = in_type(n, nops)->rank - letters;
+        if (memchr(s, '.', (size_t)(e - s)) && ne > nell) nell = ne;
+        nops++;
+        if (e >= lhs_end) break;
+        s = e + 1;
+    }
+    if (nops != n->nin) return node_err(n, "equation has %d terms for %d inputs", nops, n->nin);
+    E->nops = nops;
+    s = buf;
+    int count[16] = { 0 };
+    for (int i = 0; i < nops; i++) {
+        const char *e = s;
+        while (e < lhs_end && *e != ',') e++;
+        const Type *t = in_type(n, i);
+        if (ein_term(n, s, e, t->rank, nell, E->lab[i], &count[i]) < 0) return -1;
+        for (int d = 0; d < t->rank; d++) {
+            int l = E->lab[i][d];
+            int64_t sz = t->dims[d];
+            if (E->size[l] < 0) {
+                E->size[l] = sz;
+            } else if (sz != E->size[l]) {
+                /* only ellipsis dims broadcast; a letter names one size */
+                if (l < EIN_LETTERS || (sz != 1 && E->size[l] != 1))
+                    return node_err(n, "equation label has inconsistent sizes %lld and %lld",
+                                    (long long)E->size[l], (long long)sz);
+                if (E->size[l] == 1) E->size[l] = sz;
+            }
+        }
+        s = e + 1;
+    }
+    if (arrow) {
+        if (ein_term(n, arrow + 2, buf + len, -1, nell, E->out, &E->nout) < 0) return -1;
+        for (int i = 0; i < E->nout; i++) {
+            if (E->size[E->out[i]] < 0)
+                return node_err(n, "output label does not appear in any input");
+            for (int j = 0; j < i; j++)
+                if (E->out[j] == E->out[i]) return node_err(n, "output label repeated");
+        }
+    } else {
+        /* implicit output: the ellipsis dims, then the letters seen exactly once, in
+         * ASCII order (upper case first, as numpy) */
+        int seen[EIN_LETTERS] = { 0 };
+        for (int i = 0; i < nops; i++)
+            for (int d = 0; d < count[i]; d++)
+                if (E->lab[i][d] < EIN_LETTERS) seen[E->lab[i][d]]++;
+        for (int j = 0; j < nell; j++) E->out[E->nout++] = EIN_LETTERS + j;
+        for (int c = 0; c < EIN_LETTERS; c++) {
+            int l = c < 26 ? 26 + c : c - 26;
+            if (seen[l] != 1) continue;
+            if (E->nout >= KIR_MAX_RANK) return node_err(n, "output rank too large");
+            E->out[E->nout++] = l;
+        }
+    }
+    return 0;
+}
+
+int einsum_infer(Node *n)
+{
+    Ein E;
+    if (n->nin < 1) return node_err(n, "Einsum needs at least one input");
+    DType t = in_type(n, 0)->dt;
+    for (int i = 0; i < n->nin; i++) {
+        if (!node_in(n, i)) return node_err(n, "input %d is missing", i);
+        if (in_type(n, i)->dt != t) return node_err(n, "inputs must share one type");
+    }
+    if (!is_num_dt(t)) return node_err(n, "unsupported input type %s", dt_name(t));
+    if (ein_parse(n, &E) < 0) return -1;
+    int64_t d[KIR_MAX_RANK];
+    for (int i = 0; i < E.nout; i++) d[i] = E.size[E.out[i]];
+    return set_out(n, 0, t, E.nout, d);
+}
+
+int einsum_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    Ein E;
+    DType t = in_type(n, 0)->dt;
+    if (ein_parse(n, &E) < 0) return -1;
+    int inb[16];
+    for (int i = 0; i < E.nops; i++) inb[i] = lw_in(L, i);
+    int out = lw_out(L, 0);
+    KExpr *var[EIN_LABELS] = { 0 };
+    int isout[EIN_LABELS] = { 0 }, nopen = 0, nred = 0;
+    int64_t od[KIR_MAX_RANK];
+    KExpr *oe[KIR_MAX_RANK];
+    for (int i = 0; i < E.nout; i++) {
+        int l = E.out[i];
+        isout[l] = 1;
+        var[l] = kvar(k, kfor_n(k, E.size[l], nopen ? KL_SERIAL : KL_PARALLEL));
+        nopen++;
+        od[i] = E.size[l];
+        oe[i] = var[l];
+    }
+    int acc = kdecl(k, t, kc(k, t, 0));
+    for (int l = 0; l < EIN_LABELS; l++)
+        if (E.size[l] >= 0 && !isout[l]) {
+            var[l] = kvar(k, kfor_n(k, E.size[l], KL_REDUCE));
+            nred++;
+        }
+    KExpr *p = NULL;
+    for (int i = 0; i < E.nops; i++) {
+        const Type *ti = in_type(n, i);
+        KExpr *e[KIR_MAX_RANK];
+        for (int d = 0; d < ti->rank; d++) e[d] = var[E.lab[i][d]];
+        KExpr *v = kload(k, inb[i], flat_index(k, ti->rank, ti->dims, e));
+        p = p ? kbin(k, KB_MUL, p, v) : v;
+    }
+    kset(k, acc, kbin(k, KB_ADD, kvar(k, acc), p));
+    kend_n(k, nred);
+    kstore(k, out, flat_index(k, E.nout, od, oe), kvar(k, acc));
+    kend_n(k, nopen);
+    return 0;
+}
