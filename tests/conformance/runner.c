@@ -93,6 +93,27 @@ static void die(const char *fmt, ...)
     exit(2);
 }
 
+/* The verdict lines also go to OUT/conformance-result-TARGET.txt, so a script that runs us
+ * under `meson test` (which swallows a passing test's output) can show them last. */
+static FILE *result_file;
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (result_file) {
+        va_list ap2;
+        va_copy(ap2, ap);
+        vfprintf(result_file, fmt, ap2);
+        va_end(ap2);
+    }
+    vprintf(fmt, ap);
+    va_end(ap);
+}
+
 static void *xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
@@ -738,15 +759,19 @@ int main(int argc, char **argv)
     char *default_expect = xfmt("tests/conformance/expected_failures_%s.txt", cfg.target);
     if (!cfg.expect) cfg.expect = default_expect;
 
+    if (!is_dir(cfg.out) && mkdir(cfg.out, 0755) != 0)
+        die("cannot create %s: %s", cfg.out, strerror(errno));
+    char *respath = xfmt("%s/conformance-result-%s.txt", cfg.out, cfg.target);
+    result_file = fopen(respath, "w");
+    if (!result_file)
+        fprintf(stderr, "%s: cannot write %s: %s\n", progname, respath, strerror(errno));
     if (!is_dir(cfg.data)) {
-        printf("conformance data not found at %s (Debian package libonnx-testdata); "
-               "skipping\n0 passed, 0 failed, 0 skipped\n", cfg.data);
+        say("conformance data not found at %s (Debian package libonnx-testdata); skipping\n"
+            "0 passed, 0 failed, 0 skipped\n", cfg.data);
         return 77;
     }
     if (strchr(cfg.onnxcc, '/') && access(cfg.onnxcc, X_OK) != 0)
         die("cannot run %s: %s", cfg.onnxcc, strerror(errno));
-    if (!is_dir(cfg.out) && mkdir(cfg.out, 0755) != 0)
-        die("cannot create %s: %s", cfg.out, strerror(errno));
 
     ExpectList el;
     expect_read(cfg.expect, &el);
@@ -767,7 +792,7 @@ int main(int argc, char **argv)
         read_model_ops(t);
     }
     if (!n) {
-        printf("no tests under %s%s%s\n0 passed, 0 failed, 0 skipped\n", cfg.data,
+        say("no tests under %s%s%s\n0 passed, 0 failed, 0 skipped\n", cfg.data,
                cfg.filter ? " match " : "", cfg.filter ? cfg.filter : "");
         return cfg.filter ? 0 : 77;
     }
@@ -819,7 +844,7 @@ int main(int argc, char **argv)
             nl.v[nl.n++] = e;
         }
         expect_write(cfg.expect, &nl, cfg.target);
-        printf("updated %s: %d entries (%d added, %d changed, %d removed)\n", cfg.expect, nl.n,
+        say("updated %s: %d entries (%d added, %d changed, %d removed)\n", cfg.expect, nl.n,
                added, changed, removed);
         /* From here on, judge the run against the list just written. */
         for (int k = 0; k < n; k++)
@@ -827,7 +852,7 @@ int main(int argc, char **argv)
     } else if (!cfg.filter) {
         for (int i = 0; i < el.n; i++)
             if (!el.v[i].seen)
-                printf("note: %s lists %s, which is not under %s (remove the line)\n",
+                say("note: %s lists %s, which is not under %s (remove the line)\n",
                        cfg.expect, el.v[i].name, cfg.data);
     }
 
@@ -838,14 +863,14 @@ int main(int argc, char **argv)
             passed++;
         } else if (t->cat == C_PASS) {
             failed++;
-            printf("UNEXPECTED PASS %s (listed as %s: remove it from %s)\n", t->name,
+            say("UNEXPECTED PASS %s (listed as %s: remove it from %s)\n", t->name,
                    cat_name[t->exp->cat], cfg.expect);
         } else if (!t->exp) {
             failed++;
-            printf("FAIL %s: %s: %s\n", t->name, cat_words[t->cat], t->msg);
+            say("FAIL %s: %s: %s\n", t->name, cat_words[t->cat], t->msg);
         } else if (t->exp->cat != t->cat) {
             failed++;
-            printf("CHANGED %s: listed as %s, now %s: %s (update %s)\n", t->name,
+            say("CHANGED %s: listed as %s, now %s: %s (update %s)\n", t->name,
                    cat_name[t->exp->cat], cat_name[t->cat], t->msg, cfg.expect);
         } else {
             skipped++;
@@ -856,12 +881,13 @@ int main(int argc, char **argv)
     char *logpath = xfmt("%s/conformance-failures-%s.log", cfg.out, cfg.target);
     write_coverage(&cfg, tests, n, covpath);
     write_failure_log(tests, n, logpath);
-    printf("%d tests in %.0f s on %d jobs; coverage table: %s; failure log: %s\n", n, elapsed,
+    say("%d tests in %.0f s on %d jobs; coverage table: %s; failure log: %s\n", n, elapsed,
            cfg.jobs, covpath, logpath);
     if (failed)
-        printf("unexpected results: fix them, or if intended, regenerate the list with "
+        say("unexpected results: fix them, or if intended, regenerate the list with "
                "--update\n");
-    printf("%d expected failures (see %s)\n", skipped, cfg.expect);
-    printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    say("%d expected failures (see %s)\n", skipped, cfg.expect);
+    say("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    if (result_file) fclose(result_file);
     return failed ? 1 : 0;
 }

@@ -1,0 +1,34 @@
+#!/bin/bash
+# install_deps.sh — installs the Debian 12 packages onnxcc's build and tests need, and only
+# those that are missing (so a prepared machine is never touched). Uses sudo only when not
+# root, and apt-get update only when something has to be installed.
+set -euo pipefail
+
+pkgs=(meson ninja-build pkg-config gcc clang protobuf-c-compiler libprotobuf-c-dev check
+      libopenblas-dev libonnx-testdata)
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "install_deps: not a Debian system; make sure these are installed: ${pkgs[*]}" >&2
+    exit 0
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+    # dpkg -s alone also succeeds for removed packages whose config files remain.
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+    sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo)
+else
+    echo "install_deps: missing packages (${missing[*]}) and neither root nor sudo" >&2
+    exit 1
+fi
+echo "install_deps: installing ${missing[*]}"
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"

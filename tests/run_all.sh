@@ -1,0 +1,42 @@
+#!/bin/bash
+# run_all.sh — the whole test suite from a fresh checkout: installs what is missing,
+# configures and builds build/ (release, -Werror) and build-asan/ (AddressSanitizer +
+# UndefinedBehaviorSanitizer), runs the Check unit tests under the sanitizers, then every
+# test in build/ (unit + conformance). The conformance runner's closing line
+# ("N passed, N failed, N skipped") is the last line printed. Exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+
+bash tests/install_deps.sh || exit 1
+
+status=0
+step() {
+    echo "+ $*"
+    "$@" || { echo "FAILED: $*"; status=1; return 1; }
+}
+
+[ -f build/build.ninja ] || step meson setup build --buildtype=release -Dwerror=true || exit 1
+[ -f build-asan/build.ninja ] || step meson setup build-asan -Db_sanitize=address,undefined \
+    -Db_lundef=false -Dwerror=true || exit 1
+step ninja -C build || exit 1
+step ninja -C build-asan || exit 1
+
+# Any sanitizer report fails the test that produced it.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+step meson test -C build-asan --suite unit --print-errorlogs
+
+result=build/tests/conformance/conformance-result-c.txt
+rm -f "$result"
+step meson test -C build --print-errorlogs
+
+echo "---- conformance (ONNX backend node tests, C back end)"
+if [ -f "$result" ]; then
+    # The runner's verdict lines; its last line is the closing count.
+    cat "$result"
+    tail -n 1 "$result" | grep -q ' 0 failed, ' || status=1
+else
+    echo "the conformance runner did not run (see build/meson-logs/testlog.txt)"
+    status=1
+fi
+exit $status
