@@ -1,1 +1,1081 @@
-/* nn.c — placeholder, being written */
+/* nn.c — the neural-network operators: MatMul, Gemm, Conv, ConvTranspose, MaxPool,
+ * AveragePool, LpPool and their Global forms, MaxUnpool, BatchNormalization (inference
+ * only), LRN, and the recurrent RNN / GRU / LSTM.
+ *
+ * Each op is a shape rule (nn_*_infer) and a lowering to the loop IR (nn_*_lower).
+ * Float32 MatMul/Gemm/Conv call the runtime kernels rt_gemm_f32 / rt_conv2d_f32 where the
+ * target has them; every other case is a plain loop nest. Constant folding interprets the
+ * loop nests (the interpreter runs no kernels), so they are this family's reference
+ * semantics and must hold for every dtype an infer function accepts.
+ *
+ * Expressions are trees: every use of a variable builds a fresh kvar() node, none is
+ * shared between two parents. */
+#include <math.h>
+#include <string.h>
+#include "../onnxcc.h"
+
+#define LL(x) ((long long)(x))
+
+/* ---- small helpers ---------------------------------------------------------------- */
+
+static const Type *in_type(const Node *n, int i)
+{
+    Value *v = node_in(n, i);
+    return v ? &v->type : NULL;
+}
+
+static int dt_is_real(DType t) { return t == DT_F32 || t == DT_F64; }
+
+/* The element types the arithmetic ops (MatMul, Gemm) accept besides float16/bfloat16. */
+static int dt_is_arith(DType t)
+{
+    return t == DT_F32 || t == DT_F64 || t == DT_I32 || t == DT_I64 || t == DT_U32 ||
+           t == DT_U64;
+}
+
+static int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+/* Python's //: ConvTranspose splits a possibly negative total padding with it. */
+static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+static KExpr *V(KB *k, int var) { return kvar(k, var); }
+
+/* Row-major flat index of the element at coordinates e[] in a tensor of dims[]. */
+static KExpr *flat(KB *k, int rank, const int64_t *dims, KExpr *const *e)
+{
+    KExpr *r = kc_idx(k, 0);
+    for (int i = 0; i < rank; i++) r = kadd(k, kmuli(k, r, dims[i]), e[i]);
+    return r;
+}
+
+static KExpr *kand(KB *k, KExpr *a, KExpr *b) { return a ? kbin(k, KB_AND, a, b) : b; }
+
+/* lo <= var < hi for an index variable */
+static KExpr *in_range(KB *k, int var, int64_t lo, int64_t hi)
+{
+    return kbin(k, KB_AND, kbin(k, KB_GE, V(k, var), kc_idx(k, lo)),
+                kbin(k, KB_LT, V(k, var), kc_idx(k, hi)));
+}
+
+static KExpr *kadd_t(KB *k, KExpr *a, KExpr *b) { return kbin(k, KB_ADD, a, b); }
+static KExpr *kmul_t(KB *k, KExpr *a, KExpr *b) { return kbin(k, KB_MUL, a, b); }
+
+/* acc = acc + e */
+static void kaccum(KB *k, int acc, KExpr *e) { kset(k, acc, kadd_t(k, V(k, acc), e)); }
+
+/* Opens one loop per dim; only the outermost is marked parallel, so a back end that maps
+ * parallel loops to threads never nests them. */
+static void open_loops(KB *k, int rank, const int64_t *dims, int *vars, int outer_parallel)
+{
+    for (int i = 0; i < rank; i++)
+        vars[i] = kfor_n(k, dims[i], (i == 0 && outer_parallel) ? KL_PARALLEL : KL_SERIAL);
+}
+
+static int read_spatial(Node *n, const char *name, int nsp, int64_t def, int64_t min,
+                        int64_t *out)
+{
+    int cnt = 0;
+    const int64_t *v = attr_ints(n, name, &cnt);
+    for (int i = 0; i < nsp; i++) out[i] = def;
+    if (!v) return 0;
+    if (cnt != nsp)
+        return node_err(n, "attribute %s has %d values, expected %d (one per spatial axis)",
+                        name, cnt, nsp);
+    for (int i = 0; i < nsp; i++) {
+        if (v[i] < min)
+            return node_err(n, "attribute %s[%d] = %lld, must be >= %lld", name, i, LL(v[i]),
+                            LL(min));
+        out[i] = v[i];
+    }
+    return 0;
+}
+
+/* ---- windows: the geometry shared by Conv and the pools ---------------------------- */
+
+typedef struct Win {
+    int nsp;                                   /* spatial axes */
+    int64_t in[KIR_MAX_RANK], k[KIR_MAX_RANK]; /* input extent, kernel extent */
+    int64_t s[KIR_MAX_RANK], d[KIR_MAX_RANK];  /* stride, dilation */
+    int64_t pb[KIR_MAX_RANK], pe[KIR_MAX_RANK];/* pads at the start / end */
+    int64_t out[KIR_MAX_RANK];
+} Win;
+
+/* Fills strides, dilations (when the op has them), pads and the output extent from the
+ * attributes, given w->nsp, w->in and w->k. SAME_* pads are resolved here so the lowering
+ * only ever sees explicit pads. */
+static int win_forward(Node *n, Win *w, int ceil_mode, int has_dil)
+{
+    int nsp = w->nsp;
+    if (read_spatial(n, "strides", nsp, 1, 1, w->s)) return -1;
+    if (has_dil) {
+        if (read_spatial(n, "dilations", nsp, 1, 1, w->d)) return -1;
+    } else {
+        for (int i = 0; i < nsp; i++) w->d[i] = 1;
+    }
+    int64_t pads[2 * KIR_MAX_RANK] = {0};
+    int cnt = 0;
+    const int64_t *p = attr_ints(n, "pads", &cnt);
+    const char *ap = attr_s(n, "auto_pad", "NOTSET");
+    int notset = !strcmp(ap, "NOTSET") || !*ap;
+    if (p && notset) {
+        if (cnt != 2 * nsp)
+            return node_err(n, "attribute pads has %d values, expected %d", cnt, 2 * nsp);
+        for (int i = 0; i < cnt; i++) {
+            if (p[i] < 0) return node_err(n, "negative pads are not supported");
+            pads[i] = p[i];
+        }
+    }
+    for (int i = 0; i < nsp; i++) {
+        if (w->k[i] < 1) return node_err(n, "kernel extent %lld on spatial axis %d", LL(w->k[i]), i);
+        int64_t dk = (w->k[i] - 1) * w->d[i] + 1;
+        if (notset) {
+            w->pb[i] = pads[i];
+            w->pe[i] = pads[i + nsp];
+            int64_t num = w->in[i] + w->pb[i] + w->pe[i] - dk;
+            if (num < 0)
+                return node_err(n, "window extent %lld is larger than the padded input %lld "
+                                "on spatial axis %d", LL(dk), LL(w->in[i] + w->pb[i] + w->pe[i]), i);
+            w->out[i] = (ceil_mode ? ceil_div(num, w->s[i]) : num / w->s[i]) + 1;
+        } else if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
+            w->out[i] = ceil_div(w->in[i], w->s[i]);
+            int64_t total = (w->out[i] - 1) * w->s[i] + dk - w->in[i];
+            if (total < 0) total = 0;
+            if (!strcmp(ap, "SAME_UPPER")) {
+                w->pb[i] = total / 2;
+                w->pe[i] = total - w->pb[i];
+            } else {
+                w->pe[i] = total / 2;
+                w->pb[i] = total - w->pe[i];
+            }
+        } else if (!strcmp(ap, "VALID")) {
+            w->pb[i] = w->pe[i] = 0;
+            int64_t num = w->in[i] - dk;
+            if (num < 0)
+                return node_err(n, "window extent %lld is larger than the input %lld on "
+                                "spatial axis %d", LL(dk), LL(w->in[i]), i);
+            w->out[i] = num / w->s[i] + 1;
+        } else {
+            return node_err(n, "unsupported auto_pad '%s'", ap);
+        }
+        if (w->out[i] < 1) return node_err(n, "empty output on spatial axis %d", i);
+    }
+    return 0;
+}
+
+/* Whether every window position o*s + kk*d - pb on axis i lies in [lo, hi), so the
+ * lowering can leave out the bounds test. */
+static int win_always(const Win *w, int i, int64_t lo, int64_t hi)
+{
+    int64_t first = -w->pb[i];
+    int64_t last = (w->out[i] - 1) * w->s[i] + (w->k[i] - 1) * w->d[i] - w->pb[i];
+    return first >= lo && last < hi;
+}
+
+/* Declares the input coordinate o*s + kk*d - pb of axis i. */
+static int win_coord(KB *k, const Win *w, int i, int ov, int kv)
+{
+    KExpr *e = kadd(k, kmuli(k, V(k, ov), w->s[i]), kmuli(k, V(k, kv), w->d[i]));
+    return kdecl(k, DT_IDX, kaddi(k, e, -w->pb[i]));
+}
+
+/* ---- MatMul ------------------------------------------------------------------------- */
+
+typedef struct MM {
+    int64_t M, N, K;
+    int rb, ra, rbb, orank;                /* batch ranks: output, A, B; output rank */
+    int64_t ob[KIR_MAX_RANK], ab[KIR_MAX_RANK], bb[KIR_MAX_RANK], od[KIR_MAX_RANK];
+} MM;
+
+/* numpy matmul: a 1-D A is a row [1,K], a 1-D B a column [K,1], and the added axis is
+ * dropped from the result; the batch axes broadcast. */
+static int mm_shape(Node *n, const Type *a, const Type *b, MM *m)
+{
+    memset(m, 0, sizeof *m);
+    if (a->rank < 1 || b->rank < 1)
+        return node_err(n, "inputs must have rank >= 1 (got %d and %d)", a->rank, b->rank);
+    int64_t kb;
+    if (a->rank == 1) {
+        m->M = 1;
+        m->K = a->dims[0];
+    } else {
+        m->M = a->dims[a->rank - 2];
+        m->K = a->dims[a->rank - 1];
+        m->ra = a->rank - 2;
+        memcpy(m->ab, a->dims, sizeof(int64_t) * m->ra);
+    }
+    if (b->rank == 1) {
+        kb = b->dims[0];
+        m->N = 1;
+    } else {
+        kb = b->dims[b->rank - 2];
+        m->N = b->dims[b->rank - 1];
+        m->rbb = b->rank - 2;
+        memcpy(m->bb, b->dims, sizeof(int64_t) * m->rbb);
+    }
+    if (kb != m->K)
+        return node_err(n, "inner dimensions differ: A is %s, B is %s", type_str(n->g->pool, a),
+                        type_str(n->g->pool, b));
+    Type ta, tb, to;
+    memset(&ta, 0, sizeof ta);
+    memset(&tb, 0, sizeof tb);
+    memset(&to, 0, sizeof to);
+    ta.dt = tb.dt = a->dt;
+    ta.rank = m->ra;
+    memcpy(ta.dims, m->ab, sizeof(int64_t) * m->ra);
+    tb.rank = m->rbb;
+    memcpy(tb.dims, m->bb, sizeof(int64_t) * m->rbb);
+    if (broadcast_shapes(n, &ta, &tb, &to)) return -1;
+    m->rb = to.rank;
+    memcpy(m->ob, to.dims, sizeof(int64_t) * to.rank);
+    int r = m->rb;
+    memcpy(m->od, m->ob, sizeof(int64_t) * r);
+    if (a->rank > 1) m->od[r++] = m->M;
+    if (b->rank > 1) m->od[r++] = m->N;
+    m->orank = r;
+    return 0;
+}
+
+int nn_matmul_infer(Node *n)
+{
+    const Type *a = in_type(n, 0), *b = in_type(n, 1);
+    if (!a || !b) return node_err(n, "needs inputs A and B");
+    if (!dt_is_arith(a->dt)) return node_err(n, "unsupported element type %s", dt_name(a->dt));
+    if (b->dt != a->dt)
+        return node_err(n, "A is %s but B is %s", dt_name(a->dt), dt_name(b->dt));
+    MM m;
+    if (mm_shape(n, a, b, &m)) return -1;
+    return set_out(n, 0, a->dt, m.orank, m.od);
+}
+
+/* Offset of the batch element at vars[] of the output batch in an operand whose batch
+ * shape is src (broadcast), times the size of one matrix. */
+static KExpr *batch_off(KB *k, const MM *m, const int *vars, int src_rank, const int64_t *src,
+                        int64_t mat)
+{
+    if (m->rb == 0 || src_rank == 0) return kc_idx(k, 0);
+    return kmuli(k, kindex_bcast(k, m->rb, m->ob, vars, src_rank, src), mat);
+}
+
+int nn_matmul_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    const Type *a = in_type(n, 0), *b = in_type(n, 1);
+    DType dt = a->dt;
+    MM m;
+    if (mm_shape(n, a, b, &m)) return -1;
+    int A = lw_in(L, 0), B = lw_in(L, 1), Y = lw_out(L, 0);
+    int bv[KIR_MAX_RANK];
+    open_loops(k, m.rb, m.ob, bv, 1);
+    KExpr *yoff0 = m.rb ? kmuli(k, kindex(k, m.rb, m.ob, bv), m.M * m.N) : kc_idx(k, 0);
+    int yoff = kdecl(k, DT_IDX, yoff0);
+    int aoff = kdecl(k, DT_IDX, batch_off(k, &m, bv, m.ra, m.ab, m.M * m.K));
+    int boff = kdecl(k, DT_IDX, batch_off(k, &m, bv, m.rbb, m.bb, m.K * m.N));
+    if (dt == DT_F32 && lw_has_kernel(L, "rt_gemm_f32")) {
+        KArg args[13] = {
+            karg_int(m.M), karg_int(m.N), karg_int(m.K),
+            karg_buf(A, V(k, aoff)), karg_int(m.K), karg_int(0),
+            karg_buf(B, V(k, boff)), karg_int(m.N), karg_int(0),
+            karg_buf(Y, V(k, yoff)), karg_int(m.N), karg_float(1.0), karg_float(0.0),
+        };
+        kcall(k, "rt_gemm_f32", args, 13);
+    } else {
+        int iv = kfor_n(k, m.M, m.rb ? KL_SERIAL : KL_PARALLEL);
+        int jv = kfor_n(k, m.N, KL_SERIAL);
+        int acc = kdecl(k, dt, kc(k, dt, 0));
+        int kv = kfor_n(k, m.K, KL_REDUCE);
+        KExpr *ai = kadd(k, V(k, aoff), kadd(k, kmuli(k, V(k, iv), m.K), V(k, kv)));
+        KExpr *bi = kadd(k, V(k, boff), kadd(k, kmuli(k, V(k, kv), m.N), V(k, jv)));
+        kaccum(k, acc, kmul_t(k, kload(k, A, ai), kload(k, B, bi)));
+        kend(k);
+        KExpr *yi = kadd(k, V(k, yoff), kadd(k, kmuli(k, V(k, iv), m.N), V(k, jv)));
+        kstore(k, Y, yi, V(k, acc));
+        kend_n(k, 2);
+    }
+    kend_n(k, m.rb);
+    return 0;
+}
+
+/* ---- Gemm --------------------------------------------------------------------------- */
+
+int nn_gemm_infer(Node *n)
+{
+    const Type *a = in_type(n, 0), *b = in_type(n, 1), *c = in_type(n, 2);
+    if (!a || !b) return node_err(n, "needs inputs A and B");
+    if (!dt_is_arith(a->dt)) return node_err(n, "unsupported element type %s", dt_name(a->dt));
+    if (b->dt != a->dt || (c && c->dt != a->dt))
+        return node_err(n, "inputs must share one element type");
+    if (a->rank != 2 || b->rank != 2)
+        return node_err(n, "A and B must be matrices (ranks %d and %d)", a->rank, b->rank);
+    int ta = attr_i(n, "transA", 0) != 0, tb = attr_i(n, "transB", 0) != 0;
+    int64_t M = ta ? a->dims[1] : a->dims[0], K = ta ? a->dims[0] : a->dims[1];
+    int64_t Kb = tb ? b->dims[1] : b->dims[0], N = tb ? b->dims[0] : b->dims[1];
+    if (K != Kb)
+        return node_err(n, "inner dimensions differ: op(A) is %lldx%lld, op(B) is %lldx%lld",
+                        LL(M), LL(K), LL(Kb), LL(N));
+    int64_t od[2] = {M, N};
+    if (c) {
+        /* C broadcasts one way, to [M, N] */
+        if (c->rank > 2) return node_err(n, "C has rank %d, at most 2 allowed", c->rank);
+        for (int i = 0; i < c->rank; i++) {
+            int64_t want = od[2 - c->rank + i];
+            if (c->dims[i] != want && c->dims[i] != 1)
+                return node_err(n, "C %s does not broadcast to [%lld,%lld]",
+                                type_str(n->g->pool, c), LL(M), LL(N));
+        }
+    }
+    return set_out(n, 0, a->dt, 2, od);
+}
+
+int nn_gemm_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    const Type *a = in_type(n, 0), *b = in_type(n, 1), *c = in_type(n, 2);
+    DType dt = a->dt;
+    int ta = attr_i(n, "transA", 0) != 0, tb = attr_i(n, "transB", 0) != 0;
+    double alpha = attr_f(n, "alpha", 1.0f), beta = attr_f(n, "beta", 1.0f);
+    int64_t M = ta ? a->dims[1] : a->dims[0], K = ta ? a->dims[0] : a->dims[1];
+    int64_t N = tb ? b->dims[0] : b->dims[1];
+    int64_t od[2] = {M, N};
+    int A = lw_in(L, 0), B = lw_in(L, 1), Y = lw_out(L, 0);
+    int C = (c && beta != 0.0) ? lw_in(L, 2) : -1;
+    if (dt == DT_F32 && lw_has_kernel(L, "rt_gemm_f32")) {
+        if (C >= 0) {
+            /* Y = C broadcast; the kernel then scales it by beta and adds alpha*A*B */
+            int v[2];
+            open_loops(k, 2, od, v, 1);
+            KExpr *ci = kindex_bcast(k, 2, od, v, c->rank, c->dims);
+            kstore(k, Y, kindex(k, 2, od, v), kload(k, C, ci));
+            kend_n(k, 2);
+        }
+        KArg args[13] = {
+            karg_int(M), karg_int(N), karg_int(K),
+            karg_buf(A, NULL), karg_int(ta ? M : K), karg_int(ta),
+            karg_buf(B, NULL), karg_int(tb ? K : N), karg_int(tb),
+            karg_buf(Y, NULL), karg_int(N), karg_float(alpha), karg_float(C >= 0 ? beta : 0.0),
+        };
+        kcall(k, "rt_gemm_f32", args, 13);
+        return 0;
+    }
+    int iv = kfor_n(k, M, KL_PARALLEL);
+    int jv = kfor_n(k, N, KL_SERIAL);
+    int acc = kdecl(k, dt, kc(k, dt, 0));
+    int kv = kfor_n(k, K, KL_REDUCE);
+    KExpr *ai = ta ? kadd(k, kmuli(k, V(k, kv), M), V(k, iv))
+                   : kadd(k, kmuli(k, V(k, iv), K), V(k, kv));
+    KExpr *bi = tb ? kadd(k, kmuli(k, V(k, jv), K), V(k, kv))
+                   : kadd(k, kmuli(k, V(k, kv), N), V(k, jv));
+    kaccum(k, acc, kmul_t(k, kload(k, A, ai), kload(k, B, bi)));
+    kend(k);
+    KExpr *y = V(k, acc);
+    if (alpha != 1.0) y = kmul_t(k, kc(k, dt, alpha), y);
+    if (C >= 0) {
+        int v[2] = {iv, jv};
+        KExpr *cv = kload(k, C, kindex_bcast(k, 2, od, v, c->rank, c->dims));
+        if (beta != 1.0) cv = kmul_t(k, kc(k, dt, beta), cv);
+        y = kadd_t(k, y, cv);
+    }
+    kstore(k, Y, kadd(k, kmuli(k, V(k, iv), N), V(k, jv)), y);
+    kend_n(k, 2);
+    return 0;
+}
+
+/* ---- Conv --------------------------------------------------------------------------- */
+
+/* Checks X [N,C,D...], W [M,C/group,k...], B [M] and computes the window. */
+static int conv_setup(Node *n, Win *w, int64_t *group)
+{
+    const Type *x = in_type(n, 0), *wt = in_type(n, 1), *b = in_type(n, 2);
+    if (!x || !wt) return node_err(n, "needs inputs X and W");
+    if (!dt_is_real(x->dt)) return node_err(n, "unsupported element type %s", dt_name(x->dt));
+    if (wt->dt != x->dt) return node_err(n, "X is %s but W is %s", dt_name(x->dt), dt_name(wt->dt));
+    if (x->rank < 3) return node_err(n, "X must have rank >= 3 (N, C, spatial...), got %d", x->rank);
+    if (wt->rank != x->rank) return node_err(n, "W has rank %d, X rank %d", wt->rank, x->rank);
+    int64_t g = attr_i(n, "group", 1);
+    if (g < 1) return node_err(n, "group = %lld", LL(g));
+    int64_t C = x->dims[1], M = wt->dims[0];
+    if (C % g || M % g || wt->dims[1] * g != C)
+        return node_err(n, "channels do not match: X %s, W %s, group %lld",
+                        type_str(n->g->pool, x), type_str(n->g->pool, wt), LL(g));
+    if (b && (b->dt != x->dt || b->rank != 1 || b->dims[0] != M))
+        return node_err(n, "bias must be %s[%lld]", dt_name(x->dt), LL(M));
+    memset(w, 0, sizeof *w);
+    w->nsp = x->rank - 2;
+    for (int i = 0; i < w->nsp; i++) {
+        w->in[i] = x->dims[2 + i];
+        w->k[i] = wt->dims[2 + i];
+    }
+    int cnt = 0;
+    const int64_t *ks = attr_ints(n, "kernel_shape", &cnt);
+    if (ks) {
+        if (cnt != w->nsp) return node_err(n, "kernel_shape has %d values, expected %d", cnt, w->nsp);
+        for (int i = 0; i < cnt; i++)
+            if (ks[i] != w->k[i])
+                return node_err(n, "kernel_shape[%d] = %lld but W has %lld", i, LL(ks[i]), LL(w->k[i]));
+    }
+    *group = g;
+    return win_forward(n, w, 0, 1);
+}
+
+int nn_conv_infer(Node *n)
+{
+    Win w;
+    int64_t g;
+    if (conv_setup(n, &w, &g)) return -1;
+    const Type *x = in_type(n, 0), *wt = in_type(n, 1);
+    int64_t od[KIR_MAX_RANK];
+    od[0] = x->dims[0];
+    od[1] = wt->dims[0];
+    for (int i = 0; i < w.nsp; i++) od[2 + i] = w.out[i];
+    return set_out(n, 0, x->dt, x->rank, od);
+}
+
+int nn_conv_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    Win w;
+    int64_t group;
+    if (conv_setup(n, &w, &group)) return -1;
+    const Type *xt = in_type(n, 0), *wt = in_type(n, 1);
+    DType dt = xt->dt;
+    int nsp = w.nsp;
+    int64_t N = xt->dims[0], C = xt->dims[1], M = wt->dims[0], Cg = C / group, Mg = M / group;
+    int X = lw_in(L, 0), W = lw_in(L, 1), Bb = node_in(n, 2) ? lw_in(L, 2) : -1;
+    int Y = lw_out(L, 0);
+    if (dt == DT_F32 && nsp <= 2 && lw_has_kernel(L, "rt_conv2d_f32")) {
+        /* 1-D runs as 2-D with a unit height */
+        int h = nsp == 2 ? 0 : -1, x = nsp - 1;
+        KArg args[20] = {
+            karg_buf(X, NULL), karg_buf(W, NULL), karg_buf(Bb, NULL), karg_buf(Y, NULL),
+            karg_int(N), karg_int(C), karg_int(h < 0 ? 1 : w.in[h]), karg_int(w.in[x]),
+            karg_int(M), karg_int(h < 0 ? 1 : w.k[h]), karg_int(w.k[x]),
+            karg_int(h < 0 ? 1 : w.out[h]), karg_int(w.out[x]),
+            karg_int(h < 0 ? 1 : w.s[h]), karg_int(w.s[x]),
+            karg_int(h < 0 ? 0 : w.pb[h]), karg_int(w.pb[x]),
+            karg_int(h < 0 ? 1 : w.d[h]), karg_int(w.d[x]), karg_int(group),
+        };
+        kcall(k, "rt_conv2d_f32", args, 20);
+        return 0;
+    }
+    int64_t xd[KIR_MAX_RANK], wd[KIR_MAX_RANK], yd[KIR_MAX_RANK];
+    xd[0] = N; xd[1] = C;
+    wd[0] = M; wd[1] = Cg;
+    yd[0] = N; yd[1] = M;
+    for (int i = 0; i < nsp; i++) {
+        xd[2 + i] = w.in[i];
+        wd[2 + i] = w.k[i];
+        yd[2 + i] = w.out[i];
+    }
+    int nv = kfor_n(k, N, KL_PARALLEL);
+    int mv = kfor_n(k, M, KL_SERIAL);
+    int ov[KIR_MAX_RANK], kv[KIR_MAX_RANK], iv[KIR_MAX_RANK];
+    for (int i = 0; i < nsp; i++) ov[i] = kfor_n(k, w.out[i], KL_SERIAL);
+    int acc = kdecl(k, dt, Bb >= 0 ? kload(k, Bb, V(k, mv)) : kc(k, dt, 0));
+    /* first input channel of the group output channel m belongs to */
+    KExpr *cb = group > 1 ? kmuli(k, kbin(k, KB_DIV, V(k, mv), kc_idx(k, Mg)), Cg) : kc_idx(k, 0);
+    int cbase = kdecl(k, DT_IDX, cb);
+    int cv = kfor_n(k, Cg, KL_REDUCE);
+    int nopen = 0;
+    for (int i = 0; i < nsp; i++) {
+        kv[i] = kfor_n(k, w.k[i], KL_REDUCE);
+        iv[i] = win_coord(k, &w, i, ov[i], kv[i]);
+        nopen++;
+        if (!win_always(&w, i, 0, w.in[i])) {
+            kif(k, in_range(k, iv[i], 0, w.in[i]));
+            nopen++;
+        }
+    }
+    KExpr *xe[KIR_MAX_RANK], *we[KIR_MAX_RANK];
+    xe[0] = V(k, nv);
+    xe[1] = kadd(k, V(k, cbase), V(k, cv));
+    we[0] = V(k, mv);
+    we[1] = V(k, cv);
+    for (int i = 0; i < nsp; i++) {
+        xe[2 + i] = V(k, iv[i]);
+        we[2 + i] = V(k, kv[i]);
+    }
+    kaccum(k, acc, kmul_t(k, kload(k, X, flat(k, nsp + 2, xd, xe)),
+                          kload(k, W, flat(k, nsp + 2, wd, we))));
+    kend_n(k, nopen);
+    kend(k); /* channel loop */
+    KExpr *ye[KIR_MAX_RANK];
+    ye[0] = V(k, nv);
+    ye[1] = V(k, mv);
+    for (int i = 0; i < nsp; i++) ye[2 + i] = V(k, ov[i]);
+    kstore(k, Y, flat(k, nsp + 2, yd, ye), V(k, acc));
+    kend_n(k, nsp + 2);
+    return 0;
+}
+
+/* ---- ConvTranspose -------------------------------------------------------------------- */
+
+/* X [N,C,D...], W [C,M/group,k...], B [M]. Output extent and pads follow the ONNX
+ * (opset 11) rules; with output_shape the total padding may be negative, which extends
+ * the output at the end (the official tests rely on that). */
+static int convt_setup(Node *n, Win *w, int64_t *group, int64_t *M)
+{
+    const Type *x = in_type(n, 0), *wt = in_type(n, 1), *b = in_type(n, 2);
+    if (!x || !wt) return node_err(n, "needs inputs X and W");
+    if (!dt_is_real(x->dt)) return node_err(n, "unsupported element type %s", dt_name(x->dt));
+    if (wt->dt != x->dt) return node_err(n, "X is %s but W is %s", dt_name(x->dt), dt_name(wt->dt));
+    if (x->rank < 3) return node_err(n, "X must have rank >= 3 (N, C, spatial...), got %d", x->rank);
+    if (wt->rank != x->rank) return node_err(n, "W has rank %d, X rank %d", wt->rank, x->rank);
+    int64_t g = attr_i(n, "group", 1);
+    if (g < 1) return node_err(n, "group = %lld", LL(g));
+    int64_t C = x->dims[1];
+    if (wt->dims[0] != C || C % g)
+        return node_err(n, "channels do not match: X %s, W %s, group %lld",
+                        type_str(n->g->pool, x), type_str(n->g->pool, wt), LL(g));
+    *M = wt->dims[1] * g;
+    if (b && (b->dt != x->dt || b->rank != 1 || b->dims[0] != *M))
+        return node_err(n, "bias must be %s[%lld]", dt_name(x->dt), LL(*M));
+    memset(w, 0, sizeof *w);
+    int nsp = w->nsp = x->rank - 2;
+    for (int i = 0; i < nsp; i++) {
+        w->in[i] = x->dims[2 + i];
+        w->k[i] = wt->dims[2 + i];
+    }
+    int cnt = 0;
+    const int64_t *ks = attr_ints(n, "kernel_shape", &cnt);
+    if (ks) {
+        if (cnt != nsp) return node_err(n, "kernel_shape has %d values, expected %d", cnt, nsp);
+        for (int i = 0; i < cnt; i++)
+            if (ks[i] != w->k[i])
+                return node_err(n, "kernel_shape[%d] = %lld but W has %lld", i, LL(ks[i]), LL(w->k[i]));
+    }
+    if (read_spatial(n, "strides", nsp, 1, 1, w->s)) return -1;
+    if (read_spatial(n, "dilations", nsp, 1, 1, w->d)) return -1;
+    int64_t opad[KIR_MAX_RANK];
+    if (read_spatial(n, "output_padding", nsp, 0, 0, opad)) return -1;
+    int64_t pads[2 * KIR_MAX_RANK] = {0};
+    const int64_t *p = attr_ints(n, "pads", &cnt);
+    if (p) {
+        if (cnt != 2 * nsp) return node_err(n, "attribute pads has %d values, expected %d", cnt, 2 * nsp);
+        for (int i = 0; i < cnt; i++) {
+            if (p[i] < 0) return node_err(n, "negative pads are not supported");
+            pads[i] = p[i];
+        }
+    }
+    const int64_t *os = attr_ints(n, "output_shape", &cnt);
+    if (os) {
+        if (cnt == nsp + 2) os += 2; /* some exporters give the full shape */
+        else if (cnt != nsp)
+            return node_err(n, "output_shape has %d values, expected %d", cnt, nsp);
+    }
+    const char *ap = attr_s(n, "auto_pad", "NOTSET");
+    int notset = !strcmp(ap, "NOTSET") || !*ap;
+    int upper = !strcmp(ap, "SAME_UPPER"), lower = !strcmp(ap, "SAME_LOWER");
+    if (!notset && !upper && !lower && strcmp(ap, "VALID"))
+        return node_err(n, "unsupported auto_pad '%s'", ap);
+    for (int i = 0; i < nsp; i++) {
+        int64_t dk = (w->k[i] - 1) * w->d[i] + 1;
+        int64_t full = w->s[i] * (w->in[i] - 1) + opad[i] + dk;
+        if (os || upper || lower) {
+            int64_t out = os ? os[i] : w->in[i] * w->s[i];
+            int64_t total = full - out;
+            if (upper) {
+                w->pb[i] = floor_div(total, 2);
+                w->pe[i] = total - w->pb[i];
+            } else {
+                w->pe[i] = floor_div(total, 2);
+                w->pb[i] = total - w->pe[i];
+            }
+            w->out[i] = out;
+        } else {
+            if (notset) {
+                w->pb[i] = pads[i];
+                w->pe[i] = pads[i + nsp];
+            }
+            w->out[i] = full - w->pb[i] - w->pe[i];
+        }
+        if (w->out[i] < 1) return node_err(n, "empty output on spatial axis %d", i);
+    }
+    *group = g;
+    return 0;
+}
+
+int nn_convt_infer(Node *n)
+{
+    Win w;
+    int64_t g, M;
+    if (convt_setup(n, &w, &g, &M)) return -1;
+    const Type *x = in_type(n, 0);
+    int64_t od[KIR_MAX_RANK];
+    od[0] = x->dims[0];
+    od[1] = M;
+    for (int i = 0; i < w.nsp; i++) od[2 + i] = w.out[i];
+    return set_out(n, 0, x->dt, x->rank, od);
+}
+
+/* Gathers into each output element: input position i contributes to output o through
+ * kernel tap kk when i*s + kk*d - pb == o, i.e. t = o + pb - kk*d is a multiple of s. */
+int nn_convt_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    Win w;
+    int64_t group, M;
+    if (convt_setup(n, &w, &group, &M)) return -1;
+    const Type *xt = in_type(n, 0);
+    DType dt = xt->dt;
+    int nsp = w.nsp;
+    int64_t N = xt->dims[0], C = xt->dims[1], Cg = C / group, Mg = M / group;
+    int X = lw_in(L, 0), W = lw_in(L, 1), Bb = node_in(n, 2) ? lw_in(L, 2) : -1;
+    int Y = lw_out(L, 0);
+    int64_t xd[KIR_MAX_RANK], wd[KIR_MAX_RANK], yd[KIR_MAX_RANK];
+    xd[0] = N; xd[1] = C;
+    wd[0] = C; wd[1] = Mg;
+    yd[0] = N; yd[1] = M;
+    for (int i = 0; i < nsp; i++) {
+        xd[2 + i] = w.in[i];
+        wd[2 + i] = w.k[i];
+        yd[2 + i] = w.out[i];
+    }
+    int nv = kfor_n(k, N, KL_PARALLEL);
+    int mv = kfor_n(k, M, KL_SERIAL);
+    int ov[KIR_MAX_RANK], kv[KIR_MAX_RANK], iv[KIR_MAX_RANK];
+    for (int i = 0; i < nsp; i++) ov[i] = kfor_n(k, w.out[i], KL_SERIAL);
+    int acc = kdecl(k, dt, Bb >= 0 ? kload(k, Bb, V(k, mv)) : kc(k, dt, 0));
+    int cbase = kdecl(k, DT_IDX, group > 1 ? kmuli(k, kbin(k, KB_DIV, V(k, mv), kc_idx(k, Mg)), Cg)
+                                           : kc_idx(k, 0));
+    int mm = kdecl(k, DT_IDX, group > 1 ? kbin(k, KB_REM, V(k, mv), kc_idx(k, Mg)) : V(k, mv));
+    int cv = kfor_n(k, Cg, KL_REDUCE);
+    int ci = kdecl(k, DT_IDX, kadd(k, V(k, cbase), V(k, cv)));
+    int nopen = 0;
+    for (int i = 0; i < nsp; i++) {
+        kv[i] = kfor_n(k, w.k[i], KL_REDUCE);
+        nopen++;
+        KExpr *t = kaddi(k, ksub(k, V(k, ov[i]), kmuli(k, V(k, kv[i]), w.d[i])), w.pb[i]);
+        int tv = kdecl(k, DT_IDX, t);
+        KExpr *ok;
+        if (w.s[i] == 1) {
+            iv[i] = tv;
+            ok = in_range(k, tv, 0, w.in[i]);
+        } else {
+            /* t < 0 is rejected by the test too, so C's truncating / and % are harmless */
+            iv[i] = kdecl(k, DT_IDX, kbin(k, KB_DIV, V(k, tv), kc_idx(k, w.s[i])));
+            ok = kbin(k, KB_GE, V(k, tv), kc_idx(k, 0));
+            ok = kand(k, ok, kbin(k, KB_EQ, kbin(k, KB_REM, V(k, tv), kc_idx(k, w.s[i])), kc_idx(k, 0)));
+            ok = kand(k, ok, kbin(k, KB_LT, V(k, iv[i]), kc_idx(k, w.in[i])));
+        }
+        kif(k, ok);
+        nopen++;
+    }
+    KExpr *xe[KIR_MAX_RANK], *we[KIR_MAX_RANK];
+    xe[0] = V(k, nv);
+    xe[1] = V(k, ci);
+    we[0] = V(k, ci);
+    we[1] = V(k, mm);
+    for (int i = 0; i < nsp; i++) {
+        xe[2 + i] = V(k, iv[i]);
+        we[2 + i] = V(k, kv[i]);
+    }
+    kaccum(k, acc, kmul_t(k, kload(k, X, flat(k, nsp + 2, xd, xe)),
+                          kload(k, W, flat(k, nsp + 2, wd, we))));
+    kend_n(k, nopen);
+    kend(k); /* channel loop */
+    KExpr *ye[KIR_MAX_RANK];
+    ye[0] = V(k, nv);
+    ye[1] = V(k, mv);
+    for (int i = 0; i < nsp; i++) ye[2 + i] = V(k, ov[i]);
+    kstore(k, Y, flat(k, nsp + 2, yd, ye), V(k, acc));
+    kend_n(k, nsp + 2);
+    return 0;
+}
+
+/* ---- pools: MaxPool, AveragePool, LpPool, Global* ----------------------------------- */
+
+enum { PK_MAX, PK_AVG, PK_LP };
+
+static int pool_kind(const Node *n)
+{
+    switch (n->op) {
+    case OP_MaxPool: case OP_GlobalMaxPool: return PK_MAX;
+    case OP_AveragePool: case OP_GlobalAveragePool: return PK_AVG;
+    default: return PK_LP;
+    }
+}
+
+static int pool_global(const Node *n)
+{
+    return n->op == OP_GlobalMaxPool || n->op == OP_GlobalAveragePool || n->op == OP_GlobalLpPool;
+}
+
+/* LpPool's p: a float attribute in opset 1, an int from opset 2. */
+static double pool_p(const Node *n)
+{
+    const Attr *a = attr_get(n, "p");
+    if (!a) return 2.0;
+    return a->kind == A_FLOAT ? (double)a->f : (double)a->i;
+}
+
+static int pool_setup(Node *n, Win *w)
+{
+    const Type *x = in_type(n, 0);
+    if (!x) return node_err(n, "needs input X");
+    int kind = pool_kind(n);
+    int ok = dt_is_real(x->dt) || (n->op == OP_MaxPool && (x->dt == DT_I8 || x->dt == DT_U8));
+    if (!ok) return node_err(n, "unsupported element type %s", dt_name(x->dt));
+    if (x->rank < 3) return node_err(n, "X must have rank >= 3 (N, C, spatial...), got %d", x->rank);
+    memset(w, 0, sizeof *w);
+    int nsp = w->nsp = x->rank - 2;
+    for (int i = 0; i < nsp; i++) w->in[i] = x->dims[2 + i];
+    if (kind == PK_LP && !(pool_p(n) > 0)) return node_err(n, "p must be positive");
+    if (pool_global(n)) {
+        for (int i = 0; i < nsp; i++) {
+            w->k[i] = w->in[i];
+            w->s[i] = w->d[i] = w->out[i] = 1;
+        }
+        return 0;
+    }
+    int cnt = 0;
+    const int64_t *ks = attr_ints(n, "kernel_shape", &cnt);
+    if (!ks) return node_err(n, "attribute kernel_shape is required");
+    if (cnt != nsp) return node_err(n, "kernel_shape has %d values, expected %d", cnt, nsp);
+    for (int i = 0; i < nsp; i++) w->k[i] = ks[i];
+    int ceil_mode = (int)attr_i(n, "ceil_mode", 0);
+    /* dilations exist for MaxPool (opset 10) only in the opsets we cover */
+    if (n->op != OP_MaxPool && attr_get(n, "dilations")) {
+        int64_t d[KIR_MAX_RANK];
+        if (read_spatial(n, "dilations", nsp, 1, 1, d)) return -1;
+        for (int i = 0; i < nsp; i++)
+            if (d[i] != 1) return node_err(n, "dilations are not supported for this pool");
+    }
+    if (n->op == OP_MaxPool) {
+        int64_t so = attr_i(n, "storage_order", 0);
+        if (so != 0 && so != 1) return node_err(n, "storage_order = %lld", LL(so));
+    }
+    if (n->op == OP_AveragePool) {
+        int64_t cip = attr_i(n, "count_include_pad", 0);
+        if (cip != 0 && cip != 1) return node_err(n, "count_include_pad = %lld", LL(cip));
+    }
+    return win_forward(n, w, ceil_mode, n->op == OP_MaxPool);
+}
+
+int nn_pool_infer(Node *n)
+{
+    Win w;
+    if (pool_setup(n, &w)) return -1;
+    const Type *x = in_type(n, 0);
+    int64_t od[KIR_MAX_RANK];
+    od[0] = x->dims[0];
+    od[1] = x->dims[1];
+    for (int i = 0; i < w.nsp; i++) od[2 + i] = w.out[i];
+    if (set_out(n, 0, x->dt, x->rank, od)) return -1;
+    if (node_out(n, 1)) {
+        if (n->op != OP_MaxPool) return node_err(n, "has only one output");
+        if (set_out(n, 1, DT_I64, x->rank, od)) return -1;
+    }
+    return 0;
+}
+
+/* The smallest value of a MaxPool element type: the max of an all-padding window. */
+static KExpr *lowest(KB *k, DType dt)
+{
+    switch (dt) {
+    case DT_I8: return kc_int(k, dt, -128);
+    case DT_U8: return kc_int(k, dt, 0);
+    default: return kc_float(k, dt, -INFINITY);
+    }
+}
+
+int nn_pool_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    Win w;
+    if (pool_setup(n, &w)) return -1;
+    const Type *xt = in_type(n, 0);
+    DType dt = xt->dt;
+    int kind = pool_kind(n), nsp = w.nsp;
+    int count_pad = n->op == OP_AveragePool && attr_i(n, "count_include_pad", 0);
+    int want_idx = node_out(n, 1) != NULL;
+    int col_major = want_idx && attr_i(n, "storage_order", 0) == 1;
+    double p = kind == PK_LP ? pool_p(n) : 0;
+    int64_t N = xt->dims[0], C = xt->dims[1];
+    int64_t xd[KIR_MAX_RANK], yd[KIR_MAX_RANK];
+    xd[0] = yd[0] = N;
+    xd[1] = yd[1] = C;
+    int64_t spatial = 1;
+    for (int i = 0; i < nsp; i++) {
+        xd[2 + i] = w.in[i];
+        yd[2 + i] = w.out[i];
+        spatial *= w.in[i];
+    }
+    int X = lw_in(L, 0), Y = lw_out(L, 0), I = want_idx ? lw_out(L, 1) : -1;
+    int nv = kfor_n(k, N, KL_PARALLEL);
+    int cv = kfor_n(k, C, KL_SERIAL);
+    int ov[KIR_MAX_RANK], kv[KIR_MAX_RANK], iv[KIR_MAX_RANK];
+    for (int i = 0; i < nsp; i++) ov[i] = kfor_n(k, w.out[i], KL_SERIAL);
+    int acc = kdecl(k, dt, kind == PK_MAX ? lowest(k, dt) : kc(k, dt, 0));
+    /* AveragePool's divisor counts the taps inside [lo, hi): the input alone, or the input
+     * and its pads (count_include_pad). It is a constant unless some window is cut. */
+    int64_t lo[KIR_MAX_RANK], hi[KIR_MAX_RANK];
+    int whole = 1;
+    int64_t taps = 1;
+    for (int i = 0; i < nsp; i++) {
+        lo[i] = count_pad ? -w.pb[i] : 0;
+        hi[i] = count_pad ? w.in[i] + w.pe[i] : w.in[i];
+        if (!win_always(&w, i, lo[i], hi[i])) whole = 0;
+        taps *= w.k[i];
+    }
+    int cnt = (kind == PK_AVG && !whole) ? kdecl(k, DT_IDX, kc_idx(k, 0)) : -1;
+    int arg = want_idx ? kdecl(k, DT_IDX, kc_idx(k, 0)) : -1;
+    int nopen = 0;
+    KExpr *data_ok = NULL;
+    for (int i = 0; i < nsp; i++) {
+        kv[i] = kfor_n(k, w.k[i], KL_REDUCE);
+        nopen++;
+        iv[i] = win_coord(k, &w, i, ov[i], kv[i]);
+        if (count_pad) {
+            if (!win_always(&w, i, lo[i], hi[i])) {
+                kif(k, in_range(k, iv[i], lo[i], hi[i]));
+                nopen++;
+            }
+            if (!win_always(&w, i, 0, w.in[i]))
+                data_ok = kand(k, data_ok, in_range(k, iv[i], 0, w.in[i]));
+        } else if (!win_always(&w, i, 0, w.in[i])) {
+            kif(k, in_range(k, iv[i], 0, w.in[i]));
+            nopen++;
+        }
+    }
+    if (cnt >= 0) kset(k, cnt, kaddi(k, V(k, cnt), 1));
+    if (data_ok) {
+        kif(k, data_ok);
+        nopen++;
+    }
+    KExpr *xe[KIR_MAX_RANK];
+    xe[0] = V(k, nv);
+    xe[1] = V(k, cv);
+    for (int i = 0; i < nsp; i++) xe[2 + i] = V(k, iv[i]);
+    int v = kdecl(k, dt, kload(k, X, flat(k, nsp + 2, xd, xe)));
+    if (kind == PK_MAX) {
+        if (want_idx) {
+            kif(k, kbin(k, KB_GT, V(k, v), V(k, acc)));
+            kset(k, acc, V(k, v));
+            KExpr *idx;
+            if (col_major) {
+                /* storage_order=1: the spatial part of the index is column-major */
+                KExpr *e = V(k, iv[nsp - 1]);
+                for (int i = nsp - 2; i >= 0; i--) e = kadd(k, V(k, iv[i]), kmuli(k, e, w.in[i]));
+                KExpr *nc = kadd(k, kmuli(k, V(k, nv), C), V(k, cv));
+                idx = kadd(k, kmuli(k, nc, spatial), e);
+            } else {
+                for (int i = 0; i < nsp; i++) xe[2 + i] = V(k, iv[i]);
+                xe[0] = V(k, nv);
+                xe[1] = V(k, cv);
+                idx = flat(k, nsp + 2, xd, xe);
+            }
+            kset(k, arg, idx);
+            kend(k);
+        } else {
+            kset(k, acc, kbin(k, KB_MAX, V(k, acc), V(k, v)));
+        }
+    } else if (kind == PK_AVG) {
+        kaccum(k, acc, V(k, v));
+    } else {
+        KExpr *t;
+        if (p == 1.0) t = kun(k, KU_ABS, V(k, v));
+        else if (p == 2.0) t = kmul_t(k, V(k, v), V(k, v));
+        else t = kbin(k, KB_POW, kun(k, KU_ABS, V(k, v)), kc(k, dt, p));
+        kaccum(k, acc, t);
+    }
+    kend_n(k, nopen);
+    KExpr *y = V(k, acc);
+    if (kind == PK_AVG)
+        y = kbin(k, KB_DIV, y, cnt >= 0 ? kcast(k, dt, V(k, cnt)) : kc(k, dt, (double)taps));
+    else if (kind == PK_LP && p != 1.0)
+        y = p == 2.0 ? kun(k, KU_SQRT, y) : kbin(k, KB_POW, y, kc(k, dt, 1.0 / p));
+    KExpr *ye[KIR_MAX_RANK];
+    ye[0] = V(k, nv);
+    ye[1] = V(k, cv);
+    for (int i = 0; i < nsp; i++) ye[2 + i] = V(k, ov[i]);
+    kstore(k, Y, flat(k, nsp + 2, yd, ye), y);
+    if (want_idx) {
+        ye[0] = V(k, nv);
+        ye[1] = V(k, cv);
+        for (int i = 0; i < nsp; i++) ye[2 + i] = V(k, ov[i]);
+        kstore(k, I, flat(k, nsp + 2, yd, ye), kcast(k, DT_I64, V(k, arg)));
+    }
+    kend_n(k, nsp + 2);
+    return 0;
+}
+
+/* ---- MaxUnpool ---------------------------------------------------------------------- */
+
+static int unpool_shape(Node *n, int64_t *od)
+{
+    const Type *x = in_type(n, 0), *ix = in_type(n, 1);
+    if (!x || !ix) return node_err(n, "needs inputs X and I");
+    if (!dt_is_real(x->dt)) return node_err(n, "unsupported element type %s", dt_name(x->dt));
+    if (ix->dt != DT_I64) return node_err(n, "I must be int64, got %s", dt_name(ix->dt));
+    if (ix->rank != x->rank || memcmp(ix->dims, x->dims, sizeof(int64_t) * x->rank))
+        return node_err(n, "X and I must have the same shape");
+    if (x->rank < 3) return node_err(n, "X must have rank >= 3 (N, C, spatial...), got %d", x->rank);
+    if (node_in(n, 2)) {
+        int64_t *vals;
+        int cnt = const_ints(n, 2, &vals);
+        if (cnt < 0) return -1;
+        if (cnt != x->rank) return node_err(n, "output_shape has %d values, expected %d", cnt, x->rank);
+        for (int i = 0; i < cnt; i++) {
+            if (vals[i] < 1) return node_err(n, "output_shape[%d] = %lld", i, LL(vals[i]));
+            od[i] = vals[i];
+        }
+        if (od[0] != x->dims[0] || od[1] != x->dims[1])
+            return node_err(n, "output_shape must keep N and C");
+        return 0;
+    }
+    Win w;
+    memset(&w, 0, sizeof w);
+    int nsp = w.nsp = x->rank - 2;
+    int cnt = 0;
+    const int64_t *ks = attr_ints(n, "kernel_shape", &cnt);
+    if (!ks) return node_err(n, "attribute kernel_shape is required");
+    if (cnt != nsp) return node_err(n, "kernel_shape has %d values, expected %d", cnt, nsp);
+    if (read_spatial(n, "strides", nsp, 1, 1, w.s)) return -1;
+    int64_t pads[2 * KIR_MAX_RANK] = {0};
+    const int64_t *p = attr_ints(n, "pads", &cnt);
+    if (p) {
+        if (cnt != 2 * nsp) return node_err(n, "attribute pads has %d values, expected %d", cnt, 2 * nsp);
+        for (int i = 0; i < cnt; i++) pads[i] = p[i];
+    }
+    od[0] = x->dims[0];
+    od[1] = x->dims[1];
+    for (int i = 0; i < nsp; i++) {
+        od[2 + i] = (x->dims[2 + i] - 1) * w.s[i] + ks[i] - pads[i] - pads[i + nsp];
+        if (od[2 + i] < 1) return node_err(n, "empty output on spatial axis %d", i);
+    }
+    return 0;
+}
+
+int nn_unpool_infer(Node *n)
+{
+    int64_t od[KIR_MAX_RANK];
+    if (unpool_shape(n, od)) return -1;
+    const Type *x = in_type(n, 0);
+    return set_out(n, 0, x->dt, x->rank, od);
+}
+
+/* Zero output, then Y[I[j]] = X[j]; indices are flat over the whole output, and those
+ * out of range are skipped rather than trusted. */
+int nn_unpool_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    const Type *x = in_type(n, 0), *y = &node_out(n, 0)->type;
+    DType dt = x->dt;
+    int64_t nx = type_numel(x), ny = type_numel(y);
+    int X = lw_in(L, 0), I = lw_in(L, 1), Y = lw_out(L, 0);
+    int j = kfor_n(k, ny, KL_VECTOR);
+    kstore(k, Y, V(k, j), kc(k, dt, 0));
+    kend(k);
+    j = kfor_n(k, nx, KL_SERIAL);
+    int t = kdecl(k, DT_IDX, kcast(k, DT_IDX, kload(k, I, V(k, j))));
+    kif(k, in_range(k, t, 0, ny));
+    kstore(k, Y, V(k, t), kload(k, X, V(k, j)));
+    kend_n(k, 2);
+    return 0;
+}
+
+/* ---- BatchNormalization (inference) --------------------------------------------------- */
+
+/* spatial=0 (opsets < 7 only) gives every element of a sample its own statistics: the
+ * parameters then have the shape of X without N. */
+static int bn_spatial(const Node *n)
+{
+    return n->opset >= 7 ? 1 : attr_i(n, "spatial", 1) != 0;
+}
+
+int nn_bn_infer(Node *n)
+{
+    const Type *x = in_type(n, 0);
+    if (!x) return node_err(n, "needs input X");
+    if (!dt_is_real(x->dt)) return node_err(n, "unsupported element type %s", dt_name(x->dt));
+    if (x->rank < 2) return node_err(n, "X must have rank >= 2 (N, C, ...), got %d", x->rank);
+    if (attr_i(n, "training_mode", 0) != 0)
+        return node_err(n, "training_mode=1 is not supported (inference only)");
+    for (int i = 1; i < n->nout; i++)
+        if (node_out(n, i))
+            return node_err(n, "output %d (training statistics) is not supported", i);
+    int64_t want = 1;
+    if (bn_spatial(n)) want = x->dims[1];
+    else for (int i = 1; i < x->rank; i++) want *= x->dims[i];
+    static const char *const names[4] = {"scale", "B", "mean", "var"};
+    for (int i = 1; i <= 4; i++) {
+        const Type *t = in_type(n, i);
+        if (!t) return node_err(n, "needs input %s", names[i - 1]);
+        if (!dt_is_real(t->dt)) return node_err(n, "%s has unsupported type %s", names[i - 1], dt_name(t->dt));
+        if (type_numel(t) != want)
+            return node_err(n, "%s has %lld elements, expected %lld", names[i - 1],
+                            LL(type_numel(t)), LL(want));
+    }
+    return set_out(n, 0, x->dt, x->rank, x->dims);
+}
+
+int nn_bn_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    const Type *x = in_type(n, 0);
+    DType dt = x->dt;
+    double eps = attr_f(n, "epsilon", 1e-5f);
+    int X = lw_in(L, 0), S = lw_in(L, 1), B = lw_in(L, 2), Mn = lw_in(L, 3), Vr = lw_in(L, 4);
+    int Y = lw_out(L, 0);
+    int vars[KIR_MAX_RANK];
+    int pv;  /* index of the parameters */
+    if (bn_spatial(n)) {
+        open_loops(k, 2, x->dims, vars, 1);
+        pv = vars[1];
+    } else {
+        open_loops(k, x->rank, x->dims, vars, 1);
+        pv = kdecl(k, DT_IDX, kindex(k, x->rank - 1, x->dims + 1, vars + 1));
+    }
+    KExpr *den = kun(k, KU_SQRT, kadd_t(k, kcast(k, dt, kload(k, Vr, V(k, pv))), kc(k, dt, eps)));
+    int a = kdecl(k, dt, kbin(k, KB_DIV, kcast(k, dt, kload(k, S, V(k, pv))), den));
+    int mu = kdecl(k, dt, kcast(k, dt, kload(k, Mn, V(k, pv))));
+    int b = kdecl(k, dt, kcast(k, dt, kload(k, B, V(k, pv))));
+    if (bn_spatial(n)) open_loops(k, x->rank - 2, x->dims + 2, vars + 2, 0);
+    KExpr *xi = kindex(k, x->rank, x->dims, vars);
+    KExpr *y = kbin(k, KB_SUB, kload(k, X, xi), V(k, mu));
+    y = kadd_t(k, kmul_t(k, y, V(k, a)), V(k, b));
+    kstore(k, Y, kindex(k, x->rank, x->dims, vars), y);
+    kend_n(k, x->rank);
+    return 0;
+}
+
+/* ---- LRN ---------------------------------------------------------------------------- */
+
+int nn_lrn_infer(Node *n)
+{
+    const Type *x = in_type(n, 0);
+    if (!x) return node_err(n, "needs input X");
+    if (!dt_is_real(x->dt)) return node_err(n, "unsupported element type %s", dt_name(x->dt));
+    if (x->rank < 2) return node_err(n, "X must have rank >= 2 (N, C, ...), got %d", x->rank);
+    if (!attr_get(n, "size")) return node_err(n, "attribute size is required");
+    if (attr_i(n, "size", 0) < 1) return node_err(n, "size must be >= 1");
+    return set_out(n, 0, x->dt, x->rank, x->dims);
+}
+
+/* y = x / (bias + alpha/size * sum of x^2 over channels [c - (size-1)/2, c + ceil((size-1)/2)])^beta */
+int nn_lrn_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    const Type *x = in_type(n, 0);
+    DType dt = x->dt;
+    int64_t size = attr_i(n, "size", 1), C = x->dims[1];
+    double alpha = attr_f(n, "alpha", 1e-4f), beta = attr_f(n, "beta", 0.75f);
+    double bias = attr_f(n, "bias", 1.0f);
+    int64_t before = (size - 1) / 2;
+    int X = lw_in(L, 0), Y = lw_out(L, 0);
+    int vars[KIR_MAX_RANK];
+    open_loops(k, x->rank, x->dims, vars, 1);
+    int sum = kdecl(k, dt, kc(k, dt, 0));
+    int j = kfor_n(k, size, KL_REDUCE);
+    int cc = kdecl(k, DT_IDX, kaddi(k, kadd(k, V(k, vars[1]), V(k, j)), -before));
+    kif(k, in_range(k, cc, 0, C));
+    KExpr *e[KIR_MAX_RANK];
+    for (int i = 0; i < x->rank; i++) e[i] = V(k, i == 1 ? cc : vars[i]);
+    int v = kdecl(k, dt, kload(k, X, flat(k, x->rank, x->dims, e)));
+    kaccum(k, sum, kmul_t(k, V(k, v), V(k, v)));
+    kend_n(k, 2);
+    KExpr *den = kadd_t(k, kc(k, dt, bias), kmul_t(k, kc(k, dt, alpha / (double)size), V(k, sum)));
+    den = kbin(k, KB_POW, den, kc(k, dt, beta));
+    KExpr *y = kbin(k, KB_DIV, kload(k, X, kindex(k, x->rank, x->dims, vars)), den);
+    kstore(k, Y, kindex(k, x->rank, x->dims, vars), y);
+    kend_n(k, x->rank);
+    return 0;
+}
