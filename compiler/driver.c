@@ -1,1 +1,972 @@
-/* driver.c — placeholder, being written */
+/* driver.c — owns the work behind the onnxcc commands (compile, report, check, bench):
+ * running the pipeline load -> shape -> lower -> plan -> codegen, building and running the
+ * generated C with a time limit, comparing outputs with ONNX's tolerances, and reporting
+ * per-node cost counted from the loop IR. main.c only parses the command line, so the unit
+ * tests call these functions directly. */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+#include "onnxcc.h"
+#include "../codegen/codegen.h"
+
+#define HARNESS_FILE "onnxcc_harness.c"
+#define PROG_FILE "onnxcc_prog"
+
+void driver_defaults(DriverOpts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->target = "c";
+    o->rtol = 1e-3;
+    o->atol = 1e-7;
+    o->timeout_s = 60;
+    o->runs = 100;
+    o->out = stdout;
+    o->err = stderr;
+}
+
+int driver_parse_shape(Pool *p, const char *arg, const char **name, Type *t)
+{
+    const char *eq = strrchr(arg, '=');
+    if (!eq || eq == arg || !eq[1]) return -1;
+    memset(t, 0, sizeof *t);
+    const char *s = eq + 1;
+    for (;;) {
+        if (*s < '0' || *s > '9') return -1;
+        char *end;
+        errno = 0;
+        long long d = strtoll(s, &end, 10);
+        if (errno || d < 0) return -1;
+        if (t->rank >= KIR_MAX_RANK) return -1;
+        t->dims[t->rank++] = d;
+        s = end;
+        if (!*s) break;
+        if (*s != 'x' && *s != 'X') return -1;
+        s++;
+    }
+    *name = pool_fmt(p, "%.*s", (int)(eq - arg), arg);
+    return 0;
+}
+
+/* ---- small helpers ---- */
+
+static void errline(const DriverOpts *o, const char *msg)
+{
+    fprintf(o->err ? o->err : stderr, "onnxcc: error: %s\n", msg);
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+/* Default NAME: the model file's basename without extension, as a C identifier. */
+static char *default_name(Pool *p, const char *model)
+{
+    const char *b = base_name(model);
+    const char *dot = strrchr(b, '.');
+    size_t n = dot && dot != b ? (size_t)(dot - b) : strlen(b);
+    if (n > 40) n = 40;
+    char *s = pool_alloc(p, n + 3);
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)b[i];
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+        if (!len && !ok) continue;
+        s[len++] = ok ? (char)ch : '_';
+    }
+    while (len && s[len - 1] == '_') len--;
+    s[len] = 0;
+    if (!len) return pool_strdup(p, "model");
+    if (s[0] >= '0' && s[0] <= '9') return pool_fmt(p, "m%s", s);
+    return s;
+}
+
+static int is_unsupported_msg(const char *msg)
+{
+    return msg && (strstr(msg, "unsupported") || strstr(msg, "not supported"));
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- the pipeline up to a planned program ---- */
+
+/* Loads the model with shape bindings and infers shapes. NULL with *msg. */
+static Graph *load_infer(Pool *p, const char *model, const char **names, const Type *types,
+                         int nshapes, char **msg)
+{
+    if (access(model, R_OK) != 0) {
+        *msg = pool_fmt(p, "%s: cannot read model: %s", model, strerror(errno));
+        return NULL;
+    }
+    LoadOptions lo;
+    memset(&lo, 0, sizeof lo);
+    lo.shape_names = names;
+    lo.shape_types = types;
+    lo.nshapes = nshapes;
+    char *err = NULL;
+    Graph *g = load_model(p, model, &lo, &err);
+    if (!g) {
+        *msg = pool_strdup(p, err ? err : "cannot load the model");
+        return NULL;
+    }
+    for (int i = 0; i < nshapes; i++) {
+        int found = 0;
+        for (int k = 0; k < g->ninputs && !found; k++) found = !strcmp(g->inputs[k]->name, names[i]);
+        if (!found) {
+            StrBuf sb;
+            sb_init(&sb);
+            for (int k = 0; k < g->ninputs; k++)
+                sb_printf(&sb, "%s'%s'", k ? ", " : "", g->inputs[k]->name);
+            *msg = pool_fmt(p, "%s: --shape names '%s', which is not an input of the model "
+                            "(inputs: %s)", model, names[i], sb.buf ? sb.buf : "none");
+            sb_free(&sb);
+            return NULL;
+        }
+    }
+    if (shape_infer(g) != 0) {
+        *msg = pool_strdup(p, g->err ? g->err : "shape inference failed");
+        return NULL;
+    }
+    return g;
+}
+
+static KProg *lower_plan(Graph *g, const char *name, const Target *t, Pool *p, char **msg)
+{
+    char *err = NULL;
+    KProg *prog = lower_graph(g, name, t, &err);
+    if (!prog) {
+        *msg = pool_strdup(p, err ? err : "lowering failed");
+        return NULL;
+    }
+    plan_arena(prog, t->align);
+    return prog;
+}
+
+static const Target *resolve_target(const DriverOpts *o, Pool *p, char **msg)
+{
+    const char *name = o->target ? o->target : "c";
+    const Target *t = target_find(name);
+    if (!t) *msg = pool_fmt(p, "unknown target '%s' (known: %s)", name, target_names());
+    return t;
+}
+
+/* ---- files and directories ---- */
+
+typedef struct NameList {
+    char **names;
+    int n;
+    size_t cap;
+} NameList;
+
+static void list_dir(Pool *p, const char *dir, NameList *l)
+{
+    memset(l, 0, sizeof *l);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char *s = pool_strdup(p, e->d_name);
+        VEC_PUSH(p, l->names, l->n, l->cap, s);
+    }
+    closedir(d);
+}
+
+static int in_list(const NameList *l, const char *s)
+{
+    for (int i = 0; i < l->n; i++)
+        if (!strcmp(l->names[i], s)) return 1;
+    return 0;
+}
+
+/* Removes what a failed run left in dir: every entry not in `before`. */
+static void remove_new_files(Pool *p, const char *dir, const NameList *before)
+{
+    NameList now;
+    list_dir(p, dir, &now);
+    for (int i = 0; i < now.n; i++)
+        if (!in_list(before, now.names[i])) unlink(pool_fmt(p, "%s/%s", dir, now.names[i]));
+}
+
+/* The temp dirs hold only plain files we wrote, so one level is enough. */
+static void remove_tree(Pool *p, const char *dir)
+{
+    NameList l;
+    list_dir(p, dir, &l);
+    for (int i = 0; i < l.n; i++) unlink(pool_fmt(p, "%s/%s", dir, l.names[i]));
+    rmdir(dir);
+}
+
+static char *make_temp_dir(Pool *p)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp) tmp = "/tmp";
+    char *path = pool_fmt(p, "%s/onnxcc-XXXXXX", tmp);
+    return mkdtemp(path) ? path : NULL;
+}
+
+/* First lines of a text file, for showing a compiler's complaint. */
+static char *file_head(Pool *p, const char *path, int maxlines)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    if (read_file(path, &data, &len) != 0) return pool_strdup(p, "");
+    size_t end = 0;
+    int lines = 0;
+    while (end < len && lines < maxlines) {
+        if (data[end] == '\n') lines++;
+        end++;
+    }
+    char *r = pool_fmt(p, "%.*s", (int)end, (const char *)data);
+    free(data);
+    return r;
+}
+
+/* The first line that says "error" (the compiler's own summary line otherwise). */
+static char *first_error_line(Pool *p, const char *path)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    if (read_file(path, &data, &len) != 0) return pool_strdup(p, "(no compiler output)");
+    char *text = pool_fmt(p, "%.*s", (int)len, (const char *)data);
+    free(data);
+    char *first_nonempty = NULL;
+    for (char *line = text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        if (!first_nonempty && *line) first_nonempty = line;
+        if (strstr(line, "error")) return line;
+        line = nl ? nl + 1 : NULL;
+    }
+    return first_nonempty ? first_nonempty : pool_strdup(p, "(no compiler output)");
+}
+
+/* ---- running a child process with a time limit ---- */
+
+typedef struct RunResult {
+    int spawned;     /* fork/exec worked */
+    int exited;      /* normal exit; status below */
+    int status;
+    int sig;         /* killed by this signal */
+    int timed_out;
+} RunResult;
+
+static RunResult run_cmd(char *const argv[], const char *dir, const char *logpath,
+                         double timeout_s)
+{
+    RunResult r;
+    memset(&r, 0, sizeof r);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return r;
+    if (pid == 0) {
+        /* own process group: a timeout kills the compiler's children too */
+        setpgid(0, 0);
+        int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        int nul = open("/dev/null", O_RDONLY);
+        if (nul >= 0) {
+            dup2(nul, 0);
+            close(nul);
+        }
+        if (dir && chdir(dir) != 0) _exit(126);
+        execvp(argv[0], argv);
+        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    r.spawned = 1;
+    double start = now_s();
+    int st = 0;
+    for (;;) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid) break;
+        if (w < 0 && errno != EINTR) {
+            r.spawned = 0;
+            return r;
+        }
+        if (timeout_s > 0 && now_s() - start > timeout_s) {
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            r.timed_out = 1;
+            return r;
+        }
+        struct timespec ts = { 0, 2000000 };
+        nanosleep(&ts, NULL);
+    }
+    if (WIFEXITED(st)) {
+        r.exited = 1;
+        r.status = WEXITSTATUS(st);
+    } else if (WIFSIGNALED(st)) {
+        r.sig = WTERMSIG(st);
+    }
+    return r;
+}
+
+/* $CC may be a command with arguments ("ccache gcc"). */
+static int split_cc(Pool *p, char **argv, int max)
+{
+    const char *cc = getenv("CC");
+    if (!cc || !*cc) cc = "cc";
+    char *s = pool_strdup(p, cc);
+    int n = 0;
+    for (char *tok = strtok(s, " \t"); tok && n < max; tok = strtok(NULL, " \t")) argv[n++] = tok;
+    if (!n) argv[n++] = "cc";
+    return n;
+}
+
+/* Builds every .c file in dir into dir/PROG_FILE. 0, or -1 with *msg = first error line
+ * (and the first lines of the log printed to o->out). */
+static int build_dir(const DriverOpts *o, Pool *p, const char *dir, const char *const *flags,
+                     char **msg)
+{
+    NameList files;
+    list_dir(p, dir, &files);
+    char **argv = pool_alloc(p, sizeof *argv * (size_t)(files.n + 48));
+    int n = split_cc(p, argv, 8);
+    for (int i = 0; flags[i]; i++) argv[n++] = (char *)flags[i];
+    for (int i = 0; i < files.n; i++) {
+        size_t len = strlen(files.names[i]);
+        if (len > 2 && !strcmp(files.names[i] + len - 2, ".c")) argv[n++] = files.names[i];
+    }
+    argv[n++] = "-o";
+    argv[n++] = PROG_FILE;
+    argv[n++] = "-lm";
+    argv[n] = NULL;
+    char *log = pool_fmt(p, "%s/build.log", dir);
+    RunResult r = run_cmd(argv, dir, log, 600);
+    if (r.spawned && r.exited && r.status == 0) return 0;
+    if (!r.spawned || (r.exited && r.status == 127)) {
+        *msg = pool_fmt(p, "cannot run the C compiler '%s'", argv[0]);
+        return -1;
+    }
+    *msg = first_error_line(p, log);
+    fprintf(o->out, "C compiler output (first lines):\n%s", file_head(p, log, 12));
+    return -1;
+}
+
+static char *crash_text(Pool *p, const RunResult *r, double timeout_s)
+{
+    if (r->timed_out) return pool_fmt(p, "timeout after %g s", timeout_s);
+    if (r->sig) return pool_fmt(p, "signal %d (%s)", r->sig, strsignal(r->sig));
+    if (!r->spawned) return pool_strdup(p, "could not start the program");
+    return pool_fmt(p, "program exited with status %d", r->status);
+}
+
+/* ---- compile ---- */
+
+int driver_compile(const DriverOpts *o)
+{
+    Pool *p = pool_new();
+    char *msg = NULL;
+    int rc = 1;
+    const Target *t = resolve_target(o, p, &msg);
+    const char *name = o->name ? o->name : default_name(p, o->model);
+    Graph *g = t ? load_infer(p, o->model, o->shape_names, o->shape_types, o->nshapes, &msg)
+                 : NULL;
+    KProg *prog = g ? lower_plan(g, name, t, p, &msg) : NULL;
+    if (!prog) goto done;
+
+    int created_dir = 0;
+    struct stat st;
+    if (stat(o->outdir, &st) != 0) {
+        if (mkdir(o->outdir, 0777) != 0) {
+            msg = pool_fmt(p, "%s: cannot create directory: %s", o->outdir, strerror(errno));
+            goto done;
+        }
+        created_dir = 1;
+    } else if (!S_ISDIR(st.st_mode)) {
+        msg = pool_fmt(p, "%s: not a directory", o->outdir);
+        goto done;
+    }
+    NameList before;
+    list_dir(p, o->outdir, &before);
+    char *cerr = NULL;
+    if (cgen_c_write(prog, o->outdir, &cerr) != 0) {
+        msg = pool_strdup(p, cerr ? cerr : "code generation failed");
+        free(cerr);
+        remove_new_files(p, o->outdir, &before);
+        if (created_dir) rmdir(o->outdir);
+        goto done;
+    }
+    fprintf(o->out, "%s -> %s/%s.h, %s/%s.c (%d functions, arena %lld bytes)\n", o->model,
+            o->outdir, name, o->outdir, name, prog->nfuncs, (long long)prog->arena_bytes);
+    rc = 0;
+done:
+    if (rc) errline(o, msg ? msg : "failed");
+    kprog_free(prog);
+    pool_free(p);
+    return rc;
+}
+
+/* ---- report: cost counted from the loop IR ---- */
+
+static int64_t expr_muls(const KExpr *e)
+{
+    if (!e) return 0;
+    int64_t n = e->kind == KE_BIN && e->op == KB_MUL && e->t != DT_IDX;
+    return n + expr_muls(e->a) + expr_muls(e->b) + expr_muls(e->c);
+}
+
+/* Multiplications executed by a block, loops weighted by their trip counts. Loops with
+ * bounds unknown at compile time count once and mark the result approximate. */
+static int64_t stmt_macs(const KStmt *s, int *approx)
+{
+    int64_t total = 0;
+    for (; s; s = s->next) {
+        switch (s->kind) {
+        case KS_FOR: {
+            int64_t trip = 1;
+            if (s->lo && s->hi && s->lo->kind == KE_CONST && s->hi->kind == KE_CONST)
+                trip = s->hi->i > s->lo->i ? s->hi->i - s->lo->i : 0;
+            else
+                *approx = 1;
+            total += trip * stmt_macs(s->body, approx);
+            break;
+        }
+        case KS_IF: {
+            /* a guard (padding, bounds) usually wraps the work: count the costlier branch */
+            int64_t a = stmt_macs(s->body, approx), b = stmt_macs(s->els, approx);
+            total += expr_muls(s->cond) + (a > b ? a : b);
+            break;
+        }
+        case KS_DECL:
+        case KS_SET:
+            total += expr_muls(s->val);
+            break;
+        case KS_STORE:
+            total += expr_muls(s->val) + expr_muls(s->idx);
+            break;
+        case KS_CALL: {
+            int64_t m = kernel_macs(s->fn, s->args, s->nargs);
+            if (m < 0) *approx = 1;
+            else total += m;
+            break;
+        }
+        }
+    }
+    return total;
+}
+
+static int64_t tensor_bytes(const KTensor *t)
+{
+    return t->n * dt_size(t->t);
+}
+
+static char *human(Pool *p, int64_t v)
+{
+    if (v >= 10000000000LL) return pool_fmt(p, "%.2fG", v / 1e9);
+    if (v >= 10000000) return pool_fmt(p, "%.2fM", v / 1e6);
+    return pool_fmt(p, "%lld", (long long)v);
+}
+
+int driver_report(const DriverOpts *o)
+{
+    Pool *p = pool_new();
+    char *msg = NULL;
+    int rc = 1;
+    KProg *prog = NULL;
+    const Target *t = resolve_target(o, p, &msg);
+    if (!t) goto done;
+    if (access(o->model, R_OK) != 0) {
+        msg = pool_fmt(p, "%s: cannot read model: %s", o->model, strerror(errno));
+        goto done;
+    }
+    /* unsupported operators first, all of them, before shapes can fail on one */
+    LoadOptions lo;
+    memset(&lo, 0, sizeof lo);
+    lo.shape_names = o->shape_names;
+    lo.shape_types = o->shape_types;
+    lo.nshapes = o->nshapes;
+    char *lerr = NULL;
+    Graph *g0 = load_model(p, o->model, &lo, &lerr);
+    if (!g0) {
+        msg = pool_strdup(p, lerr ? lerr : "cannot load the model");
+        goto done;
+    }
+    char *uns = shape_unsupported(g0);
+    if (uns) {
+        msg = pool_fmt(p, "%s: %s", o->model, uns);
+        goto done;
+    }
+    Graph *g = load_infer(p, o->model, o->shape_names, o->shape_types, o->nshapes, &msg);
+    const char *name = o->name ? o->name : default_name(p, o->model);
+    prog = g ? lower_plan(g, name, t, p, &msg) : NULL;
+    if (!prog) goto done;
+
+    FILE *f = o->out;
+    fprintf(f, "%-28s %-18s %-32s %14s %12s\n", "node", "op", "outputs", "MACs", "out bytes");
+    int fi = 0, approx_any = 0;
+    int64_t total_macs = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = g->nodes[i];
+        StrBuf sb;
+        sb_init(&sb);
+        int64_t obytes = 0;
+        for (int k = 0; k < n->nout; k++) {
+            const Value *v = n->out[k];
+            if (!v) continue;
+            sb_printf(&sb, "%s%s", sb.len ? " " : "", type_str(p, &v->type));
+            obytes += type_numel(&v->type) * dt_size(v->type.dt);
+        }
+        const char *macs;
+        if (lower_node_folded(n)) {
+            macs = "folded";
+        } else {
+            int approx = 0;
+            int64_t m = fi < prog->nfuncs ? stmt_macs(prog->funcs[fi]->body, &approx) : 0;
+            fi++;
+            total_macs += m;
+            approx_any |= approx;
+            macs = pool_fmt(p, "%s%s", approx ? "~" : "", human(p, m));
+        }
+        fprintf(f, "%-28.28s %-18.18s %-32s %14s %12lld\n", n->name, n->op_type,
+                sb.buf ? sb.buf : "", macs, (long long)obytes);
+        sb_free(&sb);
+    }
+    int64_t wbytes = 0;
+    int nweights = 0;
+    for (int i = 0; i < prog->ntensors; i++) {
+        if (prog->tensors[i].kind != KT_CONST) continue;
+        wbytes += tensor_bytes(&prog->tensors[i]);
+        nweights++;
+    }
+    fprintf(f, "total MACs: %s%lld%s\n", approx_any ? "~" : "", (long long)total_macs,
+            approx_any ? " (some loop bounds or kernels not known at compile time)" : "");
+    fprintf(f, "weights: %lld bytes in %d tensors\n", (long long)wbytes, nweights);
+    double waste = prog->arena_lower_bound > 0
+                       ? 100.0 * (double)(prog->arena_bytes - prog->arena_lower_bound) /
+                             (double)prog->arena_lower_bound
+                       : 0.0;
+    fprintf(f, "arena: planned %lld bytes, lower bound %lld bytes (%.1f%% above)\n",
+            (long long)prog->arena_bytes, (long long)prog->arena_lower_bound, waste);
+    rc = 0;
+done:
+    if (rc) errline(o, msg ? msg : "failed");
+    kprog_free(prog);
+    pool_free(p);
+    return rc;
+}
+
+/* ---- check ---- */
+
+typedef enum { R_PASS, R_WRONG, R_BUILD, R_UNSUPPORTED, R_ERROR, R_CRASH } ResultKind;
+
+typedef struct Result {
+    ResultKind kind;
+    const char *detail;
+} Result;
+
+static const char *const result_prefix[] = {
+    "PASS", "FAIL wrong values: ", "FAIL build error: ", "FAIL unsupported: ",
+    "FAIL error: ", "FAIL crash: ",
+};
+
+static Result model_error(const char *msg)
+{
+    Result r = { is_unsupported_msg(msg) ? R_UNSUPPORTED : R_ERROR, msg };
+    return r;
+}
+
+/* IEEE half and bfloat16 from their bits (host layout is the raw 16-bit pattern). */
+static double half_to_double(uint16_t h)
+{
+    int e = (h >> 10) & 31, m = h & 1023;
+    double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, e - 25);
+    return (h & 0x8000) ? -v : v;
+}
+
+static double elem_float(const void *data, DType t, int64_t i)
+{
+    switch (t) {
+    case DT_F32: { float v; memcpy(&v, (const char *)data + i * 4, 4); return v; }
+    case DT_F64: { double v; memcpy(&v, (const char *)data + i * 8, 8); return v; }
+    case DT_F16: { uint16_t v; memcpy(&v, (const char *)data + i * 2, 2); return half_to_double(v); }
+    case DT_BF16: {
+        uint16_t v;
+        memcpy(&v, (const char *)data + i * 2, 2);
+        uint32_t bits = (uint32_t)v << 16;
+        float f;
+        memcpy(&f, &bits, 4);
+        return f;
+    }
+    default: return 0;
+    }
+}
+
+/* Integer element as text (signed or unsigned per type). */
+static char *elem_int_str(Pool *p, const void *data, DType t, int64_t i)
+{
+    const char *c = (const char *)data;
+    switch (t) {
+    case DT_I8: return pool_fmt(p, "%d", (int)((const int8_t *)c)[i]);
+    case DT_U8: return pool_fmt(p, "%u", (unsigned)((const uint8_t *)c)[i]);
+    case DT_BOOL: return pool_strdup(p, ((const uint8_t *)c)[i] ? "true" : "false");
+    case DT_I16: { int16_t v; memcpy(&v, c + i * 2, 2); return pool_fmt(p, "%d", v); }
+    case DT_U16: { uint16_t v; memcpy(&v, c + i * 2, 2); return pool_fmt(p, "%u", v); }
+    case DT_I32: { int32_t v; memcpy(&v, c + i * 4, 4); return pool_fmt(p, "%ld", (long)v); }
+    case DT_U32: { uint32_t v; memcpy(&v, c + i * 4, 4); return pool_fmt(p, "%lu", (unsigned long)v); }
+    case DT_I64: { int64_t v; memcpy(&v, c + i * 8, 8); return pool_fmt(p, "%lld", (long long)v); }
+    case DT_U64: { uint64_t v; memcpy(&v, c + i * 8, 8); return pool_fmt(p, "%llu", (unsigned long long)v); }
+    default: return pool_strdup(p, "?");
+    }
+}
+
+static char *index_str(Pool *p, const KTensor *t, int64_t flat)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    sb_puts(&sb, "[");
+    int64_t idx[KIR_MAX_RANK];
+    for (int d = t->rank - 1; d >= 0; d--) {
+        idx[d] = t->dims[d] ? flat % t->dims[d] : 0;
+        flat = t->dims[d] ? flat / t->dims[d] : 0;
+    }
+    for (int d = 0; d < t->rank; d++) sb_printf(&sb, "%s%lld", d ? "," : "", (long long)idx[d]);
+    sb_puts(&sb, "]");
+    char *r = pool_strdup(p, sb.buf);
+    sb_free(&sb);
+    return r;
+}
+
+static char *shape_str(Pool *p, DType dt, int rank, const int64_t *dims)
+{
+    Type t;
+    memset(&t, 0, sizeof t);
+    t.dt = dt;
+    t.rank = rank;
+    memcpy(t.dims, dims, sizeof(int64_t) * (size_t)rank);
+    return type_str(p, &t);
+}
+
+/* Compares one output; prints its line; returns 0 if it matches, else -1 with *detail. */
+static int compare_output(const DriverOpts *o, Pool *p, const KTensor *kt, const Value *exp,
+                          const void *got, size_t got_len, const char *prefix, char **detail)
+{
+    const char *name = kt->src_name && *kt->src_name ? kt->src_name : kt->name;
+    FILE *f = o->out;
+    char *gshape = shape_str(p, kt->t, kt->rank, kt->dims);
+    char *eshape = type_str(p, &exp->type);
+    if (kt->t != exp->type.dt || kt->rank != exp->type.rank ||
+        memcmp(kt->dims, exp->type.dims, sizeof(int64_t) * (size_t)kt->rank) != 0) {
+        *detail = pool_fmt(p, "output '%s' is %s, expected %s", name, gshape, eshape);
+        fprintf(f, "%soutput '%s': %s, expected %s: MISMATCH\n", prefix, name, gshape, eshape);
+        return -1;
+    }
+    size_t want = (size_t)kt->n * (size_t)dt_size(kt->t);
+    if (got_len != want) {
+        *detail = pool_fmt(p, "output '%s' file has %zu bytes, expected %zu", name, got_len, want);
+        fprintf(f, "%soutput '%s': %s\n", prefix, name, *detail);
+        return -1;
+    }
+    int64_t bad = 0, first = -1;
+    double max_abs = 0, max_rel = 0;
+    if (dt_is_float(kt->t)) {
+        for (int64_t i = 0; i < kt->n; i++) {
+            double a = elem_float(got, kt->t, i), e = elem_float(exp->data, kt->t, i);
+            int ok;
+            if (isnan(a) || isnan(e)) {
+                ok = isnan(a) && isnan(e);
+            } else if (isinf(a) || isinf(e)) {
+                ok = a == e;
+            } else {
+                double d = fabs(a - e);
+                if (d > max_abs) max_abs = d;
+                double rel = e != 0 ? d / fabs(e) : (d > 0 ? INFINITY : 0);
+                if (rel > max_rel) max_rel = rel;
+                ok = d <= o->atol + o->rtol * fabs(e);
+            }
+            if (!ok && bad++ == 0) first = i;
+        }
+    } else {
+        int sz = dt_size(kt->t);
+        for (int64_t i = 0; i < kt->n; i++) {
+            const unsigned char *a = (const unsigned char *)got + i * sz;
+            const unsigned char *e = (const unsigned char *)exp->data + i * sz;
+            int ok = kt->t == DT_BOOL ? (!*a == !*e) : !memcmp(a, e, (size_t)sz);
+            if (!ok && bad++ == 0) first = i;
+        }
+        max_abs = bad ? 1 : 0;   /* integers: exact or not */
+        max_rel = max_abs;
+    }
+    fprintf(f, "%soutput '%s' %s: max abs err %.3g, max rel err %.3g: %s", prefix, name, gshape,
+            max_abs, max_rel, bad ? "MISMATCH" : "OK\n");
+    if (!bad) return 0;
+    char *gv, *ev;
+    if (dt_is_float(kt->t)) {
+        gv = pool_fmt(p, "%.9g", elem_float(got, kt->t, first));
+        ev = pool_fmt(p, "%.9g", elem_float(exp->data, kt->t, first));
+    } else {
+        gv = elem_int_str(p, got, kt->t, first);
+        ev = elem_int_str(p, exp->data, kt->t, first);
+    }
+    char *where = index_str(p, kt, first);
+    fprintf(f, " at %s: got %s, expected %s (%lld of %lld elements)\n", where, gv, ev,
+            (long long)bad, (long long)kt->n);
+    *detail = pool_fmt(p, "output '%s' at %s: got %s, expected %s (%lld of %lld elements differ)",
+                       name, where, gv, ev, (long long)bad, (long long)kt->n);
+    return -1;
+}
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Compiles the model for one dataset, builds and runs it, compares. Prints per-output
+ * lines; returns the verdict. tmpdir_out: the temp dir (for --keep), or NULL. */
+static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const char *prefix,
+                            char **tmpdir_out)
+{
+    *tmpdir_out = NULL;
+    char *msg = NULL;
+    Result res = { R_ERROR, NULL };
+
+    /* dataset inputs: input_0.pb, input_1.pb, ... */
+    Value **ins = NULL;
+    int nin = 0;
+    size_t capin = 0;
+    for (int k = 0;; k++) {
+        char *path = pool_fmt(p, "%s/input_%d.pb", ds, k);
+        if (!file_exists(path)) break;
+        char *err = NULL;
+        Value *v = load_tensor_file(p, path, &err);
+        if (!v) return model_error(pool_strdup(p, err ? err : path));
+        VEC_PUSH(p, ins, nin, capin, v);
+    }
+    if (!file_exists(ds)) return model_error(pool_fmt(p, "%s: no such dataset directory", ds));
+
+    /* learn the graph inputs' names, then bind each one's shape from the dataset */
+    if (access(o->model, R_OK) != 0)
+        return model_error(pool_fmt(p, "%s: cannot read model: %s", o->model, strerror(errno)));
+    LoadOptions lo;
+    memset(&lo, 0, sizeof lo);
+    char *lerr = NULL;
+    Graph *g0 = load_model(p, o->model, &lo, &lerr);
+    if (!g0) return model_error(pool_strdup(p, lerr ? lerr : "cannot load the model"));
+    if (nin != g0->ninputs)
+        return model_error(pool_fmt(p, "%s has %d inputs, the model has %d", ds, nin,
+                                    g0->ninputs));
+    const char **names = pool_alloc(p, sizeof *names * (size_t)(nin + 1));
+    Type *types = pool_alloc(p, sizeof *types * (size_t)(nin + 1));
+    for (int k = 0; k < nin; k++) {
+        const Value *gi = g0->inputs[k];
+        if (gi->has_type && gi->type.dt != ins[k]->type.dt)
+            return model_error(pool_fmt(p, "input %d ('%s') is %s in the dataset, %s in the model",
+                                        k, gi->name, dt_name(ins[k]->type.dt),
+                                        dt_name(gi->type.dt)));
+        names[k] = gi->name;
+        types[k] = ins[k]->type;
+    }
+    Graph *g = load_infer(p, o->model, names, types, nin, &msg);
+    if (!g) return model_error(msg);
+    const Target *t = resolve_target(o, p, &msg);
+    if (!t) return model_error(msg);
+    KProg *prog = lower_plan(g, o->name ? o->name : default_name(p, o->model), t, p, &msg);
+    if (!prog) return model_error(msg);
+
+    char *dir = make_temp_dir(p);
+    if (!dir) {
+        kprog_free(prog);
+        return model_error(pool_fmt(p, "cannot create a temp directory: %s", strerror(errno)));
+    }
+    *tmpdir_out = dir;
+    char *cerr = NULL;
+    if (cgen_c_write(prog, dir, &cerr) != 0) {
+        res = model_error(pool_strdup(p, cerr ? cerr : "code generation failed"));
+        free(cerr);
+        goto out;
+    }
+    char *harness = cgen_c_harness(prog);
+    if (!harness || write_file_atomic(pool_fmt(p, "%s/%s", dir, HARNESS_FILE), harness,
+                                      strlen(harness)) != 0) {
+        free(harness);
+        res = model_error("cannot write the test harness");
+        goto out;
+    }
+    free(harness);
+
+    char **argv = pool_alloc(p, sizeof *argv * (size_t)(prog->ninputs + prog->noutputs + 2));
+    int na = 0;
+    argv[na++] = pool_fmt(p, "./%s", PROG_FILE);
+    for (int k = 0; k < prog->ninputs; k++) {
+        const KTensor *kt = &prog->tensors[prog->inputs[k]];
+        char *path = pool_fmt(p, "in_%d.bin", k);
+        size_t len = (size_t)kt->n * (size_t)dt_size(kt->t);
+        if (write_file_atomic(pool_fmt(p, "%s/%s", dir, path), ins[k]->data, len) != 0) {
+            res = model_error("cannot write an input file");
+            goto out;
+        }
+        argv[na++] = path;
+    }
+    for (int k = 0; k < prog->noutputs; k++) argv[na++] = pool_fmt(p, "out_%d.bin", k);
+    argv[na] = NULL;
+
+    static const char *const flags[] = { "-std=c99", "-O1", "-Wall", "-Wextra", "-pedantic",
+                                         "-Werror", NULL };
+    if (build_dir(o, p, dir, flags, &msg) != 0) {
+        res.kind = R_BUILD;
+        res.detail = msg;
+        goto out;
+    }
+    RunResult rr = run_cmd(argv, dir, pool_fmt(p, "%s/run.log", dir), o->timeout_s);
+    if (!rr.exited || rr.status != 0) {
+        fprintf(o->out, "%sprogram output (first lines):\n%s", prefix,
+                file_head(p, pool_fmt(p, "%s/run.log", dir), 8));
+        res.kind = R_CRASH;
+        res.detail = crash_text(p, &rr, o->timeout_s);
+        goto out;
+    }
+
+    res.kind = R_PASS;
+    for (int k = 0; k < prog->noutputs; k++) {
+        char *epath = pool_fmt(p, "%s/output_%d.pb", ds, k);
+        const KTensor *kt = &prog->tensors[prog->outputs[k]];
+        if (!file_exists(epath)) {
+            fprintf(o->out, "%soutput '%s': no expected data, not compared\n", prefix,
+                    kt->src_name);
+            continue;
+        }
+        char *err = NULL;
+        Value *ev = load_tensor_file(p, epath, &err);
+        if (!ev) {
+            res = model_error(pool_strdup(p, err ? err : epath));
+            goto out;
+        }
+        unsigned char *got = NULL;
+        size_t glen = 0;
+        if (read_file(pool_fmt(p, "%s/out_%d.bin", dir, k), &got, &glen) != 0) {
+            res.kind = R_CRASH;
+            res.detail = pool_fmt(p, "the program wrote no output %d", k);
+            goto out;
+        }
+        char *detail = NULL;
+        if (compare_output(o, p, kt, ev, got, glen, prefix, &detail) != 0 && res.kind == R_PASS) {
+            res.kind = R_WRONG;
+            res.detail = detail;
+        }
+        free(got);
+    }
+    if (file_exists(pool_fmt(p, "%s/output_%d.pb", ds, prog->noutputs))) {
+        fprintf(o->out, "%sthe dataset has more outputs than the model (%d)\n", prefix,
+                prog->noutputs);
+        if (res.kind == R_PASS) res = model_error("the dataset has more outputs than the model");
+    }
+out:
+    kprog_free(prog);
+    return res;
+}
+
+int driver_check(const DriverOpts *o)
+{
+    Pool *p = pool_new();
+    Result final = { R_PASS, NULL };
+    for (int i = 0; i < o->ndatasets; i++) {
+        const char *ds = o->datasets[i];
+        const char *prefix = o->ndatasets > 1 ? pool_fmt(p, "[%s] ", base_name(ds)) : "";
+        char *dir = NULL;
+        Result r = check_dataset(o, p, ds, prefix, &dir);
+        if (dir) {
+            if (o->keep) fprintf(o->out, "%skept: %s\n", prefix, dir);
+            else remove_tree(p, dir);
+        }
+        if (o->ndatasets > 1)
+            fprintf(o->out, "%s%s%s\n", prefix, result_prefix[r.kind], r.detail ? r.detail : "");
+        if (r.kind != R_PASS && final.kind == R_PASS) final = r;
+    }
+    if (final.kind == R_PASS) fprintf(o->out, "PASS\n");
+    else fprintf(o->out, "%s%s\n", result_prefix[final.kind], final.detail ? final.detail : "");
+    fflush(o->out);
+    pool_free(p);
+    return final.kind == R_PASS ? 0 : 1;
+}
+
+/* ---- bench ---- */
+
+int driver_bench(const DriverOpts *o)
+{
+    Pool *p = pool_new();
+    char *msg = NULL;
+    int rc = 1;
+    KProg *prog = NULL;
+    char *dir = NULL;
+    const Target *t = resolve_target(o, p, &msg);
+    Graph *g = t ? load_infer(p, o->model, o->shape_names, o->shape_types, o->nshapes, &msg)
+                 : NULL;
+    prog = g ? lower_plan(g, o->name ? o->name : default_name(p, o->model), t, p, &msg) : NULL;
+    if (!prog) goto done;
+    dir = make_temp_dir(p);
+    if (!dir) {
+        msg = pool_fmt(p, "cannot create a temp directory: %s", strerror(errno));
+        goto done;
+    }
+    char *cerr = NULL;
+    if (cgen_c_write(prog, dir, &cerr) != 0) {
+        msg = pool_strdup(p, cerr ? cerr : "code generation failed");
+        free(cerr);
+        goto done;
+    }
+    char *harness = cgen_c_harness(prog);
+    if (!harness || write_file_atomic(pool_fmt(p, "%s/%s", dir, HARNESS_FILE), harness,
+                                      strlen(harness)) != 0) {
+        free(harness);
+        msg = "cannot write the benchmark harness";
+        goto done;
+    }
+    free(harness);
+    static const char *const flags[] = { "-std=c99", "-O2", "-march=native", NULL };
+    if (build_dir(o, p, dir, flags, &msg) != 0) {
+        msg = pool_fmt(p, "build error: %s", msg);
+        goto done;
+    }
+    char *argv[] = { "./" PROG_FILE, "--bench", pool_fmt(p, "%d", o->runs), NULL };
+    char *log = pool_fmt(p, "%s/bench.log", dir);
+    RunResult rr = run_cmd(argv, dir, log, o->timeout_s);
+    if (!rr.exited || rr.status != 0) {
+        msg = pool_fmt(p, "the benchmark crashed: %s", crash_text(p, &rr, o->timeout_s));
+        goto done;
+    }
+    unsigned char *data = NULL;
+    size_t len = 0;
+    double median = -1;
+    if (read_file(log, &data, &len) == 0) {
+        char *text = pool_fmt(p, "%.*s", (int)len, (const char *)data);
+        free(data);
+        char *m = strstr(text, "median_us");
+        if (m) median = strtod(m + strlen("median_us"), NULL);
+    }
+    if (median < 0) {
+        msg = "the benchmark printed no 'median_us' line";
+        goto done;
+    }
+    fprintf(o->out, "%-32s %8s %14s\n", "model", "runs", "median_us");
+    fprintf(o->out, "%-32.32s %8d %14.2f\n", base_name(o->model), o->runs, median);
+    rc = 0;
+done:
+    if (rc) errline(o, msg ? msg : "failed");
+    if (dir) remove_tree(p, dir);
+    kprog_free(prog);
+    pool_free(p);
+    return rc;
+}

@@ -1,1 +1,241 @@
-/* main.c — placeholder, being written */
+/* main.c — owns the onnxcc command line: parses arguments into DriverOpts and hands the
+ * work to driver.c. Usage errors (unknown flag, missing argument, bad syntax) print one line
+ * with a hint to --help and exit 2; everything else is the driver's exit code. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "onnxcc.h"
+
+static const char usage[] =
+    "usage: onnxcc COMMAND ...\n"
+    "\n"
+    "  onnxcc compile MODEL.onnx -o DIR [--name NAME] [--shape INPUT=1x3x224x224 ...]\n"
+    "                 [--target TARGET]\n"
+    "      Writes DIR/NAME.h, DIR/NAME.c, DIR/NAME_weights.c and the runtime files used,\n"
+    "      so DIR builds alone with any C99 compiler. NAME defaults to the model's file name.\n"
+    "  onnxcc report MODEL.onnx [--shape ...] [--target TARGET]\n"
+    "      Per-node table (op, output shapes, MACs, output bytes), totals, and the planned\n"
+    "      arena beside its lower bound.\n"
+    "  onnxcc check MODEL.onnx DATASET_DIR... [--rtol R] [--atol A] [--timeout S] [--keep]\n"
+    "      Compiles, builds ($CC, default cc) and runs the model on each ONNX test data set\n"
+    "      (input_K.pb / output_K.pb) and compares (|got-exp| <= atol + rtol*|exp|,\n"
+    "      defaults rtol 1e-3, atol 1e-7; integers exact). Last line: PASS or FAIL <why>.\n"
+    "  onnxcc bench MODEL.onnx [--runs N] [--shape ...] [--timeout S]\n"
+    "      Builds with -O2 -march=native and prints the median time of N runs.\n"
+    "\n"
+    "  --shape NAME=DIMS   bind a graph input's dimensions (repeatable), e.g. x=1x3x224x224\n"
+    "  --target TARGET     code generation target (default c)\n"
+    "  --help, --version\n"
+    "\n"
+    "Exit status: 0 success, 1 model or check failure, 2 usage error.\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("onnxcc: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs(" (see onnxcc --help)\n", stderr);
+    return 2;
+}
+
+typedef enum { CMD_COMPILE, CMD_REPORT, CMD_CHECK, CMD_BENCH } Command;
+
+/* Which options each command accepts: an option given to the wrong command is a usage
+ * error, not silently ignored. */
+enum { F_OUT = 1, F_NAME = 2, F_SHAPE = 4, F_TARGET = 8, F_TOL = 16, F_TIMEOUT = 32,
+       F_KEEP = 64, F_RUNS = 128 };
+static const unsigned allowed[] = {
+    [CMD_COMPILE] = F_OUT | F_NAME | F_SHAPE | F_TARGET,
+    [CMD_REPORT] = F_SHAPE | F_TARGET | F_NAME,
+    [CMD_CHECK] = F_TOL | F_TIMEOUT | F_KEEP | F_TARGET,
+    [CMD_BENCH] = F_RUNS | F_SHAPE | F_TIMEOUT | F_TARGET,
+};
+
+static int is_ident(const char *s)
+{
+    if (!*s || (*s >= '0' && *s <= '9')) return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return 0;
+    return 1;
+}
+
+static int parse_double(const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= 0)) return -1;
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    const char *cmdname = argv[1];
+    if (!strcmp(cmdname, "--help") || !strcmp(cmdname, "-h") || !strcmp(cmdname, "help")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (!strcmp(cmdname, "--version")) {
+        printf("onnxcc %s\n", ONNXCC_VERSION);
+        return 0;
+    }
+    Command cmd;
+    if (!strcmp(cmdname, "compile")) cmd = CMD_COMPILE;
+    else if (!strcmp(cmdname, "report")) cmd = CMD_REPORT;
+    else if (!strcmp(cmdname, "check")) cmd = CMD_CHECK;
+    else if (!strcmp(cmdname, "bench")) cmd = CMD_BENCH;
+    else return usage_error("unknown command '%s'", cmdname);
+
+    Pool *p = pool_new();
+    DriverOpts o;
+    driver_defaults(&o);
+    const char **pos = pool_alloc(p, sizeof *pos * (size_t)argc);
+    int npos = 0;
+    const char **snames = pool_alloc(p, sizeof *snames * (size_t)argc);
+    Type *stypes = pool_alloc(p, sizeof *stypes * (size_t)argc);
+    int rc = 2;
+
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || !a[1]) {
+            pos[npos++] = a;
+            continue;
+        }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage, stdout);
+            rc = 0;
+            goto out;
+        }
+        /* --opt=value and --opt value are both accepted */
+        char optbuf[64];
+        const char *val = NULL;
+        const char *eq = strchr(a, '=');
+        if (a[1] == '-' && eq && (size_t)(eq - a) < sizeof optbuf) {
+            snprintf(optbuf, sizeof optbuf, "%.*s", (int)(eq - a), a);
+            val = eq + 1;
+            a = optbuf;
+        }
+        unsigned flag = !strcmp(a, "-o") || !strcmp(a, "--output") ? F_OUT
+                        : !strcmp(a, "--name") ? F_NAME
+                        : !strcmp(a, "--shape") ? F_SHAPE
+                        : !strcmp(a, "--target") ? F_TARGET
+                        : !strcmp(a, "--rtol") || !strcmp(a, "--atol") ? F_TOL
+                        : !strcmp(a, "--timeout") ? F_TIMEOUT
+                        : !strcmp(a, "--keep") ? F_KEEP
+                        : !strcmp(a, "--runs") ? F_RUNS : 0;
+        if (!flag) {
+            rc = usage_error("unknown option '%s'", argv[i]);
+            goto out;
+        }
+        if (!(allowed[cmd] & flag)) {
+            fprintf(stderr, "onnxcc: option '%s' does not apply to '%s' (see onnxcc --help)\n",
+                    a, cmdname);
+            goto out;
+        }
+        if (flag == F_KEEP) {
+            if (val) {
+                rc = usage_error("option '%s' takes no value", a);
+                goto out;
+            }
+            o.keep = 1;
+            continue;
+        }
+        if (!val) {
+            if (i + 1 >= argc) {
+                rc = usage_error("option '%s' needs a value", a);
+                goto out;
+            }
+            val = argv[++i];
+        }
+        switch (flag) {
+        case F_OUT: o.outdir = val; break;
+        case F_NAME:
+            if (!is_ident(val)) {
+                rc = usage_error("--name '%s' is not a C identifier", val);
+                goto out;
+            }
+            o.name = val;
+            break;
+        case F_SHAPE:
+            if (driver_parse_shape(p, val, &snames[o.nshapes], &stypes[o.nshapes]) != 0) {
+                rc = usage_error("bad --shape '%s': expected NAME=DIMS, e.g. x=1x3x224x224", val);
+                goto out;
+            }
+            o.nshapes++;
+            break;
+        case F_TARGET:
+            if (!target_find(val)) {
+                fprintf(stderr, "onnxcc: unknown target '%s' (known: %s; see onnxcc --help)\n",
+                        val, target_names());
+                goto out;
+            }
+            o.target = val;
+            break;
+        case F_TOL: {
+            double v;
+            if (parse_double(val, &v) != 0) {
+                rc = usage_error("bad tolerance '%s': expected a number >= 0", val);
+                goto out;
+            }
+            if (!strcmp(a, "--rtol")) o.rtol = v;
+            else o.atol = v;
+            break;
+        }
+        case F_TIMEOUT:
+            if (parse_double(val, &o.timeout_s) != 0 || o.timeout_s <= 0) {
+                rc = usage_error("bad --timeout '%s': expected seconds > 0", val);
+                goto out;
+            }
+            break;
+        case F_RUNS: {
+            char *end;
+            long v = strtol(val, &end, 10);
+            if (end == val || *end || v < 1 || v > 100000000) {
+                rc = usage_error("bad --runs '%s': expected a count >= 1", val);
+                goto out;
+            }
+            o.runs = (int)v;
+            break;
+        }
+        }
+    }
+    o.shape_names = snames;
+    o.shape_types = stypes;
+
+    if (npos < 1) {
+        rc = usage_error("%s: missing MODEL.onnx", cmdname);
+        goto out;
+    }
+    o.model = pos[0];
+    if (cmd == CMD_CHECK) {
+        if (npos < 2) {
+            rc = usage_error("%s: missing DATASET_DIR", cmdname);
+            goto out;
+        }
+        o.datasets = pos + 1;
+        o.ndatasets = npos - 1;
+    } else if (npos > 1) {
+        rc = usage_error("unexpected argument '%s'", pos[1]);
+        goto out;
+    }
+    switch (cmd) {
+    case CMD_COMPILE:
+        if (!o.outdir) {
+            rc = usage_error("%s: missing -o DIR", cmdname);
+            goto out;
+        }
+        rc = driver_compile(&o);
+        break;
+    case CMD_REPORT: rc = driver_report(&o); break;
+    case CMD_CHECK: rc = driver_check(&o); break;
+    case CMD_BENCH: rc = driver_bench(&o); break;
+    }
+out:
+    pool_free(p);
+    return rc;
+}
