@@ -1,0 +1,328 @@
+/* test_driver.c — the onnxcc command as a user meets it: usage errors exit 2 with one line,
+ * model errors exit 1 with one line, compile writes the files, check passes on a real ONNX
+ * node test and catches wrong expected values, report prints its table. Runs the built
+ * executable (ONNXCC_EXE) so main.c's parsing is covered too. */
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "onnxcc.h"
+
+#ifndef ONNXCC_EXE
+#define ONNXCC_EXE "onnxcc"
+#endif
+
+#define NODE_DATA "/usr/share/libonnx-testdata/data/node"
+
+static char tmpdir[256];
+static char output[65536];
+
+static void setup(void)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof tmpdir, "%s/onnxcc-test-driver-XXXXXX", t && *t ? t : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void rm_rf(const char *path)
+{
+    /* only our own temp dir; no shell globbing of anything else */
+    char *argv[] = { "rm", "-rf", (char *)path, NULL };
+    pid_t pid = fork();
+    if (pid == 0) {
+        execvp("rm", argv);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+}
+
+static void teardown(void)
+{
+    rm_rf(tmpdir);
+}
+
+/* Runs onnxcc with args (NULL terminated); stdout+stderr into `output`; returns the exit
+ * code (or 128+signal). */
+static int run_onnxcc(const char *const *args)
+{
+    char logpath[300];
+    snprintf(logpath, sizeof logpath, "%s/run.log", tmpdir);
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = ONNXCC_EXE;
+    for (int i = 0; args[i] && n < 63; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    FILE *f = fopen(logpath, "rb");
+    size_t len = f ? fread(output, 1, sizeof output - 1, f) : 0;
+    if (f) fclose(f);
+    output[len] = 0;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+static const char *last_line(void)
+{
+    size_t len = strlen(output);
+    while (len && output[len - 1] == '\n') output[--len] = 0;
+    const char *nl = strrchr(output, '\n');
+    return nl ? nl + 1 : output;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static int have_node_data(const char *test)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s/model.onnx", NODE_DATA, test);
+    return exists(path);
+}
+
+START_TEST(usage_errors_exit_2)
+{
+    const char *unknown_flag[] = { "compile", "m.onnx", "-o", "out", "--frobnicate", NULL };
+    ck_assert_int_eq(run_onnxcc(unknown_flag), 2);
+    ck_assert_ptr_nonnull(strstr(output, "--frobnicate"));
+    ck_assert_ptr_nonnull(strstr(output, "--help"));
+    ck_assert_int_eq(count_lines(output), 1);
+
+    const char *missing_o[] = { "compile", "m.onnx", NULL };
+    ck_assert_int_eq(run_onnxcc(missing_o), 2);
+    ck_assert_ptr_nonnull(strstr(output, "-o"));
+
+    const char *o_without_value[] = { "compile", "m.onnx", "-o", NULL };
+    ck_assert_int_eq(run_onnxcc(o_without_value), 2);
+
+    const char *bad_shapes[] = { "x", "x=", "=1x2", "x=1xq", "x=1x", "x=-1", "x=1,2", NULL };
+    for (int i = 0; bad_shapes[i]; i++) {
+        const char *args[] = { "compile", "m.onnx", "-o", "out", "--shape", bad_shapes[i], NULL };
+        ck_assert_msg(run_onnxcc(args) == 2, "--shape %s: %s", bad_shapes[i], output);
+        ck_assert_int_eq(count_lines(output), 1);
+    }
+
+    const char *no_args[] = { NULL };
+    ck_assert_int_eq(run_onnxcc(no_args), 2);
+    const char *unknown_cmd[] = { "frobnicate", NULL };
+    ck_assert_int_eq(run_onnxcc(unknown_cmd), 2);
+    const char *check_no_data[] = { "check", "m.onnx", NULL };
+    ck_assert_int_eq(run_onnxcc(check_no_data), 2);
+    const char *wrong_cmd_flag[] = { "report", "m.onnx", "-o", "x", NULL };
+    ck_assert_int_eq(run_onnxcc(wrong_cmd_flag), 2);
+    const char *bad_target[] = { "compile", "m.onnx", "-o", "x", "--target", "z80", NULL };
+    ck_assert_int_eq(run_onnxcc(bad_target), 2);
+    ck_assert_ptr_nonnull(strstr(output, "z80"));
+    const char *bad_name[] = { "compile", "m.onnx", "-o", "x", "--name", "9lives", NULL };
+    ck_assert_int_eq(run_onnxcc(bad_name), 2);
+}
+END_TEST
+
+START_TEST(help_and_version)
+{
+    const char *help[] = { "--help", NULL };
+    ck_assert_int_eq(run_onnxcc(help), 0);
+    ck_assert_ptr_nonnull(strstr(output, "onnxcc compile"));
+    ck_assert_ptr_nonnull(strstr(output, "onnxcc report"));
+    ck_assert_ptr_nonnull(strstr(output, "onnxcc check"));
+    ck_assert_ptr_nonnull(strstr(output, "onnxcc bench"));
+    const char *version[] = { "--version", NULL };
+    ck_assert_int_eq(run_onnxcc(version), 0);
+    ck_assert_ptr_nonnull(strstr(output, ONNXCC_VERSION));
+}
+END_TEST
+
+START_TEST(parse_shape_syntax)
+{
+    Pool *p = pool_new();
+    const char *name;
+    Type t;
+    ck_assert_int_eq(driver_parse_shape(p, "input=1x3x224x224", &name, &t), 0);
+    ck_assert_str_eq(name, "input");
+    ck_assert_int_eq(t.rank, 4);
+    ck_assert_int_eq(t.dims[0], 1);
+    ck_assert_int_eq(t.dims[3], 224);
+    ck_assert_int_eq(driver_parse_shape(p, "a:0=7", &name, &t), 0);
+    ck_assert_str_eq(name, "a:0");
+    ck_assert_int_eq(t.rank, 1);
+    ck_assert_int_eq(t.dims[0], 7);
+    ck_assert_int_eq(driver_parse_shape(p, "z=0x2", &name, &t), 0);
+    ck_assert_int_eq(t.dims[0], 0);
+    ck_assert_int_eq(driver_parse_shape(p, "x=1x2x3x4x5x6x7x8x9", &name, &t), -1);
+    ck_assert_int_eq(driver_parse_shape(p, "x=1xx2", &name, &t), -1);
+    ck_assert_int_eq(driver_parse_shape(p, "x=+1", &name, &t), -1);
+    pool_free(p);
+}
+END_TEST
+
+START_TEST(model_file_errors_exit_1)
+{
+    char out[300], model[300];
+    snprintf(out, sizeof out, "%s/out", tmpdir);
+    const char *missing[] = { "compile", "/nonexistent/dir/model.onnx", "-o", out, NULL };
+    ck_assert_int_eq(run_onnxcc(missing), 1);
+    ck_assert_int_eq(count_lines(output), 1);
+    ck_assert_ptr_nonnull(strstr(output, "onnxcc: error:"));
+    ck_assert_ptr_nonnull(strstr(output, "/nonexistent/dir/model.onnx"));
+
+    snprintf(model, sizeof model, "%s/garbage.onnx", tmpdir);
+    FILE *f = fopen(model, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs("this is plainly not a protobuf ModelProto \x01\x02\xff\xfe\n", f);
+    fclose(f);
+    const char *garbage[] = { "compile", model, "-o", out, NULL };
+    ck_assert_int_eq(run_onnxcc(garbage), 1);
+    ck_assert_int_eq(count_lines(output), 1);
+    ck_assert_ptr_nonnull(strstr(output, "onnxcc: error:"));
+    ck_assert(!exists(out));   /* nothing written on failure */
+
+    const char *report[] = { "report", model, NULL };
+    ck_assert_int_eq(run_onnxcc(report), 1);
+    ck_assert_int_eq(count_lines(output), 1);
+}
+END_TEST
+
+START_TEST(shape_of_unknown_input_exit_1)
+{
+    if (!have_node_data("test_add")) return;
+    char out[300];
+    snprintf(out, sizeof out, "%s/out", tmpdir);
+    const char *args[] = { "compile", NODE_DATA "/test_add/model.onnx", "-o", out,
+                           "--shape", "no_such_input=1x2", NULL };
+    ck_assert_int_eq(run_onnxcc(args), 1);
+    ck_assert_ptr_nonnull(strstr(output, "no_such_input"));
+    ck_assert_int_eq(count_lines(output), 1);
+}
+END_TEST
+
+START_TEST(compile_writes_files)
+{
+    if (!have_node_data("test_add")) return;
+    char out[300], path[400];
+    snprintf(out, sizeof out, "%s/out", tmpdir);
+    const char *args[] = { "compile", NODE_DATA "/test_add/model.onnx", "-o", out, "--name",
+                           "adder", NULL };
+    ck_assert_msg(run_onnxcc(args) == 0, "%s", output);
+    snprintf(path, sizeof path, "%s/adder.h", out);
+    ck_assert_msg(exists(path), "%s missing", path);
+    snprintf(path, sizeof path, "%s/adder.c", out);
+    ck_assert_msg(exists(path), "%s missing", path);
+    /* default name from the file name */
+    const char *args2[] = { "compile", NODE_DATA "/test_add/model.onnx", "-o", out, NULL };
+    ck_assert_msg(run_onnxcc(args2) == 0, "%s", output);
+    snprintf(path, sizeof path, "%s/model.h", out);
+    ck_assert_msg(exists(path), "%s missing", path);
+}
+END_TEST
+
+START_TEST(check_passes_on_node_test)
+{
+    if (!have_node_data("test_add")) return;
+    const char *args[] = { "check", NODE_DATA "/test_add/model.onnx",
+                           NODE_DATA "/test_add/test_data_set_0", NULL };
+    int rc = run_onnxcc(args);
+    ck_assert_msg(rc == 0, "exit %d:\n%s", rc, output);
+    ck_assert_str_eq(last_line(), "PASS");
+    ck_assert_ptr_nonnull(strstr(output, "OK"));
+}
+END_TEST
+
+START_TEST(check_catches_wrong_values)
+{
+    if (!have_node_data("test_add") || !have_node_data("test_sub")) return;
+    /* Add's inputs with Sub's expected output: same shape and type, different values */
+    char ds[300], cmd[1200];
+    snprintf(ds, sizeof ds, "%s/test_data_set_0", tmpdir);
+    ck_assert_int_eq(mkdir(ds, 0755), 0);
+    snprintf(cmd, sizeof cmd,
+             "cp " NODE_DATA "/test_add/test_data_set_0/input_0.pb " NODE_DATA
+             "/test_add/test_data_set_0/input_1.pb '%s'/ && cp " NODE_DATA
+             "/test_sub/test_data_set_0/output_0.pb '%s'/",
+             ds, ds);
+    ck_assert_int_eq(system(cmd), 0);
+    const char *args[] = { "check", NODE_DATA "/test_add/model.onnx", ds, NULL };
+    ck_assert_int_eq(run_onnxcc(args), 1);
+    ck_assert_msg(!strncmp(last_line(), "FAIL wrong values: ", 19), "%s", output);
+    ck_assert_ptr_nonnull(strstr(output, "MISMATCH"));
+}
+END_TEST
+
+START_TEST(check_missing_dataset)
+{
+    if (!have_node_data("test_add")) return;
+    const char *args[] = { "check", NODE_DATA "/test_add/model.onnx", "/nonexistent/ds", NULL };
+    ck_assert_int_eq(run_onnxcc(args), 1);
+    ck_assert_msg(!strncmp(last_line(), "FAIL error: ", 12), "%s", output);
+}
+END_TEST
+
+START_TEST(report_prints_table)
+{
+    if (!have_node_data("test_add")) return;
+    const char *args[] = { "report", NODE_DATA "/test_add/model.onnx", NULL };
+    ck_assert_msg(run_onnxcc(args) == 0, "%s", output);
+    ck_assert_ptr_nonnull(strstr(output, "Add"));
+    ck_assert_ptr_nonnull(strstr(output, "float32[3x4x5]"));
+    ck_assert_ptr_nonnull(strstr(output, "total MACs: 0"));  /* adds, no multiplies */
+    ck_assert_ptr_nonnull(strstr(output, "arena: planned"));
+}
+END_TEST
+
+START_TEST(report_counts_matmul_macs)
+{
+    if (!have_node_data("test_matmul_2d")) return;
+    /* A[3x4] x B[4x3]: 3*3*4 = 36 multiply-accumulates, whether loop nest or kernel */
+    const char *args[] = { "report", NODE_DATA "/test_matmul_2d/model.onnx", NULL };
+    ck_assert_msg(run_onnxcc(args) == 0, "%s", output);
+    ck_assert_msg(strstr(output, "total MACs: 36\n") != NULL, "%s", output);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("driver");
+    TCase *tc = tcase_create("driver");
+    tcase_set_timeout(tc, 120);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, usage_errors_exit_2);
+    tcase_add_test(tc, help_and_version);
+    tcase_add_test(tc, parse_shape_syntax);
+    tcase_add_test(tc, model_file_errors_exit_1);
+    tcase_add_test(tc, shape_of_unknown_input_exit_1);
+    tcase_add_test(tc, compile_writes_files);
+    tcase_add_test(tc, check_passes_on_node_test);
+    tcase_add_test(tc, check_catches_wrong_values);
+    tcase_add_test(tc, check_missing_dataset);
+    tcase_add_test(tc, report_prints_table);
+    tcase_add_test(tc, report_counts_matmul_macs);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
