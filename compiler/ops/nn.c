@@ -1079,3 +1079,322 @@ int nn_lrn_lower(Node *n, Lower *L)
     kend_n(k, x->rank);
     return 0;
 }
+
+/* ---- RNN, GRU, LSTM ------------------------------------------------------------------- */
+
+/* Gate counts: RNN has one gate, GRU three (z, r, h), LSTM four (i, o, f, c). */
+static int rnn_gates(const Node *n) { return n->op == OP_RNN ? 1 : n->op == OP_GRU ? 3 : 4; }
+/* Activations per direction: RNN f; GRU f, g; LSTM f, g, h. */
+static int rnn_nact(const Node *n) { return n->op == OP_RNN ? 1 : n->op == OP_GRU ? 2 : 3; }
+
+typedef struct Rnn {
+    int dirs, layout, G, nact;
+    int64_t seq, batch, I, H;
+    const char *dir;
+    const char *act[6];
+    double alpha[6], beta[6];
+} Rnn;
+
+static const char *const rnn_act_names[] = {
+    "Sigmoid", "Tanh", "Relu", "LeakyRelu", "HardSigmoid", "Elu", "Softsign", "Softplus",
+    "Affine", "ScaledTanh", "ThresholdedRelu", NULL
+};
+
+/* Default alpha/beta of the activations that take them; a = 1 means "takes alpha". */
+static void rnn_act_defaults(const char *f, int *na, double *a, double *b)
+{
+    *na = 0;
+    *a = 0;
+    *b = 0;
+    if (!strcmp(f, "LeakyRelu")) { *na = 1; *a = 0.01; }
+    else if (!strcmp(f, "HardSigmoid")) { *na = 2; *a = 0.2; *b = 0.5; }
+    else if (!strcmp(f, "Elu")) { *na = 1; *a = 1.0; }
+    else if (!strcmp(f, "ThresholdedRelu")) { *na = 1; *a = 1.0; }
+    else if (!strcmp(f, "Affine")) { *na = 2; *a = 1.0; *b = 0.0; }
+    else if (!strcmp(f, "ScaledTanh")) { *na = 2; *a = 1.0; *b = 1.0; }
+}
+
+static int rnn_setup(Node *n, Rnn *r)
+{
+    memset(r, 0, sizeof *r);
+    const Type *x = in_type(n, 0), *w = in_type(n, 1), *rt = in_type(n, 2);
+    if (!x || !w || !rt) return node_err(n, "needs inputs X, W and R");
+    if (!dt_is_real(x->dt)) return node_err(n, "unsupported element type %s", dt_name(x->dt));
+    if (w->dt != x->dt || rt->dt != x->dt) return node_err(n, "X, W and R must share one type");
+    if (x->rank != 3 || w->rank != 3 || rt->rank != 3)
+        return node_err(n, "X, W and R must have rank 3");
+    r->G = rnn_gates(n);
+    r->nact = rnn_nact(n);
+    r->layout = (int)attr_i(n, "layout", 0);
+    if (r->layout != 0 && r->layout != 1) return node_err(n, "layout = %d", r->layout);
+    r->dir = attr_s(n, "direction", "forward");
+    if (!strcmp(r->dir, "forward") || !strcmp(r->dir, "reverse")) r->dirs = 1;
+    else if (!strcmp(r->dir, "bidirectional")) r->dirs = 2;
+    else return node_err(n, "unknown direction '%s'", r->dir);
+    r->seq = r->layout ? x->dims[1] : x->dims[0];
+    r->batch = r->layout ? x->dims[0] : x->dims[1];
+    r->I = x->dims[2];
+    r->H = attr_i(n, "hidden_size", rt->dims[2]);
+    int64_t GH = r->G * r->H;
+    if (r->H < 1) return node_err(n, "hidden_size = %lld", LL(r->H));
+    if (w->dims[0] != r->dirs || w->dims[1] != GH || w->dims[2] != r->I)
+        return node_err(n, "W is %s, expected [%d,%lld,%lld]", type_str(n->g->pool, w), r->dirs,
+                        LL(GH), LL(r->I));
+    if (rt->dims[0] != r->dirs || rt->dims[1] != GH || rt->dims[2] != r->H)
+        return node_err(n, "R is %s, expected [%d,%lld,%lld]", type_str(n->g->pool, rt), r->dirs,
+                        LL(GH), LL(r->H));
+    const Type *b = in_type(n, 3), *sl = in_type(n, 4), *h0 = in_type(n, 5);
+    if (b && (b->dt != x->dt || b->rank != 2 || b->dims[0] != r->dirs || b->dims[1] != 2 * GH))
+        return node_err(n, "B must be %s[%d,%lld]", dt_name(x->dt), r->dirs, LL(2 * GH));
+    if (sl && (sl->dt != DT_I32 || sl->rank != 1 || sl->dims[0] != r->batch))
+        return node_err(n, "sequence_lens must be int32[%lld]", LL(r->batch));
+    int64_t hd[3] = {r->dirs, r->batch, r->H};
+    if (r->layout) { hd[0] = r->batch; hd[1] = r->dirs; }
+    for (int i = 5; i <= 6; i++) {
+        const Type *t = i == 5 ? h0 : (n->op == OP_LSTM ? in_type(n, 6) : NULL);
+        if (t && (t->dt != x->dt || t->rank != 3 || memcmp(t->dims, hd, sizeof hd)))
+            return node_err(n, "initial state %d must be %s[%lld,%lld,%lld]", i, dt_name(x->dt),
+                            LL(hd[0]), LL(hd[1]), LL(hd[2]));
+    }
+    if (n->op == OP_LSTM) {
+        const Type *p = in_type(n, 7);
+        if (p && (p->dt != x->dt || p->rank != 2 || p->dims[0] != r->dirs || p->dims[1] != 3 * r->H))
+            return node_err(n, "P must be %s[%d,%lld]", dt_name(x->dt), r->dirs, LL(3 * r->H));
+        if (attr_i(n, "input_forget", 0)) return node_err(n, "input_forget=1 is not supported");
+    }
+    if (n->op != OP_GRU && attr_get(n, "linear_before_reset"))
+        return node_err(n, "unexpected attribute linear_before_reset");
+    /* activations: defaults, or a list of nact (or 2*nact for bidirectional) names */
+    static const char *const defs[3] = {"Sigmoid", "Tanh", "Tanh"};
+    for (int d = 0; d < r->dirs; d++)
+        for (int i = 0; i < r->nact; i++)
+            r->act[d * r->nact + i] = n->op == OP_RNN ? "Tanh" : defs[i];
+    const Attr *acts = attr_get(n, "activations");
+    if (acts) {
+        if (acts->kind != A_STRINGS || acts->n != r->nact * r->dirs)
+            return node_err(n, "activations must list %d names", r->nact * r->dirs);
+        for (int i = 0; i < acts->n; i++) {
+            int ok = 0;
+            for (int j = 0; rnn_act_names[j]; j++) ok |= !strcmp(acts->strings[i], rnn_act_names[j]);
+            if (!ok) return node_err(n, "unsupported activation '%s'", acts->strings[i]);
+            r->act[i] = acts->strings[i];
+        }
+    }
+    int na = 0, nb = 0, ia = 0, ib = 0;
+    const float *al = attr_floats(n, "activation_alpha", &na);
+    const float *be = attr_floats(n, "activation_beta", &nb);
+    /* the lists are consumed in activation order by the functions that take them */
+    for (int i = 0; i < r->nact * r->dirs; i++) {
+        int takes;
+        rnn_act_defaults(r->act[i], &takes, &r->alpha[i], &r->beta[i]);
+        if (takes >= 1 && al && ia < na) r->alpha[i] = al[ia++];
+        if (takes >= 2 && be && ib < nb) r->beta[i] = be[ib++];
+    }
+    return 0;
+}
+
+int nn_rnn_infer(Node *n)
+{
+    Rnn r;
+    if (rnn_setup(n, &r)) return -1;
+    DType dt = in_type(n, 0)->dt;
+    int64_t yd[4] = {r.seq, r.dirs, r.batch, r.H}, hd[3] = {r.dirs, r.batch, r.H};
+    if (r.layout) {
+        yd[0] = r.batch; yd[1] = r.seq; yd[2] = r.dirs;
+        hd[0] = r.batch; hd[1] = r.dirs;
+    }
+    if (node_out(n, 0) && set_out(n, 0, dt, 4, yd)) return -1;
+    if (node_out(n, 1) && set_out(n, 1, dt, 3, hd)) return -1;
+    if (n->op == OP_LSTM && node_out(n, 2) && set_out(n, 2, dt, 3, hd)) return -1;
+    for (int i = n->op == OP_LSTM ? 3 : 2; i < n->nout; i++)
+        if (node_out(n, i)) return node_err(n, "has no output %d", i);
+    return 0;
+}
+
+/* f(x) for activation `name`; x is a variable (some functions read it twice). */
+static KExpr *rnn_act(KB *k, DType dt, const char *f, double a, double b, int x)
+{
+    KExpr *one = kc(k, dt, 1.0), *zero = kc(k, dt, 0.0);
+    if (!strcmp(f, "Sigmoid"))
+        return kbin(k, KB_DIV, one, kadd_t(k, kc(k, dt, 1.0), kun(k, KU_EXP, kun(k, KU_NEG, V(k, x)))));
+    if (!strcmp(f, "Tanh")) return kun(k, KU_TANH, V(k, x));
+    if (!strcmp(f, "Relu")) return kbin(k, KB_MAX, V(k, x), zero);
+    if (!strcmp(f, "LeakyRelu"))
+        return ksel(k, kbin(k, KB_GE, V(k, x), zero), V(k, x), kmul_t(k, kc(k, dt, a), V(k, x)));
+    if (!strcmp(f, "HardSigmoid")) {
+        KExpr *e = kadd_t(k, kmul_t(k, kc(k, dt, a), V(k, x)), kc(k, dt, b));
+        return kbin(k, KB_MIN, kbin(k, KB_MAX, e, zero), one);
+    }
+    if (!strcmp(f, "Elu"))
+        return ksel(k, kbin(k, KB_GE, V(k, x), zero), V(k, x),
+                    kmul_t(k, kc(k, dt, a), kbin(k, KB_SUB, kun(k, KU_EXP, V(k, x)), one)));
+    if (!strcmp(f, "Softsign"))
+        return kbin(k, KB_DIV, V(k, x), kadd_t(k, one, kun(k, KU_ABS, V(k, x))));
+    if (!strcmp(f, "Softplus"))
+        return kun(k, KU_LOG, kadd_t(k, one, kun(k, KU_EXP, V(k, x))));
+    if (!strcmp(f, "Affine")) return kadd_t(k, kmul_t(k, kc(k, dt, a), V(k, x)), kc(k, dt, b));
+    if (!strcmp(f, "ScaledTanh"))
+        return kmul_t(k, kc(k, dt, a), kun(k, KU_TANH, kmul_t(k, kc(k, dt, b), V(k, x))));
+    /* ThresholdedRelu */
+    return ksel(k, kbin(k, KB_GT, V(k, x), kc(k, dt, a)), V(k, x), zero);
+}
+
+/* Declares the clipped pre-activation and returns f of it. */
+static KExpr *rnn_gate(KB *k, DType dt, const Rnn *r, int ai, double clip, KExpr *pre)
+{
+    if (clip > 0) pre = kbin(k, KB_MIN, kbin(k, KB_MAX, pre, kc(k, dt, -clip)), kc(k, dt, clip));
+    int x = kdecl(k, dt, pre);
+    return rnn_act(k, dt, r->act[ai], r->alpha[ai], r->beta[ai], x);
+}
+
+/* One direction at a time; per time step and batch row: Gx = W x_t + Wb and Gh = R h + Rb
+ * for every gate row, then the cell update of that row. Rows of a batch depend only on
+ * their own state, so the state is updated in place once the gate sums are complete. */
+int nn_rnn_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    Rnn r;
+    if (rnn_setup(n, &r)) return -1;
+    DType dt = in_type(n, 0)->dt;
+    int64_t G = r.G, H = r.H, GH = G * H, I = r.I, S = r.seq, NB = r.batch;
+    int lstm = n->op == OP_LSTM, gru = n->op == OP_GRU;
+    int lbr = gru && attr_i(n, "linear_before_reset", 0) != 0;
+    double clip = attr_get(n, "clip") ? attr_f(n, "clip", 0) : 0;
+    int X = lw_in(L, 0), W = lw_in(L, 1), R = lw_in(L, 2);
+    int B = node_in(n, 3) ? lw_in(L, 3) : -1, SL = node_in(n, 4) ? lw_in(L, 4) : -1;
+    int H0 = node_in(n, 5) ? lw_in(L, 5) : -1;
+    int C0 = lstm && node_in(n, 6) ? lw_in(L, 6) : -1, P = lstm && node_in(n, 7) ? lw_in(L, 7) : -1;
+    int Y = node_out(n, 0) ? lw_out(L, 0) : -1, YH = node_out(n, 1) ? lw_out(L, 1) : -1;
+    int YC = lstm && node_out(n, 2) ? lw_out(L, 2) : -1;
+    int Hs = lw_temp(L, dt, NB * H), Cs = lstm ? lw_temp(L, dt, NB * H) : -1;
+    int Gx = lw_temp(L, dt, GH), Gh = lw_temp(L, dt, GH);
+    int ZR = gru ? lw_temp(L, dt, 2 * H) : -1;
+
+    if (Y >= 0 && SL >= 0) {
+        /* steps past a batch row's length stay zero */
+        int j = kfor_n(k, S * r.dirs * NB * H, KL_VECTOR);
+        kstore(k, Y, V(k, j), kc(k, dt, 0));
+        kend(k);
+    }
+    for (int d = 0; d < r.dirs; d++) {
+        int rev = !strcmp(r.dir, "reverse") || d == 1;
+        /* state index (b, j) in [dirs,batch,H] or [batch,dirs,H] tensors */
+        #define STATE_IDX(bv, jv) (r.layout ? kadd(k, kmuli(k, kaddi(k, kmuli(k, V(k, bv), r.dirs), d), H), V(k, jv)) \
+                                            : kadd(k, kmuli(k, kaddi(k, V(k, bv), (int64_t)d * NB), H), V(k, jv)))
+        int b = kfor_n(k, NB, KL_SERIAL);
+        int j = kfor_n(k, H, KL_SERIAL);
+        KExpr *hi = kadd(k, kmuli(k, V(k, b), H), V(k, j));
+        kstore(k, Hs, hi, H0 >= 0 ? kload(k, H0, STATE_IDX(b, j)) : kc(k, dt, 0));
+        if (lstm)
+            kstore(k, Cs, kadd(k, kmuli(k, V(k, b), H), V(k, j)),
+                   C0 >= 0 ? kload(k, C0, STATE_IDX(b, j)) : kc(k, dt, 0));
+        kend_n(k, 2);
+
+        int s = kfor_n(k, S, KL_SERIAL);
+        b = kfor_n(k, NB, KL_SERIAL);
+        int len = kdecl(k, DT_IDX, SL >= 0 ? kcast(k, DT_IDX, kload(k, SL, V(k, b))) : kc_idx(k, S));
+        int nopen = 2;
+        if (SL >= 0) {
+            kif(k, kbin(k, KB_LT, V(k, s), V(k, len)));
+            nopen++;
+        }
+        int t = kdecl(k, DT_IDX, rev ? kaddi(k, ksub(k, V(k, len), V(k, s)), -1) : V(k, s));
+        /* Gx = W x_t + Wb */
+        j = kfor_n(k, GH, KL_SERIAL);
+        int acc = kdecl(k, dt, B >= 0 ? kload(k, B, kaddi(k, V(k, j), (int64_t)d * 2 * GH)) : kc(k, dt, 0));
+        int i = kfor_n(k, I, KL_REDUCE);
+        KExpr *xr = r.layout ? kaddi(k, kmuli(k, V(k, b), S), 0) : kmuli(k, V(k, t), NB);
+        xr = r.layout ? kadd(k, xr, V(k, t)) : kadd(k, xr, V(k, b));
+        KExpr *xi = kadd(k, kmuli(k, xr, I), V(k, i));
+        KExpr *wi = kadd(k, kmuli(k, kaddi(k, V(k, j), (int64_t)d * GH), I), V(k, i));
+        kaccum(k, acc, kmul_t(k, kload(k, X, xi), kload(k, W, wi)));
+        kend(k);
+        kstore(k, Gx, V(k, j), V(k, acc));
+        kend(k);
+        /* Gh = R h + Rb (GRU without linear_before_reset: the h gate comes later) */
+        j = kfor_n(k, (gru && !lbr) ? 2 * H : GH, KL_SERIAL);
+        acc = kdecl(k, dt, B >= 0 ? kload(k, B, kaddi(k, V(k, j), (int64_t)d * 2 * GH + GH)) : kc(k, dt, 0));
+        i = kfor_n(k, H, KL_REDUCE);
+        kaccum(k, acc, kmul_t(k, kload(k, Hs, kadd(k, kmuli(k, V(k, b), H), V(k, i))),
+                              kload(k, R, kadd(k, kmuli(k, kaddi(k, V(k, j), (int64_t)d * GH), H), V(k, i)))));
+        kend(k);
+        kstore(k, Gh, V(k, j), V(k, acc));
+        kend(k);
+        int na = r.nact * d;
+        #define GSUM(off) kadd_t(k, kload(k, Gx, kaddi(k, V(k, j), off)), kload(k, Gh, kaddi(k, V(k, j), off)))
+        #define HS_IDX() kadd(k, kmuli(k, V(k, b), H), V(k, j))
+        if (n->op == OP_RNN) {
+            j = kfor_n(k, H, KL_SERIAL);
+            kstore(k, Hs, HS_IDX(), rnn_gate(k, dt, &r, na, clip, GSUM(0)));
+            kend(k);
+        } else if (gru) {
+            j = kfor_n(k, 2 * H, KL_SERIAL);
+            kstore(k, ZR, V(k, j), rnn_gate(k, dt, &r, na, clip, GSUM(0)));
+            kend(k);
+            if (!lbr) {
+                /* Gh_h = R_h (r . h) + Rb_h */
+                j = kfor_n(k, H, KL_SERIAL);
+                acc = kdecl(k, dt, B >= 0 ? kload(k, B, kaddi(k, V(k, j), (int64_t)d * 2 * GH + GH + 2 * H))
+                                          : kc(k, dt, 0));
+                i = kfor_n(k, H, KL_REDUCE);
+                KExpr *rh = kmul_t(k, kload(k, ZR, kaddi(k, V(k, i), H)),
+                                   kload(k, Hs, kadd(k, kmuli(k, V(k, b), H), V(k, i))));
+                kaccum(k, acc, kmul_t(k, rh, kload(k, R, kadd(k, kmuli(k, kaddi(k, V(k, j), (int64_t)d * GH + 2 * H), H), V(k, i)))));
+                kend(k);
+                kstore(k, Gh, kaddi(k, V(k, j), 2 * H), V(k, acc));
+                kend(k);
+            }
+            j = kfor_n(k, H, KL_SERIAL);
+            KExpr *hh = lbr ? kmul_t(k, kload(k, ZR, kaddi(k, V(k, j), H)), kload(k, Gh, kaddi(k, V(k, j), 2 * H)))
+                            : kload(k, Gh, kaddi(k, V(k, j), 2 * H));
+            int ht = kdecl(k, dt, rnn_gate(k, dt, &r, na + 1, clip, kadd_t(k, kload(k, Gx, kaddi(k, V(k, j), 2 * H)), hh)));
+            int z = kdecl(k, dt, kload(k, ZR, V(k, j)));
+            KExpr *hn = kadd_t(k, kmul_t(k, kbin(k, KB_SUB, kc(k, dt, 1.0), V(k, z)), V(k, ht)),
+                               kmul_t(k, V(k, z), kload(k, Hs, HS_IDX())));
+            kstore(k, Hs, HS_IDX(), hn);
+            kend(k);
+        } else {
+            /* LSTM gate rows: i, o, f, c; peepholes P: i, o, f */
+            j = kfor_n(k, H, KL_SERIAL);
+            int cp = kdecl(k, dt, kload(k, Cs, HS_IDX()));
+            KExpr *pi = GSUM(0), *pf = GSUM(2 * H);
+            if (P >= 0) {
+                pi = kadd_t(k, pi, kmul_t(k, kload(k, P, kaddi(k, V(k, j), (int64_t)d * 3 * H)), V(k, cp)));
+                pf = kadd_t(k, pf, kmul_t(k, kload(k, P, kaddi(k, V(k, j), (int64_t)d * 3 * H + 2 * H)), V(k, cp)));
+            }
+            int ig = kdecl(k, dt, rnn_gate(k, dt, &r, na, clip, pi));
+            int fg = kdecl(k, dt, rnn_gate(k, dt, &r, na, clip, pf));
+            int cg = kdecl(k, dt, rnn_gate(k, dt, &r, na + 1, clip, GSUM(3 * H)));
+            int cn = kdecl(k, dt, kadd_t(k, kmul_t(k, V(k, fg), V(k, cp)), kmul_t(k, V(k, ig), V(k, cg))));
+            KExpr *po = GSUM(H);
+            if (P >= 0)
+                po = kadd_t(k, po, kmul_t(k, kload(k, P, kaddi(k, V(k, j), (int64_t)d * 3 * H + H)), V(k, cn)));
+            int og = kdecl(k, dt, rnn_gate(k, dt, &r, na, clip, po));
+            int hc = kdecl(k, dt, V(k, cn));
+            KExpr *hv = rnn_act(k, dt, r.act[na + 2], r.alpha[na + 2], r.beta[na + 2], hc);
+            kstore(k, Hs, HS_IDX(), kmul_t(k, V(k, og), hv));
+            kstore(k, Cs, HS_IDX(), V(k, cn));
+            kend(k);
+        }
+        if (Y >= 0) {
+            j = kfor_n(k, H, KL_VECTOR);
+            KExpr *yi = r.layout
+                ? kadd(k, kmuli(k, kaddi(k, kmuli(k, kadd(k, kmuli(k, V(k, b), S), V(k, t)), r.dirs), d), H), V(k, j))
+                : kadd(k, kmuli(k, kadd(k, kmuli(k, kaddi(k, kmuli(k, V(k, t), r.dirs), d), NB), V(k, b)), H), V(k, j));
+            kstore(k, Y, yi, kload(k, Hs, HS_IDX()));
+            kend(k);
+        }
+        kend_n(k, nopen);
+        if (YH >= 0 || YC >= 0) {
+            b = kfor_n(k, NB, KL_SERIAL);
+            j = kfor_n(k, H, KL_SERIAL);
+            if (YH >= 0) kstore(k, YH, STATE_IDX(b, j), kload(k, Hs, HS_IDX()));
+            if (YC >= 0) kstore(k, YC, STATE_IDX(b, j), kload(k, Cs, HS_IDX()));
+            kend_n(k, 2);
+        }
+        #undef GSUM
+        #undef HS_IDX
+        #undef STATE_IDX
+    }
+    return 0;
+}
