@@ -305,7 +305,8 @@ static void collect_free(Graph *sub, Pool *p, const char ***names, int *n, size_
  * NULL when no enclosing graph defines the name. */
 static Value *resolve_outer(Graph *g, Value *v)
 {
-    if (is_defined(v) || !g->parent) return v;
+    if (is_defined(v)) return v;
+    if (!g->parent) return NULL;
     Value *o = ir_find(g->parent, v->name);
     return o && is_defined(o) ? o : NULL;
 }
