@@ -174,10 +174,23 @@ static int reduce_axes(Node *n, int rank, int *red, int *identity)
     *identity = 0;
     if (axes_from_input(n)) {
         Value *a = node_in(n, 1);
-        if (a) {
+        int64_t cnt = a ? type_numel(&a->type) : 0;
+        if (a && !a->data) {
+            /* axes known only at run time: still fine where their count alone fixes the
+             * output shape (none: the default; as many as the rank: all, since ONNX
+             * forbids repeated axes). Otherwise the shape would depend on values. */
+            if (cnt != 0 && cnt != rank)
+                return node_err(n, "axes must be a constant (initializer or folded value): "
+                                   "the output shape depends on their values");
+            for (int i = 0; i < rank; i++) red[i] = 1;
+            if (cnt == 0 && attr_i(n, "noop_with_empty_axes", 0)) {
+                *identity = 1;
+                for (int i = 0; i < rank; i++) red[i] = 0;
+            }
+            return 0;
+        }
+        if (a && cnt > 0) {
             int64_t *vals;
-            if (!a->data)
-                return node_err(n, "axes must be a constant (initializer or folded value)");
             nax = const_ints(n, 1, &vals);
             if (nax < 0) return -1;
             ax = vals;
