@@ -1,1 +1,1395 @@
-/* cgen_c.c — placeholder, being written */
+/* cgen_c.c — the portable C99 back end: prints a KProg (kir.h) as NAME.h, NAME.c and
+ * NAME_weights.c, copies the runtime files the program calls, and writes the test/bench
+ * harness. It reads only the loop IR: no ONNX operator is known here.
+ *
+ * What the output must satisfy, and why the printer looks the way it does:
+ * - it compiles warning-free under gcc and clang with -std=c99 -Wall -Wextra -pedantic
+ *   -Werror, so unused parameters/variables get `(void)x;`, every subexpression is
+ *   parenthesized, and types narrower than int are cast back after C's promotions;
+ * - constants are exact: floats as hex literals (sb_float_literal), integers with a cast
+ *   or suffix whenever C's literal typing would differ from the IR type;
+ * - no malloc, no recursion, libm only. Expressions that would have to repeat an operand
+ *   (min, max, integer abs) call small static helpers instead, so nested min/max chains
+ *   stay linear in size; helpers are emitted only when used (no unused-function warning). */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "../codegen.h"
+
+/* ---- small utilities ---- */
+
+static char *xstrdup_fmt(const char *fmt, ...) ATTR_PRINTF(1, 2);
+static char *xstrdup_fmt(const char *fmt, ...)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vprintf(&sb, fmt, ap);
+    va_end(ap);
+    return sb.buf; /* malloc'd by the builder; ownership passes to the caller */
+}
+
+/* C storage type of an element. F16/BF16 are carried as their raw bits (I/O only). */
+static const char *ctype(DType t)
+{
+    switch (t) {
+    case DT_F32: return "float";
+    case DT_F64: return "double";
+    case DT_I8: return "int8_t";
+    case DT_U8: return "uint8_t";
+    case DT_I16: return "int16_t";
+    case DT_U16: return "uint16_t";
+    case DT_I32: return "int32_t";
+    case DT_U32: return "uint32_t";
+    case DT_I64: return "int64_t";
+    case DT_U64: return "uint64_t";
+    case DT_BOOL: return "uint8_t";
+    case DT_IDX: return "ptrdiff_t";
+    case DT_F16: case DT_BF16: return "uint16_t";
+    default: return NULL;
+    }
+}
+
+/* Suffix naming a type in helper function names. */
+static const char *tsuffix(DType t)
+{
+    switch (t) {
+    case DT_F32: return "f32";
+    case DT_F64: return "f64";
+    case DT_I8: return "i8";
+    case DT_U8: return "u8";
+    case DT_I16: return "i16";
+    case DT_U16: return "u16";
+    case DT_I32: return "i32";
+    case DT_U32: return "u32";
+    case DT_I64: return "i64";
+    case DT_U64: return "u64";
+    case DT_BOOL: return "bool";
+    case DT_IDX: return "idx";
+    default: return "x";
+    }
+}
+
+static int elem_bytes(DType t)
+{
+    switch (t) {
+    case DT_F64: case DT_I64: case DT_U64: return 8;
+    case DT_F32: case DT_I32: case DT_U32: return 4;
+    case DT_I16: case DT_U16: case DT_F16: case DT_BF16: return 2;
+    case DT_I8: case DT_U8: case DT_BOOL: return 1;
+    case DT_IDX: return (int)sizeof(ptrdiff_t);
+    default: return 0;
+    }
+}
+
+/* Types C promotes to int in arithmetic: results must be cast back to wrap correctly. */
+static int is_narrow(DType t)
+{
+    return t == DT_I8 || t == DT_U8 || t == DT_I16 || t == DT_U16 || t == DT_BOOL;
+}
+
+static int is_fp(DType t)
+{
+    return t == DT_F32 || t == DT_F64;
+}
+
+static int is_unsigned(DType t)
+{
+    return t == DT_U8 || t == DT_U16 || t == DT_U32 || t == DT_U64 || t == DT_BOOL;
+}
+
+/* Indentation of the current scope, for a line printed piecewise. */
+static void begin_line(StrBuf *sb)
+{
+    for (int i = 0; i < sb->indent; i++) sb_puts(sb, "    ");
+}
+
+/* Text safe inside a block comment on one line: no "*" "/" pair can close it, no control
+ * bytes, no "??" that a C99 compiler could read as a trigraph. */
+static void sb_comment_text(StrBuf *sb, const char *s)
+{
+    char prev = 0;
+    for (; s && *s; s++) {
+        char c = *s;
+        if ((unsigned char)c < 0x20 || c == 0x7f) c = ' ';
+        if ((prev == '*' && c == '/') || (prev == '/' && c == '*') || (prev == '?' && c == '?'))
+            sb_puts(sb, " ");
+        sb_printf(sb, "%c", c);
+        prev = c;
+    }
+}
+
+/* ---- constants ---- */
+
+/* Float literal; negative ones parenthesized so `a - -1.0f` or `-(-x)` cannot form. */
+static void sb_fconst(StrBuf *sb, double v, int is_f32)
+{
+    if (isnan(v)) {
+        /* the sign of a NaN survives (weights read back bit-exact for the usual NaNs) */
+        if (signbit(v)) sb_puts(sb, is_f32 ? "(-NAN)" : "(-(double)NAN)");
+        else sb_puts(sb, is_f32 ? "NAN" : "((double)NAN)");
+        return;
+    }
+    if (signbit(v)) {
+        sb_puts(sb, "(");
+        sb_float_literal(sb, v, is_f32);
+        sb_puts(sb, ")");
+    } else if (isinf(v) && !is_f32) {
+        sb_puts(sb, "((double)INFINITY)");
+    } else {
+        sb_float_literal(sb, v, is_f32);
+    }
+}
+
+/* Integer constant of type t. `bare` allows a plain decimal when the value fits an int:
+ * the caller knows C's conversions will bring it to type t (the other operand of a binary
+ * operator is not a constant, or the context is an assignment/subscript/argument). */
+static void sb_iconst(StrBuf *sb, DType t, int64_t v, int bare)
+{
+    if (t == DT_U64) {
+        uint64_t u = (uint64_t)v;
+        if (bare && u <= 2147483647u) sb_printf(sb, "%" PRIu64, u);
+        else sb_printf(sb, "((uint64_t)%" PRIu64 "ULL)", u);
+        return;
+    }
+    if (t == DT_BOOL) v = v != 0;
+    if (bare && v >= -2147483647 && v <= 2147483647 && !(is_unsigned(t) && v < 0)) {
+        if (v < 0) sb_printf(sb, "(%" PRId64 ")", v);
+        else sb_printf(sb, "%" PRId64, v);
+        return;
+    }
+    const char *ct = ctype(t);
+    if (v == INT64_MIN) {
+        sb_printf(sb, "((%s)INT64_MIN)", ct);
+    } else if (v >= -2147483647 && v <= 2147483647) {
+        sb_printf(sb, "((%s)%s%" PRId64 "%s)", ct, v < 0 ? "(" : "", v, v < 0 ? ")" : "");
+    } else if (is_unsigned(t)) {
+        sb_printf(sb, "((%s)%" PRId64 "U)", ct, v);
+    } else {
+        sb_printf(sb, "((%s)%s%" PRId64 "LL%s)", ct, v < 0 ? "(" : "", v, v < 0 ? ")" : "");
+    }
+}
+
+/* ---- the function printer ---- */
+
+enum { H_MIN, H_MAX, H_ABS, H_COUNT };
+
+typedef struct CG {
+    const KProg *p;
+    const KFunc *f;
+    StrBuf *sb;
+    unsigned char helpers[H_COUNT][DT_COUNT]; /* helper functions the program uses */
+    int *var_reads;                           /* per variable of f: reads in expressions */
+    int *buf_uses;                            /* per buffer of f: any reference */
+    char *err;                                /* first error (malloc'd) */
+    int top;       /* the next expression stands alone (subscript, right of =, argument) */
+} CG;
+
+static void cg_fail(CG *cg, char *msg)
+{
+    if (!cg->err) cg->err = msg;
+    else free(msg);
+}
+
+static const char *var_name(const CG *cg, int v)
+{
+    static char tmp[32];
+    if (v >= 0 && v < cg->f->nvars && cg->f->vars[v].name) return cg->f->vars[v].name;
+    snprintf(tmp, sizeof tmp, "v_%d", v);
+    return tmp;
+}
+
+static const char *buf_name(const CG *cg, int b)
+{
+    static char tmp[32];
+    if (b >= 0 && b < cg->f->nbufs && cg->f->bufs[b].name) return cg->f->bufs[b].name;
+    snprintf(tmp, sizeof tmp, "b_%d", b);
+    return tmp;
+}
+
+static const char *unop_libm(int op)
+{
+    switch (op) {
+    case KU_SQRT: return "sqrt";
+    case KU_EXP: return "exp";
+    case KU_LOG: return "log";
+    case KU_SIN: return "sin";
+    case KU_COS: return "cos";
+    case KU_TAN: return "tan";
+    case KU_ASIN: return "asin";
+    case KU_ACOS: return "acos";
+    case KU_ATAN: return "atan";
+    case KU_SINH: return "sinh";
+    case KU_COSH: return "cosh";
+    case KU_TANH: return "tanh";
+    case KU_ASINH: return "asinh";
+    case KU_ACOSH: return "acosh";
+    case KU_ATANH: return "atanh";
+    case KU_ERF: return "erf";
+    case KU_FLOOR: return "floor";
+    case KU_CEIL: return "ceil";
+    case KU_RINT: return "rint";
+    default: return NULL;
+    }
+}
+
+static const char *binop_c(int op)
+{
+    switch (op) {
+    case KB_ADD: return "+";
+    case KB_SUB: return "-";
+    case KB_MUL: return "*";
+    case KB_DIV: return "/";
+    case KB_REM: return "%";
+    case KB_LT: return "<";
+    case KB_LE: return "<=";
+    case KB_GT: return ">";
+    case KB_GE: return ">=";
+    case KB_EQ: return "==";
+    case KB_NE: return "!=";
+    case KB_AND: return "&&";
+    case KB_OR: return "||";
+    case KB_BAND: return "&";
+    case KB_BOR: return "|";
+    case KB_BXOR: return "^";
+    case KB_SHL: return "<<";
+    case KB_SHR: return ">>";
+    default: return NULL;
+    }
+}
+
+static void emit_expr(CG *cg, const KExpr *e, int bare);
+
+/* Opens `((T)(` when a result of type t needs wrapping back after integer promotion. */
+static int narrow_open(CG *cg, DType t)
+{
+    if (!is_narrow(t)) return 0;
+    sb_printf(cg->sb, "((%s)", ctype(t));
+    return 1;
+}
+
+static void narrow_close(CG *cg, int opened)
+{
+    if (opened) sb_puts(cg->sb, ")");
+}
+
+static void emit_un(CG *cg, const KExpr *e)
+{
+    StrBuf *sb = cg->sb;
+    DType at = e->a->t;
+    switch (e->op) {
+    case KU_NEG: {
+        int n = narrow_open(cg, at);
+        sb_puts(sb, "(-");
+        emit_expr(cg, e->a, 0);
+        sb_puts(sb, ")");
+        narrow_close(cg, n);
+        return;
+    }
+    case KU_ABS:
+        if (is_fp(at)) {
+            sb_puts(sb, at == DT_F32 ? "fabsf(" : "fabs(");
+            emit_expr(cg, e->a, 1);
+            sb_puts(sb, ")");
+        } else if (is_unsigned(at)) {
+            emit_expr(cg, e->a, 0);
+        } else {
+            cg->helpers[H_ABS][at] = 1;
+            sb_printf(sb, "onnxcc_abs_%s(", tsuffix(at));
+            emit_expr(cg, e->a, 1);
+            sb_puts(sb, ")");
+        }
+        return;
+    case KU_NOT:
+        sb_puts(sb, "(!");
+        emit_expr(cg, e->a, 0);
+        sb_puts(sb, ")");
+        return;
+    case KU_BITNOT: {
+        int n = narrow_open(cg, at);
+        sb_puts(sb, "(~");
+        emit_expr(cg, e->a, 0);
+        sb_puts(sb, ")");
+        narrow_close(cg, n);
+        return;
+    }
+    case KU_ISNAN:
+    case KU_ISINF:
+        if (!is_fp(at)) {
+            sb_puts(sb, "0"); /* an integer is never NaN or infinite */
+            return;
+        }
+        /* the macros return any nonzero value; a bool must be exactly 0 or 1 */
+        sb_puts(sb, e->op == KU_ISNAN ? "(isnan(" : "(isinf(");
+        emit_expr(cg, e->a, 1);
+        sb_puts(sb, ") != 0)");
+        return;
+    default:
+        break;
+    }
+    const char *fn = unop_libm(e->op);
+    if (!fn) {
+        cg_fail(cg, xstrdup_fmt("%s: unknown unary operator %d", cg->f->name, e->op));
+        return;
+    }
+    if (is_fp(at)) {
+        sb_printf(sb, "%s%s(", fn, at == DT_F32 ? "f" : "");
+        emit_expr(cg, e->a, 1);
+        sb_puts(sb, ")");
+    } else {
+        /* integer operand: compute in double, convert back */
+        sb_printf(sb, "((%s)%s((double)", ctype(e->t), fn);
+        emit_expr(cg, e->a, 0);
+        sb_puts(sb, "))");
+    }
+}
+
+static void emit_bin(CG *cg, const KExpr *e, int top)
+{
+    StrBuf *sb = cg->sb;
+    DType at = e->a->t;
+    /* A constant may print bare when the other operand is not constant: the usual
+     * arithmetic conversions then give it the other operand's (correct) type. */
+    int bare_a = e->b->kind != KE_CONST, bare_b = e->a->kind != KE_CONST;
+    switch (e->op) {
+    case KB_MIN:
+    case KB_MAX: {
+        int h = e->op == KB_MIN ? H_MIN : H_MAX;
+        cg->helpers[h][at] = 1;
+        sb_printf(sb, "onnxcc_%s_%s(", h == H_MIN ? "min" : "max", tsuffix(at));
+        emit_expr(cg, e->a, 1);
+        sb_puts(sb, ", ");
+        emit_expr(cg, e->b, 1);
+        sb_puts(sb, ")");
+        return;
+    }
+    case KB_POW:
+        if (is_fp(at)) {
+            sb_puts(sb, at == DT_F32 ? "powf(" : "pow(");
+            emit_expr(cg, e->a, 1);
+            sb_puts(sb, ", ");
+            emit_expr(cg, e->b, 1);
+            sb_puts(sb, ")");
+        } else {
+            sb_printf(sb, "((%s)pow((double)", ctype(at));
+            emit_expr(cg, e->a, 0);
+            sb_puts(sb, ", (double)");
+            emit_expr(cg, e->b, 0);
+            sb_puts(sb, "))");
+        }
+        return;
+    case KB_REM:
+        if (is_fp(at)) {
+            sb_puts(sb, at == DT_F32 ? "fmodf(" : "fmod(");
+            emit_expr(cg, e->a, 1);
+            sb_puts(sb, ", ");
+            emit_expr(cg, e->b, 1);
+            sb_puts(sb, ")");
+            return;
+        }
+        break;
+    case KB_XOR:
+        /* logical xor on bools, robust to any nonzero "true" */
+        sb_puts(sb, "((");
+        emit_expr(cg, e->a, 1);
+        sb_puts(sb, " != 0) != (");
+        emit_expr(cg, e->b, 1);
+        sb_puts(sb, " != 0))");
+        return;
+    case KB_SHL:
+    case KB_SHR:
+        /* the result takes the left operand's promoted type alone */
+        bare_a = 0;
+        bare_b = 1;
+        break;
+    default:
+        break;
+    }
+    const char *op = binop_c(e->op);
+    if (!op) {
+        cg_fail(cg, xstrdup_fmt("%s: unknown binary operator %d", cg->f->name, e->op));
+        return;
+    }
+    int arith = !(e->op >= KB_LT && e->op <= KB_NE) && e->op != KB_AND && e->op != KB_OR;
+    int n = arith ? narrow_open(cg, at) : 0;
+    int paren = n || !top;
+    if (paren) sb_puts(sb, "(");
+    emit_expr(cg, e->a, bare_a);
+    sb_printf(sb, " %s ", op);
+    emit_expr(cg, e->b, bare_b);
+    if (paren) sb_puts(sb, ")");
+    narrow_close(cg, n);
+}
+
+static void emit_cast(CG *cg, const KExpr *e)
+{
+    StrBuf *sb = cg->sb;
+    DType to = e->t, from = e->a->t;
+    if (!ctype(to) || !ctype(from) || to == DT_F16 || to == DT_BF16 || from == DT_F16 ||
+        from == DT_BF16) {
+        cg_fail(cg, xstrdup_fmt("%s: cast from %s to %s is not supported by the C back end",
+                                cg->f->name, dt_name(from), dt_name(to)));
+        return;
+    }
+    if (to == DT_BOOL) {
+        /* any nonzero (NaN included) is true, and true is exactly 1 */
+        sb_puts(sb, "((uint8_t)(");
+        emit_expr(cg, e->a, 1);
+        sb_puts(sb, " != 0))");
+        return;
+    }
+    sb_printf(sb, "((%s)", ctype(to));
+    emit_expr(cg, e->a, 0);
+    sb_puts(sb, ")");
+}
+
+/* A whole expression in a context that needs no parentheses around it. */
+static void emit_top(CG *cg, const KExpr *e, int bare)
+{
+    cg->top = 1;
+    emit_expr(cg, e, bare);
+}
+
+static void emit_expr(CG *cg, const KExpr *e, int bare)
+{
+    StrBuf *sb = cg->sb;
+    int top = cg->top;
+    cg->top = 0;
+    if (!e) {
+        cg_fail(cg, xstrdup_fmt("%s: missing expression", cg->f->name));
+        return;
+    }
+    if (!ctype(e->t) || e->t == DT_F16 || e->t == DT_BF16) {
+        cg_fail(cg, xstrdup_fmt("%s: type %s cannot be computed on by the C back end",
+                                cg->f->name, dt_name(e->t)));
+        return;
+    }
+    switch (e->kind) {
+    case KE_CONST:
+        if (is_fp(e->t)) sb_fconst(sb, e->t == DT_F32 ? (double)(float)e->f : e->f, e->t == DT_F32);
+        else sb_iconst(sb, e->t, e->i, bare);
+        return;
+    case KE_VAR:
+        sb_puts(sb, var_name(cg, e->id));
+        return;
+    case KE_LOAD:
+        sb_printf(sb, "%s[", buf_name(cg, e->id));
+        emit_top(cg, e->a, 1);
+        sb_puts(sb, "]");
+        return;
+    case KE_UN:
+        emit_un(cg, e);
+        return;
+    case KE_BIN:
+        emit_bin(cg, e, top);
+        return;
+    case KE_SELECT: {
+        int n = narrow_open(cg, e->t);
+        sb_puts(sb, "(");
+        emit_expr(cg, e->a, 1);
+        sb_puts(sb, " ? ");
+        emit_expr(cg, e->b, e->c->kind != KE_CONST);
+        sb_puts(sb, " : ");
+        emit_expr(cg, e->c, e->b->kind != KE_CONST);
+        sb_puts(sb, ")");
+        narrow_close(cg, n);
+        return;
+    }
+    case KE_CAST:
+        emit_cast(cg, e);
+        return;
+    }
+    cg_fail(cg, xstrdup_fmt("%s: unknown expression kind %d", cg->f->name, (int)e->kind));
+}
+
+/* Counts variable reads in a statement list without printing (for `(void)v;`). */
+static void count_reads_expr(CG *cg, const KExpr *e)
+{
+    if (!e) return;
+    if (e->kind == KE_VAR && e->id >= 0 && e->id < cg->f->nvars) cg->var_reads[e->id]++;
+    count_reads_expr(cg, e->a);
+    count_reads_expr(cg, e->b);
+    count_reads_expr(cg, e->c);
+}
+
+static void count_reads(CG *cg, const KStmt *s)
+{
+    for (; s; s = s->next) {
+        count_reads_expr(cg, s->lo);
+        count_reads_expr(cg, s->hi);
+        count_reads_expr(cg, s->cond);
+        count_reads_expr(cg, s->idx);
+        count_reads_expr(cg, s->val);
+        for (int i = 0; i < s->nargs; i++)
+            if (s->args[i].kind == KA_BUF) count_reads_expr(cg, s->args[i].off);
+        count_reads(cg, s->body);
+        count_reads(cg, s->els);
+    }
+}
+
+static void count_bufs_expr(CG *cg, const KExpr *e)
+{
+    if (!e) return;
+    if (e->kind == KE_LOAD && e->id >= 0 && e->id < cg->f->nbufs) cg->buf_uses[e->id]++;
+    count_bufs_expr(cg, e->a);
+    count_bufs_expr(cg, e->b);
+    count_bufs_expr(cg, e->c);
+}
+
+static void count_bufs(CG *cg, const KStmt *s)
+{
+    for (; s; s = s->next) {
+        count_bufs_expr(cg, s->lo);
+        count_bufs_expr(cg, s->hi);
+        count_bufs_expr(cg, s->cond);
+        count_bufs_expr(cg, s->idx);
+        count_bufs_expr(cg, s->val);
+        if (s->kind == KS_STORE && s->buf >= 0 && s->buf < cg->f->nbufs) cg->buf_uses[s->buf]++;
+        for (int i = 0; i < s->nargs; i++) {
+            const KArg *a = &s->args[i];
+            if (a->kind == KA_BUF && a->buf >= 0 && a->buf < cg->f->nbufs) cg->buf_uses[a->buf]++;
+            if (a->kind == KA_BUF) count_bufs_expr(cg, a->off);
+        }
+        count_bufs(cg, s->body);
+        count_bufs(cg, s->els);
+    }
+}
+
+static void emit_call(CG *cg, const KStmt *s)
+{
+    StrBuf *sb = cg->sb;
+    if (!s->fn) {
+        cg_fail(cg, xstrdup_fmt("%s: call without a kernel name", cg->f->name));
+        return;
+    }
+    begin_line(sb);
+    sb_printf(sb, "%s(", s->fn);
+    for (int i = 0; i < s->nargs; i++) {
+        const KArg *a = &s->args[i];
+        if (i) sb_puts(sb, ", ");
+        switch (a->kind) {
+        case KA_BUF:
+            if (a->buf < 0) {
+                sb_puts(sb, "NULL");
+            } else if (a->off && !(a->off->kind == KE_CONST && a->off->i == 0)) {
+                sb_printf(sb, "(%s + ", buf_name(cg, a->buf));
+                emit_top(cg, a->off, 1);
+                sb_puts(sb, ")");
+            } else {
+                sb_puts(sb, buf_name(cg, a->buf));
+            }
+            break;
+        case KA_INT:
+            sb_iconst(sb, DT_IDX, a->i, 1);
+            break;
+        case KA_FLOAT:
+            sb_fconst(sb, (double)(float)a->f, 1);
+            break;
+        }
+    }
+    sb_puts(sb, ");\n");
+}
+
+static void emit_block(CG *cg, const KStmt *s);
+
+static void emit_stmt(CG *cg, const KStmt *s)
+{
+    StrBuf *sb = cg->sb;
+    const KFunc *f = cg->f;
+    switch (s->kind) {
+    case KS_FOR: {
+        const char *v = var_name(cg, s->var);
+        DType t = s->var >= 0 && s->var < f->nvars ? f->vars[s->var].t : DT_IDX;
+        begin_line(sb);
+        sb_printf(sb, "for (%s %s = ", ctype(t) ? ctype(t) : "ptrdiff_t", v);
+        emit_top(cg, s->lo, 1);
+        sb_printf(sb, "; %s < ", v);
+        emit_expr(cg, s->hi, 1);
+        sb_printf(sb, "; %s++) {\n", v);
+        sb->indent++;
+        emit_block(cg, s->body);
+        sb_close(sb, "");
+        return;
+    }
+    case KS_IF:
+        begin_line(sb);
+        sb_puts(sb, "if (");
+        emit_top(cg, s->cond, 1);
+        sb_puts(sb, ") {\n");
+        sb->indent++;
+        emit_block(cg, s->body);
+        if (s->els) {
+            sb_close(sb, " else {");
+            sb->indent++;
+            emit_block(cg, s->els);
+        }
+        sb_close(sb, "");
+        return;
+    case KS_DECL: {
+        DType t = s->var >= 0 && s->var < f->nvars ? f->vars[s->var].t : DT_UNDEF;
+        if (!ctype(t) || t == DT_F16 || t == DT_BF16) {
+            cg_fail(cg, xstrdup_fmt("%s: variable of type %s", f->name, dt_name(t)));
+            return;
+        }
+        begin_line(sb);
+        sb_printf(sb, "%s %s = ", ctype(t), var_name(cg, s->var));
+        if (s->val) emit_top(cg, s->val, 1);
+        else sb_puts(sb, "0");
+        sb_puts(sb, ";\n");
+        return;
+    }
+    case KS_SET:
+        begin_line(sb);
+        sb_printf(sb, "%s = ", var_name(cg, s->var));
+        emit_top(cg, s->val, 1);
+        sb_puts(sb, ";\n");
+        return;
+    case KS_STORE:
+        begin_line(sb);
+        sb_printf(sb, "%s[", buf_name(cg, s->buf));
+        emit_top(cg, s->idx, 1);
+        sb_puts(sb, "] = ");
+        emit_top(cg, s->val, 1);
+        sb_puts(sb, ";\n");
+        return;
+    case KS_CALL:
+        emit_call(cg, s);
+        return;
+    }
+    cg_fail(cg, xstrdup_fmt("%s: unknown statement kind %d", f->name, (int)s->kind));
+}
+
+/* A declared variable never read would trip -Wunused-(but-set-)variable: silence it right
+ * after its declaration, where it is in scope. */
+static void emit_block(CG *cg, const KStmt *s)
+{
+    for (; s; s = s->next) {
+        emit_stmt(cg, s);
+        if (s->kind == KS_DECL && s->var >= 0 && s->var < cg->f->nvars &&
+            cg->var_reads[s->var] == 0)
+            sb_line(cg->sb, "(void)%s;", var_name(cg, s->var));
+    }
+}
+
+/* `static void NAME(const float *in0, float *out0)` */
+static void emit_signature(StrBuf *sb, const KFunc *f)
+{
+    sb_printf(sb, "static void %s(", f->name);
+    if (f->nbufs == 0) sb_puts(sb, "void");
+    for (int i = 0; i < f->nbufs; i++) {
+        const KBuf *b = &f->bufs[i];
+        sb_printf(sb, "%s%s%s *%s", i ? ", " : "", b->role == KR_IN ? "const " : "",
+                  ctype(b->t) ? ctype(b->t) : "void", b->name);
+    }
+    sb_puts(sb, ")");
+}
+
+static void emit_func(CG *cg, const KFunc *f)
+{
+    StrBuf *sb = cg->sb;
+    cg->f = f;
+    cg->var_reads = calloc((size_t)f->nvars + 1, sizeof(int));
+    cg->buf_uses = calloc((size_t)f->nbufs + 1, sizeof(int));
+    if (!cg->var_reads || !cg->buf_uses) {
+        fputs("onnxcc: out of memory\n", stderr);
+        exit(1);
+    }
+    for (int i = 0; i < f->nbufs; i++)
+        if (!ctype(f->bufs[i].t) || !f->bufs[i].name)
+            cg_fail(cg, xstrdup_fmt("%s: buffer %d has type %s, which the C back end cannot "
+                                    "hold", f->name, i, dt_name(f->bufs[i].t)));
+    count_reads(cg, f->body);
+    count_bufs(cg, f->body);
+
+    sb_puts(sb, "/* ");
+    sb_comment_text(sb, f->comment && *f->comment ? f->comment : f->name);
+    sb_puts(sb, " */\n");
+    emit_signature(sb, f);
+    sb_puts(sb, "\n{\n");
+    sb->indent++;
+    for (int i = 0; i < f->nbufs; i++)
+        if (!cg->buf_uses[i]) sb_line(sb, "(void)%s;", buf_name(cg, i));
+    emit_block(cg, f->body);
+    sb_close(sb, "");
+    sb_puts(sb, "\n");
+    free(cg->var_reads);
+    free(cg->buf_uses);
+    cg->var_reads = NULL;
+    cg->buf_uses = NULL;
+}
+
+/* ---- the program ---- */
+
+static int tensor_is_array(const KTensor *t)
+{
+    if (t->rank < 1) return 0;
+    for (int i = 0; i < t->rank; i++)
+        if (t->dims[i] <= 0) return 0;
+    return 1;
+}
+
+/* Macro prefix: the program name in upper case (net -> NET_ARENA_BYTES). */
+static void sb_upper(StrBuf *sb, const char *s)
+{
+    for (; *s; s++) {
+        char c = *s;
+        if (c >= 'a' && c <= 'z') c = (char)(c - 'a' + 'A');
+        sb_printf(sb, "%c", c);
+    }
+}
+
+/* `const float x[1][3][224][224]` (or `const float *x` when the shape cannot be an array). */
+static void sb_param(StrBuf *sb, const KTensor *t, int is_const)
+{
+    sb_printf(sb, "%s%s ", is_const ? "const " : "", ctype(t->t));
+    if (tensor_is_array(t)) {
+        sb_puts(sb, t->name);
+        for (int i = 0; i < t->rank; i++) sb_printf(sb, "[%" PRId64 "]", t->dims[i]);
+    } else {
+        sb_printf(sb, "*%s", t->name);
+    }
+}
+
+/* The pointer type an array parameter decays to: `const float (*)[3][224][224]`. */
+static void sb_param_ptr_type(StrBuf *sb, const KTensor *t, int is_const)
+{
+    sb_printf(sb, "%s%s ", is_const ? "const " : "", ctype(t->t));
+    if (tensor_is_array(t) && t->rank >= 2) {
+        sb_puts(sb, "(*)");
+        for (int i = 1; i < t->rank; i++) sb_printf(sb, "[%" PRId64 "]", t->dims[i]);
+    } else {
+        sb_puts(sb, "*");
+    }
+}
+
+static void sb_run_signature(StrBuf *sb, const KProg *p)
+{
+    sb_printf(sb, "int %s_run(", p->name);
+    int any = 0;
+    for (int i = 0; i < p->ninputs; i++, any = 1) {
+        if (any) sb_puts(sb, ", ");
+        sb_param(sb, &p->tensors[p->inputs[i]], 1);
+    }
+    for (int i = 0; i < p->noutputs; i++, any = 1) {
+        if (any) sb_puts(sb, ", ");
+        sb_param(sb, &p->tensors[p->outputs[i]], 0);
+    }
+    if (!any) sb_puts(sb, "void");
+    sb_puts(sb, ")");
+}
+
+static void sb_tensor_desc(StrBuf *sb, const KTensor *t)
+{
+    sb_printf(sb, " *   %s: \"", t->name);
+    sb_comment_text(sb, t->src_name ? t->src_name : "");
+    sb_printf(sb, "\" %s[", dt_name(t->t));
+    for (int i = 0; i < t->rank; i++) sb_printf(sb, "%s%" PRId64, i ? "x" : "", t->dims[i]);
+    sb_puts(sb, "]\n");
+}
+
+static char *gen_header(const KProg *p)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    sb_printf(&sb, "/* %s.h — generated by onnxcc: the entry point of the compiled model. */\n",
+              p->name);
+    sb_puts(&sb, "#ifndef ONNXCC_GEN_");
+    sb_upper(&sb, p->name);
+    sb_puts(&sb, "_H\n#define ONNXCC_GEN_");
+    sb_upper(&sb, p->name);
+    sb_puts(&sb, "_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n");
+    sb_puts(&sb, "/* one static arena holds every intermediate; planned at compile time */\n");
+    sb_puts(&sb, "#define ");
+    sb_upper(&sb, p->name);
+    sb_printf(&sb, "_ARENA_BYTES %" PRId64 "\n#define ", p->arena_bytes);
+    sb_upper(&sb, p->name);
+    sb_printf(&sb, "_NUM_INPUTS %d\n#define ", p->ninputs);
+    sb_upper(&sb, p->name);
+    sb_printf(&sb, "_NUM_OUTPUTS %d\n\n", p->noutputs);
+    sb_puts(&sb, "/* Inputs (parameter: \"model name\" type[shape]):\n");
+    for (int i = 0; i < p->ninputs; i++) sb_tensor_desc(&sb, &p->tensors[p->inputs[i]]);
+    if (!p->ninputs) sb_puts(&sb, " *   (none)\n");
+    sb_puts(&sb, " * Outputs:\n");
+    for (int i = 0; i < p->noutputs; i++) sb_tensor_desc(&sb, &p->tensors[p->outputs[i]]);
+    if (!p->noutputs) sb_puts(&sb, " *   (none)\n");
+    sb_puts(&sb, " * Tensors are dense, row-major, host byte order; bool is one byte (0 or 1).\n"
+                 " * Returns 0. Not reentrant: the arena is one static object. */\n");
+    sb_run_signature(&sb, p);
+    sb_puts(&sb, ";\n\n#endif\n");
+    return sb.buf;
+}
+
+/* One weight element, exactly. */
+static void sb_weight_elem(StrBuf *sb, DType t, const unsigned char *d, int64_t i)
+{
+    switch (t) {
+    case DT_F32: {
+        float v;
+        memcpy(&v, d + i * 4, 4);
+        if (isnan(v)) sb_fconst(sb, (double)v, 1);
+        else sb_float_literal(sb, (double)v, 1);
+        return;
+    }
+    case DT_F64: {
+        double v;
+        memcpy(&v, d + i * 8, 8);
+        if (isnan(v) || isinf(v)) sb_fconst(sb, v, 0);
+        else sb_float_literal(sb, v, 0);
+        return;
+    }
+    case DT_I8: sb_printf(sb, "%d", (int)((const int8_t *)d)[i]); return;
+    case DT_U8: sb_printf(sb, "%u", (unsigned)d[i]); return;
+    case DT_BOOL: sb_printf(sb, "%u", (unsigned)d[i]); return;
+    case DT_I16: { int16_t v; memcpy(&v, d + i * 2, 2); sb_printf(sb, "%d", (int)v); return; }
+    case DT_U16: case DT_F16: case DT_BF16: {
+        uint16_t v;
+        memcpy(&v, d + i * 2, 2);
+        sb_printf(sb, "%u", (unsigned)v);
+        return;
+    }
+    case DT_I32: {
+        int32_t v;
+        memcpy(&v, d + i * 4, 4);
+        if (v == INT32_MIN) sb_puts(sb, "(-2147483647 - 1)");
+        else sb_printf(sb, "%" PRId32, v);
+        return;
+    }
+    case DT_U32: { uint32_t v; memcpy(&v, d + i * 4, 4); sb_printf(sb, "%" PRIu32 "U", v); return; }
+    case DT_I64: case DT_IDX: {
+        int64_t v;
+        memcpy(&v, d + i * 8, 8);
+        if (v == INT64_MIN) sb_puts(sb, "(-9223372036854775807LL - 1)");
+        else if (v >= -2147483647 && v <= 2147483647) sb_printf(sb, "%" PRId64, v);
+        else sb_printf(sb, "%" PRId64 "LL", v);
+        return;
+    }
+    case DT_U64: { uint64_t v; memcpy(&v, d + i * 8, 8); sb_printf(sb, "%" PRIu64 "ULL", v); return; }
+    default: sb_puts(sb, "0"); return;
+    }
+}
+
+/* Which tensors the functions reference, and how. */
+typedef struct Usage {
+    unsigned char *used;   /* per tensor */
+    int uses_arena;
+    const char **kernels;  /* distinct kernel names called */
+    int nkernels;
+} Usage;
+
+static void collect_calls(Usage *u, const KStmt *s, int *cap)
+{
+    for (; s; s = s->next) {
+        if (s->kind == KS_CALL && s->fn) {
+            int seen = 0;
+            for (int i = 0; i < u->nkernels; i++) seen |= !strcmp(u->kernels[i], s->fn);
+            if (!seen) {
+                if (u->nkernels == *cap) {
+                    *cap = *cap ? *cap * 2 : 8;
+                    const char **nk = realloc(u->kernels, sizeof *nk * (size_t)*cap);
+                    if (!nk) {
+                        fputs("onnxcc: out of memory\n", stderr);
+                        exit(1);
+                    }
+                    u->kernels = nk;
+                }
+                u->kernels[u->nkernels++] = s->fn;
+            }
+        }
+        collect_calls(u, s->body, cap);
+        collect_calls(u, s->els, cap);
+    }
+}
+
+/* Checks every binding the printed code relies on, so a bad program is an error message
+ * here rather than a C compile error (or worse, silent corruption) later. */
+static char *check_prog(const KProg *p, Usage *u)
+{
+    if (!p->name || !*p->name) return xstrdup_fmt("program has no name");
+    for (const char *c = p->name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '_' ||
+              (c != p->name && *c >= '0' && *c <= '9')))
+            return xstrdup_fmt("program name '%s' is not a C identifier", p->name);
+    for (int i = 0; i < p->ntensors; i++) {
+        const KTensor *t = &p->tensors[i];
+        if (!t->name) return xstrdup_fmt("tensor %d has no name", i);
+        if (!ctype(t->t) || t->t == DT_IDX)
+            return xstrdup_fmt("tensor '%s' has type %s, which the C back end does not support",
+                               t->name, dt_name(t->t));
+    }
+    for (int i = 0; i < p->ninputs; i++)
+        if (p->inputs[i] < 0 || p->inputs[i] >= p->ntensors) return xstrdup_fmt("bad input %d", i);
+    for (int i = 0; i < p->noutputs; i++)
+        if (p->outputs[i] < 0 || p->outputs[i] >= p->ntensors)
+            return xstrdup_fmt("bad output %d", i);
+    int kcap = 0;
+    for (int fi = 0; fi < p->nfuncs; fi++) {
+        const KFunc *f = p->funcs[fi];
+        if (!f->name) return xstrdup_fmt("function %d has no name", fi);
+        for (int b = 0; b < f->nbufs; b++) {
+            const KBuf *kb = &f->bufs[b];
+            if (kb->tensor < 0 || kb->tensor >= p->ntensors)
+                return xstrdup_fmt("%s: buffer %s is bound to no tensor", f->name, kb->name);
+            const KTensor *t = &p->tensors[kb->tensor];
+            u->used[kb->tensor] = 1;
+            if (kb->role != KR_IN && (t->kind == KT_INPUT || t->kind == KT_CONST))
+                return xstrdup_fmt("%s: buffer %s writes read-only tensor '%s'", f->name,
+                                   kb->name, t->name);
+            if (t->kind == KT_CONST && t->n > 0 && !t->data)
+                return xstrdup_fmt("constant tensor '%s' has no data", t->name);
+            if (t->kind == KT_ARENA) {
+                u->uses_arena = 1;
+                int64_t bytes = t->n * elem_bytes(t->t);
+                if (t->offset < 0 || t->offset + bytes > p->arena_bytes)
+                    return xstrdup_fmt("arena tensor '%s' (offset %" PRId64 ", %" PRId64
+                                       " bytes) lies outside the %" PRId64 "-byte arena",
+                                       t->name, t->offset, bytes, p->arena_bytes);
+            }
+        }
+        collect_calls(u, f->body, &kcap);
+    }
+    return NULL;
+}
+
+static void sb_weight_name(StrBuf *sb, const KProg *p, int tensor)
+{
+    sb_printf(sb, "%s_w%d", p->name, tensor);
+}
+
+static char *gen_weights(const KProg *p, const Usage *u)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    sb_printf(&sb, "/* %s_weights.c — generated by onnxcc: the model's constant tensors, exact\n"
+                   " * (hex-float literals). External linkage so %s.c can see them; the\n"
+                   " * %s_ prefix keeps them out of the user's namespace. */\n",
+              p->name, p->name, p->name);
+    sb_puts(&sb, "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n");
+    for (int i = 0; i < p->ntensors; i++) {
+        const KTensor *t = &p->tensors[i];
+        if (t->kind != KT_CONST || !u->used[i]) continue;
+        sb_puts(&sb, "\n/* \"");
+        sb_comment_text(&sb, t->src_name ? t->src_name : t->name);
+        sb_printf(&sb, "\" %s[", dt_name(t->t));
+        for (int d = 0; d < t->rank; d++) sb_printf(&sb, "%s%" PRId64, d ? "x" : "", t->dims[d]);
+        sb_puts(&sb, "] */\n");
+        /* C has no zero-length arrays: an empty tensor is a 1-element dummy never read */
+        sb_printf(&sb, "const %s ", ctype(t->t));
+        sb_weight_name(&sb, p, i);
+        sb_printf(&sb, "[%" PRId64 "] = {", t->n > 0 ? t->n : 1);
+        if (t->n <= 0) {
+            sb_puts(&sb, " 0 };\n");
+            continue;
+        }
+        int per_line = is_fp(t->t) ? 8 : 16;
+        for (int64_t k = 0; k < t->n; k++) {
+            sb_puts(&sb, k % per_line == 0 ? "\n    " : " ");
+            sb_weight_elem(&sb, t->t, t->data, k);
+            sb_puts(&sb, k + 1 < t->n ? "," : "");
+        }
+        sb_puts(&sb, "\n};\n");
+    }
+    return sb.buf;
+}
+
+static void emit_helpers(StrBuf *sb, const CG *cg)
+{
+    int any = 0;
+    for (int h = 0; h < H_COUNT; h++)
+        for (int t = 0; t < DT_COUNT; t++) {
+            if (!cg->helpers[h][t]) continue;
+            if (!any) sb_puts(sb, "/* operand-once helpers: an inline ?: would repeat operands */\n");
+            any = 1;
+            const char *ct = ctype((DType)t), *sx = tsuffix((DType)t);
+            if (h == H_MIN)
+                sb_printf(sb, "static %s onnxcc_min_%s(%s a, %s b) { return a < b ? a : b; }\n",
+                          ct, sx, ct, ct);
+            else if (h == H_MAX)
+                sb_printf(sb, "static %s onnxcc_max_%s(%s a, %s b) { return a > b ? a : b; }\n",
+                          ct, sx, ct, ct);
+            else
+                sb_printf(sb, "static %s onnxcc_abs_%s(%s a) { return a < 0 ? (%s)-a : a; }\n",
+                          ct, sx, ct, ct);
+        }
+    if (any) sb_puts(sb, "\n");
+}
+
+/* The pointer a function's buffer gets in NAME_run. */
+static void sb_buf_arg(StrBuf *sb, const KProg *p, const KBuf *b)
+{
+    const KTensor *t = &p->tensors[b->tensor];
+    const char *cq = b->role == KR_IN ? "const " : "";
+    const char *bt = ctype(b->t);
+    int same = b->t == t->t || !strcmp(bt, ctype(t->t));
+    switch (t->kind) {
+    case KT_INPUT:
+    case KT_OUTPUT:
+        if (same) sb_printf(sb, "(%s%s *)%s", cq, bt, t->name);
+        else sb_printf(sb, "(%s%s *)(%svoid *)%s", cq, bt, cq, t->name);
+        return;
+    case KT_CONST:
+        if (same) {
+            sb_weight_name(sb, p, b->tensor);
+        } else {
+            sb_printf(sb, "(const %s *)(const void *)", bt);
+            sb_weight_name(sb, p, b->tensor);
+        }
+        return;
+    case KT_ARENA:
+        sb_printf(sb, "(%s *)(void *)(%s_arena.bytes + %" PRId64 ")", bt, p->name, t->offset);
+        return;
+    }
+}
+
+static char *gen_source(const KProg *p, const Usage *u, char **err)
+{
+    CG cg;
+    memset(&cg, 0, sizeof cg);
+    cg.p = p;
+    StrBuf funcs;
+    sb_init(&funcs);
+    cg.sb = &funcs;
+    for (int i = 0; i < p->nfuncs; i++) emit_func(&cg, p->funcs[i]);
+    if (cg.err) {
+        sb_free(&funcs);
+        *err = cg.err;
+        return NULL;
+    }
+
+    StrBuf sb;
+    sb_init(&sb);
+    sb_printf(&sb, "/* %s.c — generated by onnxcc: one static function per node, run in order\n"
+                   " * by %s_run. No malloc, no recursion; needs only libm. */\n",
+              p->name, p->name);
+    sb_printf(&sb, "#include \"%s.h\"\n#include <math.h>\n", p->name);
+    if (u->nkernels) sb_puts(&sb, "#include \"onnxcc_rt.h\"\n");
+    sb_puts(&sb, "\n");
+    int any_w = 0;
+    for (int i = 0; i < p->ntensors; i++) {
+        const KTensor *t = &p->tensors[i];
+        if (t->kind != KT_CONST || !u->used[i]) continue;
+        if (!any_w) sb_printf(&sb, "/* weights: %s_weights.c */\n", p->name);
+        any_w = 1;
+        sb_printf(&sb, "extern const %s ", ctype(t->t));
+        sb_weight_name(&sb, p, i);
+        sb_printf(&sb, "[%" PRId64 "];\n", t->n > 0 ? t->n : 1);
+    }
+    if (any_w) sb_puts(&sb, "\n");
+    if (u->uses_arena) {
+        /* the union aligns the byte array for any scalar type stored in it */
+        sb_puts(&sb, "static union {\n    double d;\n    int64_t i;\n    unsigned char bytes[");
+        if (p->arena_bytes > 0) {
+            sb_upper(&sb, p->name);
+            sb_puts(&sb, "_ARENA_BYTES");
+        } else {
+            sb_puts(&sb, "1");
+        }
+        sb_printf(&sb, "];\n} %s_arena;\n\n", p->name);
+    }
+    emit_helpers(&sb, &cg);
+    sb_puts(&sb, funcs.buf ? funcs.buf : "");
+    sb_free(&funcs);
+
+    sb_run_signature(&sb, p);
+    sb_puts(&sb, "\n{\n");
+    sb.indent = 1;
+    /* parameters no function touches (e.g. an input only needed for its shape) */
+    for (int i = 0; i < p->ninputs; i++)
+        if (!u->used[p->inputs[i]]) sb_line(&sb, "(void)%s;", p->tensors[p->inputs[i]].name);
+    for (int i = 0; i < p->noutputs; i++)
+        if (!u->used[p->outputs[i]]) sb_line(&sb, "(void)%s;", p->tensors[p->outputs[i]].name);
+    for (int fi = 0; fi < p->nfuncs; fi++) {
+        const KFunc *f = p->funcs[fi];
+        begin_line(&sb);
+        sb_printf(&sb, "%s(", f->name);
+        for (int b = 0; b < f->nbufs; b++) {
+            if (b) sb_puts(&sb, ", ");
+            sb_buf_arg(&sb, p, &f->bufs[b]);
+        }
+        sb_puts(&sb, ");\n");
+    }
+    sb_line(&sb, "return 0;");
+    sb.indent = 0;
+    sb_puts(&sb, "}\n");
+    return sb.buf;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path)
+{
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 1);
+    if (!tmp) return -1;
+    memcpy(tmp, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (tmp[i] != '/' && tmp[i] != 0) continue;
+        char c = tmp[i];
+        tmp[i] = 0;
+        if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
+            free(tmp);
+            return -1;
+        }
+        tmp[i] = c;
+    }
+    free(tmp);
+    struct stat st;
+    if (stat(path, &st) != 0) return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
+static int write_out(const char *dir, const char *file, const char *text, char **err)
+{
+    char *path = xstrdup_fmt("%s/%s", dir, file);
+    int rc = write_file_atomic(path, text, strlen(text));
+    if (rc != 0) *err = xstrdup_fmt("cannot write %s: %s", path, strerror(errno));
+    free(path);
+    return rc;
+}
+
+int cgen_c_write(const KProg *p, const char *outdir, char **err)
+{
+    *err = NULL;
+    Usage u;
+    memset(&u, 0, sizeof u);
+    u.used = calloc((size_t)p->ntensors + 1, 1);
+    if (!u.used) {
+        *err = xstrdup_fmt("out of memory");
+        return -1;
+    }
+    int rc = -1;
+    char *h = NULL, *c = NULL, *w = NULL;
+    char *msg = check_prog(p, &u);
+    if (msg) {
+        *err = msg;
+        goto done;
+    }
+    /* the runtime files first: an unknown kernel is the likeliest error */
+    const char **files = calloc((size_t)u.nkernels + 1, sizeof *files);
+    int nfiles = 0;
+    if (!files) {
+        *err = xstrdup_fmt("out of memory");
+        goto done;
+    }
+    for (int i = 0; i < u.nkernels; i++) {
+        const char *f = rt_kernel_file(u.kernels[i]);
+        if (!f || !rt_source(f)) {
+            *err = xstrdup_fmt("program calls runtime kernel '%s', which the runtime does not "
+                               "have", u.kernels[i]);
+            free(files);
+            goto done;
+        }
+        int seen = 0;
+        for (int j = 0; j < nfiles; j++) seen |= !strcmp(files[j], f);
+        if (!seen) files[nfiles++] = f;
+    }
+    if (u.nkernels && !rt_source("onnxcc_rt.h")) {
+        *err = xstrdup_fmt("runtime header onnxcc_rt.h is not embedded");
+        free(files);
+        goto done;
+    }
+    h = gen_header(p);
+    c = gen_source(p, &u, err);
+    if (!c) {
+        free(files);
+        goto done;
+    }
+    w = gen_weights(p, &u);
+    if (make_dirs(outdir) != 0) {
+        *err = xstrdup_fmt("cannot create directory %s: %s", outdir, strerror(errno));
+        free(files);
+        goto done;
+    }
+    char *hn = xstrdup_fmt("%s.h", p->name), *cn = xstrdup_fmt("%s.c", p->name);
+    char *wn = xstrdup_fmt("%s_weights.c", p->name);
+    rc = write_out(outdir, hn, h, err);
+    if (!rc) rc = write_out(outdir, cn, c, err);
+    if (!rc) rc = write_out(outdir, wn, w, err);
+    if (!rc && u.nkernels) rc = write_out(outdir, "onnxcc_rt.h", rt_source("onnxcc_rt.h"), err);
+    for (int i = 0; !rc && i < nfiles; i++) rc = write_out(outdir, files[i], rt_source(files[i]), err);
+    free(hn);
+    free(cn);
+    free(wn);
+    free(files);
+done:
+    free(h);
+    free(c);
+    free(w);
+    free(u.used);
+    free(u.kernels);
+    return rc;
+}
+
+/* ---- harness ---- */
+
+static void sb_static_buf(StrBuf *sb, const KTensor *t, const char *name)
+{
+    sb_printf(sb, "static %s %s", ctype(t->t), name);
+    if (tensor_is_array(t))
+        for (int i = 0; i < t->rank; i++) sb_printf(sb, "[%" PRId64 "]", t->dims[i]);
+    else
+        sb_puts(sb, "[1]"); /* scalar, or empty (never read or written) */
+    sb_printf(sb, "; /* %s */\n", t->name);
+}
+
+char *cgen_c_harness(const KProg *p)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    sb_printf(&sb,
+        "/* %s_main.c — generated by onnxcc: test and benchmark harness for %s_run.\n"
+        " *   prog IN... OUT...   reads each input from a raw file (host layout, exact size),\n"
+        " *                       runs once, writes each output raw\n"
+        " *   prog --bench N      deterministic pseudo-random inputs, N timed runs,\n"
+        " *                       prints median_us */\n",
+        p->name, p->name);
+    /* clock_gettime is POSIX: the harness is a host tool, not firmware code */
+    sb_puts(&sb, "#define _POSIX_C_SOURCE 199309L\n"
+                 "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+                 "#include <time.h>\n");
+    sb_printf(&sb, "#include \"%s.h\"\n\n", p->name);
+    for (int i = 0; i < p->ninputs; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "in%d", i);
+        sb_static_buf(&sb, &p->tensors[p->inputs[i]], name);
+    }
+    for (int i = 0; i < p->noutputs; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "out%d", i);
+        sb_static_buf(&sb, &p->tensors[p->outputs[i]], name);
+    }
+    /* helpers are emitted only where used: an unused static function is a warning */
+    int fills = 0;
+    for (int i = 0; i < p->ninputs; i++) fills += p->tensors[p->inputs[i]].n > 0;
+    sb_puts(&sb,
+        "\n#define BENCH_MAX 100000\n"
+        "static double times[BENCH_MAX];\n");
+    if (fills) sb_puts(&sb, "static unsigned long rng_state = 88172645UL;\n");
+    sb_puts(&sb, "\n");
+    if (p->ninputs) sb_puts(&sb,
+        "static int read_exact(const char *path, void *buf, size_t bytes)\n{\n"
+        "    FILE *f = fopen(path, \"rb\");\n"
+        "    size_t got;\n"
+        "    int extra;\n"
+        "    if (!f) {\n"
+        "        fprintf(stderr, \"cannot open %s\\n\", path);\n"
+        "        return -1;\n"
+        "    }\n"
+        "    got = bytes ? fread(buf, 1, bytes, f) : 0;\n"
+        "    extra = fgetc(f);\n"
+        "    fclose(f);\n"
+        "    if (got != bytes || extra != EOF) {\n"
+        "        fprintf(stderr, \"%s: expected exactly %lu bytes\\n\", path, (unsigned long)bytes);\n"
+        "        return -1;\n"
+        "    }\n"
+        "    return 0;\n}\n\n");
+    if (p->noutputs) sb_puts(&sb,
+        "static int write_all(const char *path, const void *buf, size_t bytes)\n{\n"
+        "    FILE *f = fopen(path, \"wb\");\n"
+        "    int ok;\n"
+        "    if (!f) {\n"
+        "        fprintf(stderr, \"cannot create %s\\n\", path);\n"
+        "        return -1;\n"
+        "    }\n"
+        "    ok = (bytes == 0 || fwrite(buf, 1, bytes, f) == bytes);\n"
+        "    ok = (fclose(f) == 0) && ok;\n"
+        "    if (!ok) fprintf(stderr, \"cannot write %s\\n\", path);\n"
+        "    return ok ? 0 : -1;\n}\n\n");
+    if (fills) sb_puts(&sb,
+        "/* xorshift: the same inputs on every run and every machine */\n"
+        "static unsigned long next_rand(void)\n{\n"
+        "    rng_state ^= (rng_state << 13) & 0xffffffffUL;\n"
+        "    rng_state ^= rng_state >> 17;\n"
+        "    rng_state ^= (rng_state << 5) & 0xffffffffUL;\n"
+        "    return rng_state & 0xffffffffUL;\n}\n\n");
+    sb_puts(&sb,
+        "static double now_us(void)\n{\n"
+        "    struct timespec ts;\n"
+        "    clock_gettime(CLOCK_MONOTONIC, &ts);\n"
+        "    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;\n}\n\n");
+    sb_printf(&sb, "static int run_once(void)\n{\n    return %s_run(", p->name);
+    for (int i = 0; i < p->ninputs + p->noutputs; i++) {
+        int is_in = i < p->ninputs;
+        const KTensor *t = &p->tensors[is_in ? p->inputs[i] : p->outputs[i - p->ninputs]];
+        if (i) sb_puts(&sb, ", ");
+        sb_puts(&sb, "(");
+        sb_param_ptr_type(&sb, t, is_in);
+        sb_printf(&sb, ")%s%d", is_in ? "in" : "out", is_in ? i : i - p->ninputs);
+    }
+    sb_puts(&sb, ");\n}\n\n");
+
+    sb_puts(&sb, "static void fill_inputs(void)\n{\n    size_t k;\n");
+    int loops = 0;
+    for (int i = 0; i < p->ninputs; i++) {
+        const KTensor *t = &p->tensors[p->inputs[i]];
+        const char *ct = ctype(t->t);
+        if (t->n <= 0) continue; /* `k < 0u` would trip -Wtype-limits */
+        loops++;
+        sb_printf(&sb, "    for (k = 0; k < %" PRId64 "u; k++)\n", t->n);
+        if (is_fp(t->t))
+            sb_printf(&sb, "        ((%s *)(void *)in%d)[k] = (%s)((double)next_rand() / "
+                           "2147483648.0 - 1.0);\n", ct, i, ct);
+        else /* 0/1: safe as an index, a count or a bool */
+            sb_printf(&sb, "        ((%s *)(void *)in%d)[k] = (%s)(next_rand() & 1UL);\n", ct, i, ct);
+    }
+    if (!loops) sb_puts(&sb, "    (void)k;\n");
+    sb_puts(&sb, "}\n\n");
+
+    sb_puts(&sb,
+        "static int bench(long n)\n{\n"
+        "    long i, j;\n"
+        "    double t0, tmp;\n"
+        "    if (n < 1) n = 1;\n"
+        "    if (n > BENCH_MAX) n = BENCH_MAX;\n"
+        "    fill_inputs();\n"
+        "    if (run_once() != 0) return 1; /* warm-up */\n"
+        "    for (i = 0; i < n; i++) {\n"
+        "        t0 = now_us();\n"
+        "        if (run_once() != 0) return 1;\n"
+        "        times[i] = now_us() - t0;\n"
+        "    }\n"
+        "    for (i = 1; i < n; i++) /* insertion sort: n is small */\n"
+        "        for (j = i; j > 0 && times[j - 1] > times[j]; j--) {\n"
+        "            tmp = times[j];\n"
+        "            times[j] = times[j - 1];\n"
+        "            times[j - 1] = tmp;\n"
+        "        }\n"
+        "    printf(\"median_us %.3f\\n\", n % 2 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]));\n"
+        "    return 0;\n}\n\n");
+
+    sb_puts(&sb, "int main(int argc, char **argv)\n{\n");
+    sb_puts(&sb, "    if (argc == 3 && strcmp(argv[1], \"--bench\") == 0)\n"
+                 "        return bench(strtol(argv[2], NULL, 10));\n");
+    sb_printf(&sb, "    if (argc != %d) {\n"
+                   "        fprintf(stderr, \"usage: %%s", 1 + p->ninputs + p->noutputs);
+    for (int i = 0; i < p->ninputs; i++) sb_printf(&sb, " IN%d", i);
+    for (int i = 0; i < p->noutputs; i++) sb_printf(&sb, " OUT%d", i);
+    sb_puts(&sb, " | --bench N\\n\", argv[0]);\n        return 2;\n    }\n");
+    for (int i = 0; i < p->ninputs; i++) {
+        const KTensor *t = &p->tensors[p->inputs[i]];
+        int64_t bytes = (t->n > 0 ? t->n : 0) * elem_bytes(t->t);
+        sb_printf(&sb, "    if (read_exact(argv[%d], in%d, %" PRId64 "u) != 0) return 1;\n",
+                  1 + i, i, bytes);
+    }
+    sb_puts(&sb, "    if (run_once() != 0) {\n"
+                 "        fprintf(stderr, \"run failed\\n\");\n"
+                 "        return 1;\n    }\n");
+    for (int i = 0; i < p->noutputs; i++) {
+        const KTensor *t = &p->tensors[p->outputs[i]];
+        int64_t bytes = (t->n > 0 ? t->n : 0) * elem_bytes(t->t);
+        sb_printf(&sb, "    if (write_all(argv[%d], out%d, %" PRId64 "u) != 0) return 1;\n",
+                  1 + p->ninputs + i, i, bytes);
+    }
+    sb_puts(&sb, "    return 0;\n}\n");
+    return sb.buf;
+}
