@@ -216,6 +216,7 @@ static int reduce_axes(Node *n, int rank, int *red, int *identity)
 
 int reduce_infer(Node *n)
 {
+    if (!node_in(n, 0)) return node_err(n, "input 0 is required");
     const Type *x = in_type(n, 0);
     int red[KIR_MAX_RANK], identity;
     if (!is_num_dt(x->dt))
@@ -310,6 +311,7 @@ int reduce_lower(Node *n, Lower *L)
 
 int arg_infer(Node *n)
 {
+    if (!node_in(n, 0)) return node_err(n, "input 0 is required");
     const Type *x = in_type(n, 0);
     int axis;
     if (!is_num_dt(x->dt)) return node_err(n, "unsupported input type %s", dt_name(x->dt));
@@ -378,6 +380,7 @@ static int softmax_geom(Node *n, int64_t *outer, int64_t *len, int64_t *inner)
 
 int softmax_infer(Node *n)
 {
+    if (!node_in(n, 0)) return node_err(n, "input 0 is required");
     const Type *x = in_type(n, 0);
     int64_t o, l, i;
     if (!is_float_dt(x->dt)) return node_err(n, "unsupported input type %s", dt_name(x->dt));
@@ -460,6 +463,7 @@ int softmax_lower(Node *n, Lower *L)
 
 int cumsum_infer(Node *n)
 {
+    if (!node_in(n, 0)) return node_err(n, "input 0 is required");
     const Type *x = in_type(n, 0);
     Value *ax = node_in(n, 1);
     if (!is_num_dt(x->dt)) return node_err(n, "unsupported input type %s", dt_name(x->dt));
@@ -548,10 +552,12 @@ static int loss_reduction(Node *n, Reduction *r)
 
 int loss_infer(Node *n)
 {
+    if (!node_in(n, 0)) return node_err(n, "input 0 is required");
     const Type *x = in_type(n, 0), *tg;
     Reduction r;
     if (!is_float_dt(x->dt)) return node_err(n, "unsupported input type %s", dt_name(x->dt));
     if (x->rank < 2) return node_err(n, "input must be [N, C, d1...]: rank >= 2");
+    if (x->dims[1] < 1) return node_err(n, "the class dimension C must not be empty");
     if (!node_in(n, 1)) return node_err(n, "the target input is required");
     tg = in_type(n, 1);
     if (tg->dt != DT_I32 && tg->dt != DT_I64)
@@ -671,6 +677,7 @@ static DType stash_dt(const Node *n, DType xt)
 
 int layernorm_infer(Node *n)
 {
+    if (!node_in(n, 0)) return node_err(n, "input 0 is required");
     const Type *x = in_type(n, 0);
     int axis;
     if (!is_float_dt(x->dt)) return node_err(n, "unsupported input type %s", dt_name(x->dt));
@@ -759,6 +766,7 @@ static int mvn_axes(Node *n, int rank, int *red)
 
 int mvn_infer(Node *n)
 {
+    if (!node_in(n, 0)) return node_err(n, "input 0 is required");
     const Type *x = in_type(n, 0);
     int red[KIR_MAX_RANK];
     if (!is_float_dt(x->dt)) return node_err(n, "unsupported input type %s", dt_name(x->dt));
@@ -818,6 +826,7 @@ int mvn_lower(Node *n, Lower *L)
 
 int instnorm_infer(Node *n)
 {
+    if (!node_in(n, 0)) return node_err(n, "input 0 is required");
     const Type *x = in_type(n, 0);
     if (!is_float_dt(x->dt)) return node_err(n, "unsupported input type %s", dt_name(x->dt));
     if (x->rank < 2) return node_err(n, "input must be [N, C, d1...]: rank >= 2");
@@ -848,6 +857,7 @@ int instnorm_lower(Node *n, Lower *L)
 
 int lpnorm_infer(Node *n)
 {
+    if (!node_in(n, 0)) return node_err(n, "input 0 is required");
     const Type *x = in_type(n, 0);
     int axis;
     int64_t p = attr_i(n, "p", 2);
@@ -930,12 +940,14 @@ static int ein_term(Node *n, const char *s, const char *e, int rank, int nell, i
     int r = 0;
     for (const char *p = s; p < e; p++) {
         if (*p == '.') {
+            if (r + ne > KIR_MAX_RANK)
+                return node_err(n, "equation term exceeds the maximum rank");
             for (int j = 0; j < ne; j++) lab[r++] = EIN_LETTERS + nell - ne + j;
             p += 2;
         } else {
+            if (r >= KIR_MAX_RANK) return node_err(n, "equation term exceeds the maximum rank");
             lab[r++] = ein_letter(*p);
         }
-        if (r > KIR_MAX_RANK) return node_err(n, "equation term exceeds the maximum rank");
     }
     *count = r;
     return 0;
@@ -1026,7 +1038,7 @@ static int ein_parse(Node *n, Ein *E)
 int einsum_infer(Node *n)
 {
     Ein E;
-    if (n->nin < 1) return node_err(n, "Einsum needs at least one input");
+    if (n->nin < 1 || !node_in(n, 0)) return node_err(n, "Einsum needs at least one input");
     DType t = in_type(n, 0)->dt;
     for (int i = 0; i < n->nin; i++) {
         if (!node_in(n, i)) return node_err(n, "input %d is missing", i);
