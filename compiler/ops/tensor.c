@@ -272,6 +272,7 @@ int transpose_lower(Node *n, Lower *L)
     int perm[KIR_MAX_RANK], vars[KIR_MAX_RANK], src[KIR_MAX_RANK];
     int64_t st[KIR_MAX_RANK];
     int in = lw_in(L, 0), out = lw_out(L, 0);
+    if (in < 0 || out < 0) return -1;
     if (transpose_perm(n, x, perm)) return -1;
     strides_of(x->rank, x->dims, st);
     kloops(k, y->rank, y->dims, vars);
@@ -320,10 +321,12 @@ int concat_lower(Node *n, Lower *L)
     norm_axis(n, attr_i(n, "axis", n->opset < 4 ? 1 : 0), y->rank, &axis);
     strides_of(y->rank, y->dims, st);
     int out = lw_out(L, 0);
+    if (out < 0) return -1;
     for (int i = 0; i < n->nin; i++) {
         const Value *v = node_in(n, i);
         if (!v) continue;
         int in = lw_in(L, i);
+        if (in < 0) return -1;
         const Type *t = &v->type;
         if (type_numel(t) > 0) {
             kloops(k, t->rank, t->dims, vars);
@@ -416,10 +419,12 @@ int split_lower(Node *n, Lower *L)
     if (split_sizes(n, x, &axis, sizes)) return -1;
     strides_of(x->rank, x->dims, st);
     int in = lw_in(L, 0);
+    if (in < 0) return -1;
     for (int i = 0; i < n->nout; i++) {
         if (node_out(n, i)) {
             const Type *t = &node_out(n, i)->type;
             int out = lw_out(L, i);
+            if (out < 0) return -1;
             if (type_numel(t) > 0) {
                 kloops(k, t->rank, t->dims, vars);
                 KExpr *ii = kadd(k, lin_vars(k, t->rank, vars, st), kc_idx(k, off * st[axis]));
@@ -512,6 +517,7 @@ int slice_lower(Node *n, Lower *L)
     int vars[KIR_MAX_RANK];
     if (slice_params(n, x, start, step, cnt)) return -1;
     int in = lw_in(L, 0), out = lw_out(L, 0);
+    if (in < 0 || out < 0) return -1;
     if (type_numel(y) == 0) return 0;
     strides_of(x->rank, x->dims, st);
     kloops(k, y->rank, y->dims, vars);
@@ -555,6 +561,7 @@ int gather_lower(Node *n, Lower *L)
     int64_t st[KIR_MAX_RANK];
     norm_axis(n, attr_i(n, "axis", 0), x->rank, &axis);
     int in = lw_in(L, 0), iin = lw_in(L, 1), out = lw_out(L, 0);
+    if (in < 0 || iin < 0 || out < 0) return -1;
     if (type_numel(y) == 0) return 0;
     strides_of(x->rank, x->dims, st);
     kloops(k, y->rank, y->dims, vars);
@@ -588,6 +595,7 @@ int gather_elements_lower(Node *n, Lower *L)
     int64_t st[KIR_MAX_RANK];
     norm_axis(n, attr_i(n, "axis", 0), x->rank, &axis);
     int in = lw_in(L, 0), iin = lw_in(L, 1), out = lw_out(L, 0);
+    if (in < 0 || iin < 0 || out < 0) return -1;
     if (type_numel(y) == 0) return 0;
     strides_of(x->rank, x->dims, st);
     kloops(k, y->rank, y->dims, vars);
@@ -633,6 +641,7 @@ int gather_nd_lower(Node *n, Lower *L)
     int vars[KIR_MAX_RANK], src[KIR_MAX_RANK];
     int64_t st[KIR_MAX_RANK], ist[KIR_MAX_RANK];
     int in = lw_in(L, 0), iin = lw_in(L, 1), out = lw_out(L, 0);
+    if (in < 0 || iin < 0 || out < 0) return -1;
     if (type_numel(y) == 0) return 0;
     strides_of(x->rank, x->dims, st);
     strides_of(q, ind->dims, ist);
@@ -680,6 +689,7 @@ int expand_lower(Node *n, Lower *L)
     const Type *x = &node_in(n, 0)->type, *y = &node_out(n, 0)->type;
     int vars[KIR_MAX_RANK];
     int in = lw_in(L, 0), out = lw_out(L, 0);
+    if (in < 0 || out < 0) return -1;
     if (type_numel(y) == 0) return 0;
     kloops(k, y->rank, y->dims, vars);
     kstore(k, out, kindex(k, y->rank, y->dims, vars),
@@ -711,6 +721,7 @@ int tile_lower(Node *n, Lower *L)
     int vars[KIR_MAX_RANK];
     int64_t st[KIR_MAX_RANK];
     int in = lw_in(L, 0), out = lw_out(L, 0);
+    if (in < 0 || out < 0) return -1;
     if (type_numel(y) == 0) return 0;
     strides_of(x->rank, x->dims, st);
     kloops(k, y->rank, y->dims, vars);
@@ -801,8 +812,10 @@ int pad_lower(Node *n, Lower *L)
     int r = x->rank;
     if (pad_params(n, x, pads, &mode)) return -1;
     int in = lw_in(L, 0);
+    if (in < 0) return -1;
     int cin = n->opset >= 11 && node_in(n, 2) ? lw_in(L, 2) : -1;
     int out = lw_out(L, 0);
+    if (out < 0) return -1;
     if (type_numel(y) == 0) return 0;
     strides_of(r, x->dims, st);
     kloops(k, r, y->dims, vars);
@@ -913,6 +926,7 @@ int known_output_lower(Node *n, Lower *L)
     KB *k = L->k;
     const Value *v = node_out(n, 0);
     int out = lw_out(L, 0);
+    if (out < 0) return -1;
     int64_t cnt = type_numel(&v->type);
     for (int64_t i = 0; i < cnt; i++) kstore(k, out, kc_idx(k, i), const_expr(k, v, i));
     return 0;
@@ -946,6 +960,7 @@ int constant_of_shape_lower(Node *n, Lower *L)
     const Attr *a = attr_get(n, "value");
     const Type *y = &node_out(n, 0)->type;
     int out = lw_out(L, 0);
+    if (out < 0) return -1;
     KExpr *val = a ? const_expr(k, a->t, 0) : kc_float(k, DT_F32, 0.0);
     int64_t cnt = type_numel(y);
     if (cnt == 0) return 0;
@@ -1009,6 +1024,7 @@ int range_lower(Node *n, Lower *L)
     int64_t cnt;
     if (range_params(n, &dt, &cnt)) return -1;
     int out = lw_out(L, 0);
+    if (out < 0) return -1;
     if (cnt == 0) return 0;
     int i = kfor_n(k, cnt, KL_VECTOR);
     KExpr *v = kbin(k, KB_ADD, const_expr(k, node_in(n, 0), 0),
@@ -1039,6 +1055,7 @@ int eyelike_lower(Node *n, Lower *L)
     const Type *y = &node_out(n, 0)->type;
     int vars[2];
     int out = lw_out(L, 0);
+    if (out < 0) return -1;
     if (type_numel(y) == 0) return 0;
     kloops(k, 2, y->dims, vars);
     KExpr *diag = kbin(k, KB_EQ, ksub(k, kvar(k, vars[1]), kvar(k, vars[0])),
@@ -1067,8 +1084,10 @@ int trilu_lower(Node *n, Lower *L)
     const Type *y = &node_out(n, 0)->type;
     int vars[KIR_MAX_RANK], r = y->rank;
     int in = lw_in(L, 0);
+    if (in < 0) return -1;
     int kin = node_in(n, 1) ? lw_in(L, 1) : -1;
     int out = lw_out(L, 0);
+    if (out < 0) return -1;
     if (type_numel(y) == 0) return 0;
     kloops(k, r, y->dims, vars);
     KExpr *kk = kin >= 0 ? kcast(k, DT_IDX, kload(k, kin, kc_idx(k, 0))) : kc_idx(k, 0);
@@ -1121,6 +1140,7 @@ int depth_space_lower(Node *n, Lower *L)
     int crd = d2s && !strcmp(attr_s(n, "mode", "DCR"), "CRD");
     int64_t N = sp->dims[0], C = sp->dims[1], H = sp->dims[2] / b, W = sp->dims[3] / b;
     int in = lw_in(L, 0), out = lw_out(L, 0);
+    if (in < 0 || out < 0) return -1;
     if (type_numel(sp) == 0) return 0;
     int64_t sdims[6] = { N, C, H, b, W, b };
     int v[6]; /* n, c, h, i, w, j */
@@ -1179,6 +1199,7 @@ int onehot_lower(Node *n, Lower *L)
     if (onehot_params(n, &axis, &depth)) return -1;
     const Type *ind = &node_in(n, 0)->type, *y = &node_out(n, 0)->type;
     int iin = lw_in(L, 0), vin = lw_in(L, 2), out = lw_out(L, 0);
+    if (iin < 0 || vin < 0 || out < 0) return -1;
     if (type_numel(y) == 0) return 0;
     kloops(k, y->rank, y->dims, vars);
     for (int d = 0, s = 0; d < y->rank; d++)
@@ -1233,10 +1254,12 @@ int compress_lower(Node *n, Lower *L)
     if (compress_params(n, &axis, &len, &sel, &nsel)) return -1;
     const Type *x = &node_in(n, 0)->type, *y = &node_out(n, 0)->type;
     int in = lw_in(L, 0), out = lw_out(L, 0);
+    if (in < 0 || out < 0) return -1;
     if (type_numel(y) == 0) return 0;
     /* a position table: the selection is known now, the data only at run time */
-    int tab = lw_temp(L, DT_IDX, nsel);
-    for (int64_t i = 0; i < nsel; i++) kstore(k, tab, kc_idx(k, i), kc_idx(k, sel[i]));
+    int tab = lw_temp(L, DT_I64, nsel);
+    if (tab < 0) return -1;
+    for (int64_t i = 0; i < nsel; i++) kstore(k, tab, kc_idx(k, i), kc_int(k, DT_I64, sel[i]));
     int r = axis < 0 ? 1 : x->rank;
     int64_t flat[1] = { len };
     const int64_t *xd = axis < 0 ? flat : x->dims;
@@ -1244,7 +1267,7 @@ int compress_lower(Node *n, Lower *L)
     strides_of(r, xd, st);
     kloops(k, r, y->dims, vars);
     memcpy(src, vars, sizeof src);
-    src[a] = kdecl(k, DT_IDX, kload(k, tab, kvar(k, vars[a])));
+    src[a] = kdecl(k, DT_IDX, kcast(k, DT_IDX, kload(k, tab, kvar(k, vars[a]))));
     kstore(k, out, kindex(k, r, y->dims, vars), kload(k, in, lin_vars(k, r, src, st)));
     kend_n(k, r);
     return 0;
@@ -1294,6 +1317,7 @@ int scatter_elements_lower(Node *n, Lower *L)
     norm_axis(n, attr_i(n, "axis", 0), x->rank, &axis);
     if (scatter_reduction(n, &op, &has)) return -1;
     int in = lw_in(L, 0), iin = lw_in(L, 1), uin = lw_in(L, 2), out = lw_out(L, 0);
+    if (in < 0 || iin < 0 || uin < 0 || out < 0) return -1;
     int64_t cnt = type_numel(x);
     if (cnt > 0) {
         int i = kfor_n(k, cnt, KL_VECTOR);
@@ -1353,6 +1377,7 @@ int scatter_nd_lower(Node *n, Lower *L)
     KBinOp op = KB_ADD;
     if (scatter_reduction(n, &op, &has)) return -1;
     int in = lw_in(L, 0), iin = lw_in(L, 1), uin = lw_in(L, 2), out = lw_out(L, 0);
+    if (in < 0 || iin < 0 || uin < 0 || out < 0) return -1;
     int64_t cnt = type_numel(x);
     if (cnt > 0) {
         int i = kfor_n(k, cnt, KL_VECTOR);
@@ -1400,6 +1425,7 @@ int reverse_sequence_lower(Node *n, Lower *L)
     int ba = (int)attr_i(n, "batch_axis", 1), ta = (int)attr_i(n, "time_axis", 0);
     int vars[KIR_MAX_RANK], src[KIR_MAX_RANK];
     int in = lw_in(L, 0), lin = lw_in(L, 1), out = lw_out(L, 0);
+    if (in < 0 || lin < 0 || out < 0) return -1;
     if (type_numel(x) == 0) return 0;
     kloops(k, x->rank, x->dims, vars);
     int len = kdecl(k, DT_IDX, kcast(k, DT_IDX, kload(k, lin, kvar(k, vars[ba]))));
