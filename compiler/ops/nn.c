@@ -899,7 +899,9 @@ int nn_pool_lower(Node *n, Lower *L)
 
 /* ---- MaxUnpool ---------------------------------------------------------------------- */
 
-static int unpool_shape(Node *n, int64_t *od)
+/* od: the output shape; dd: the shape the pooling indices refer to (the default unpooled
+ * shape). They differ only when output_shape asks for a larger output. */
+static int unpool_shape(Node *n, int64_t *od, int64_t *dd)
 {
     const Type *x = in_type(n, 0), *ix = in_type(n, 1);
     if (!x || !ix) return node_err(n, "needs inputs X and I");
@@ -908,9 +910,29 @@ static int unpool_shape(Node *n, int64_t *od)
     if (ix->rank != x->rank || memcmp(ix->dims, x->dims, sizeof(int64_t) * x->rank))
         return node_err(n, "X and I must have the same shape");
     if (x->rank < 3) return node_err(n, "X must have rank >= 3 (N, C, spatial...), got %d", x->rank);
+    int nsp = x->rank - 2;
+    int64_t s[KIR_MAX_RANK];
+    int cnt = 0;
+    const int64_t *ks = attr_ints(n, "kernel_shape", &cnt);
+    if (!ks) return node_err(n, "attribute kernel_shape is required");
+    if (cnt != nsp) return node_err(n, "kernel_shape has %d values, expected %d", cnt, nsp);
+    if (read_spatial(n, "strides", nsp, 1, 1, s)) return -1;
+    int64_t pads[2 * KIR_MAX_RANK] = {0};
+    const int64_t *p = attr_ints(n, "pads", &cnt);
+    if (p) {
+        if (cnt != 2 * nsp) return node_err(n, "attribute pads has %d values, expected %d", cnt, 2 * nsp);
+        for (int i = 0; i < cnt; i++) pads[i] = p[i];
+    }
+    dd[0] = x->dims[0];
+    dd[1] = x->dims[1];
+    for (int i = 0; i < nsp; i++) {
+        dd[2 + i] = (x->dims[2 + i] - 1) * s[i] + ks[i] - pads[i] - pads[i + nsp];
+        if (dd[2 + i] < 1) return node_err(n, "empty output on spatial axis %d", i);
+    }
+    memcpy(od, dd, sizeof(int64_t) * x->rank);
     if (node_in(n, 2)) {
         int64_t *vals;
-        int cnt = const_ints(n, 2, &vals);
+        cnt = const_ints(n, 2, &vals);
         if (cnt < 0) return -1;
         if (cnt != x->rank) return node_err(n, "output_shape has %d values, expected %d", cnt, x->rank);
         for (int i = 0; i < cnt; i++) {
@@ -919,56 +941,63 @@ static int unpool_shape(Node *n, int64_t *od)
         }
         if (od[0] != x->dims[0] || od[1] != x->dims[1])
             return node_err(n, "output_shape must keep N and C");
-        return 0;
-    }
-    Win w;
-    memset(&w, 0, sizeof w);
-    int nsp = w.nsp = x->rank - 2;
-    int cnt = 0;
-    const int64_t *ks = attr_ints(n, "kernel_shape", &cnt);
-    if (!ks) return node_err(n, "attribute kernel_shape is required");
-    if (cnt != nsp) return node_err(n, "kernel_shape has %d values, expected %d", cnt, nsp);
-    if (read_spatial(n, "strides", nsp, 1, 1, w.s)) return -1;
-    int64_t pads[2 * KIR_MAX_RANK] = {0};
-    const int64_t *p = attr_ints(n, "pads", &cnt);
-    if (p) {
-        if (cnt != 2 * nsp) return node_err(n, "attribute pads has %d values, expected %d", cnt, 2 * nsp);
-        for (int i = 0; i < cnt; i++) pads[i] = p[i];
-    }
-    od[0] = x->dims[0];
-    od[1] = x->dims[1];
-    for (int i = 0; i < nsp; i++) {
-        od[2 + i] = (x->dims[2 + i] - 1) * w.s[i] + ks[i] - pads[i] - pads[i + nsp];
-        if (od[2 + i] < 1) return node_err(n, "empty output on spatial axis %d", i);
     }
     return 0;
 }
 
 int nn_unpool_infer(Node *n)
 {
-    int64_t od[KIR_MAX_RANK];
-    if (unpool_shape(n, od)) return -1;
+    int64_t od[KIR_MAX_RANK], dd[KIR_MAX_RANK];
+    if (unpool_shape(n, od, dd)) return -1;
     const Type *x = in_type(n, 0);
     return set_out(n, 0, x->dt, x->rank, od);
 }
 
-/* Zero output, then Y[I[j]] = X[j]; indices are flat over the whole output, and those
- * out of range are skipped rather than trusted. */
+/* Zero output, then Y[I[j]] = X[j]. An index is flat over the default unpooled shape;
+ * with a different output_shape it is decoded there and re-encoded in the output (the
+ * extra rows/columns stay zero). Indices out of range are skipped rather than trusted. */
 int nn_unpool_lower(Node *n, Lower *L)
 {
     KB *k = L->k;
-    const Type *x = in_type(n, 0), *y = &node_out(n, 0)->type;
+    const Type *x = in_type(n, 0);
     DType dt = x->dt;
-    int64_t nx = type_numel(x), ny = type_numel(y);
+    int rank = x->rank;
+    int64_t od[KIR_MAX_RANK], dd[KIR_MAX_RANK];
+    if (unpool_shape(n, od, dd)) return -1;
+    int64_t nx = type_numel(x), ny = 1, nd = 1;
+    for (int i = 0; i < rank; i++) {
+        ny *= od[i];
+        nd *= dd[i];
+    }
     int X = lw_in(L, 0), I = lw_in(L, 1), Y = lw_out(L, 0);
     int j = kfor_n(k, ny, KL_VECTOR);
     kstore(k, Y, V(k, j), kc(k, dt, 0));
     kend(k);
     j = kfor_n(k, nx, KL_SERIAL);
     int t = kdecl(k, DT_IDX, kcast(k, DT_IDX, kload(k, I, V(k, j))));
-    kif(k, in_range(k, t, 0, ny));
-    kstore(k, Y, V(k, t), kload(k, X, V(k, j)));
-    kend_n(k, 2);
+    kif(k, in_range(k, t, 0, nd));
+    int nopen = 2;
+    int dst = t;
+    if (memcmp(od, dd, sizeof(int64_t) * rank)) {
+        int c[KIR_MAX_RANK];
+        for (int i = rank - 1; i >= 0; i--) {
+            c[i] = kdecl(k, DT_IDX, kbin(k, KB_REM, V(k, t), kc_idx(k, dd[i])));
+            kset(k, t, kbin(k, KB_DIV, V(k, t), kc_idx(k, dd[i])));
+        }
+        KExpr *e[KIR_MAX_RANK];
+        for (int i = 0; i < rank; i++) e[i] = V(k, c[i]);
+        dst = kdecl(k, DT_IDX, flat(k, rank, od, e));
+        /* coordinates beyond a smaller output_shape have nowhere to go */
+        KExpr *ok = NULL;
+        for (int i = 2; i < rank; i++)
+            if (dd[i] > od[i]) ok = kand(k, ok, kbin(k, KB_LT, V(k, c[i]), kc_idx(k, od[i])));
+        if (ok) {
+            kif(k, ok);
+            nopen++;
+        }
+    }
+    kstore(k, Y, V(k, dst), kload(k, X, V(k, j)));
+    kend_n(k, nopen);
     return 0;
 }
 
