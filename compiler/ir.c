@@ -183,6 +183,9 @@ Node *ir_node(Graph *g, const char *name, const char *op_type, const char *domai
 
 static void set_err(Graph *g, char *msg)
 {
+    /* one line, whatever names a damaged model carries */
+    for (char *c = msg; *c; c++)
+        if (*c == '\n' || *c == '\r') *c = ' ';
     /* every enclosing graph learns of it, so the caller of ir_finish(root) sees it */
     for (; g; g = g->parent)
         if (!g->err) g->err = msg;

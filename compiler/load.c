@@ -602,7 +602,27 @@ static int inline_call(Ld *ld, Graph *g, const Scope *sc, const char *ctx, const
     c.opsets = fn->n_opset_import ? fn->opset_import : sc->opsets;
     c.nopsets = fn->n_opset_import ? fn->n_opset_import : sc->nopsets;
     c.depth = sc->depth + 1;
-    return read_nodes(ld, g, &c, fn->node, fn->n_node);
+    if (read_nodes(ld, g, &c, fn->node, fn->n_node)) return -1;
+    /* an output that is one of the function's inputs passed straight through: no body node
+     * produces the caller's value, so an Identity does */
+    for (size_t i = 0; i < fn->n_output && i < np->n_output; i++) {
+        if (!*c.actual_out[i]) continue;
+        for (size_t j = 0; j < fn->n_input; j++) {
+            if (strcmp(fn->output[i], fn->input[j])) continue;
+            if (!*c.actual_in[j])
+                return ld_err(ld, "%s: function output '%s' is an omitted input", ctx,
+                              fn->output[i]);
+            Node *n = ir_node(g, pool_fmt(p, "%s%s_passthrough", c.prefix, fn->output[i]),
+                              "Identity", "");
+            n->nin = n->nout = 1;
+            n->in = pool_alloc(p, sizeof *n->in);
+            n->out = pool_alloc(p, sizeof *n->out);
+            n->in[0] = ir_value(g, c.actual_in[j]);
+            n->out[0] = ir_value(g, c.actual_out[i]);
+            break;
+        }
+    }
+    return 0;
 }
 
 static int read_nodes(Ld *ld, Graph *g, const Scope *sc, Onnx__NodeProto *const *nodes,
@@ -867,6 +887,13 @@ static int bind_shapes(Ld *ld, Graph *g, const LoadOptions *opt)
 
     for (int k = 0; k < g->ninputs; k++) {
         Value *v = g->inputs[k];
+        int64_t bytes = elem_bytes(v->type.dt) ? elem_bytes(v->type.dt) : 1;
+        for (int d = 0; d < v->type.rank; d++) {
+            if (v->type.dims[d] <= 0) continue;
+            if (bytes > MAX_TENSOR_BYTES / v->type.dims[d])
+                return ld_err(ld, "input '%s' is too large", v->name);
+            bytes *= v->type.dims[d];
+        }
         if (v->type.rank < 0)
             return ld_err(ld, "input '%s' has no declared shape: pass --shape %s=DIMS (e.g. "
                           "--shape %s=1x3x224x224)", v->name, v->name, v->name);
@@ -954,7 +981,8 @@ Value *load_tensor_file(Pool *p, const char *path, char **err)
     v = pool_alloc(p, sizeof *v);
     v->name = pool_strdup(p, str_or(t->name, ""));
     v->id = -1;
-    if (decode_tensor(&ld, t, v, pool_fmt(p, "tensor '%s'", v->name), ld.dir)) v = NULL;
+    const char *ctx = *v->name ? pool_fmt(p, "tensor '%s'", v->name) : "tensor";
+    if (decode_tensor(&ld, t, v, ctx, ld.dir)) v = NULL;
 out:
     if (t) onnx__tensor_proto__free_unpacked(t, NULL);
     free(buf);

@@ -680,13 +680,20 @@ START_TEST(local_function)
     call3->domain = S("my");
     attr_float(call3, "gain", 4.0f);
     ADD_NODE(g, call3);
+    /* Pass(a) = a: an output that is the input itself */
+    Onnx__FunctionProto *pass = function("my", "Pass", "a", "a");
+    Onnx__NodeProto *call4 = node("Pass", "call4", "y3", "y4");
+    call4->domain = S("my");
+    ADD_NODE(g, call4);
+    ADD_OUT(g, vinfo("y4", DT_F32, 1, d, NULL));
     Onnx__ModelProto *m = model(g, 13);
     PUSH(m->opset_import, m->n_opset_import, opset("my", 1));
     PUSH(m->functions, m->n_functions, sa);
     PUSH(m->functions, m->n_functions, tw);
+    PUSH(m->functions, m->n_functions, pass);
 
     Graph *G = load_ok(m, NULL);
-    ck_assert_int_eq(G->nnodes, 6);
+    ck_assert_int_eq(G->nnodes, 7);
     Node *add = find_node(G, "call1/add"), *mul = find_node(G, "call1/mul");
     ck_assert_ptr_nonnull(add);
     ck_assert_ptr_nonnull(mul);
@@ -708,6 +715,10 @@ START_TEST(local_function)
     ck_assert(f32_at(node_in(mul3, 1), 0) == 4.0f);
     ck_assert_ptr_eq(node_out(mul3, 0), G->outputs[2]);
     ck_assert_ptr_eq(node_in(find_node(G, "call3/in/add"), 1), G->inputs[0]);
+    Node *id = G->outputs[3]->producer;
+    ck_assert_ptr_nonnull(id);
+    ck_assert_str_eq(id->op_type, "Identity");
+    ck_assert_ptr_eq(node_in(id, 0), G->outputs[2]);
 }
 END_TEST
 
@@ -955,6 +966,19 @@ START_TEST(bad_graphs)
     w->dims[0] = w->dims[1] = 2;
     float w4[] = {1, 2, 3, 4};
     raw(w, w4, sizeof w4);
+
+    /* an input too large to ever exist; a name that would break the line */
+    Onnx__GraphProto *h = graph("h");
+    int64_t huge[] = {1LL << 30, 1LL << 30, 1LL << 30};
+    ADD_IN(h, vinfo("x", DT_F32, 3, huge, NULL));
+    ADD_OUT(h, vinfo("y", DT_F32, 3, huge, NULL));
+    ADD_NODE(h, node("Relu", "r", "x", "y"));
+    e = load_bad(model(h, 13), NULL);
+    ASSERT_HAS(e, "input 'x' is too large");
+    h->input[0] = vinfo("x", DT_F32, 2, d, NULL);
+    h->node[0] = node("Relu", "two\nlines", "x,gone", "y");
+    e = load_bad(model(h, 13), NULL);
+    ASSERT_HAS(e, "node 'two lines' (Relu)");
 
     /* a cycle */
     Onnx__GraphProto *c = graph("c");
