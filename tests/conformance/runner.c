@@ -514,17 +514,21 @@ static void classify(Test *t, int status, int killed, int timeout)
         t->msg = xfmt("onnxcc check timed out after %d s", timeout);
         return;
     }
-    if (WIFSIGNALED(status)) {
-        t->cat = C_CRASH;
-        t->msg = xfmt("onnxcc killed by signal %d (%s)", WTERMSIG(status),
-                      strsignal(WTERMSIG(status)));
-        return;
-    }
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     char *copy = xmalloc(t->outlen + 1);
     memcpy(copy, t->out, t->outlen);
     copy[t->outlen] = 0;
     char *line = last_line(copy, t->outlen);
+    if (WIFSIGNALED(status)) {
+        /* The last words (an assertion, a sanitizer line) say more than the signal. */
+        char *l = line ? clip(trim(line)) : NULL;
+        t->cat = C_CRASH;
+        t->msg = xfmt("onnxcc killed by signal %d (%s)%s%s", WTERMSIG(status),
+                      strsignal(WTERMSIG(status)), l ? ": " : "", l ? l : "");
+        free(l);
+        free(copy);
+        return;
+    }
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     t->cat = C_ERROR;
     t->msg = NULL;
     if (line) {
@@ -534,7 +538,11 @@ static void classify(Test *t, int status, int killed, int timeout)
             if (strncmp(line, cat_prefix[c], n) != 0) continue;
             if (c == C_PASS && line[n] != 0 && line[n] != ' ') continue;
             t->cat = (Cat)c;
-            t->msg = clip(trim(line + n));
+            char *m = trim(line + n);
+            /* onnxcc names the model file first; in a list keyed by test it is noise. */
+            size_t dl = strlen(t->dir);
+            if (!strncmp(m, t->dir, dl) && !strncmp(m + dl, "/model.onnx: ", 13)) m += dl + 13;
+            t->msg = clip(m);
             break;
         }
         if (t->cat == C_PASS && code != 0) {
