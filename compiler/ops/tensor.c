@@ -99,6 +99,22 @@ static int check_const_indices(Node *n, int input, int64_t dim)
     return 0;
 }
 
+/* The same for index tuples along the last axis of a constant indices tensor (GatherND,
+ * ScatterND): element j of each tuple indexes dims[j]. */
+static int check_const_tuples(Node *n, int input, const int64_t *dims)
+{
+    const Value *v = node_in(n, input);
+    if (!v || !v->data || v->type.rank < 1) return 0;
+    int64_t cnt = type_numel(&v->type), kk = v->type.dims[v->type.rank - 1];
+    for (int64_t i = 0; i < cnt; i++) {
+        int64_t x = raw_i64(v, i), dim = dims[i % kk];
+        if (x < -dim || x >= dim)
+            return node_err(n, "index %lld is out of range for a dimension of size %lld",
+                            (long long)x, (long long)dim);
+    }
+    return 0;
+}
+
 /* Axes from the attribute (before opset `input_since`) or the constant input `input`.
  * Returns the count (-1 on error); *present tells whether any were given. */
 static int get_axes(Node *n, int input_since, int input, int64_t *axes, int *present)
@@ -623,6 +639,7 @@ int gather_nd_infer(Node *n)
                         (long long)(x->rank - b));
     for (int d = 0; d < b; d++)
         if (x->dims[d] != ind->dims[d]) return node_err(n, "batch dimension %d differs", d);
+    if (check_const_tuples(n, 1, x->dims + b)) return -1;
     int rank = (int)(ind->rank - 1 + x->rank - b - kk);
     if (rank > KIR_MAX_RANK) return node_err(n, "output rank %d is too large", rank);
     int64_t dims[KIR_MAX_RANK];
@@ -1364,6 +1381,7 @@ int scatter_nd_infer(Node *n)
     KBinOp op;
     if (scatter_reduction(n, &op, &has)) return -1;
     if (has && x->dt == DT_BOOL) return node_err(n, "reduction on bool data");
+    if (check_const_tuples(n, 1, x->dims)) return -1;
     return set_out_type(n, 0, x);
 }
 
