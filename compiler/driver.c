@@ -1046,7 +1046,7 @@ int driver_bench(const DriverOpts *o)
         goto done;
     }
     fprintf(o->out, "%-32s %8s %14s\n", "model", "runs", "median_us");
-    fprintf(o->out, "%-32.32s %8d %14.2f\n", base_name(o->model), o->runs, median);
+    fprintf(o->out, "%-32s %8d %14.2f\n", o->model, o->runs, median);
     rc = 0;
 done:
     if (rc) errline(o, msg ? msg : "failed");

@@ -302,6 +302,45 @@ START_TEST(report_counts_matmul_macs)
 }
 END_TEST
 
+START_TEST(failed_compile_leaves_nothing)
+{
+    /* A directory squatting on one output file makes the back end fail part way: every
+     * file this run wrote before that must be gone again. */
+    static const char *const files[] = { "digits.h", "digits.c", "digits_weights.c",
+                                         "onnxcc_rt.h", "rt_gemm.c", NULL };
+    const char *model = ONNXCC_SOURCE_ROOT "/samples/digits/digits.onnx";
+    if (!exists(model)) return;
+    for (int i = 0; files[i]; i++) {
+        char out[300], blocker[400];
+        snprintf(out, sizeof out, "%s/out%d", tmpdir, i);
+        snprintf(blocker, sizeof blocker, "%s/%s", out, files[i]);
+        ck_assert_int_eq(mkdir(out, 0755), 0);
+        ck_assert_int_eq(mkdir(blocker, 0755), 0);
+        char inner[500];
+        snprintf(inner, sizeof inner, "%s/keep", blocker);   /* so rename cannot replace it */
+        ck_assert_int_eq(mkdir(inner, 0755), 0);
+        const char *args[] = { "compile", model, "-o", out, "--name", "digits", NULL };
+        ck_assert_int_eq(run_onnxcc(args), 1);
+        ck_assert_int_eq(count_lines(output), 1);
+        for (int j = 0; files[j]; j++) {
+            if (j == i) continue;
+            char path[400];
+            snprintf(path, sizeof path, "%s/%s", out, files[j]);
+            ck_assert_msg(!exists(path), "%s left behind after a failed compile", path);
+        }
+    }
+}
+END_TEST
+
+START_TEST(bench_prints_median)
+{
+    if (!have_node_data("test_add")) return;
+    const char *args[] = { "bench", NODE_DATA "/test_add/model.onnx", "--runs", "5", NULL };
+    ck_assert_msg(run_onnxcc(args) == 0, "%s", output);
+    ck_assert_ptr_nonnull(strstr(output, "median_us"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("driver");
@@ -319,6 +358,8 @@ int main(void)
     tcase_add_test(tc, check_missing_dataset);
     tcase_add_test(tc, report_prints_table);
     tcase_add_test(tc, report_counts_matmul_macs);
+    tcase_add_test(tc, failed_compile_leaves_nothing);
+    tcase_add_test(tc, bench_prints_median);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
