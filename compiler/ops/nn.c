@@ -177,6 +177,42 @@ static int win_coord(KB *k, const Win *w, int i, int ov, int kv)
     return kdecl(k, DT_IDX, kaddi(k, e, -w->pb[i]));
 }
 
+/* ---- zero points of MatMulInteger / ConvInteger ----------------------------------- */
+
+static int dt_is_q8(DType t) { return t == DT_U8 || t == DT_I8; }
+
+/* A zero point of MatMulInteger/ConvInteger: absent, one value, or one per row/column/
+ * output channel (`per` values). */
+static int zp_check(Node *n, int i, DType dt, int64_t per, const char *what)
+{
+    const Type *t = in_type(n, i);
+    if (!t) return 0;
+    if (t->dt != dt) return node_err(n, "%s must be %s like its operand", what, dt_name(dt));
+    int64_t c = type_numel(t);
+    if (t->rank > 1 || (c != 1 && c != per))
+        return node_err(n, "%s %s: only a scalar or %lld per-channel values are supported", what,
+                        type_str(n->g->pool, t), LL(per));
+    return 0;
+}
+
+/* Loads element e of buffer b as a ConvInteger/MatMulInteger operand: int32 minus the
+ * zero point variable zp (or as is, for the float ops, when zp < 0). */
+static KExpr *q_load(KB *k, int b, KExpr *e, int zp)
+{
+    KExpr *v = kload(k, b, e);
+    if (zp < 0) return v;
+    return kbin(k, KB_SUB, kcast(k, DT_I32, v), V(k, zp));
+}
+
+/* zero point variable: element 0, or element `idx` when there is one per channel */
+static int q_zp(KB *k, Lower *L, const Node *n, int i, KExpr *idx)
+{
+    const Type *t = in_type(n, i);
+    if (!t) return kdecl(k, DT_I32, kc_int(k, DT_I32, 0));
+    KExpr *e = type_numel(t) == 1 ? kc_idx(k, 0) : idx;
+    return kdecl(k, DT_I32, kcast(k, DT_I32, kload(k, lw_in(L, i), e)));
+}
+
 /* ---- MatMul ------------------------------------------------------------------------- */
 
 typedef struct MM {
@@ -223,6 +259,13 @@ static int mm_shape(Node *n, const Type *a, const Type *b, MM *m)
     memcpy(ta.dims, m->ab, sizeof(int64_t) * m->ra);
     tb.rank = m->rbb;
     memcpy(tb.dims, m->bb, sizeof(int64_t) * m->rbb);
+    /* checked here so the message shows the whole operands, not just their batch parts */
+    for (int i = 1; i <= m->ra && i <= m->rbb; i++) {
+        int64_t x = m->ab[m->ra - i], y = m->bb[m->rbb - i];
+        if (x != y && x != 1 && y != 1)
+            return node_err(n, "batch dimensions do not broadcast: A is %s, B is %s",
+                            type_str(n->g->pool, a), type_str(n->g->pool, b));
+    }
     if (broadcast_shapes(n, &ta, &tb, &to)) return -1;
     m->rb = to.rank;
     memcpy(m->ob, to.dims, sizeof(int64_t) * to.rank);
@@ -237,13 +280,18 @@ static int mm_shape(Node *n, const Type *a, const Type *b, MM *m)
 int nn_matmul_infer(Node *n)
 {
     const Type *a = in_type(n, 0), *b = in_type(n, 1);
+    int q = n->op == OP_MatMulInteger;
     if (!a || !b) return node_err(n, "needs inputs A and B");
-    if (!dt_is_arith(a->dt)) return node_err(n, "unsupported element type %s", dt_name(a->dt));
-    if (b->dt != a->dt)
+    if (q ? !dt_is_q8(a->dt) || !dt_is_q8(b->dt) : !dt_is_arith(a->dt))
+        return node_err(n, "unsupported element type %s", dt_name(a->dt));
+    if (!q && b->dt != a->dt)
         return node_err(n, "A is %s but B is %s", dt_name(a->dt), dt_name(b->dt));
     MM m;
     if (mm_shape(n, a, b, &m)) return -1;
-    return set_out(n, 0, a->dt, m.orank, m.od);
+    /* zero points: a scalar, or one per row of A / column of B */
+    if (q && (zp_check(n, 2, a->dt, m.M, "a_zero_point") || zp_check(n, 3, b->dt, m.N, "b_zero_point")))
+        return -1;
+    return set_out(n, 0, q ? DT_I32 : a->dt, m.orank, m.od);
 }
 
 /* Offset of the batch element at vars[] of the output batch in an operand whose batch
@@ -259,7 +307,8 @@ int nn_matmul_lower(Node *n, Lower *L)
 {
     KB *k = L->k;
     const Type *a = in_type(n, 0), *b = in_type(n, 1);
-    DType dt = a->dt;
+    int q = n->op == OP_MatMulInteger;
+    DType dt = q ? DT_I32 : a->dt;
     MM m;
     if (mm_shape(n, a, b, &m)) return -1;
     int A = lw_in(L, 0), B = lw_in(L, 1), Y = lw_out(L, 0);
@@ -279,12 +328,14 @@ int nn_matmul_lower(Node *n, Lower *L)
         kcall(k, "rt_gemm_f32", args, 13);
     } else {
         int iv = kfor_n(k, m.M, m.rb ? KL_SERIAL : KL_PARALLEL);
+        int az = q ? q_zp(k, L, n, 2, V(k, iv)) : -1;
         int jv = kfor_n(k, m.N, KL_SERIAL);
+        int bz = q ? q_zp(k, L, n, 3, V(k, jv)) : -1;
         int acc = kdecl(k, dt, kc(k, dt, 0));
         int kv = kfor_n(k, m.K, KL_REDUCE);
         KExpr *ai = kadd(k, V(k, aoff), kadd(k, kmuli(k, V(k, iv), m.K), V(k, kv)));
         KExpr *bi = kadd(k, V(k, boff), kadd(k, kmuli(k, V(k, kv), m.N), V(k, jv)));
-        kaccum(k, acc, kmul_t(k, kload(k, A, ai), kload(k, B, bi)));
+        kaccum(k, acc, kmul_t(k, q_load(k, A, ai, az), q_load(k, B, bi, bz)));
         kend(k);
         KExpr *yi = kadd(k, V(k, yoff), kadd(k, kmuli(k, V(k, iv), m.N), V(k, jv)));
         kstore(k, Y, yi, V(k, acc));
@@ -380,13 +431,16 @@ int nn_gemm_lower(Node *n, Lower *L)
 
 /* ---- Conv --------------------------------------------------------------------------- */
 
-/* Checks X [N,C,D...], W [M,C/group,k...], B [M] and computes the window. */
+/* Checks X [N,C,D...], W [M,C/group,k...], B [M] (ConvInteger: zero points instead of B)
+ * and computes the window. */
 static int conv_setup(Node *n, Win *w, int64_t *group)
 {
-    const Type *x = in_type(n, 0), *wt = in_type(n, 1), *b = in_type(n, 2);
+    int q = n->op == OP_ConvInteger;
+    const Type *x = in_type(n, 0), *wt = in_type(n, 1), *b = q ? NULL : in_type(n, 2);
     if (!x || !wt) return node_err(n, "needs inputs X and W");
-    if (!dt_is_real(x->dt)) return node_err(n, "unsupported element type %s", dt_name(x->dt));
-    if (wt->dt != x->dt) return node_err(n, "X is %s but W is %s", dt_name(x->dt), dt_name(wt->dt));
+    if (q ? !dt_is_q8(x->dt) || !dt_is_q8(wt->dt) : !dt_is_real(x->dt))
+        return node_err(n, "unsupported element type %s", dt_name(x->dt));
+    if (!q && wt->dt != x->dt) return node_err(n, "X is %s but W is %s", dt_name(x->dt), dt_name(wt->dt));
     if (x->rank < 3) return node_err(n, "X must have rank >= 3 (N, C, spatial...), got %d", x->rank);
     if (wt->rank != x->rank) return node_err(n, "W has rank %d, X rank %d", wt->rank, x->rank);
     int64_t g = attr_i(n, "group", 1);
@@ -397,6 +451,8 @@ static int conv_setup(Node *n, Win *w, int64_t *group)
                         type_str(n->g->pool, x), type_str(n->g->pool, wt), LL(g));
     if (b && (b->dt != x->dt || b->rank != 1 || b->dims[0] != M))
         return node_err(n, "bias must be %s[%lld]", dt_name(x->dt), LL(M));
+    if (q && (zp_check(n, 2, x->dt, 1, "x_zero_point") || zp_check(n, 3, wt->dt, M, "w_zero_point")))
+        return -1;
     memset(w, 0, sizeof *w);
     w->nsp = x->rank - 2;
     for (int i = 0; i < w->nsp; i++) {
@@ -425,7 +481,7 @@ int nn_conv_infer(Node *n)
     od[0] = x->dims[0];
     od[1] = wt->dims[0];
     for (int i = 0; i < w.nsp; i++) od[2 + i] = w.out[i];
-    return set_out(n, 0, x->dt, x->rank, od);
+    return set_out(n, 0, n->op == OP_ConvInteger ? DT_I32 : x->dt, x->rank, od);
 }
 
 int nn_conv_lower(Node *n, Lower *L)
@@ -435,10 +491,11 @@ int nn_conv_lower(Node *n, Lower *L)
     int64_t group;
     if (conv_setup(n, &w, &group)) return -1;
     const Type *xt = in_type(n, 0), *wt = in_type(n, 1);
-    DType dt = xt->dt;
+    int q = n->op == OP_ConvInteger;
+    DType dt = q ? DT_I32 : xt->dt;
     int nsp = w.nsp;
     int64_t N = xt->dims[0], C = xt->dims[1], M = wt->dims[0], Cg = C / group, Mg = M / group;
-    int X = lw_in(L, 0), W = lw_in(L, 1), Bb = node_in(n, 2) ? lw_in(L, 2) : -1;
+    int X = lw_in(L, 0), W = lw_in(L, 1), Bb = !q && node_in(n, 2) ? lw_in(L, 2) : -1;
     int Y = lw_out(L, 0);
     if (dt == DT_F32 && nsp <= 2 && lw_has_kernel(L, "rt_conv2d_f32")) {
         /* 1-D runs as 2-D with a unit height */
@@ -464,8 +521,10 @@ int nn_conv_lower(Node *n, Lower *L)
         wd[2 + i] = w.k[i];
         yd[2 + i] = w.out[i];
     }
+    int xz = q ? q_zp(k, L, n, 2, NULL) : -1;
     int nv = kfor_n(k, N, KL_PARALLEL);
     int mv = kfor_n(k, M, KL_SERIAL);
+    int wz = q ? q_zp(k, L, n, 3, V(k, mv)) : -1;
     int ov[KIR_MAX_RANK], kv[KIR_MAX_RANK], iv[KIR_MAX_RANK];
     for (int i = 0; i < nsp; i++) ov[i] = kfor_n(k, w.out[i], KL_SERIAL);
     int acc = kdecl(k, dt, Bb >= 0 ? kload(k, Bb, V(k, mv)) : kc(k, dt, 0));
@@ -492,8 +551,8 @@ int nn_conv_lower(Node *n, Lower *L)
         xe[2 + i] = V(k, iv[i]);
         we[2 + i] = V(k, kv[i]);
     }
-    kaccum(k, acc, kmul_t(k, kload(k, X, flat(k, nsp + 2, xd, xe)),
-                          kload(k, W, flat(k, nsp + 2, wd, we))));
+    kaccum(k, acc, kmul_t(k, q_load(k, X, flat(k, nsp + 2, xd, xe), xz),
+                          q_load(k, W, flat(k, nsp + 2, wd, we), wz)));
     kend_n(k, nopen);
     kend(k); /* channel loop */
     KExpr *ye[KIR_MAX_RANK];
