@@ -93,7 +93,11 @@ static char *default_name(Pool *p, const char *model)
 
 static int is_unsupported_msg(const char *msg)
 {
-    return msg && (strstr(msg, "unsupported") || strstr(msg, "not supported"));
+    if (!msg) return 0;
+    if (strstr(msg, "unsupported") || strstr(msg, "not supported")) return 1;
+    /* "only tensor inputs are supported", "only inference is supported" */
+    const char *only = strstr(msg, "only ");
+    return only && strstr(only, " supported");
 }
 
 static double now_s(void)

@@ -341,6 +341,52 @@ START_TEST(bench_prints_median)
 }
 END_TEST
 
+/* A stand-in for $CC that writes `body` as the "compiled program" (a shell script), so
+ * the crash, timeout and build-failure verdicts can be provoked on purpose. */
+static void fake_cc(const char *body, int fail)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/fakecc.sh", tmpdir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    if (fail) {
+        fprintf(f, "#!/bin/sh\necho 'model.c:1:1: error: this compiler is broken' >&2\nexit 1\n");
+    } else {
+        fprintf(f, "#!/bin/sh\nwhile [ $# -gt 0 ]; do\n  if [ \"$1\" = -o ]; then out=$2; fi\n"
+                   "  shift\ndone\nprintf '#!/bin/sh\\n%s\\n' > \"$out\"\nchmod +x \"$out\"\n",
+                body);
+    }
+    fclose(f);
+    chmod(path, 0755);
+    setenv("CC", path, 1);
+}
+
+START_TEST(check_reports_crash_timeout_build_error)
+{
+    if (!have_node_data("test_add")) return;
+    const char *args[] = { "check", NODE_DATA "/test_add/model.onnx",
+                           NODE_DATA "/test_add/test_data_set_0", "--timeout", "1", NULL };
+
+    fake_cc("kill -SEGV $$", 0);
+    ck_assert_int_eq(run_onnxcc(args), 1);
+    ck_assert_msg(!strncmp(last_line(), "FAIL crash: signal", 18), "%s", output);
+
+    fake_cc("sleep 30", 0);
+    ck_assert_int_eq(run_onnxcc(args), 1);
+    ck_assert_msg(!strncmp(last_line(), "FAIL crash: timeout", 19), "%s", output);
+
+    fake_cc("exit 3", 0);
+    ck_assert_int_eq(run_onnxcc(args), 1);
+    ck_assert_msg(!strncmp(last_line(), "FAIL crash:", 11), "%s", output);
+
+    fake_cc(NULL, 1);
+    ck_assert_int_eq(run_onnxcc(args), 1);
+    ck_assert_msg(!strcmp(last_line(), "FAIL build error: model.c:1:1: error: this compiler is broken"),
+                  "%s", output);
+    unsetenv("CC");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("driver");
@@ -360,6 +406,7 @@ int main(void)
     tcase_add_test(tc, report_counts_matmul_macs);
     tcase_add_test(tc, failed_compile_leaves_nothing);
     tcase_add_test(tc, bench_prints_median);
+    tcase_add_test(tc, check_reports_crash_timeout_build_error);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
