@@ -507,17 +507,17 @@ static KExpr *ew_expr(Node *n, KB *k, KExpr **x, int nx, DType ot)
 /* ---- lowering ---- */
 
 /* One loop nest over output 0: loads inputs [0, nx), broadcast as needed, stores
- * ew_expr(). Inputs whose element count equals the output's share its flat layout
- * (broadcasting only inserted size-1 dims), so when all do, one flat vector loop is
- * enough. */
+ * ew_expr(). The output shape is first coalesced: size-1 dims are dropped and adjacent
+ * dims merge where every input is either full in both or broadcast in both, so
+ * [3,4,5] + [5] runs as a 12x5 nest and equal shapes run as one flat vector loop
+ * (broadcasting only inserted size-1 dims, so the flat layouts coincide). */
 static int ew_loop(Node *n, Lower *L, int nx)
 {
     KB *k = L->k;
     const Type *ot = &node_out(n, 0)->type;
-    int64_t total = type_numel(ot);
     int buf[EW_MAX_IN];
-    Type src[EW_MAX_IN];
-    int flat = 1;
+    int64_t pad[EW_MAX_IN][KIR_MAX_RANK], cpad[EW_MAX_IN][KIR_MAX_RANK], cdims[KIR_MAX_RANK];
+    int cr = 0, R = ot->rank;
     if (nx > EW_MAX_IN) return node_err(n, "too many inputs");
     /* buffers are created in input order, every present input, so they bind in order */
     for (int i = 0; i < n->nin && i < EW_MAX_IN; i++)
@@ -525,38 +525,53 @@ static int ew_loop(Node *n, Lower *L, int nx)
     int out = lw_out(L, 0);
     for (int i = 0; i < nx; i++) {
         if (!node_in(n, i)) continue;
-        if (ew_src_type(n, i, &src[i])) return -1;
-        if (type_numel(&src[i]) != total && type_numel(&src[i]) != 1) flat = 0;
+        Type src;
+        if (ew_src_type(n, i, &src)) return -1;
+        if (src.rank > R) return node_err(n, "internal: input %d has a higher rank than the output", i);
+        for (int d = 0; d < R; d++)
+            pad[i][d] = d < R - src.rank ? 1 : src.dims[d - (R - src.rank)];
     }
+    for (int d = 0; d < R; d++) {
+        if (ot->dims[d] == 1) continue;
+        int merge = cr > 0;
+        for (int i = 0; i < nx && merge; i++) {
+            if (!node_in(n, i)) continue;
+            int prev_full = cpad[i][cr - 1] == cdims[cr - 1] && cdims[cr - 1] != 1;
+            int prev_bc = cpad[i][cr - 1] == 1;
+            int cur_full = pad[i][d] == ot->dims[d], cur_bc = pad[i][d] == 1;
+            merge = (prev_full && cur_full) || (prev_bc && cur_bc);
+        }
+        if (merge) {
+            cdims[cr - 1] *= ot->dims[d];
+            for (int i = 0; i < nx; i++)
+                if (node_in(n, i)) cpad[i][cr - 1] *= pad[i][d];
+        } else {
+            cdims[cr] = ot->dims[d];
+            for (int i = 0; i < nx; i++)
+                if (node_in(n, i)) cpad[i][cr] = pad[i][d];
+            cr++;
+        }
+    }
+    if (cr == 0) cdims[cr++] = 1; /* one element: still one loop, for one code shape */
+    for (int i = 0; i < nx; i++)
+        if (node_in(n, i) && cr == 1 && cdims[0] == 1) cpad[i][0] = 1;
+
     KExpr *x[EW_MAX_IN] = {0};
-    KExpr *oidx;
     int vars[KIR_MAX_RANK];
-    int depth;
-    if (flat) {
-        int v = kfor_n(k, total, KL_VECTOR);
-        oidx = kvar(k, v);
-        depth = 1;
-    } else {
-        kloops(k, ot->rank, ot->dims, vars);
-        oidx = kindex(k, ot->rank, ot->dims, vars);
-        depth = ot->rank;
-    }
+    if (cr == 1) vars[0] = kfor_n(k, cdims[0], KL_VECTOR);
+    else kloops(k, cr, cdims, vars);
+    KExpr *oidx = kindex(k, cr, cdims, vars);
     for (int i = 0; i < nx; i++) {
         if (!node_in(n, i)) continue;
-        KExpr *idx;
-        int64_t cnt = type_numel(&src[i]);
-        if (cnt == 1) idx = kc_idx(k, 0);
-        else if (flat) idx = oidx;
-        else idx = kindex_bcast(k, ot->rank, ot->dims, vars, src[i].rank, src[i].dims);
-        x[i] = kload(k, buf[i], idx);
+        x[i] = kload(k, buf[i], kindex_bcast(k, cr, cdims, vars, cr, cpad[i]));
     }
     KExpr *val = ew_expr(n, k, x, nx, ot->dt);
     if (!val) {
-        kend_n(k, depth);
+        kend_n(k, cr);
         return node_err(n, "internal: no elementwise expression for this op");
     }
     kstore(k, out, oidx, kcast(k, ot->dt, val));
-    kend_n(k, depth);
+    kend_n(k, cr);
     return 0;
 }
 
