@@ -15,6 +15,26 @@ int cgen_c_write(const KProg *p, const char *outdir, char **err);
  * binary file (the following argv entries). Returns a malloc'd string. */
 char *cgen_c_harness(const KProg *p);
 
+/* c/cgen_c.c: the text of NAME.h alone (NAME_run prototype, NAME_ARENA_BYTES ...), so a
+ * back end that writes an object file gives its users exactly the C back end's header.
+ * Returns a malloc'd string. */
+char *cgen_c_header(const KProg *p);
+
+/* llvm/cgen_llvm.c: LLVM back end for CPUs. Writes OUTDIR/NAME.o (weights inside as
+ * constant data, needs only libm) and OUTDIR/NAME.h (cgen_c_header); with emit_llvm also
+ * OUTDIR/NAME.ll (the optimised module). 0, or -1 with *err (malloc'd). Built only with
+ * the meson option llvm; otherwise it fails with a message saying how to rebuild. */
+typedef struct LlvmOptions {
+    const char *target;    /* target name, for messages ("x86_64") */
+    const char *triple;    /* "x86_64-unknown-linux-gnu" */
+    const char *cpu;       /* NULL: generic; "native": the host's CPU and features */
+    const char *features;  /* "+avx2,-fma" or NULL */
+    int opt_level;         /* 0..3; the pass pipeline default<On> */
+    int emit_llvm;
+} LlvmOptions;
+int cgen_llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, char **err);
+int cgen_llvm_available(void);   /* 1 when onnxcc was built with the LLVM back end */
+
 /* runtime (generated at build time from runtime/): the embedded runtime sources. */
 const char *rt_source(const char *file);   /* text of e.g. "rt_gemm.c", or NULL */
 const char *rt_kernel_file(const char *kernel); /* "rt_gemm.c" for "rt_gemm_f32", or NULL */

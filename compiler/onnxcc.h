@@ -226,10 +226,18 @@ void plan_arena(KProg *p, int64_t align);
 
 /* targets/targets.c */
 
+typedef enum { BACKEND_C, BACKEND_LLVM } Backend;
+
 typedef struct Target {
     const char *name;             /* "c", "x86_64", ... */
     const char *const *kernels;   /* runtime kernels available, NULL terminated */
     int64_t align;                /* arena/tensor alignment in bytes */
+    Backend backend;              /* which codegen/ back end writes its code */
+    const char *triple;           /* LLVM targets: target triple */
+    const char *cpu;              /* LLVM targets: default CPU ("native": the host's) */
+    const char *check_cc;         /* check/bench: C compiler for the harness (NULL: $CC or cc) */
+    const char *const *check_ldflags; /* extra flags when linking the harness (-static ...) */
+    const char *const *check_exec;    /* prefix of the command that runs it (qemu ...) */
 } Target;
 const Target *target_find(const char *name);
 const char *target_names(void);  /* "c, ..." for messages */
@@ -255,6 +263,9 @@ typedef struct DriverOpts {
     int keep;                      /* check: keep (and print) the temp dir */
     int runs;                      /* bench */
     FILE *out, *err;
+    const char *cpu;               /* LLVM targets: --cpu (NULL: the target's default) */
+    const char *features;          /* LLVM targets: --features +avx2,... */
+    int emit_llvm;                 /* compile: also write NAME.ll */
 } DriverOpts;
 void driver_defaults(DriverOpts *o);
 /* Parses "NAME=1x3x224x224" (dims >= 0). 0, or -1 on bad syntax. */
