@@ -827,6 +827,12 @@ static char *gen_header(const KProg *p)
     return sb.buf;
 }
 
+/* The LLVM back end writes an object file beside this very header: one writer, one ABI. */
+char *cgen_c_header(const KProg *p)
+{
+    return gen_header(p);
+}
+
 /* One weight element, exactly. */
 static void sb_weight_elem(StrBuf *sb, DType t, const unsigned char *d, int64_t i)
 {
