@@ -761,8 +761,14 @@ static Graph *load_frozen(const DriverOpts *o, Pool *p, const char **names, cons
         return NULL;
     }
     int keep = 0;
-    for (int k = 0; k < nin; k++) {
-        Value *v = g->inputs[k];
+    for (int j = 0; j < nin; j++) {
+        Value *v = g->inputs[j];
+        int k = 0;
+        while (k < nin && strcmp(names[k], v->name)) k++;
+        if (k == nin) {
+            g->inputs[keep++] = v;
+            continue;
+        }
         DType dt = ins[k]->type.dt;
         int64_t numel = type_numel(&ins[k]->type);
         int small_int = (dt_is_int(dt) || dt == DT_BOOL) && numel <= 4096;
@@ -802,10 +808,13 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
     LoadOptions lo;
     memset(&lo, 0, sizeof lo);
     char *lerr = NULL;
+    /* Without bindings the loader refuses symbolic input dims; g0 is then NULL and the
+     * dataset's tensor names say which input is which. */
     Graph *g0 = load_model(p, o->model, &lo, &lerr);
-    if (!g0) return model_error(pool_strdup(p, lerr ? lerr : "cannot load the model"));
-    char *uns = shape_unsupported(g0);
-    if (uns) return model_error(pool_fmt(p, "%s: %s", o->model, uns));
+    if (g0) {
+        char *uns = shape_unsupported(g0);
+        if (uns) return model_error(pool_fmt(p, "%s: %s", o->model, uns));
+    }
     if (!file_exists(ds)) return model_error(pool_fmt(p, "%s: no such dataset directory", ds));
 
     /* dataset inputs: input_0.pb, input_1.pb, ... bound to graph input K by position */
@@ -820,19 +829,28 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
         if (!v) return model_error(pool_strdup(p, err ? err : path));
         VEC_PUSH(p, ins, nin, capin, v);
     }
-    if (nin != g0->ninputs)
-        return model_error(pool_fmt(p, "%s has %d inputs, the model has %d", ds, nin,
-                                    g0->ninputs));
     const char **names = pool_alloc(p, sizeof *names * (size_t)(nin + 1));
     Type *types = pool_alloc(p, sizeof *types * (size_t)(nin + 1));
-    for (int k = 0; k < nin; k++) {
-        const Value *gi = g0->inputs[k];
-        if (gi->has_type && !same_dtype(gi->type.dt, ins[k]->type.dt))
-            return model_error(pool_fmt(p, "input %d ('%s') is %s in the dataset, %s in the model",
-                                        k, gi->name, dt_name(ins[k]->type.dt),
-                                        dt_name(gi->type.dt)));
-        names[k] = gi->name;
-        types[k] = ins[k]->type;
+    if (!g0) {
+        for (int k = 0; k < nin; k++) {
+            if (!ins[k]->name || !*ins[k]->name)
+                return model_error(pool_strdup(p, lerr ? lerr : "cannot load the model"));
+            names[k] = ins[k]->name;
+            types[k] = ins[k]->type;
+        }
+    } else {
+        if (nin != g0->ninputs)
+            return model_error(pool_fmt(p, "%s has %d inputs, the model has %d", ds, nin,
+                                        g0->ninputs));
+        for (int k = 0; k < nin; k++) {
+            const Value *gi = g0->inputs[k];
+            if (gi->has_type && !same_dtype(gi->type.dt, ins[k]->type.dt))
+                return model_error(pool_fmt(p, "input %d ('%s') is %s in the dataset, %s in "
+                                            "the model", k, gi->name, dt_name(ins[k]->type.dt),
+                                            dt_name(gi->type.dt)));
+            names[k] = gi->name;
+            types[k] = ins[k]->type;
+        }
     }
     Graph *g = load_infer(p, o->model, names, types, nin, &msg);
     if (!g && msg && strstr(msg, "constant")) {

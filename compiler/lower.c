@@ -323,7 +323,8 @@ static int emit_copy(LowerCtx *c, int src, int dst)
     KProg *prog = c->L.prog;
     const KTensor *d = &prog->tensors[dst];
     KFunc *f = kprog_func(prog, unique_ident(c, "copy_", d->name, "copy"),
-                          pool_fmt(prog->pool, "graph output '%s'", d->name));
+                          pool_fmt(prog->pool, "graph output %s: copy of %s", d->name,
+                                   prog->tensors[src].name));
     KB k;
     kb_init(&k, prog->pool, f);
     int bi = kb_buf(&k, prog->tensors[src].t, prog->tensors[src].n, KR_IN, src);
