@@ -376,10 +376,11 @@ static KProg *red_prog(void)
     int mx = kdecl(&k, DT_F32, kc(&k, DT_F32, -INFINITY));
     int cnt = kdecl(&k, DT_I64, kc(&k, DT_I64, 0));
     int unused = kdecl(&k, DT_F32, kc(&k, DT_F32, 1)); /* declared, never read */
-    (void)unused;
     int j = kfor_n(&k, 5, KL_REDUCE);
     KExpr *e = kload(&k, bsq, kadd(&k, kmuli(&k, kvar(&k, i), 5), kvar(&k, j)));
     kset(&k, acc, kbin(&k, KB_ADD, kvar(&k, acc), e));
+    kset(&k, acc, kvar(&k, acc));       /* self-assignments: clang's -Wself-assign */
+    kset(&k, unused, kvar(&k, unused));
     kset(&k, mx, kbin(&k, KB_MAX, kvar(&k, mx), e));
     kif(&k, kbin(&k, KB_GT, e, kc(&k, DT_F32, 0)));
     kset(&k, cnt, kbin(&k, KB_ADD, kvar(&k, cnt), kc(&k, DT_I64, 1)));
