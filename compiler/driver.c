@@ -169,6 +169,33 @@ static const Target *resolve_target(const DriverOpts *o, Pool *p, char **msg)
     return t;
 }
 
+/* Writes the program for target t into dir: C sources, or NAME.h + NAME.o (LLVM). */
+static int write_code(const DriverOpts *o, const Target *t, const KProg *prog, const char *dir,
+                      char **cerr)
+{
+    if (t->backend != BACKEND_LLVM) return cgen_c_write(prog, dir, cerr);
+    LlvmOptions lo;
+    memset(&lo, 0, sizeof lo);
+    lo.target = t->name;
+    lo.triple = t->triple;
+    lo.cpu = o->cpu ? o->cpu : t->cpu;
+    lo.features = o->features;
+    lo.opt_level = 2;
+    lo.emit_llvm = o->emit_llvm;
+    return cgen_llvm_write(prog, dir, &lo, cerr);
+}
+
+/* 1 when `prog` names an executable file in $PATH (or is a path to one). */
+static int have_program(Pool *p, const char *prog)
+{
+    if (strchr(prog, '/')) return access(prog, X_OK) == 0;
+    const char *path = getenv("PATH");
+    char *s = pool_strdup(p, path && *path ? path : "/usr/bin:/bin");
+    for (char *d = strtok(s, ":"); d; d = strtok(NULL, ":"))
+        if (access(pool_fmt(p, "%s/%s", *d ? d : ".", prog), X_OK) == 0) return 1;
+    return 0;
+}
+
 /* ---- files and directories ---- */
 
 typedef struct NameList {
@@ -342,17 +369,24 @@ static int split_cc(Pool *p, char **argv, int max)
 /* Builds every .c file in dir into dir/PROG_FILE. 0, or -1 with *msg = first error line
  * (and the first lines of the log printed to o->out). */
 static int build_dir(const DriverOpts *o, Pool *p, const char *dir, const char *const *flags,
-                     char **msg)
+                     char **msg, const Target *t)
 {
     NameList files;
     list_dir(p, dir, &files);
     char **argv = pool_alloc(p, sizeof *argv * (size_t)(files.n + 48));
-    int n = split_cc(p, argv, 8);
+    int n = 0;
+    if (t && t->check_cc) argv[n++] = (char *)t->check_cc;   /* a cross compiler */
+    else n = split_cc(p, argv, 8);
     for (int i = 0; flags[i]; i++) argv[n++] = (char *)flags[i];
+    /* C sources, and the object an LLVM target wrote */
     for (int i = 0; i < files.n; i++) {
         size_t len = strlen(files.names[i]);
-        if (len > 2 && !strcmp(files.names[i] + len - 2, ".c")) argv[n++] = files.names[i];
+        if (len > 2 && (!strcmp(files.names[i] + len - 2, ".c") ||
+                        !strcmp(files.names[i] + len - 2, ".o")))
+            argv[n++] = files.names[i];
     }
+    for (int i = 0; t && t->check_ldflags && t->check_ldflags[i] && i < 8; i++)
+        argv[n++] = (char *)t->check_ldflags[i];
     argv[n++] = "-o";
     argv[n++] = PROG_FILE;
     argv[n++] = "-lm";
@@ -406,15 +440,16 @@ int driver_compile(const DriverOpts *o)
     NameList before;
     list_dir(p, o->outdir, &before);
     char *cerr = NULL;
-    if (cgen_c_write(prog, o->outdir, &cerr) != 0) {
+    if (write_code(o, t, prog, o->outdir, &cerr) != 0) {
         msg = pool_strdup(p, cerr ? cerr : "code generation failed");
         free(cerr);
         remove_new_files(p, o->outdir, &before);
         if (created_dir) rmdir(o->outdir);
         goto done;
     }
-    fprintf(o->out, "%s -> %s/%s.h, %s/%s.c (%d functions, arena %lld bytes)\n", o->model,
-            o->outdir, name, o->outdir, name, prog->nfuncs, (long long)prog->arena_bytes);
+    fprintf(o->out, "%s -> %s/%s.h, %s/%s.%s (%d functions, arena %lld bytes)\n", o->model,
+            o->outdir, name, o->outdir, name, t->backend == BACKEND_LLVM ? "o" : "c",
+            prog->nfuncs, (long long)prog->arena_bytes);
     rc = 0;
 done:
     if (rc) errline(o, msg ? msg : "failed");
@@ -826,6 +861,7 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
         if (!file_exists(path)) break;
         char *err = NULL;
         Value *v = load_tensor_file(p, path, &err);
+        if (!v && !g0) return model_error(pool_strdup(p, lerr ? lerr : "cannot load the model"));
         if (!v) return model_error(pool_strdup(p, err ? err : path));
         VEC_PUSH(p, ins, nin, capin, v);
     }
@@ -875,7 +911,7 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
     }
     *tmpdir_out = dir;
     char *cerr = NULL;
-    if (cgen_c_write(prog, dir, &cerr) != 0) {
+    if (write_code(o, t, prog, dir, &cerr) != 0) {
         res = model_error(pool_strdup(p, cerr ? cerr : "code generation failed"));
         free(cerr);
         goto out;
@@ -889,8 +925,10 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
     }
     free(harness);
 
-    char **argv = pool_alloc(p, sizeof *argv * (size_t)(prog->ninputs + prog->noutputs + 2));
+    char **argv = pool_alloc(p, sizeof *argv * (size_t)(prog->ninputs + prog->noutputs + 10));
     int na = 0;
+    for (int k = 0; t->check_exec && t->check_exec[k] && k < 8; k++)
+        argv[na++] = (char *)t->check_exec[k];   /* an emulator (qemu-user) */
     argv[na++] = pool_fmt(p, "./%s", PROG_FILE);
     for (int k = 0; k < prog->ninputs; k++) {
         const KTensor *kt = &prog->tensors[prog->inputs[k]];
@@ -914,7 +952,15 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
 
     static const char *const flags[] = { "-std=c99", "-O1", "-Wall", "-Wextra", "-pedantic",
                                          "-Werror", NULL };
-    if (build_dir(o, p, dir, flags, &msg) != 0) {
+    /* cross tools are optional packages: say which one is missing, not "build error" */
+    const char *need[2] = { t->check_cc, t->check_exec ? t->check_exec[0] : NULL };
+    for (int k = 0; k < 2; k++)
+        if (need[k] && !have_program(p, need[k])) {
+            res = model_error(pool_fmt(p, "%s missing: target %s needs it to build and run the "
+                                       "check (see README.md)", need[k], t->name));
+            goto out;
+        }
+    if (build_dir(o, p, dir, flags, &msg, t) != 0) {
         res.kind = R_BUILD;
         res.detail = msg;
         goto out;
@@ -1029,7 +1075,7 @@ int driver_bench(const DriverOpts *o)
         goto done;
     }
     char *cerr = NULL;
-    if (cgen_c_write(prog, dir, &cerr) != 0) {
+    if (write_code(o, t, prog, dir, &cerr) != 0) {
         msg = pool_strdup(p, cerr ? cerr : "code generation failed");
         free(cerr);
         goto done;
@@ -1043,11 +1089,20 @@ int driver_bench(const DriverOpts *o)
     }
     free(harness);
     static const char *const flags[] = { "-std=c99", "-O2", "-march=native", NULL };
-    if (build_dir(o, p, dir, flags, &msg) != 0) {
+    /* an LLVM target's object is already built for its CPU; the harness needs no tuning */
+    static const char *const llvm_flags[] = { "-std=c99", "-O2", NULL };
+    if (build_dir(o, p, dir, t->backend == BACKEND_LLVM ? llvm_flags : flags, &msg, t) != 0) {
         msg = pool_fmt(p, "build error: %s", msg);
         goto done;
     }
-    char *argv[] = { "./" PROG_FILE, "--bench", pool_fmt(p, "%d", o->runs), NULL };
+    char *argv[12];
+    int na = 0;
+    for (int k = 0; t->check_exec && t->check_exec[k] && k < 8; k++)
+        argv[na++] = (char *)t->check_exec[k];
+    argv[na++] = "./" PROG_FILE;
+    argv[na++] = "--bench";
+    argv[na++] = pool_fmt(p, "%d", o->runs);
+    argv[na] = NULL;
     char *log = pool_fmt(p, "%s/bench.log", dir);
     RunResult rr = run_cmd(argv, dir, log, o->timeout_s);
     if (!rr.exited || rr.status != 0) {
