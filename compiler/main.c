@@ -10,9 +10,11 @@ static const char usage[] =
     "usage: onnxcc COMMAND ...\n"
     "\n"
     "  onnxcc compile MODEL.onnx -o DIR [--name NAME] [--shape INPUT=1x3x224x224 ...]\n"
-    "                 [--target TARGET]\n"
+    "                 [--target TARGET] [--cpu CPU] [--features +f1,-f2] [--emit-llvm]\n"
     "      Writes DIR/NAME.h, DIR/NAME.c, DIR/NAME_weights.c and the runtime files used,\n"
     "      so DIR builds alone with any C99 compiler. NAME defaults to the model's file name.\n"
+    "      LLVM targets (x86_64, aarch64) write DIR/NAME.h and the object DIR/NAME.o\n"
+    "      (weights inside; link with -lm), and DIR/NAME.ll with --emit-llvm.\n"
     "  onnxcc report MODEL.onnx [--shape ...] [--target TARGET]\n"
     "      Per-node table (op, output shapes, MACs, output bytes), totals, and the planned\n"
     "      arena beside its lower bound.\n"
@@ -24,7 +26,11 @@ static const char usage[] =
     "      Builds with -O2 -march=native and prints the median time of N runs.\n"
     "\n"
     "  --shape NAME=DIMS   bind a graph input's dimensions (repeatable), e.g. x=1x3x224x224\n"
-    "  --target TARGET     code generation target (default c)\n"
+    "  --target TARGET     code generation target (default c; x86_64, aarch64: LLVM)\n"
+    "  --cpu CPU           LLVM targets: CPU to tune for (x86-64, znver4, cortex-a72,\n"
+    "                      native = this machine's CPU and features)\n"
+    "  --features LIST     LLVM targets: CPU features, e.g. +avx2,+fma\n"
+    "  --emit-llvm         compile, LLVM targets: also write NAME.ll\n"
     "  --help, --version\n"
     "\n"
     "Exit status: 0 success, 1 model or check failure, 2 usage error.\n";
@@ -42,12 +48,12 @@ typedef enum { CMD_COMPILE, CMD_REPORT, CMD_CHECK, CMD_BENCH } Command;
 /* Which options each command accepts: an option given to the wrong command is a usage
  * error, not silently ignored. */
 enum { F_OUT = 1, F_NAME = 2, F_SHAPE = 4, F_TARGET = 8, F_TOL = 16, F_TIMEOUT = 32,
-       F_KEEP = 64, F_RUNS = 128 };
+       F_KEEP = 64, F_RUNS = 128, F_CPU = 256, F_EMIT = 512 };
 static const unsigned allowed[] = {
-    [CMD_COMPILE] = F_OUT | F_NAME | F_SHAPE | F_TARGET,
+    [CMD_COMPILE] = F_OUT | F_NAME | F_SHAPE | F_TARGET | F_CPU | F_EMIT,
     [CMD_REPORT] = F_SHAPE | F_TARGET | F_NAME,
-    [CMD_CHECK] = F_TOL | F_TIMEOUT | F_KEEP | F_TARGET,
-    [CMD_BENCH] = F_RUNS | F_SHAPE | F_TIMEOUT | F_TARGET,
+    [CMD_CHECK] = F_TOL | F_TIMEOUT | F_KEEP | F_TARGET | F_CPU,
+    [CMD_BENCH] = F_RUNS | F_SHAPE | F_TIMEOUT | F_TARGET | F_CPU,
 };
 
 static int is_ident(const char *s)
@@ -127,7 +133,9 @@ int main(int argc, char **argv)
                         : !strcmp(a, "--rtol") || !strcmp(a, "--atol") ? F_TOL
                         : !strcmp(a, "--timeout") ? F_TIMEOUT
                         : !strcmp(a, "--keep") ? F_KEEP
-                        : !strcmp(a, "--runs") ? F_RUNS : 0;
+                        : !strcmp(a, "--runs") ? F_RUNS
+                        : !strcmp(a, "--cpu") || !strcmp(a, "--features") ? F_CPU
+                        : !strcmp(a, "--emit-llvm") ? F_EMIT : 0;
         if (!flag) {
             rc = usage_error("unknown option '%s'", argv[i]);
             goto out;
@@ -145,6 +153,14 @@ int main(int argc, char **argv)
             o.keep = 1;
             continue;
         }
+        if (flag == F_EMIT) {
+            if (val) {
+                rc = usage_error("option '%s' takes no value", a);
+                goto out;
+            }
+            o.emit_llvm = 1;
+            continue;
+        }
         if (!val) {
             if (i + 1 >= argc) {
                 rc = usage_error("option '%s' needs a value", a);
@@ -154,6 +170,10 @@ int main(int argc, char **argv)
         }
         switch (flag) {
         case F_OUT: o.outdir = val; break;
+        case F_CPU:
+            if (!strcmp(a, "--cpu")) o.cpu = val;
+            else o.features = val;
+            break;
         case F_NAME:
             if (!is_ident(val)) {
                 rc = usage_error("--name '%s' is not a C identifier", val);

@@ -9,11 +9,40 @@
 
 static const char *const c_kernels[] = { "rt_gemm_f32", "rt_conv2d_f32", NULL };
 
+/* LLVM targets list no runtime kernels for now: every operator lowers to a loop nest
+ * there, so the object file needs nothing beyond libm. */
+static const char *const llvm_kernels[] = { NULL };
+
+/* AArch64 is checked on an x86-64 host: the harness is cross-compiled and linked static
+ * (no target sysroot needed at run time), then run under qemu-user. */
+static const char *const aarch64_ldflags[] = { "-static", NULL };
+static const char *const aarch64_exec[] = { "qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", NULL };
+
 static const Target targets[] = {
     {
         .name = "c",
         .kernels = c_kernels,
         .align = 64,   /* a cache line: also enough for any SIMD load a C compiler emits */
+        .backend = BACKEND_C,
+    },
+    {
+        .name = "x86_64",
+        .kernels = llvm_kernels,
+        .align = 64,   /* AVX-512 vectors and cache lines */
+        .backend = BACKEND_LLVM,
+        .triple = "x86_64-unknown-linux-gnu",
+        .cpu = "x86-64",
+    },
+    {
+        .name = "aarch64",
+        .kernels = llvm_kernels,
+        .align = 64,
+        .backend = BACKEND_LLVM,
+        .triple = "aarch64-unknown-linux-gnu",
+        .cpu = "generic",
+        .check_cc = "aarch64-linux-gnu-gcc",
+        .check_ldflags = aarch64_ldflags,
+        .check_exec = aarch64_exec,
     },
 };
 

@@ -1,0 +1,1015 @@
+/* cgen_llvm.c — the LLVM back end for CPUs (x86-64, AArch64): builds an LLVM module from a
+ * KProg (kir.h) through the LLVM-C API only, verifies it, optimises it with the new pass
+ * manager (default<O2>/<O3>) and emits NAME.o through a TargetMachine, beside the C back
+ * end's NAME.h (cgen_c_header), so the object is a drop-in for NAME.c + NAME_weights.c.
+ * It reads only the loop IR: no ONNX operator is known here.
+ *
+ * Choices that keep the object's behaviour identical to the printed C:
+ * - scalars are typed exactly as kir.h says; narrow integers (8/16 bit) are computed in
+ *   their own width where wrapping gives C's result anyway (add, mul, ...), and widened to
+ *   i32 where C's promotion changes the answer or LLVM would make it poison (div, rem,
+ *   shifts);
+ * - bool is i8 holding 0 or 1 everywhere (memory and registers); any nonzero reads as true;
+ * - C's `?:`, `&&` and `||` evaluate one side only, and lowerings rely on that to guard
+ *   loads (padding: `inside ? x[i] : 0`), so where an operand can load or trap the back end
+ *   branches instead of using `select`; SimplifyCFG turns what is safe back into selects;
+ * - float to narrow/u32 integer conversion goes through i64 and truncates, which is what
+ *   gcc and clang emit for the C cast on these targets (a plain fptoui would be poison);
+ * - weights are private constant globals holding the tensor's bytes, exact by
+ *   construction (NaN payloads, -0, infinities);
+ * - the arena is one internal zero-initialised global, aligned like the C back end's;
+ * - functions are internal (one per KFunc); NAME_run is the only external symbol; it takes
+ *   one pointer per input/output, which is the C prototype's ABI (arrays decay).
+ * Without LLVM (meson -Dllvm=disabled) only the bottom of this file is built: entry points
+ * that say how to get the back end. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "../codegen.h"
+
+static char *llvm_fmt(const char *fmt, ...) ATTR_PRINTF(1, 2);
+static char *llvm_fmt(const char *fmt, ...)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vprintf(&sb, fmt, ap);
+    va_end(ap);
+    return sb.buf; /* malloc'd by the builder; the caller owns it */
+}
+
+#if ONNXCC_HAVE_LLVM
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+int cgen_llvm_available(void)
+{
+    return 1;
+}
+
+typedef struct LG {
+    const KProg *p;
+    const KFunc *f;
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMBuilderRef b;
+    LLVMValueRef fn;          /* function being built */
+    LLVMBasicBlockRef entry;  /* allocas go here (mem2reg promotes them) */
+    LLVMValueRef *vars;       /* per KVar: its alloca */
+    LLVMValueRef *bufs;       /* per KBuf: the parameter */
+    LLVMValueRef arena;
+    LLVMValueRef *weights;    /* per program tensor: its constant global, or NULL */
+    LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, ptr, vd;
+    char *err;                /* first error (malloc'd) */
+} LG;
+
+static void lg_fail(LG *g, char *msg)
+{
+    if (!g->err) g->err = msg;
+    else free(msg);
+}
+
+static int is_fp(DType t) { return t == DT_F32 || t == DT_F64; }
+
+static int is_unsigned(DType t)
+{
+    return t == DT_U8 || t == DT_U16 || t == DT_U32 || t == DT_U64 || t == DT_BOOL;
+}
+
+static int bits(DType t)
+{
+    switch (t) {
+    case DT_I8: case DT_U8: case DT_BOOL: return 8;
+    case DT_I16: case DT_U16: return 16;
+    case DT_I32: case DT_U32: case DT_F32: return 32;
+    case DT_I64: case DT_U64: case DT_IDX: case DT_F64: return 64;
+    default: return 0;
+    }
+}
+
+/* Register/memory type of a computable scalar; NULL for what the back end cannot compute
+ * on (f16/bf16 are raw bits in the C back end too, strings, complex). */
+static LLVMTypeRef ltype(const LG *g, DType t)
+{
+    switch (t) {
+    case DT_F32: return g->f32;
+    case DT_F64: return g->f64;
+    case DT_I8: case DT_U8: case DT_BOOL: return g->i8;
+    case DT_I16: case DT_U16: return g->i16;
+    case DT_I32: case DT_U32: return g->i32;
+    case DT_I64: case DT_U64: case DT_IDX: return g->i64;
+    default: return NULL;
+    }
+}
+
+static LLVMValueRef iconst(LLVMTypeRef t, int64_t v)
+{
+    return LLVMConstInt(t, (unsigned long long)v, 1);
+}
+
+/* ---- declarations of what the code calls ---- */
+
+/* An intrinsic overloaded on one float type (llvm.sqrt.f32 ...). */
+static LLVMValueRef intrinsic(LG *g, const char *name, LLVMTypeRef t, LLVMTypeRef *fty)
+{
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLVMTypeRef ov[1] = { t };
+    *fty = LLVMIntrinsicGetType(g->ctx, id, ov, 1);
+    return LLVMGetIntrinsicDeclaration(g->mod, id, ov, 1);
+}
+
+/* A libm function: readnone for the optimiser (nothing here reads errno), nounwind. */
+static LLVMValueRef libm(LG *g, const char *name, LLVMTypeRef t, int nargs, LLVMTypeRef *fty)
+{
+    LLVMTypeRef params[2] = { t, t };
+    *fty = LLVMFunctionType(t, params, (unsigned)nargs, 0);
+    LLVMValueRef fn = LLVMGetNamedFunction(g->mod, name);
+    if (fn) return fn;
+    fn = LLVMAddFunction(g->mod, name, *fty);
+    static const char *const attrs[] = { "nounwind", "willreturn", "nosync" };
+    for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++) {
+        unsigned k = LLVMGetEnumAttributeKindForName(attrs[i], strlen(attrs[i]));
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(g->ctx, k, 0));
+    }
+    unsigned mem = LLVMGetEnumAttributeKindForName("memory", 6);
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(g->ctx, mem, 0));
+    return fn;
+}
+
+/* ---- expressions ---- */
+
+static LLVMValueRef gen_expr(LG *g, const KExpr *e);
+
+/* Truth of a value of type t as i1 (bool: nonzero; float: != 0 with NaN true, as C's). */
+static LLVMValueRef truth(LG *g, LLVMValueRef v, DType t)
+{
+    if (is_fp(t)) return LLVMBuildFCmp(g->b, LLVMRealUNE, v, LLVMConstNull(ltype(g, t)), "");
+    return LLVMBuildICmp(g->b, LLVMIntNE, v, LLVMConstNull(LLVMTypeOf(v)), "");
+}
+
+static LLVMValueRef to_bool(LG *g, LLVMValueRef i1v)
+{
+    return LLVMBuildZExt(g->b, i1v, g->i8, "");
+}
+
+/* 1 when evaluating e could fault or hit undefined behaviour: a load (maybe guarded by
+ * the other side of a ?: or &&) or an integer division. */
+static int may_trap(const KExpr *e)
+{
+    if (!e) return 0;
+    if (e->kind == KE_LOAD) return 1;
+    if (e->kind == KE_BIN && (e->op == KB_DIV || e->op == KB_REM) && !is_fp(e->t)) return 1;
+    return may_trap(e->a) || may_trap(e->b) || may_trap(e->c);
+}
+
+/* cond ? (then) : (else) with only the taken side evaluated. */
+static LLVMValueRef branchy_select(LG *g, LLVMValueRef c1, const KExpr *a, const KExpr *b)
+{
+    LLVMBasicBlockRef bt = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "sel.t");
+    LLVMBasicBlockRef bf = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "sel.f");
+    LLVMBasicBlockRef bj = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "sel.j");
+    LLVMBuildCondBr(g->b, c1, bt, bf);
+    LLVMPositionBuilderAtEnd(g->b, bt);
+    LLVMValueRef va = gen_expr(g, a);
+    LLVMBasicBlockRef et = LLVMGetInsertBlock(g->b);
+    LLVMBuildBr(g->b, bj);
+    LLVMPositionBuilderAtEnd(g->b, bf);
+    LLVMValueRef vb = gen_expr(g, b);
+    LLVMBasicBlockRef ef = LLVMGetInsertBlock(g->b);
+    LLVMBuildBr(g->b, bj);
+    LLVMPositionBuilderAtEnd(g->b, bj);
+    if (!va || !vb) return NULL;
+    LLVMValueRef phi = LLVMBuildPhi(g->b, LLVMTypeOf(va), "");
+    LLVMValueRef vals[2] = { va, vb };
+    LLVMBasicBlockRef blocks[2] = { et, ef };
+    LLVMAddIncoming(phi, vals, blocks, 2);
+    return phi;
+}
+
+/* Integer operands of narrow types, widened to i32 the way C promotes them. */
+static LLVMValueRef widen(LG *g, LLVMValueRef v, DType t)
+{
+    if (bits(t) >= 32) return v;
+    return is_unsigned(t) ? LLVMBuildZExt(g->b, v, g->i32, "") : LLVMBuildSExt(g->b, v, g->i32, "");
+}
+
+static LLVMValueRef narrow(LG *g, LLVMValueRef v, DType t)
+{
+    if (bits(t) >= 32) return v;
+    return LLVMBuildTrunc(g->b, v, ltype(g, t), "");
+}
+
+static LLVMValueRef gen_math1(LG *g, const char *name, LLVMValueRef x, DType t)
+{
+    LLVMTypeRef fty;
+    LLVMValueRef fn;
+    static const struct { const char *c; const char *intr; } map[] = {
+        { "sqrt", "llvm.sqrt" }, { "floor", "llvm.floor" }, { "ceil", "llvm.ceil" },
+        { "rint", "llvm.rint" }, { "exp", "llvm.exp" }, { "log", "llvm.log" },
+        { "sin", "llvm.sin" }, { "cos", "llvm.cos" }, { "fabs", "llvm.fabs" },
+    };
+    LLVMTypeRef ft = ltype(g, t);
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (!strcmp(map[i].c, name)) {
+            fn = intrinsic(g, map[i].intr, ft, &fty);
+            return LLVMBuildCall2(g->b, fty, fn, &x, 1, "");
+        }
+    char cname[32];
+    snprintf(cname, sizeof cname, "%s%s", name, t == DT_F32 ? "f" : "");
+    fn = libm(g, cname, ft, 1, &fty);
+    return LLVMBuildCall2(g->b, fty, fn, &x, 1, "");
+}
+
+static LLVMValueRef int_to_fp(LG *g, LLVMValueRef v, DType from, LLVMTypeRef to)
+{
+    return is_unsigned(from) ? LLVMBuildUIToFP(g->b, v, to, "") : LLVMBuildSIToFP(g->b, v, to, "");
+}
+
+/* float -> integer type t as the C cast compiles on x86-64/AArch64: narrow and u32
+ * targets convert through i64 (defined for every in-range value and wrapping like the
+ * hardware for the rest, where a direct fptoui would be poison). */
+static LLVMValueRef fp_to_int(LG *g, LLVMValueRef v, DType t)
+{
+    if (bits(t) < 32 || t == DT_U32) {
+        LLVMValueRef w = LLVMBuildFPToSI(g->b, v, g->i64, "");
+        return LLVMBuildTrunc(g->b, w, ltype(g, t), "");
+    }
+    return is_unsigned(t) ? LLVMBuildFPToUI(g->b, v, ltype(g, t), "")
+                          : LLVMBuildFPToSI(g->b, v, ltype(g, t), "");
+}
+
+static const char *unop_name(int op)
+{
+    switch (op) {
+    case KU_SQRT: return "sqrt";
+    case KU_EXP: return "exp";
+    case KU_LOG: return "log";
+    case KU_SIN: return "sin";
+    case KU_COS: return "cos";
+    case KU_TAN: return "tan";
+    case KU_ASIN: return "asin";
+    case KU_ACOS: return "acos";
+    case KU_ATAN: return "atan";
+    case KU_SINH: return "sinh";
+    case KU_COSH: return "cosh";
+    case KU_TANH: return "tanh";
+    case KU_ASINH: return "asinh";
+    case KU_ACOSH: return "acosh";
+    case KU_ATANH: return "atanh";
+    case KU_ERF: return "erf";
+    case KU_FLOOR: return "floor";
+    case KU_CEIL: return "ceil";
+    case KU_RINT: return "rint";
+    default: return NULL;
+    }
+}
+
+static LLVMValueRef gen_un(LG *g, const KExpr *e)
+{
+    DType at = e->a->t;
+    LLVMValueRef a = gen_expr(g, e->a);
+    if (!a) return NULL;
+    switch (e->op) {
+    case KU_NEG:
+        return is_fp(at) ? LLVMBuildFNeg(g->b, a, "") : LLVMBuildNeg(g->b, a, "");
+    case KU_ABS:
+        if (is_fp(at)) return gen_math1(g, "fabs", a, at);
+        if (is_unsigned(at)) return a;
+        return LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, a, LLVMConstNull(LLVMTypeOf(a)), ""),
+                               LLVMBuildNeg(g->b, a, ""), a, "");
+    case KU_NOT:
+        return to_bool(g, LLVMBuildNot(g->b, truth(g, a, at), ""));
+    case KU_BITNOT:
+        return LLVMBuildNot(g->b, a, "");
+    case KU_ISNAN:
+        if (!is_fp(at)) return LLVMConstNull(g->i8);
+        return to_bool(g, LLVMBuildFCmp(g->b, LLVMRealUNO, a, a, ""));
+    case KU_ISINF: {
+        if (!is_fp(at)) return LLVMConstNull(g->i8);
+        LLVMValueRef m = gen_math1(g, "fabs", a, at);
+        return to_bool(g, LLVMBuildFCmp(g->b, LLVMRealOEQ, m, LLVMConstReal(ltype(g, at), (double)INFINITY), ""));
+    }
+    default:
+        break;
+    }
+    const char *name = unop_name(e->op);
+    if (!name) {
+        lg_fail(g, llvm_fmt("%s: unknown unary operator %d", g->f->name, e->op));
+        return NULL;
+    }
+    if (is_fp(at)) return gen_math1(g, name, a, at);
+    /* integer operand: computed in double and converted back, as the C back end does */
+    LLVMValueRef d = int_to_fp(g, a, at, g->f64);
+    return fp_to_int(g, gen_math1(g, name, d, DT_F64), e->t);
+}
+
+static LLVMValueRef gen_bin(LG *g, const KExpr *e)
+{
+    DType at = e->a->t;
+    int fp = is_fp(at), un = is_unsigned(at);
+    /* C's logical operators evaluate the right side only when needed */
+    if ((e->op == KB_AND || e->op == KB_OR) && may_trap(e->b)) {
+        LLVMValueRef a = gen_expr(g, e->a);
+        if (!a) return NULL;
+        LLVMValueRef c = truth(g, a, at);
+        LLVMBasicBlockRef from = LLVMGetInsertBlock(g->b);
+        LLVMBasicBlockRef rhs = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "logic.r");
+        LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "logic.j");
+        if (e->op == KB_AND) LLVMBuildCondBr(g->b, c, rhs, join);
+        else LLVMBuildCondBr(g->b, c, join, rhs);
+        LLVMPositionBuilderAtEnd(g->b, rhs);
+        LLVMValueRef bv = gen_expr(g, e->b);
+        if (!bv) return NULL;
+        LLVMValueRef bt = truth(g, bv, e->b->t);
+        LLVMBasicBlockRef rend = LLVMGetInsertBlock(g->b);
+        LLVMBuildBr(g->b, join);
+        LLVMPositionBuilderAtEnd(g->b, join);
+        LLVMValueRef phi = LLVMBuildPhi(g->b, g->i1, "");
+        LLVMValueRef vals[2] = { LLVMConstInt(g->i1, e->op == KB_OR, 0), bt };
+        LLVMBasicBlockRef blocks[2] = { from, rend };
+        LLVMAddIncoming(phi, vals, blocks, 2);
+        return to_bool(g, phi);
+    }
+    LLVMValueRef a = gen_expr(g, e->a);
+    LLVMValueRef b = a ? gen_expr(g, e->b) : NULL;
+    if (!a || !b) return NULL;
+    LLVMBuilderRef B = g->b;
+    switch (e->op) {
+    case KB_ADD: return fp ? LLVMBuildFAdd(B, a, b, "") : LLVMBuildAdd(B, a, b, "");
+    case KB_SUB: return fp ? LLVMBuildFSub(B, a, b, "") : LLVMBuildSub(B, a, b, "");
+    case KB_MUL: return fp ? LLVMBuildFMul(B, a, b, "") : LLVMBuildMul(B, a, b, "");
+    case KB_DIV:
+    case KB_REM: {
+        int div = e->op == KB_DIV;
+        if (fp) return div ? LLVMBuildFDiv(B, a, b, "") : LLVMBuildFRem(B, a, b, "");
+        /* narrow types divide as int (C): -128 / -1 is 128, wrapped back to -128 */
+        LLVMValueRef wa = widen(g, a, at), wb = widen(g, b, at), r;
+        if (div) r = un ? LLVMBuildUDiv(B, wa, wb, "") : LLVMBuildSDiv(B, wa, wb, "");
+        else r = un ? LLVMBuildURem(B, wa, wb, "") : LLVMBuildSRem(B, wa, wb, "");
+        return narrow(g, r, at);
+    }
+    case KB_MIN:
+    case KB_MAX: {
+        /* (a < b ? a : b): with a NaN the comparison is false and b is the result */
+        int mn = e->op == KB_MIN;
+        LLVMValueRef c = fp ? LLVMBuildFCmp(B, mn ? LLVMRealOLT : LLVMRealOGT, a, b, "")
+                            : LLVMBuildICmp(B, mn ? (un ? LLVMIntULT : LLVMIntSLT)
+                                                  : (un ? LLVMIntUGT : LLVMIntSGT), a, b, "");
+        return LLVMBuildSelect(B, c, a, b, "");
+    }
+    case KB_POW: {
+        LLVMTypeRef fty;
+        if (fp) {
+            LLVMValueRef fn = intrinsic(g, "llvm.pow", ltype(g, at), &fty);
+            LLVMValueRef args[2] = { a, b };
+            return LLVMBuildCall2(B, fty, fn, args, 2, "");
+        }
+        LLVMValueRef fn = intrinsic(g, "llvm.pow", g->f64, &fty);
+        LLVMValueRef args[2] = { int_to_fp(g, a, at, g->f64), int_to_fp(g, b, at, g->f64) };
+        return fp_to_int(g, LLVMBuildCall2(B, fty, fn, args, 2, ""), at);
+    }
+    case KB_LT: case KB_LE: case KB_GT: case KB_GE: case KB_EQ: case KB_NE: {
+        static const LLVMRealPredicate fpp[] = { LLVMRealOLT, LLVMRealOLE, LLVMRealOGT,
+                                                 LLVMRealOGE, LLVMRealOEQ, LLVMRealUNE };
+        static const LLVMIntPredicate sp[] = { LLVMIntSLT, LLVMIntSLE, LLVMIntSGT, LLVMIntSGE,
+                                               LLVMIntEQ, LLVMIntNE };
+        static const LLVMIntPredicate up[] = { LLVMIntULT, LLVMIntULE, LLVMIntUGT, LLVMIntUGE,
+                                               LLVMIntEQ, LLVMIntNE };
+        int k = e->op - KB_LT;
+        LLVMValueRef c = fp ? LLVMBuildFCmp(B, fpp[k], a, b, "")
+                            : LLVMBuildICmp(B, un ? up[k] : sp[k], a, b, "");
+        return to_bool(g, c);
+    }
+    case KB_AND: return to_bool(g, LLVMBuildAnd(B, truth(g, a, at), truth(g, b, at), ""));
+    case KB_OR: return to_bool(g, LLVMBuildOr(B, truth(g, a, at), truth(g, b, at), ""));
+    case KB_XOR: return to_bool(g, LLVMBuildXor(B, truth(g, a, at), truth(g, b, at), ""));
+    case KB_BAND: return LLVMBuildAnd(B, a, b, "");
+    case KB_BOR: return LLVMBuildOr(B, a, b, "");
+    case KB_BXOR: return LLVMBuildXor(B, a, b, "");
+    case KB_SHL:
+    case KB_SHR: {
+        /* narrow operands shift as int (C), so shifting a u8 by 8 gives 0, not poison */
+        LLVMValueRef wa = widen(g, a, at), wb = widen(g, b, at), r;
+        if (e->op == KB_SHL) r = LLVMBuildShl(B, wa, wb, "");
+        else r = un ? LLVMBuildLShr(B, wa, wb, "") : LLVMBuildAShr(B, wa, wb, "");
+        return narrow(g, r, at);
+    }
+    default:
+        break;
+    }
+    lg_fail(g, llvm_fmt("%s: unknown binary operator %d", g->f->name, e->op));
+    return NULL;
+}
+
+static LLVMValueRef gen_cast(LG *g, const KExpr *e)
+{
+    DType to = e->t, from = e->a->t;
+    LLVMValueRef a = gen_expr(g, e->a);
+    if (!a) return NULL;
+    LLVMTypeRef tt = ltype(g, to);
+    if (to == DT_BOOL) return to_bool(g, truth(g, a, from));
+    if (is_fp(to)) {
+        if (is_fp(from)) {
+            if (from == to) return a;
+            return to == DT_F64 ? LLVMBuildFPExt(g->b, a, tt, "") : LLVMBuildFPTrunc(g->b, a, tt, "");
+        }
+        return int_to_fp(g, a, from, tt);
+    }
+    if (is_fp(from)) return fp_to_int(g, a, to);
+    int fb = bits(from), tb = bits(to);
+    if (fb == tb) return a;
+    if (fb > tb) return LLVMBuildTrunc(g->b, a, tt, "");
+    return is_unsigned(from) ? LLVMBuildZExt(g->b, a, tt, "") : LLVMBuildSExt(g->b, a, tt, "");
+}
+
+static LLVMValueRef buf_elem_ptr(LG *g, int buf, const KExpr *idx)
+{
+    if (buf < 0 || buf >= g->f->nbufs) {
+        lg_fail(g, llvm_fmt("%s: buffer %d out of range", g->f->name, buf));
+        return NULL;
+    }
+    LLVMValueRef i = gen_expr(g, idx);
+    if (!i) return NULL;
+    if (LLVMTypeOf(i) != g->i64) i = LLVMBuildSExt(g->b, i, g->i64, "");
+    return LLVMBuildInBoundsGEP2(g->b, ltype(g, g->f->bufs[buf].t), g->bufs[buf], &i, 1, "");
+}
+
+static LLVMValueRef gen_expr(LG *g, const KExpr *e)
+{
+    if (g->err) return NULL;
+    if (!e) {
+        lg_fail(g, llvm_fmt("%s: missing expression", g->f->name));
+        return NULL;
+    }
+    LLVMTypeRef t = ltype(g, e->t);
+    if (!t || (e->kind != KE_CAST && e->a && !ltype(g, e->a->t))) {
+        lg_fail(g, llvm_fmt("%s: type %s cannot be computed on by the LLVM back end",
+                            g->f->name, dt_name(t ? e->a->t : e->t)));
+        return NULL;
+    }
+    switch (e->kind) {
+    case KE_CONST:
+        if (is_fp(e->t)) return LLVMConstReal(t, e->t == DT_F32 ? (double)(float)e->f : e->f);
+        return iconst(t, e->t == DT_BOOL ? e->i != 0 : e->i);
+    case KE_VAR:
+        if (e->id < 0 || e->id >= g->f->nvars || !g->vars[e->id]) {
+            lg_fail(g, llvm_fmt("%s: variable %d read before its declaration", g->f->name, e->id));
+            return NULL;
+        }
+        return LLVMBuildLoad2(g->b, t, g->vars[e->id], "");
+    case KE_LOAD: {
+        LLVMValueRef ptr = buf_elem_ptr(g, e->id, e->a);
+        if (!ptr) return NULL;
+        LLVMValueRef v = LLVMBuildLoad2(g->b, t, ptr, "");
+        LLVMSetAlignment(v, (unsigned)(bits(e->t) / 8));
+        return v;
+    }
+    case KE_UN:
+        return gen_un(g, e);
+    case KE_BIN:
+        return gen_bin(g, e);
+    case KE_SELECT: {
+        LLVMValueRef c = gen_expr(g, e->a);
+        if (!c) return NULL;
+        LLVMValueRef c1 = truth(g, c, e->a->t);
+        if (may_trap(e->b) || may_trap(e->c)) return branchy_select(g, c1, e->b, e->c);
+        LLVMValueRef x = gen_expr(g, e->b), y = x ? gen_expr(g, e->c) : NULL;
+        if (!x || !y) return NULL;
+        return LLVMBuildSelect(g->b, c1, x, y, "");
+    }
+    case KE_CAST:
+        if (!ltype(g, e->a->t)) {
+            lg_fail(g, llvm_fmt("%s: cast from %s to %s is not supported by the LLVM back end",
+                                g->f->name, dt_name(e->a->t), dt_name(e->t)));
+            return NULL;
+        }
+        return gen_cast(g, e);
+    }
+    lg_fail(g, llvm_fmt("%s: unknown expression kind %d", g->f->name, (int)e->kind));
+    return NULL;
+}
+
+/* ---- statements ---- */
+
+static LLVMValueRef var_slot(LG *g, int v)
+{
+    if (v < 0 || v >= g->f->nvars) {
+        lg_fail(g, llvm_fmt("%s: variable %d out of range", g->f->name, v));
+        return NULL;
+    }
+    if (!g->vars[v]) {
+        LLVMTypeRef t = ltype(g, g->f->vars[v].t);
+        if (!t) {
+            lg_fail(g, llvm_fmt("%s: variable of type %s", g->f->name, dt_name(g->f->vars[v].t)));
+            return NULL;
+        }
+        /* allocas in the entry block, before its terminator, so mem2reg promotes them */
+        LLVMBuilderRef ab = LLVMCreateBuilderInContext(g->ctx);
+        LLVMPositionBuilderBefore(ab, LLVMGetBasicBlockTerminator(g->entry));
+        g->vars[v] = LLVMBuildAlloca(ab, t, g->f->vars[v].name ? g->f->vars[v].name : "v");
+        LLVMDisposeBuilder(ab);
+    }
+    return g->vars[v];
+}
+
+static void gen_block(LG *g, const KStmt *s);
+
+static void gen_stmt(LG *g, const KStmt *s)
+{
+    switch (s->kind) {
+    case KS_FOR: {
+        LLVMValueRef slot = var_slot(g, s->var);
+        LLVMValueRef lo = slot ? gen_expr(g, s->lo) : NULL;
+        if (!lo) return;
+        DType vt = g->f->vars[s->var].t;
+        LLVMBuildStore(g->b, lo, slot);
+        LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "for.head");
+        LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "for.body");
+        LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "for.end");
+        LLVMBuildBr(g->b, head);
+        LLVMPositionBuilderAtEnd(g->b, head);
+        /* the bound is evaluated every iteration, as C's `v < hi` is */
+        LLVMValueRef hi = gen_expr(g, s->hi);
+        if (!hi) return;
+        LLVMValueRef v = LLVMBuildLoad2(g->b, ltype(g, vt), slot, "");
+        LLVMValueRef c = is_fp(vt) ? LLVMBuildFCmp(g->b, LLVMRealOLT, v, hi, "")
+                                   : LLVMBuildICmp(g->b, is_unsigned(vt) ? LLVMIntULT : LLVMIntSLT,
+                                                   v, hi, "");
+        LLVMBuildCondBr(g->b, c, body, exit);
+        LLVMPositionBuilderAtEnd(g->b, body);
+        gen_block(g, s->body);
+        if (g->err) return;
+        LLVMValueRef cur = LLVMBuildLoad2(g->b, ltype(g, vt), slot, "");
+        LLVMValueRef one = is_fp(vt) ? LLVMConstReal(ltype(g, vt), 1.0) : iconst(ltype(g, vt), 1);
+        LLVMValueRef nx = is_fp(vt) ? LLVMBuildFAdd(g->b, cur, one, "") : LLVMBuildAdd(g->b, cur, one, "");
+        LLVMBuildStore(g->b, nx, slot);
+        LLVMBuildBr(g->b, head);
+        LLVMPositionBuilderAtEnd(g->b, exit);
+        return;
+    }
+    case KS_IF: {
+        LLVMValueRef c = gen_expr(g, s->cond);
+        if (!c) return;
+        LLVMValueRef c1 = truth(g, c, s->cond->t);
+        LLVMBasicBlockRef bt = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "if.then");
+        LLVMBasicBlockRef be = s->els ? LLVMAppendBasicBlockInContext(g->ctx, g->fn, "if.else") : NULL;
+        LLVMBasicBlockRef bj = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "if.end");
+        LLVMBuildCondBr(g->b, c1, bt, be ? be : bj);
+        LLVMPositionBuilderAtEnd(g->b, bt);
+        gen_block(g, s->body);
+        if (g->err) return;
+        LLVMBuildBr(g->b, bj);
+        if (be) {
+            LLVMPositionBuilderAtEnd(g->b, be);
+            gen_block(g, s->els);
+            if (g->err) return;
+            LLVMBuildBr(g->b, bj);
+        }
+        LLVMPositionBuilderAtEnd(g->b, bj);
+        return;
+    }
+    case KS_DECL: {
+        LLVMValueRef slot = var_slot(g, s->var);
+        if (!slot) return;
+        LLVMValueRef v = s->val ? gen_expr(g, s->val)
+                                : LLVMConstNull(ltype(g, g->f->vars[s->var].t));
+        if (v) LLVMBuildStore(g->b, v, slot);
+        return;
+    }
+    case KS_SET: {
+        LLVMValueRef slot = var_slot(g, s->var);
+        LLVMValueRef v = slot ? gen_expr(g, s->val) : NULL;
+        if (v) LLVMBuildStore(g->b, v, slot);
+        return;
+    }
+    case KS_STORE: {
+        LLVMValueRef ptr = buf_elem_ptr(g, s->buf, s->idx);
+        LLVMValueRef v = ptr ? gen_expr(g, s->val) : NULL;
+        if (!v) return;
+        if (s->val->t != g->f->bufs[s->buf].t &&
+            ltype(g, s->val->t) != ltype(g, g->f->bufs[s->buf].t)) {
+            lg_fail(g, llvm_fmt("%s: stores %s into a %s buffer", g->f->name,
+                                dt_name(s->val->t), dt_name(g->f->bufs[s->buf].t)));
+            return;
+        }
+        LLVMValueRef st = LLVMBuildStore(g->b, v, ptr);
+        LLVMSetAlignment(st, (unsigned)(bits(g->f->bufs[s->buf].t) / 8));
+        return;
+    }
+    case KS_CALL:
+        lg_fail(g, llvm_fmt("%s: runtime kernel %s is not supported by the LLVM back end (its "
+                            "targets list no kernels: operators lower to loop nests there)",
+                            g->f->name, s->fn ? s->fn : "(unnamed)"));
+        return;
+    }
+    lg_fail(g, llvm_fmt("%s: unknown statement kind %d", g->f->name, (int)s->kind));
+}
+
+static void gen_block(LG *g, const KStmt *s)
+{
+    for (; s && !g->err; s = s->next) gen_stmt(g, s);
+}
+
+/* Byte range of a buffer's storage in the arena, or -1 when it is not an arena tensor. */
+static int arena_range(const LG *g, const KBuf *b, int64_t *lo, int64_t *hi)
+{
+    const KTensor *t = &g->p->tensors[b->tensor];
+    if (t->kind != KT_ARENA) return -1;
+    *lo = t->offset;
+    *hi = t->offset + t->n * dt_size(t->t);
+    return 0;
+}
+
+/* noalias on a parameter is safe when its storage overlaps no other parameter's that
+ * anyone writes: weights are never written, distinct arena ranges never overlap. The
+ * caller's input/output arrays are only known not to overlap the arena and the weights. */
+static int buf_noalias(const LG *g, const KFunc *f, int i)
+{
+    const KBuf *bi = &f->bufs[i];
+    const KTensor *ti = &g->p->tensors[bi->tensor];
+    for (int j = 0; j < f->nbufs; j++) {
+        if (j == i) continue;
+        const KBuf *bj = &f->bufs[j];
+        const KTensor *tj = &g->p->tensors[bj->tensor];
+        if (bi->role == KR_IN && bj->role == KR_IN) continue;
+        if (ti->kind == KT_CONST || tj->kind == KT_CONST) {
+            if (bi->tensor == bj->tensor && (bi->role != KR_IN || bj->role != KR_IN)) return 0;
+            continue;
+        }
+        int64_t a0, a1, b0, b1;
+        int ia = arena_range(g, bi, &a0, &a1) == 0, ib = arena_range(g, bj, &b0, &b1) == 0;
+        if (ia && ib) {
+            if (a0 < b1 && b0 < a1) return 0;
+            continue;
+        }
+        if (ia != ib) continue;      /* arena vs caller's array: distinct objects */
+        if (bi->tensor != bj->tensor && ti->kind != tj->kind) continue; /* in vs out */
+        return 0;
+    }
+    return 1;
+}
+
+static void gen_func(LG *g, const KFunc *f)
+{
+    g->f = f;
+    LLVMTypeRef *params = calloc((size_t)f->nbufs + 1, sizeof *params);
+    g->vars = calloc((size_t)f->nvars + 1, sizeof *g->vars);
+    g->bufs = calloc((size_t)f->nbufs + 1, sizeof *g->bufs);
+    if (!params || !g->vars || !g->bufs) {
+        fputs("onnxcc: out of memory\n", stderr);
+        exit(1);
+    }
+    for (int i = 0; i < f->nbufs; i++) {
+        params[i] = g->ptr;
+        if (!ltype(g, f->bufs[i].t))
+            lg_fail(g, llvm_fmt("%s: buffer %d has type %s, which the LLVM back end cannot hold",
+                                f->name, i, dt_name(f->bufs[i].t)));
+    }
+    LLVMTypeRef fty = LLVMFunctionType(g->vd, params, (unsigned)f->nbufs, 0);
+    g->fn = LLVMAddFunction(g->mod, f->name, fty);
+    LLVMSetLinkage(g->fn, LLVMInternalLinkage);
+    unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+    LLVMAddAttributeAtIndex(g->fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateEnumAttribute(g->ctx, nounwind, 0));
+    unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
+    unsigned nocapture = LLVMGetEnumAttributeKindForName("nocapture", 9);
+    for (int i = 0; i < f->nbufs; i++) {
+        g->bufs[i] = LLVMGetParam(g->fn, (unsigned)i);
+        LLVMSetValueName2(g->bufs[i], f->bufs[i].name ? f->bufs[i].name : "b",
+                          strlen(f->bufs[i].name ? f->bufs[i].name : "b"));
+        LLVMAddAttributeAtIndex(g->fn, (unsigned)i + 1, LLVMCreateEnumAttribute(g->ctx, nocapture, 0));
+        if (!g->err && buf_noalias(g, f, i))
+            LLVMAddAttributeAtIndex(g->fn, (unsigned)i + 1, LLVMCreateEnumAttribute(g->ctx, noalias, 0));
+    }
+    g->entry = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "entry");
+    LLVMBasicBlockRef start = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "start");
+    LLVMPositionBuilderAtEnd(g->b, g->entry);
+    LLVMBuildBr(g->b, start);
+    LLVMPositionBuilderAtEnd(g->b, start);
+    if (!g->err) gen_block(g, f->body);
+    LLVMBuildRetVoid(g->b);
+    free(params);
+    free(g->vars);
+    free(g->bufs);
+    g->vars = g->bufs = NULL;
+}
+
+/* The pointer NAME_run passes for a function's buffer. */
+static LLVMValueRef run_arg(LG *g, LLVMValueRef run, const KBuf *b)
+{
+    const KTensor *t = &g->p->tensors[b->tensor];
+    switch (t->kind) {
+    case KT_INPUT:
+        for (int i = 0; i < g->p->ninputs; i++)
+            if (g->p->inputs[i] == b->tensor) return LLVMGetParam(run, (unsigned)i);
+        break;
+    case KT_OUTPUT:
+        for (int i = 0; i < g->p->noutputs; i++)
+            if (g->p->outputs[i] == b->tensor)
+                return LLVMGetParam(run, (unsigned)(g->p->ninputs + i));
+        break;
+    case KT_CONST:
+        return g->weights[b->tensor];
+    case KT_ARENA: {
+        LLVMValueRef off = iconst(g->i64, t->offset);
+        return LLVMBuildInBoundsGEP2(g->b, g->i8, g->arena, &off, 1, "");
+    }
+    }
+    return NULL;
+}
+
+/* Checks the bindings the module relies on (like cgen_c's check), before building. */
+static char *check_prog(const LG *g)
+{
+    const KProg *p = g->p;
+    if (!p->name || !*p->name) return llvm_fmt("program has no name");
+    for (int i = 0; i < p->ninputs; i++)
+        if (p->inputs[i] < 0 || p->inputs[i] >= p->ntensors) return llvm_fmt("bad input %d", i);
+    for (int i = 0; i < p->noutputs; i++)
+        if (p->outputs[i] < 0 || p->outputs[i] >= p->ntensors) return llvm_fmt("bad output %d", i);
+    for (int fi = 0; fi < p->nfuncs; fi++) {
+        const KFunc *f = p->funcs[fi];
+        if (!f->name) return llvm_fmt("function %d has no name", fi);
+        char err[256];
+        if (kir_verify(f, err, sizeof err) != 0) return llvm_fmt("%s: %s", f->name, err);
+        for (int b = 0; b < f->nbufs; b++) {
+            const KBuf *kb = &f->bufs[b];
+            if (kb->tensor < 0 || kb->tensor >= p->ntensors)
+                return llvm_fmt("%s: buffer %d is bound to no tensor", f->name, b);
+            const KTensor *t = &p->tensors[kb->tensor];
+            if (kb->role != KR_IN && (t->kind == KT_INPUT || t->kind == KT_CONST))
+                return llvm_fmt("%s: buffer %d writes read-only tensor '%s'", f->name, b, t->name);
+            if (t->kind == KT_CONST && t->n > 0 && !t->data)
+                return llvm_fmt("constant tensor '%s' has no data", t->name);
+            if (t->kind == KT_ARENA &&
+                (t->offset < 0 || t->offset + t->n * dt_size(t->t) > p->arena_bytes))
+                return llvm_fmt("arena tensor '%s' lies outside the %" PRId64 "-byte arena",
+                                t->name, p->arena_bytes);
+        }
+    }
+    return NULL;
+}
+
+static void build_module(LG *g)
+{
+    const KProg *p = g->p;
+    /* weights: the tensor's bytes (host layout = both targets' little-endian layout) */
+    g->weights = calloc((size_t)p->ntensors + 1, sizeof *g->weights);
+    if (!g->weights) {
+        fputs("onnxcc: out of memory\n", stderr);
+        exit(1);
+    }
+    for (int fi = 0; fi < p->nfuncs; fi++)
+        for (int b = 0; b < p->funcs[fi]->nbufs; b++) {
+            int ti = p->funcs[fi]->bufs[b].tensor;
+            const KTensor *t = &p->tensors[ti];
+            if (t->kind != KT_CONST || g->weights[ti]) continue;
+            size_t bytes = t->n > 0 ? (size_t)t->n * (size_t)dt_size(t->t) : 0;
+            LLVMValueRef init = bytes ? LLVMConstStringInContext2(g->ctx, t->data, bytes, 1)
+                                      : LLVMConstNull(LLVMArrayType2(g->i8, 1));
+            char *name = llvm_fmt("%s_w%d", p->name, ti);
+            LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), name);
+            free(name);
+            LLVMSetInitializer(gv, init);
+            LLVMSetGlobalConstant(gv, 1);
+            LLVMSetLinkage(gv, LLVMPrivateLinkage);
+            LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
+            LLVMSetAlignment(gv, 64);
+            g->weights[ti] = gv;
+        }
+    /* the arena, aligned at least like the planner's slots and a cache line */
+    uint64_t abytes = p->arena_bytes > 0 ? (uint64_t)p->arena_bytes : 1;
+    LLVMTypeRef aty = LLVMArrayType2(g->i8, abytes);
+    char *aname = llvm_fmt("%s_arena", p->name);
+    g->arena = LLVMAddGlobal(g->mod, aty, aname);
+    free(aname);
+    LLVMSetInitializer(g->arena, LLVMConstNull(aty));
+    LLVMSetLinkage(g->arena, LLVMInternalLinkage);
+    unsigned align = p->arena_align > 64 ? (unsigned)p->arena_align : 64;
+    LLVMSetAlignment(g->arena, align);
+
+    for (int fi = 0; fi < p->nfuncs && !g->err; fi++) gen_func(g, p->funcs[fi]);
+    if (g->err) return;
+
+    /* int NAME_run(const T *in..., T *out...) */
+    int np = p->ninputs + p->noutputs;
+    LLVMTypeRef *params = calloc((size_t)np + 1, sizeof *params);
+    if (!params) {
+        fputs("onnxcc: out of memory\n", stderr);
+        exit(1);
+    }
+    for (int i = 0; i < np; i++) params[i] = g->ptr;
+    char *rname = llvm_fmt("%s_run", p->name);
+    LLVMValueRef run = LLVMAddFunction(g->mod, rname, LLVMFunctionType(g->i32, params, (unsigned)np, 0));
+    free(rname);
+    free(params);
+    unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+    LLVMAddAttributeAtIndex(run, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(g->ctx, nounwind, 0));
+    for (int i = 0; i < np; i++) {
+        const KTensor *t = &p->tensors[i < p->ninputs ? p->inputs[i] : p->outputs[i - p->ninputs]];
+        LLVMSetValueName2(LLVMGetParam(run, (unsigned)i), t->name, strlen(t->name));
+    }
+    LLVMPositionBuilderAtEnd(g->b, LLVMAppendBasicBlockInContext(g->ctx, run, "entry"));
+    for (int fi = 0; fi < p->nfuncs; fi++) {
+        const KFunc *f = p->funcs[fi];
+        LLVMValueRef fn = LLVMGetNamedFunction(g->mod, f->name);
+        LLVMValueRef *args = calloc((size_t)f->nbufs + 1, sizeof *args);
+        if (!args) {
+            fputs("onnxcc: out of memory\n", stderr);
+            exit(1);
+        }
+        for (int b = 0; b < f->nbufs; b++) {
+            args[b] = run_arg(g, run, &f->bufs[b]);
+            if (!args[b]) {
+                lg_fail(g, llvm_fmt("%s: buffer %d is bound to tensor '%s', which NAME_run does "
+                                    "not receive", f->name, b, p->tensors[f->bufs[b].tensor].name));
+                free(args);
+                return;
+            }
+        }
+        LLVMBuildCall2(g->b, LLVMGlobalGetValueType(fn), fn, args, (unsigned)f->nbufs, "");
+        free(args);
+    }
+    LLVMBuildRet(g->b, LLVMConstInt(g->i32, 0, 0));
+}
+
+static int write_out(const char *dir, const char *file, const void *data, size_t len, char **err)
+{
+    char *path = llvm_fmt("%s/%s", dir, file);
+    int rc = write_file_atomic(path, data, len);
+    if (rc != 0) *err = llvm_fmt("cannot write %s: %s", path, strerror(errno));
+    free(path);
+    return rc;
+}
+
+static void init_targets(void)
+{
+    static int done;
+    if (done) return;
+    done = 1;
+    LLVMInitializeX86TargetInfo();
+    LLVMInitializeX86Target();
+    LLVMInitializeX86TargetMC();
+    LLVMInitializeX86AsmPrinter();
+    LLVMInitializeAArch64TargetInfo();
+    LLVMInitializeAArch64Target();
+    LLVMInitializeAArch64TargetMC();
+    LLVMInitializeAArch64AsmPrinter();
+}
+
+int cgen_llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, char **err)
+{
+    *err = NULL;
+    init_targets();
+    LG g;
+    memset(&g, 0, sizeof g);
+    g.p = p;
+    char *msg = check_prog(&g);
+    if (msg) {
+        *err = msg;
+        return -1;
+    }
+
+    /* the target machine first: a bad --cpu/--features is the likeliest user error */
+    const char *triple = o && o->triple ? o->triple : "x86_64-unknown-linux-gnu";
+    const char *cpu = o && o->cpu ? o->cpu : "generic";
+    const char *features = o && o->features ? o->features : "";
+    char *host_cpu = NULL, *host_feat = NULL;
+    if (!strcmp(cpu, "native")) {
+        host_cpu = LLVMGetHostCPUName();
+        host_feat = LLVMGetHostCPUFeatures();
+        cpu = host_cpu;
+        if (!*features) features = host_feat;
+    }
+    LLVMTargetRef target;
+    char *terr = NULL;
+    if (LLVMGetTargetFromTriple(triple, &target, &terr)) {
+        *err = llvm_fmt("LLVM has no target for triple %s: %s", triple, terr ? terr : "");
+        LLVMDisposeMessage(terr);
+        LLVMDisposeMessage(host_cpu);
+        LLVMDisposeMessage(host_feat);
+        return -1;
+    }
+    int lvl = o ? o->opt_level : 2;
+    LLVMCodeGenOptLevel cgl = lvl >= 3 ? LLVMCodeGenLevelAggressive
+                              : lvl == 0 ? LLVMCodeGenLevelNone : LLVMCodeGenLevelDefault;
+    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, features, cgl,
+                                                      LLVMRelocPIC, LLVMCodeModelDefault);
+    LLVMDisposeMessage(host_cpu);
+    LLVMDisposeMessage(host_feat);
+    if (!tm) {
+        *err = llvm_fmt("cannot create an LLVM target machine for %s (cpu %s)", triple, cpu);
+        return -1;
+    }
+
+    g.ctx = LLVMContextCreate();
+    g.mod = LLVMModuleCreateWithNameInContext(p->name, g.ctx);
+    LLVMSetTarget(g.mod, triple);
+    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
+    LLVMSetModuleDataLayout(g.mod, td);
+    LLVMDisposeTargetData(td);
+    g.b = LLVMCreateBuilderInContext(g.ctx);
+    g.i1 = LLVMInt1TypeInContext(g.ctx);
+    g.i8 = LLVMInt8TypeInContext(g.ctx);
+    g.i16 = LLVMInt16TypeInContext(g.ctx);
+    g.i32 = LLVMInt32TypeInContext(g.ctx);
+    g.i64 = LLVMInt64TypeInContext(g.ctx);
+    g.f32 = LLVMFloatTypeInContext(g.ctx);
+    g.f64 = LLVMDoubleTypeInContext(g.ctx);
+    g.ptr = LLVMPointerTypeInContext(g.ctx, 0);
+    g.vd = LLVMVoidTypeInContext(g.ctx);
+
+    int rc = -1;
+    char *h = NULL, *ll = NULL;
+    LLVMMemoryBufferRef obj = NULL;
+    build_module(&g);
+    if (g.err) {
+        *err = g.err;
+        g.err = NULL;
+        goto done;
+    }
+    char *verr = NULL;
+    if (LLVMVerifyModule(g.mod, LLVMReturnStatusAction, &verr)) {
+        *err = llvm_fmt("internal error: the LLVM module does not verify: %.400s", verr ? verr : "");
+        LLVMDisposeMessage(verr);
+        goto done;
+    }
+    LLVMDisposeMessage(verr);
+    if (lvl > 0) {
+        LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+        LLVMPassBuilderOptionsSetLoopVectorization(po, 1);
+        LLVMPassBuilderOptionsSetSLPVectorization(po, 1);
+        LLVMPassBuilderOptionsSetLoopUnrolling(po, 1);
+        char passes[32];
+        snprintf(passes, sizeof passes, "default<O%d>", lvl > 3 ? 3 : lvl);
+        LLVMErrorRef perr = LLVMRunPasses(g.mod, passes, tm, po);
+        LLVMDisposePassBuilderOptions(po);
+        if (perr) {
+            char *m = LLVMGetErrorMessage(perr);
+            *err = llvm_fmt("LLVM optimisation failed: %s", m);
+            LLVMDisposeErrorMessage(m);
+            goto done;
+        }
+    }
+    /* printed before emission: code generation rewrites the module's IR in place */
+    if (o && o->emit_llvm) ll = LLVMPrintModuleToString(g.mod);
+    char *eerr = NULL;
+    if (LLVMTargetMachineEmitToMemoryBuffer(tm, g.mod, LLVMObjectFile, &eerr, &obj)) {
+        *err = llvm_fmt("LLVM code generation failed: %s", eerr ? eerr : "");
+        LLVMDisposeMessage(eerr);
+        obj = NULL;
+        goto done;
+    }
+    h = cgen_c_header(p);
+    char *hn = llvm_fmt("%s.h", p->name), *on = llvm_fmt("%s.o", p->name);
+    rc = write_out(outdir, hn, h, strlen(h), err);
+    if (!rc) rc = write_out(outdir, on, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj), err);
+    if (!rc && ll) {
+        char *ln = llvm_fmt("%s.ll", p->name);
+        rc = write_out(outdir, ln, ll, strlen(ll), err);
+        free(ln);
+    }
+    free(hn);
+    free(on);
+done:
+    free(h);
+    if (ll) LLVMDisposeMessage(ll);
+    if (obj) LLVMDisposeMemoryBuffer(obj);
+    free(g.weights);
+    free(g.err);
+    LLVMDisposeBuilder(g.b);
+    LLVMDisposeModule(g.mod);
+    LLVMContextDispose(g.ctx);
+    LLVMDisposeTargetMachine(tm);
+    return rc;
+}
+
+#else /* !ONNXCC_HAVE_LLVM */
+
+int cgen_llvm_available(void)
+{
+    return 0;
+}
+
+int cgen_llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, char **err)
+{
+    (void)p;
+    (void)outdir;
+    *err = llvm_fmt("target %s needs the LLVM back end; rebuild with -Dllvm=enabled",
+                    o && o->target ? o->target : "(llvm)");
+    return -1;
+}
+
+#endif
