@@ -26,6 +26,14 @@ static Value *need_in(Node *n, int i)
     return v;
 }
 
+/* ONNX checkers reject a wrong input count, but models are not always checked. */
+static int bad_arity(Node *n, int lo, int hi)
+{
+    if (n->nin >= lo && n->nin <= hi) return 0;
+    if (lo == hi) return node_err(n, "expects %d input%s, got %d", lo, lo > 1 ? "s" : "", n->nin);
+    return node_err(n, "expects %d to %d inputs, got %d", lo, hi, n->nin);
+}
+
 /* The shape input i takes part in broadcasting with. Before opset 7 the binary ops did
  * not broadcast numpy-style: with broadcast=1, B is aligned to A starting at `axis`
  * (default: trailing). Padding B's shape with trailing 1s to A's rank expresses that
@@ -89,6 +97,7 @@ static int ew_bcast(Node *n, int nin, Type *out)
 
 int ew_unary_infer(Node *n)
 {
+    if (bad_arity(n, 1, 1)) return -1;
     Value *x = need_in(n, 0);
     if (!x) return -1;
     DType t = x->type.dt, ot = t;
@@ -170,6 +179,7 @@ static DType binary_types(Node *n, DType a, DType b)
 
 int ew_binary_infer(Node *n)
 {
+    if (bad_arity(n, 2, 2)) return -1;
     Value *a = need_in(n, 0), *b = a ? need_in(n, 1) : NULL;
     if (!a || !b) return -1;
     if (n->op == OP_BitShift) {
@@ -217,6 +227,7 @@ int ew_variadic_infer(Node *n)
 
 int ew_cast_infer(Node *n)
 {
+    if (bad_arity(n, n->op == OP_CastLike ? 2 : 1, n->op == OP_CastLike ? 2 : 1)) return -1;
     Value *x = need_in(n, 0);
     if (!x) return -1;
     DType to;
@@ -233,7 +244,7 @@ int ew_cast_infer(Node *n)
         to = (DType)a->i;
     }
     if (!dt_supported(to) || to == DT_IDX || (!is_num(to) && to != DT_BOOL))
-        return node_err(n, "cast to %s is unsupported", dt_name(to));
+        return node_err(n, "cast to %s (data type %d) is unsupported", dt_name(to), (int)to);
     if (!is_num(x->type.dt) && x->type.dt != DT_BOOL)
         return node_err(n, "cast from %s is unsupported", dt_name(x->type.dt));
     return set_out(n, 0, to, x->type.rank, x->type.dims);
@@ -241,6 +252,7 @@ int ew_cast_infer(Node *n)
 
 int ew_where_infer(Node *n)
 {
+    if (bad_arity(n, 3, 3)) return -1;
     Value *c = need_in(n, 0), *x = c ? need_in(n, 1) : NULL, *y = x ? need_in(n, 2) : NULL;
     if (!c || !x || !y) return -1;
     if (c->type.dt != DT_BOOL)
@@ -255,6 +267,7 @@ int ew_where_infer(Node *n)
 
 int ew_clip_infer(Node *n)
 {
+    if (bad_arity(n, 1, n->opset < 11 ? 1 : 3)) return -1;
     Value *x = need_in(n, 0);
     if (!x) return -1;
     DType t = x->type.dt;
@@ -278,6 +291,7 @@ int ew_clip_infer(Node *n)
 
 int ew_dropout_infer(Node *n)
 {
+    if (bad_arity(n, 1, n->opset < 12 ? 1 : 3)) return -1;
     Value *x = need_in(n, 0);
     if (!x) return -1;
     if (!is_num(x->type.dt)) return node_err(n, "needs a numeric input, got %s",
