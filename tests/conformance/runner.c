@@ -639,7 +639,25 @@ static void run_all(const Config *cfg, Test *tests, int n, const char *workdir)
 typedef struct OpCov {
     const char *op;
     int tests, pass;
+    int named;            /* failing tests whose message names this op: likely culprits */
 } OpCov;
+
+/* Does a failure message name op? onnxcc writes "(Op)" after a node name and "operator: Op"
+ * or "operator: domain.Op" for unsupported ones; match those forms on word boundaries. */
+static int names_op(const char *msg, const char *op)
+{
+    const char *colon = strrchr(op, ':');
+    const char *bare = colon ? colon + 1 : op;
+    size_t n = strlen(bare);
+    for (const char *p = strstr(msg, bare); p; p = strstr(p + 1, bare)) {
+        char before = p == msg ? ' ' : p[-1], after = p[n];
+        int word_before = before == '(' || before == ' ' || before == '.' || before == '\'';
+        int word_after = after == ')' || after == ' ' || after == 0 || after == '\'' ||
+                         after == ',' || after == ':';
+        if (word_before && word_after) return 1;
+    }
+    return 0;
+}
 
 static int cmp_cov(const void *a, const void *b)
 {
@@ -664,10 +682,11 @@ static void write_coverage(const Config *cfg, Test *tests, int n, const char *pa
             while (j < ncov && strcmp(cov[j].op, t->ops[k])) j++;
             if (j == ncov) {
                 cov = xrealloc(cov, (size_t)(ncov + 1) * sizeof *cov);
-                cov[ncov++] = (OpCov){ t->ops[k], 0, 0 };
+                cov[ncov++] = (OpCov){ t->ops[k], 0, 0, 0 };
             }
             cov[j].tests++;
             if (t->cat == C_PASS) cov[j].pass++;
+            else if (names_op(t->msg, t->ops[k])) cov[j].named++;
         }
     }
     if (ncov) qsort(cov, (size_t)ncov, sizeof *cov, cmp_cov);
@@ -683,11 +702,13 @@ static void write_coverage(const Config *cfg, Test *tests, int n, const char *pa
     fprintf(f, ".\n\n| Outcome | Tests |\n|---|---:|\n");
     for (int c = 0; c < C_COUNT; c++) fprintf(f, "| %s | %d |\n", cat_words[c], bycat[c]);
     fprintf(f, "\nOperators by the number of tests containing them that do not pass (a test "
-               "counts for every operator in its model, subgraphs included).\n\n"
-               "| Operator | Tests | Pass | Missing |\n|---|---:|---:|---:|\n");
+               "counts for every operator in its model, subgraphs included, so an operator "
+               "beside a missing one is counted too). *Named* counts the failures whose "
+               "message names the operator: those are the likely culprits.\n\n"
+               "| Operator | Tests | Pass | Missing | Named |\n|---|---:|---:|---:|---:|\n");
     for (int j = 0; j < ncov; j++)
-        fprintf(f, "| %s | %d | %d | %d |\n", cov[j].op, cov[j].tests, cov[j].pass,
-                cov[j].tests - cov[j].pass);
+        fprintf(f, "| %s | %d | %d | %d | %d |\n", cov[j].op, cov[j].tests, cov[j].pass,
+                cov[j].tests - cov[j].pass, cov[j].named);
     fclose(f);
     free(cov);
 }
