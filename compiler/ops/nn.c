@@ -1040,8 +1040,13 @@ int nn_unpool_lower(Node *n, Lower *L)
     if (memcmp(od, dd, sizeof(int64_t) * rank)) {
         int c[KIR_MAX_RANK];
         for (int i = rank - 1; i >= 0; i--) {
+            /* a unit dim has coordinate 0; dividing by 1 would print t = t */
+            if (dd[i] == 1) {
+                c[i] = kdecl(k, DT_IDX, kc_idx(k, 0));
+                continue;
+            }
             c[i] = kdecl(k, DT_IDX, kbin(k, KB_REM, V(k, t), kc_idx(k, dd[i])));
-            kset(k, t, kbin(k, KB_DIV, V(k, t), kc_idx(k, dd[i])));
+            if (i > 0) kset(k, t, kbin(k, KB_DIV, V(k, t), kc_idx(k, dd[i])));
         }
         KExpr *e[KIR_MAX_RANK];
         for (int i = 0; i < rank; i++) e[i] = V(k, c[i]);
