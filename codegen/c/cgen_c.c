@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "../codegen.h"
+#include "cprinter.h"
 
 /* ---- small utilities ---- */
 
@@ -182,7 +183,8 @@ static void sb_iconst(StrBuf *sb, DType t, int64_t v, int bare)
 
 enum { H_MIN, H_MAX, H_ABS, H_COUNT };
 
-typedef struct CG {
+struct CG {
+    const CHooks *h;  /* dialect overrides (HLS); NULL: plain C */
     const KProg *p;
     const KFunc *f;
     StrBuf *sb;
@@ -191,7 +193,15 @@ typedef struct CG {
     int *buf_uses;                            /* per buffer of f: any reference */
     char *err;                                /* first error (malloc'd) */
     int top;       /* the next expression stands alone (subscript, right of =, argument) */
-} CG;
+};
+typedef struct CG CG;
+
+/* Type name in printed code: the dialect's, else C's. */
+static const char *cg_type(CG *cg, DType t)
+{
+    const char *n = cg->h && cg->h->type_name ? cg->h->type_name(cg, t) : NULL;
+    return n ? n : ctype(t);
+}
 
 static void cg_fail(CG *cg, char *msg)
 {
@@ -446,7 +456,7 @@ static void emit_cast(CG *cg, const KExpr *e)
         sb_puts(sb, " != 0))");
         return;
     }
-    sb_printf(sb, "((%s)", ctype(to));
+    sb_printf(sb, "((%s)", cg_type(cg, to));
     emit_expr(cg, e->a, 0);
     sb_puts(sb, ")");
 }
@@ -456,6 +466,26 @@ static void emit_top(CG *cg, const KExpr *e, int bare)
 {
     cg->top = 1;
     emit_expr(cg, e, bare);
+}
+
+/* buf[idx], or the dialect's array and offset: name[off + idx] */
+static void emit_ref(CG *cg, int b, const KExpr *idx)
+{
+    const char *name = buf_name(cg, b);
+    int64_t off = 0;
+    if (cg->h && cg->h->buf_ref) cg->h->buf_ref(cg, b, &name, &off);
+    sb_printf(cg->sb, "%s[", name);
+    if (off) {
+        /* only operators that bind tighter than + may follow it unparenthesized */
+        int paren = idx && idx->kind == KE_BIN && idx->op != KB_ADD && idx->op != KB_SUB &&
+                    idx->op != KB_MUL && idx->op != KB_DIV && idx->op != KB_REM;
+        sb_printf(cg->sb, "%" PRId64 " + %s", off, paren ? "(" : "");
+        emit_top(cg, idx, 1);
+        if (paren) sb_puts(cg->sb, ")");
+    } else {
+        emit_top(cg, idx, 1);
+    }
+    sb_puts(cg->sb, "]");
 }
 
 static void emit_expr(CG *cg, const KExpr *e, int bare)
@@ -472,6 +502,7 @@ static void emit_expr(CG *cg, const KExpr *e, int bare)
                                 cg->f->name, dt_name(e->t)));
         return;
     }
+    if (cg->h && cg->h->expr && cg->h->expr(cg, e, bare)) return;
     switch (e->kind) {
     case KE_CONST:
         if (is_fp(e->t)) sb_fconst(sb, e->t == DT_F32 ? (double)(float)e->f : e->f, e->t == DT_F32);
@@ -481,9 +512,7 @@ static void emit_expr(CG *cg, const KExpr *e, int bare)
         sb_puts(sb, var_name(cg, e->id));
         return;
     case KE_LOAD:
-        sb_printf(sb, "%s[", buf_name(cg, e->id));
-        emit_top(cg, e->a, 1);
-        sb_puts(sb, "]");
+        emit_ref(cg, e->id, e->a);
         return;
     case KE_UN:
         emit_un(cg, e);
@@ -617,12 +646,14 @@ static void emit_stmt(CG *cg, const KStmt *s)
         const char *v = var_name(cg, s->var);
         DType t = s->var >= 0 && s->var < f->nvars ? f->vars[s->var].t : DT_IDX;
         begin_line(sb);
-        sb_printf(sb, "for (%s %s = ", ctype(t) ? ctype(t) : "ptrdiff_t", v);
+        if (cg->h && cg->h->loop) cg->h->loop(cg, sb, s, 0);
+        sb_printf(sb, "for (%s %s = ", cg_type(cg, t) ? cg_type(cg, t) : "ptrdiff_t", v);
         emit_top(cg, s->lo, 1);
         sb_printf(sb, "; %s < ", v);
         emit_expr(cg, s->hi, 1);
         sb_printf(sb, "; %s++) {\n", v);
         sb->indent++;
+        if (cg->h && cg->h->loop) cg->h->loop(cg, sb, s, 1);
         emit_block(cg, s->body);
         sb_close(sb, "");
         return;
@@ -648,7 +679,7 @@ static void emit_stmt(CG *cg, const KStmt *s)
             return;
         }
         begin_line(sb);
-        sb_printf(sb, "%s %s = ", ctype(t), var_name(cg, s->var));
+        sb_printf(sb, "%s %s = ", cg_type(cg, t), var_name(cg, s->var));
         if (s->val) emit_top(cg, s->val, 1);
         else sb_puts(sb, "0");
         sb_puts(sb, ";\n");
@@ -663,9 +694,8 @@ static void emit_stmt(CG *cg, const KStmt *s)
         return;
     case KS_STORE:
         begin_line(sb);
-        sb_printf(sb, "%s[", buf_name(cg, s->buf));
-        emit_top(cg, s->idx, 1);
-        sb_puts(sb, "] = ");
+        emit_ref(cg, s->buf, s->idx);
+        sb_puts(sb, " = ");
         emit_top(cg, s->val, 1);
         sb_puts(sb, ";\n");
         return;
@@ -721,10 +751,11 @@ static void emit_func(CG *cg, const KFunc *f)
     sb_puts(sb, "/* ");
     sb_comment_text(sb, f->comment && *f->comment ? f->comment : f->name);
     sb_puts(sb, " */\n");
-    emit_signature(sb, f);
+    if (cg->h && cg->h->signature) cg->h->signature(cg, sb, f);
+    else emit_signature(sb, f);
     sb_puts(sb, "\n{\n");
     sb->indent++;
-    for (int i = 0; i < f->nbufs; i++)
+    for (int i = 0; i < f->nbufs && !(cg->h && cg->h->signature); i++)
         if (!cg->buf_uses[i]) sb_line(sb, "(void)%s;", buf_name(cg, i));
     emit_block(cg, f->body);
     sb_close(sb, "");
@@ -1014,7 +1045,7 @@ static char *gen_weights(const KProg *p, const Usage *u)
     return sb.buf;
 }
 
-static void emit_helpers(StrBuf *sb, const CG *cg)
+static void emit_helpers(StrBuf *sb, CG *cg)
 {
     int any = 0;
     for (int h = 0; h < H_COUNT; h++)
@@ -1022,7 +1053,7 @@ static void emit_helpers(StrBuf *sb, const CG *cg)
             if (!cg->helpers[h][t]) continue;
             if (!any) sb_puts(sb, "/* operand-once helpers: an inline ?: would repeat operands */\n");
             any = 1;
-            const char *ct = ctype((DType)t), *sx = tsuffix((DType)t);
+            const char *ct = cg_type(cg, (DType)t), *sx = tsuffix((DType)t);
             if (h == H_MIN)
                 sb_printf(sb, "static %s onnxcc_min_%s(%s a, %s b) { return a < b ? a : b; }\n",
                           ct, sx, ct, ct);
@@ -1407,4 +1438,86 @@ char *cgen_c_harness(const KProg *p)
     }
     sb_puts(&sb, "    return 0;\n}\n");
     return sb.buf;
+}
+
+/* ---- the printer, opened to C dialects (cprinter.h) ---- */
+
+CPrinter *cprinter_new(const KProg *p, const CHooks *h)
+{
+    CG *cg = calloc(1, sizeof *cg);
+    if (!cg) {
+        fputs("onnxcc: out of memory\n", stderr);
+        exit(1);
+    }
+    cg->p = p;
+    cg->h = h;
+    return cg;
+}
+
+void cprinter_free(CPrinter *cp)
+{
+    if (!cp) return;
+    free(cp->err);
+    free(cp);
+}
+
+void cprinter_func(CPrinter *cp, StrBuf *out, const KFunc *f)
+{
+    cp->sb = out;
+    emit_func(cp, f);
+}
+
+void cprinter_helpers(CPrinter *cp, StrBuf *out)
+{
+    emit_helpers(out, cp);
+}
+
+const char *cprinter_error(const CPrinter *cp)
+{
+    return cp->err;
+}
+
+void *cprinter_ctx(const CPrinter *cp)
+{
+    return cp->h ? cp->h->ctx : NULL;
+}
+
+const KFunc *cprinter_cur_func(const CPrinter *cp)
+{
+    return cp->f;
+}
+
+const int *cprinter_buf_uses(const CPrinter *cp)
+{
+    return cp->buf_uses;
+}
+
+void cprinter_expr(CPrinter *cp, const KExpr *e, int bare)
+{
+    emit_expr(cp, e, bare);
+}
+
+void cprinter_fail(CPrinter *cp, char *msg)
+{
+    cg_fail(cp, msg);
+}
+
+StrBuf *cprinter_sb(CPrinter *cp)
+{
+    return cp->sb;
+}
+
+const char *cprinter_ctype(DType t)
+{
+    return ctype(t);
+}
+
+void cprinter_comment_text(StrBuf *sb, const char *s)
+{
+    sb_comment_text(sb, s);
+}
+
+void cprinter_elem(StrBuf *sb, DType t, const void *data, int64_t i)
+{
+    sb_weight_elem(sb, t, data, i);
 }
