@@ -425,7 +425,41 @@ typedef struct Config {
     int timeout;
     int update;
     int verbose;
+    const char *list;     /* --list FILE: only the tests named there (one per line) */
 } Config;
+
+/* Test names of a --list file: one per line, '#' starts a comment. Dies when unreadable,
+ * so a typo in a meson test cannot silently run nothing. */
+static char **read_name_list(const char *path, int *count)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) die("cannot read --list %s: %s", path, strerror(errno));
+    char **v = NULL, line[512];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *h = strchr(line, '#');
+        if (h) *h = 0;
+        char *a = line;
+        while (*a == ' ' || *a == '\t') a++;
+        size_t len = strlen(a);
+        while (len && (a[len - 1] == '\n' || a[len - 1] == ' ' || a[len - 1] == '\t' ||
+                       a[len - 1] == '\r'))
+            a[--len] = 0;
+        if (!len) continue;
+        v = xrealloc(v, (size_t)(n + 1) * sizeof *v);
+        v[n++] = xstrdup(a);
+    }
+    fclose(f);
+    *count = n;
+    return v;
+}
+
+static int name_listed(char **v, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(v[i], name)) return 1;
+    return 0;
+}
 
 /* Child: its own process group (so a timeout kills the compiler and the test program it
  * started too), output to the log, its own TMPDIR (removed afterwards, even if killed). */
@@ -749,6 +783,7 @@ static void usage(FILE *f)
             "  --jobs N          parallel tests (default: number of online CPUs)\n"
             "  --timeout S       seconds per test before it counts as a crash (default 120)\n"
             "  --filter SUBSTR   only tests whose name contains SUBSTR\n"
+            "  --list FILE       only the tests named in FILE (one per line, # comments)\n"
             "  --out DIR         where the coverage table and failure log go (default .)\n"
             "  --update          rewrite the expectations file from this run's results\n"
             "  --verbose         print every test's result\n",
@@ -757,7 +792,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    Config cfg = { "onnxcc", DEFAULT_DATA, NULL, "c", NULL, ".", 0, 120, 0, 0 };
+    Config cfg = { "onnxcc", DEFAULT_DATA, NULL, "c", NULL, ".", 0, 120, 0, 0, NULL };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
 #define ARG(flag) (!strcmp(a, flag) && (i + 1 < argc || (die("%s needs a value", flag), 0)))
@@ -766,6 +801,7 @@ int main(int argc, char **argv)
         else if (ARG("--expect")) cfg.expect = argv[++i];
         else if (ARG("--target")) cfg.target = argv[++i];
         else if (ARG("--filter")) cfg.filter = argv[++i];
+        else if (ARG("--list")) cfg.list = argv[++i];
         else if (ARG("--out")) cfg.out = argv[++i];
         else if (ARG("--jobs")) cfg.jobs = atoi(argv[++i]);
         else if (ARG("--timeout")) cfg.timeout = atoi(argv[++i]);
@@ -805,6 +841,8 @@ int main(int argc, char **argv)
     ExpectList el;
     expect_read(cfg.expect, &el);
 
+    int nlisted = 0;
+    char **listed = cfg.list ? read_name_list(cfg.list, &nlisted) : NULL;
     int ndirs = 0;
     char **dirs = list_dir(cfg.data, keep_test_dir, &ndirs);
     Test *tests = xmalloc((size_t)(ndirs ? ndirs : 1) * sizeof *tests);
@@ -813,6 +851,7 @@ int main(int argc, char **argv)
         Expect *e = expect_find(&el, dirs[i]);
         if (e) e->seen = 1;
         if (cfg.filter && !strstr(dirs[i], cfg.filter)) continue;
+        if (listed && !name_listed(listed, nlisted, dirs[i])) continue;
         Test *t = &tests[n++];
         memset(t, 0, sizeof *t);
         t->name = dirs[i];
@@ -878,7 +917,7 @@ int main(int argc, char **argv)
         /* From here on, judge the run against the list just written. */
         for (int k = 0; k < n; k++)
             tests[k].exp = tests[k].cat == C_PASS ? NULL : expect_find(&nl, tests[k].name);
-    } else if (!cfg.filter) {
+    } else if (!cfg.filter && !cfg.list) {
         for (int i = 0; i < el.n; i++)
             if (!el.v[i].seen)
                 say("note: %s lists %s, which is not under %s (remove the line)\n",
