@@ -4,8 +4,11 @@
 # root, and apt-get update only when something has to be installed.
 set -euo pipefail
 
+# llvm-19-dev: the LLVM back end (targets x86_64, aarch64); gcc-aarch64-linux-gnu,
+# libc6-dev-arm64-cross and qemu-user: `check --target aarch64` builds and runs AArch64 code.
 pkgs=(meson ninja-build pkg-config gcc clang protobuf-c-compiler libprotobuf-c-dev check
-      libopenblas-dev libonnx-testdata)
+      libopenblas-dev libonnx-testdata llvm-19-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+      qemu-user)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "install_deps: not a Debian system; make sure these are installed: ${pkgs[*]}" >&2
