@@ -213,6 +213,45 @@ static int q_zp(KB *k, Lower *L, const Node *n, int i, KExpr *idx)
     return kdecl(k, DT_I32, kcast(k, DT_I32, kload(k, lw_in(L, i), e)));
 }
 
+/* A scale of QLinearMatMul/QLinearConv: float32, one value or `per` values. */
+static int scale_check(Node *n, int i, int64_t per, const char *what)
+{
+    const Type *t = in_type(n, i);
+    if (!t) return node_err(n, "needs input %s", what);
+    int64_t c = type_numel(t);
+    if (t->dt != DT_F32 || t->rank > 1 || (c != 1 && c != per))
+        return node_err(n, "%s must be float32 with 1 or %lld values, got %s", what, LL(per),
+                        type_str(n->g->pool, t));
+    return 0;
+}
+
+/* Output type of the QLinear ops: that of y_zero_point (input 7). */
+static int qlinear_out(Node *n, DType *yt)
+{
+    const Type *t = in_type(n, 7);
+    if (!t) return node_err(n, "needs input y_zero_point");
+    if (!dt_is_q8(t->dt)) return node_err(n, "y_zero_point must be uint8 or int8");
+    if (type_numel(t) != 1) return node_err(n, "only a scalar y_zero_point is supported");
+    *yt = t->dt;
+    return scale_check(n, 6, 1, "y_scale");
+}
+
+/* scale variable: element 0, or element `idx` when there is one per channel */
+static KExpr *q_scale(KB *k, Lower *L, const Node *n, int i, KExpr *idx)
+{
+    return kload(k, lw_in(L, i), type_numel(in_type(n, i)) == 1 ? kc_idx(k, 0) : idx);
+}
+
+/* saturate(rint(acc * mult) + zp) in the type of y_zero_point */
+static KExpr *q_requant(KB *k, DType yt, int acc, KExpr *mult, int yz)
+{
+    KExpr *v = kun(k, KU_RINT, kmul_t(k, kcast(k, DT_F32, V(k, acc)), mult));
+    v = kadd_t(k, v, kcast(k, DT_F32, V(k, yz)));
+    double lo = yt == DT_I8 ? -128 : 0, hi = yt == DT_I8 ? 127 : 255;
+    v = kbin(k, KB_MIN, kbin(k, KB_MAX, v, kc(k, DT_F32, lo)), kc(k, DT_F32, hi));
+    return kcast(k, yt, v);
+}
+
 /* ---- MatMul ------------------------------------------------------------------------- */
 
 typedef struct MM {
@@ -279,8 +318,8 @@ static int mm_shape(Node *n, const Type *a, const Type *b, MM *m)
 
 int nn_matmul_infer(Node *n)
 {
-    const Type *a = in_type(n, 0), *b = in_type(n, 1);
-    int q = n->op == OP_MatMulInteger;
+    int ql = n->op == OP_QLinearMatMul, q = n->op == OP_MatMulInteger || ql;
+    const Type *a = in_type(n, 0), *b = in_type(n, ql ? 3 : 1);
     if (!a || !b) return node_err(n, "needs inputs A and B");
     if (q ? !dt_is_q8(a->dt) || !dt_is_q8(b->dt) : !dt_is_arith(a->dt))
         return node_err(n, "unsupported element type %s", dt_name(a->dt));
@@ -289,9 +328,14 @@ int nn_matmul_infer(Node *n)
     MM m;
     if (mm_shape(n, a, b, &m)) return -1;
     /* zero points: a scalar, or one per row of A / column of B */
-    if (q && (zp_check(n, 2, a->dt, m.M, "a_zero_point") || zp_check(n, 3, b->dt, m.N, "b_zero_point")))
+    if (q && (zp_check(n, 2, a->dt, m.M, "a_zero_point") ||
+              zp_check(n, ql ? 5 : 3, b->dt, m.N, "b_zero_point")))
         return -1;
-    return set_out(n, 0, q ? DT_I32 : a->dt, m.orank, m.od);
+    DType yt = q ? DT_I32 : a->dt;
+    if (ql && (scale_check(n, 1, m.M, "a_scale") || scale_check(n, 4, m.N, "b_scale") ||
+               qlinear_out(n, &yt)))
+        return -1;
+    return set_out(n, 0, yt, m.orank, m.od);
 }
 
 /* Offset of the batch element at vars[] of the output batch in an operand whose batch
@@ -306,12 +350,14 @@ static KExpr *batch_off(KB *k, const MM *m, const int *vars, int src_rank, const
 int nn_matmul_lower(Node *n, Lower *L)
 {
     KB *k = L->k;
-    const Type *a = in_type(n, 0), *b = in_type(n, 1);
-    int q = n->op == OP_MatMulInteger;
-    DType dt = q ? DT_I32 : a->dt;
+    int ql = n->op == OP_QLinearMatMul, q = n->op == OP_MatMulInteger || ql;
+    const Type *a = in_type(n, 0), *b = in_type(n, ql ? 3 : 1);
+    DType dt = q ? DT_I32 : a->dt, yt = dt;
+    if (ql && qlinear_out(n, &yt)) return -1;
     MM m;
     if (mm_shape(n, a, b, &m)) return -1;
-    int A = lw_in(L, 0), B = lw_in(L, 1), Y = lw_out(L, 0);
+    int A = lw_in(L, 0), B = lw_in(L, ql ? 3 : 1), Y = lw_out(L, 0);
+    int yz = ql ? q_zp(k, L, n, 7, NULL) : -1;
     int bv[KIR_MAX_RANK];
     open_loops(k, m.rb, m.ob, bv, 1);
     KExpr *yoff0 = m.rb ? kmuli(k, kindex(k, m.rb, m.ob, bv), m.M * m.N) : kc_idx(k, 0);
@@ -330,7 +376,7 @@ int nn_matmul_lower(Node *n, Lower *L)
         int iv = kfor_n(k, m.M, m.rb ? KL_SERIAL : KL_PARALLEL);
         int az = q ? q_zp(k, L, n, 2, V(k, iv)) : -1;
         int jv = kfor_n(k, m.N, KL_SERIAL);
-        int bz = q ? q_zp(k, L, n, 3, V(k, jv)) : -1;
+        int bz = q ? q_zp(k, L, n, ql ? 5 : 3, V(k, jv)) : -1;
         int acc = kdecl(k, dt, kc(k, dt, 0));
         int kv = kfor_n(k, m.K, KL_REDUCE);
         KExpr *ai = kadd(k, V(k, aoff), kadd(k, kmuli(k, V(k, iv), m.K), V(k, kv)));
@@ -338,7 +384,12 @@ int nn_matmul_lower(Node *n, Lower *L)
         kaccum(k, acc, kmul_t(k, q_load(k, A, ai, az), q_load(k, B, bi, bz)));
         kend(k);
         KExpr *yi = kadd(k, V(k, yoff), kadd(k, kmuli(k, V(k, iv), m.N), V(k, jv)));
-        kstore(k, Y, yi, V(k, acc));
+        KExpr *y = V(k, acc);
+        if (ql) {
+            KExpr *sc = kmul_t(k, q_scale(k, L, n, 1, V(k, iv)), q_scale(k, L, n, 4, V(k, jv)));
+            y = q_requant(k, yt, acc, kbin(k, KB_DIV, sc, q_scale(k, L, n, 6, NULL)), yz);
+        }
+        kstore(k, Y, yi, y);
         kend_n(k, 2);
     }
     kend_n(k, m.rb);
@@ -435,8 +486,9 @@ int nn_gemm_lower(Node *n, Lower *L)
  * and computes the window. */
 static int conv_setup(Node *n, Win *w, int64_t *group)
 {
-    int q = n->op == OP_ConvInteger;
-    const Type *x = in_type(n, 0), *wt = in_type(n, 1), *b = q ? NULL : in_type(n, 2);
+    int q = n->op == OP_ConvInteger || n->op == OP_QLinearConv, ql = n->op == OP_QLinearConv;
+    int bi = n->op == OP_Conv ? 2 : ql ? 8 : -1;
+    const Type *x = in_type(n, 0), *wt = in_type(n, ql ? 3 : 1), *b = bi >= 0 ? in_type(n, bi) : NULL;
     if (!x || !wt) return node_err(n, "needs inputs X and W");
     if (q ? !dt_is_q8(x->dt) || !dt_is_q8(wt->dt) : !dt_is_real(x->dt))
         return node_err(n, "unsupported element type %s", dt_name(x->dt));
@@ -449,9 +501,13 @@ static int conv_setup(Node *n, Win *w, int64_t *group)
     if (C % g || M % g || wt->dims[1] * g != C)
         return node_err(n, "channels do not match: X %s, W %s, group %lld",
                         type_str(n->g->pool, x), type_str(n->g->pool, wt), LL(g));
-    if (b && (b->dt != x->dt || b->rank != 1 || b->dims[0] != M))
-        return node_err(n, "bias must be %s[%lld]", dt_name(x->dt), LL(M));
-    if (q && (zp_check(n, 2, x->dt, 1, "x_zero_point") || zp_check(n, 3, wt->dt, M, "w_zero_point")))
+    DType bt = q ? DT_I32 : x->dt;
+    if (b && (b->dt != bt || b->rank != 1 || b->dims[0] != M))
+        return node_err(n, "bias must be %s[%lld]", dt_name(bt), LL(M));
+    if (q && (zp_check(n, 2, x->dt, 1, "x_zero_point") ||
+              zp_check(n, ql ? 5 : 3, wt->dt, M, "w_zero_point")))
+        return -1;
+    if (ql && (scale_check(n, 1, 1, "x_scale") || scale_check(n, 4, M, "w_scale")))
         return -1;
     memset(w, 0, sizeof *w);
     w->nsp = x->rank - 2;
@@ -476,12 +532,14 @@ int nn_conv_infer(Node *n)
     Win w;
     int64_t g;
     if (conv_setup(n, &w, &g)) return -1;
-    const Type *x = in_type(n, 0), *wt = in_type(n, 1);
+    const Type *x = in_type(n, 0), *wt = in_type(n, n->op == OP_QLinearConv ? 3 : 1);
     int64_t od[KIR_MAX_RANK];
     od[0] = x->dims[0];
     od[1] = wt->dims[0];
     for (int i = 0; i < w.nsp; i++) od[2 + i] = w.out[i];
-    return set_out(n, 0, n->op == OP_ConvInteger ? DT_I32 : x->dt, x->rank, od);
+    DType yt = n->op == OP_ConvInteger ? DT_I32 : x->dt;
+    if (n->op == OP_QLinearConv && qlinear_out(n, &yt)) return -1;
+    return set_out(n, 0, yt, x->rank, od);
 }
 
 int nn_conv_lower(Node *n, Lower *L)
@@ -490,12 +548,14 @@ int nn_conv_lower(Node *n, Lower *L)
     Win w;
     int64_t group;
     if (conv_setup(n, &w, &group)) return -1;
-    const Type *xt = in_type(n, 0), *wt = in_type(n, 1);
-    int q = n->op == OP_ConvInteger;
-    DType dt = q ? DT_I32 : xt->dt;
+    int ql = n->op == OP_QLinearConv, q = n->op == OP_ConvInteger || ql;
+    int bi = n->op == OP_Conv ? 2 : ql ? 8 : -1;
+    const Type *xt = in_type(n, 0), *wt = in_type(n, ql ? 3 : 1);
+    DType dt = q ? DT_I32 : xt->dt, yt = dt;
+    if (ql && qlinear_out(n, &yt)) return -1;
     int nsp = w.nsp;
     int64_t N = xt->dims[0], C = xt->dims[1], M = wt->dims[0], Cg = C / group, Mg = M / group;
-    int X = lw_in(L, 0), W = lw_in(L, 1), Bb = !q && node_in(n, 2) ? lw_in(L, 2) : -1;
+    int X = lw_in(L, 0), W = lw_in(L, ql ? 3 : 1), Bb = bi >= 0 && node_in(n, bi) ? lw_in(L, bi) : -1;
     int Y = lw_out(L, 0);
     if (dt == DT_F32 && nsp <= 2 && lw_has_kernel(L, "rt_conv2d_f32")) {
         /* 1-D runs as 2-D with a unit height */
@@ -522,9 +582,15 @@ int nn_conv_lower(Node *n, Lower *L)
         yd[2 + i] = w.out[i];
     }
     int xz = q ? q_zp(k, L, n, 2, NULL) : -1;
+    int yz = ql ? q_zp(k, L, n, 7, NULL) : -1;
     int nv = kfor_n(k, N, KL_PARALLEL);
     int mv = kfor_n(k, M, KL_SERIAL);
-    int wz = q ? q_zp(k, L, n, 3, V(k, mv)) : -1;
+    int wz = q ? q_zp(k, L, n, ql ? 5 : 3, V(k, mv)) : -1;
+    int mult = -1;
+    if (ql) {
+        KExpr *sc = kmul_t(k, q_scale(k, L, n, 1, NULL), q_scale(k, L, n, 4, V(k, mv)));
+        mult = kdecl(k, DT_F32, kbin(k, KB_DIV, sc, q_scale(k, L, n, 6, NULL)));
+    }
     int ov[KIR_MAX_RANK], kv[KIR_MAX_RANK], iv[KIR_MAX_RANK];
     for (int i = 0; i < nsp; i++) ov[i] = kfor_n(k, w.out[i], KL_SERIAL);
     int acc = kdecl(k, dt, Bb >= 0 ? kload(k, Bb, V(k, mv)) : kc(k, dt, 0));
@@ -559,7 +625,7 @@ int nn_conv_lower(Node *n, Lower *L)
     ye[0] = V(k, nv);
     ye[1] = V(k, mv);
     for (int i = 0; i < nsp; i++) ye[2 + i] = V(k, ov[i]);
-    kstore(k, Y, flat(k, nsp + 2, yd, ye), V(k, acc));
+    kstore(k, Y, flat(k, nsp + 2, yd, ye), ql ? q_requant(k, yt, acc, V(k, mult), yz) : V(k, acc));
     kend_n(k, nsp + 2);
     return 0;
 }
