@@ -1462,7 +1462,7 @@ int nn_rnn_lower(Node *n, Lower *L)
         j = kfor_n(k, GH, KL_SERIAL);
         int acc = kdecl(k, dt, B >= 0 ? kload(k, B, kaddi(k, V(k, j), (int64_t)d * 2 * GH)) : kc(k, dt, 0));
         int i = kfor_n(k, I, KL_REDUCE);
-        KExpr *xr = r.layout ? kaddi(k, kmuli(k, V(k, b), S), 0) : kmuli(k, V(k, t), NB);
+        KExpr *xr = r.layout ? kmuli(k, V(k, b), S) : kmuli(k, V(k, t), NB);
         xr = r.layout ? kadd(k, xr, V(k, t)) : kadd(k, xr, V(k, b));
         KExpr *xi = kadd(k, kmuli(k, xr, I), V(k, i));
         KExpr *wi = kadd(k, kmuli(k, kaddi(k, V(k, j), (int64_t)d * GH), I), V(k, i));
