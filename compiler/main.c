@@ -226,6 +226,11 @@ int main(int argc, char **argv)
     }
     o.shape_names = snames;
     o.shape_types = stypes;
+    if ((o.cpu || o.features || o.emit_llvm) && target_find(o.target)->backend != BACKEND_LLVM) {
+        fprintf(stderr, "onnxcc: --cpu, --features and --emit-llvm apply to the LLVM targets "
+                "(x86_64, aarch64), not to target '%s' (see onnxcc --help)\n", o.target);
+        goto out;
+    }
 
     if (npos < 1) {
         rc = usage_error("%s: missing MODEL.onnx", cmdname);
