@@ -35,6 +35,31 @@ typedef struct LlvmOptions {
 int cgen_llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, char **err);
 int cgen_llvm_available(void);   /* 1 when onnxcc was built with the LLVM back end */
 
+/* hls/cgen_hls.c: HLS C back end (Vitis HLS style; the C printer with overrides).
+ * Writes OUTDIR/NAME_hls.h, NAME_hls.c (top function NAME_hls taking fixed-size arrays),
+ * NAME_hls.tcl and, with test data, the C-simulation testbench NAME_tb.c. */
+typedef struct HlsOptions {
+    int interface_mem;     /* 1: ap_memory ports; 0: m_axi + s_axilite control */
+    int fixed;             /* float tensors as fixed<fx_w,fx_i> (saturating, rounding) */
+    int fx_w, fx_i;
+    int unroll;            /* > 1: UNROLL factor on innermost loops + ARRAY_PARTITION */
+    const char *part;      /* Tcl set_part (NULL: a default part) */
+    double clock_ns;       /* Tcl create_clock period (0: 10 ns) */
+    const void *const *tb_in;  /* testbench data per input/output, host layout (float for */
+    const void *const *tb_out; /* float tensors); tb_out NULL: no testbench */
+    double tb_atol, tb_rtol;
+    int no_tcl;            /* check: sources only */
+} HlsOptions;
+int hls_parse_type(const char *s, HlsOptions *o);  /* "float" | "fixed<W,I>"; 0 or -1 */
+int cgen_hls_write(const KProg *p, const char *outdir, const HlsOptions *o, char **err);
+/* Every construct of p the HLS back end cannot print (data-dependent loop bounds, kernel
+ * calls, half floats), one line each naming the node; NULL if none. malloc'd. */
+char *cgen_hls_check(const KProg *p, const HlsOptions *o);
+/* `onnxcc check` harness: raw files in, NAME_hls, raw files out (float for fixed). */
+char *cgen_hls_harness(const KProg *p, const HlsOptions *o);
+/* Per-layer table: MACs, trip counts, ROM/BRAM bytes, cycles at II=1. malloc'd. */
+char *cgen_hls_report(const KProg *p, const HlsOptions *o);
+
 /* runtime (generated at build time from runtime/): the embedded runtime sources. */
 const char *rt_source(const char *file);   /* text of e.g. "rt_gemm.c", or NULL */
 const char *rt_kernel_file(const char *kernel); /* "rt_gemm.c" for "rt_gemm_f32", or NULL */

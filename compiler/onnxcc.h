@@ -171,6 +171,8 @@ typedef enum {
 
 extern const OpDef op_table[OP_COUNT];
 int op_lookup(const char *domain, const char *op_type);   /* OpId or OP_UNKNOWN */
+/* 1 where the operator may compute in fixed point (--hls-type fixed<W,I>): ops/fixed.def */
+extern const unsigned char op_fixed_point[OP_COUNT];
 
 /* ops/common.c: shared helpers for the operator files */
 int set_out(Node *n, int i, DType dt, int rank, const int64_t *dims); /* 0, or -1 if out i absent */
@@ -226,7 +228,7 @@ void plan_arena(KProg *p, int64_t align);
 
 /* targets/targets.c */
 
-typedef enum { BACKEND_C, BACKEND_LLVM } Backend;
+typedef enum { BACKEND_C, BACKEND_LLVM, BACKEND_HLS } Backend;
 
 typedef struct Target {
     const char *name;             /* "c", "x86_64", ... */
@@ -266,6 +268,10 @@ typedef struct DriverOpts {
     const char *cpu;               /* LLVM targets: --cpu (NULL: the target's default) */
     const char *features;          /* LLVM targets: --features +avx2,... */
     int emit_llvm;                 /* compile: also write NAME.ll */
+    const char *hls_interface;     /* target hls: "m_axi" (default) or "ap_memory" */
+    const char *hls_type;          /* target hls: "float" (default) or "fixed<W,I>" */
+    int hls_unroll;                /* target hls: UNROLL factor of innermost loops (0: none) */
+    const char *hls_data;          /* compile, target hls: test data set for NAME_tb.c */
 } DriverOpts;
 void driver_defaults(DriverOpts *o);
 /* Parses "NAME=1x3x224x224" (dims >= 0). 0, or -1 on bad syntax. */

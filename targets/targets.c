@@ -18,6 +18,10 @@ static const char *const llvm_kernels[] = { NULL };
 static const char *const aarch64_ldflags[] = { "-static", NULL };
 static const char *const aarch64_exec[] = { "qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", NULL };
 
+/* HLS has no runtime kernels: MatMul, Gemm and Conv lower to loop nests a synthesis tool
+ * can schedule. */
+static const char *const hls_kernels[] = { NULL };
+
 static const Target targets[] = {
     {
         .name = "c",
@@ -43,6 +47,12 @@ static const Target targets[] = {
         .check_cc = "aarch64-linux-gnu-gcc",
         .check_ldflags = aarch64_ldflags,
         .check_exec = aarch64_exec,
+    },
+    {
+        .name = "hls",
+        .kernels = hls_kernels,
+        .align = 8,    /* element alignment only: the arena is on-chip memory, not cache lines */
+        .backend = BACKEND_HLS,
     },
 };
 

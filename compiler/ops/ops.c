@@ -12,6 +12,13 @@ const OpDef op_table[OP_COUNT] = {
 #undef OP
 };
 
+/* Operators that may run in fixed point on target hls (fixed.def). */
+const unsigned char op_fixed_point[OP_COUNT] = {
+#define FX(id) [OP_##id] = 1,
+#include "fixed.def"
+#undef FX
+};
+
 /* Every enum entry has a table row: the count is fixed by the same list. */
 _Static_assert(sizeof op_table / sizeof op_table[0] == OP_COUNT, "op table out of sync");
 
