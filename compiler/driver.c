@@ -169,10 +169,173 @@ static const Target *resolve_target(const DriverOpts *o, Pool *p, char **msg)
     return t;
 }
 
+/* ---- target hls ---- */
+
+/* The --hls-* options. 0, or -1 with *msg. */
+static int hls_opts(const DriverOpts *o, Pool *p, HlsOptions *h, char **msg)
+{
+    memset(h, 0, sizeof *h);
+    if (o->hls_interface && strcmp(o->hls_interface, "m_axi")) {
+        if (strcmp(o->hls_interface, "ap_memory")) {
+            *msg = pool_fmt(p, "--hls-interface '%s': expected m_axi or ap_memory",
+                            o->hls_interface);
+            return -1;
+        }
+        h->interface_mem = 1;
+    }
+    if (hls_parse_type(o->hls_type, h) != 0) {
+        *msg = pool_fmt(p, "--hls-type '%s': expected float or fixed<W,I> (2 <= W <= 32, "
+                        "1 <= I <= W)", o->hls_type);
+        return -1;
+    }
+    h->unroll = o->hls_unroll;
+    h->tb_rtol = o->rtol;
+    h->tb_atol = o->atol;
+    return 0;
+}
+
+/* Fixed point: the comparison tolerance. Every rounding step can lose half an LSB and a
+ * dot product adds many of them, so float-exact tolerances would fail every model. */
+static void hls_fixed_tolerance(const HlsOptions *h, double *atol, double *rtol)
+{
+    double lsb = ldexp(1.0, -(h->fx_w - h->fx_i));
+    if (*atol < 32 * lsb) *atol = 32 * lsb;
+    if (*rtol < 0.02) *rtol = 0.02;
+}
+
+/* Fixed point: every node that computes on float32 with an operator not in ops/fixed.def,
+ * all at once. NULL when there is none. */
+static char *hls_fixed_refusals(Pool *p, const Graph *g, const HlsOptions *h)
+{
+    if (!h->fixed) return NULL;
+    StrBuf sb;
+    sb_init(&sb);
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = g->nodes[i];
+        if (lower_node_folded(n) || (n->op >= 0 && op_fixed_point[n->op])) continue;
+        int fl = 0;
+        for (int k = 0; k < n->nin; k++) fl |= n->in[k] && n->in[k]->type.dt == DT_F32;
+        for (int k = 0; k < n->nout; k++) fl |= n->out[k] && n->out[k]->type.dt == DT_F32;
+        if (fl) sb_printf(&sb, "\n  node '%s' (%s)", n->name, n->op_type);
+    }
+    if (!sb.len) return NULL;
+    char *r = pool_fmt(p, "%s: fixed<%d,%d> is not supported for these operators on target "
+                       "hls (see compiler/ops/fixed.def):%s", g->file, h->fx_w, h->fx_i, sb.buf);
+    sb_free(&sb);
+    return r;
+}
+
+/* Reference data for the testbench when no test data set is given: deterministic inputs
+ * (floats in [-1, 1), integers 0/1) and the outputs of the loop IR interpreter, which is
+ * float. 0, or -1 with *msg. */
+static int hls_reference(const KProg *prog, Pool *p, const void **ins, const void **outs,
+                         char **msg)
+{
+    unsigned long rng = 88172645UL;
+    for (int i = 0; i < prog->ninputs; i++) {
+        const KTensor *t = &prog->tensors[prog->inputs[i]];
+        unsigned char *d = pool_alloc(p, (size_t)(t->n > 0 ? t->n : 1) * (size_t)dt_size(t->t));
+        for (int64_t k = 0; k < t->n; k++) {
+            rng ^= (rng << 13) & 0xffffffffUL;
+            rng ^= rng >> 17;
+            rng ^= (rng << 5) & 0xffffffffUL;
+            double v = (double)(rng & 0xffffffffUL) / 2147483648.0 - 1.0;
+            if (t->t == DT_F32) ((float *)d)[k] = (float)v;
+            else if (t->t == DT_F64) ((double *)d)[k] = v;
+            else if (dt_size(t->t) > 0) d[k * dt_size(t->t)] = (unsigned char)(rng & 1);
+        }
+        ins[i] = d;
+    }
+    unsigned char *arena = pool_alloc(p, (size_t)prog->arena_bytes + 16);
+    void **outmem = pool_alloc(p, sizeof *outmem * (size_t)(prog->ntensors + 1));
+    for (int i = 0; i < prog->noutputs; i++) {
+        const KTensor *t = &prog->tensors[prog->outputs[i]];
+        outmem[prog->outputs[i]] =
+            pool_alloc(p, (size_t)(t->n > 0 ? t->n : 1) * (size_t)dt_size(t->t));
+        outs[i] = outmem[prog->outputs[i]];
+    }
+    for (int fi = 0; fi < prog->nfuncs; fi++) {
+        const KFunc *f = prog->funcs[fi];
+        void **mem = pool_alloc(p, sizeof *mem * (size_t)(f->nbufs + 1));
+        for (int b = 0; b < f->nbufs; b++) {
+            const KTensor *t = &prog->tensors[f->bufs[b].tensor];
+            int k = 0;
+            switch (t->kind) {
+            case KT_INPUT:
+                while (prog->inputs[k] != f->bufs[b].tensor) k++;
+                mem[b] = (void *)ins[k];
+                break;
+            case KT_OUTPUT: mem[b] = outmem[f->bufs[b].tensor]; break;
+            case KT_CONST: mem[b] = (void *)t->data; break;
+            case KT_ARENA: mem[b] = arena + t->offset; break;
+            }
+        }
+        char err[256];
+        if (kir_interp(f, mem, err, sizeof err) != 0) {
+            *msg = pool_fmt(p, "cannot compute the testbench's reference outputs: %s", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Testbench data for compile: --hls-data DIR (input_K.pb / output_K.pb by position), or
+ * the interpreter's reference. 0, or -1 with *msg. */
+static int hls_tb_data(const DriverOpts *o, const KProg *prog, Pool *p, HlsOptions *h,
+                       char **msg)
+{
+    const void **ins = pool_alloc(p, sizeof *ins * (size_t)(prog->ninputs + 1));
+    const void **outs = pool_alloc(p, sizeof *outs * (size_t)(prog->noutputs + 1));
+    h->tb_in = ins;
+    h->tb_out = outs;
+    if (!o->hls_data) {
+        h->tb_rtol = 1e-3;
+        h->tb_atol = 1e-5;
+        if (h->fixed) hls_fixed_tolerance(h, &h->tb_atol, &h->tb_rtol);
+        return hls_reference(prog, p, ins, outs, msg);
+    }
+    for (int i = 0; i < prog->ninputs + prog->noutputs; i++) {
+        int is_in = i < prog->ninputs;
+        int k = is_in ? i : i - prog->ninputs;
+        const KTensor *t = &prog->tensors[is_in ? prog->inputs[k] : prog->outputs[k]];
+        char *path = pool_fmt(p, "%s/%s_%d.pb", o->hls_data, is_in ? "input" : "output", k);
+        char *err = NULL;
+        Value *v = load_tensor_file(p, path, &err);
+        if (!v) {
+            *msg = pool_strdup(p, err ? err : path);
+            return -1;
+        }
+        if (v->type.dt != t->t || type_numel(&v->type) != t->n) {
+            *msg = pool_fmt(p, "%s: %s, but %s '%s' is %s with %lld elements", path,
+                            type_str(p, &v->type), is_in ? "input" : "output", t->src_name,
+                            dt_name(t->t), (long long)t->n);
+            return -1;
+        }
+        if (is_in) ins[k] = v->data;
+        else outs[k] = v->data;
+    }
+    if (h->fixed) hls_fixed_tolerance(h, &h->tb_atol, &h->tb_rtol);
+    return 0;
+}
+
 /* Writes the program for target t into dir: C sources, or NAME.h + NAME.o (LLVM). */
 static int write_code(const DriverOpts *o, const Target *t, const KProg *prog, const char *dir,
                       char **cerr)
 {
+    if (t->backend == BACKEND_HLS) {
+        /* compile: everything for Vitis HLS; check/bench (dir is a temp dir): sources only */
+        Pool *p = pool_new();
+        HlsOptions h;
+        char *msg = NULL;
+        int rc = hls_opts(o, p, &h, &msg);
+        int full = o->outdir && !strcmp(dir, o->outdir);
+        if (!rc && full) rc = hls_tb_data(o, prog, p, &h, &msg);
+        h.no_tcl = !full;
+        if (!rc) rc = cgen_hls_write(prog, dir, &h, cerr);
+        else if (msg) *cerr = strdup(msg);
+        pool_free(p);
+        return rc;
+    }
     if (t->backend != BACKEND_LLVM) return cgen_c_write(prog, dir, cerr);
     LlvmOptions lo;
     memset(&lo, 0, sizeof lo);
@@ -422,6 +585,10 @@ int driver_compile(const DriverOpts *o)
     const char *name = o->name ? o->name : default_name(p, o->model);
     Graph *g = t ? load_infer(p, o->model, o->shape_names, o->shape_types, o->nshapes, &msg)
                  : NULL;
+    if (g && t->backend == BACKEND_HLS) {
+        HlsOptions h;
+        if (hls_opts(o, p, &h, &msg) != 0 || (msg = hls_fixed_refusals(p, g, &h))) g = NULL;
+    }
     KProg *prog = g ? lower_plan(g, name, t, p, &msg) : NULL;
     if (!prog) goto done;
 
@@ -447,6 +614,11 @@ int driver_compile(const DriverOpts *o)
         if (created_dir) rmdir(o->outdir);
         goto done;
     }
+    if (t->backend == BACKEND_HLS)
+        fprintf(o->out, "%s -> %s/%s_hls.h, %s_hls.c, %s_tb.c, %s_hls.tcl (%d functions, "
+                "arena %lld bytes)\n", o->model, o->outdir, name, name, name, name, prog->nfuncs,
+                (long long)prog->arena_bytes);
+    else
     fprintf(o->out, "%s -> %s/%s.h, %s/%s.%s (%d functions, arena %lld bytes)\n", o->model,
             o->outdir, name, o->outdir, name, t->backend == BACKEND_LLVM ? "o" : "c",
             prog->nfuncs, (long long)prog->arena_bytes);
@@ -550,8 +722,27 @@ int driver_report(const DriverOpts *o)
     }
     Graph *g = load_infer(p, o->model, o->shape_names, o->shape_types, o->nshapes, &msg);
     const char *name = o->name ? o->name : default_name(p, o->model);
+    HlsOptions hls;
+    if (g && t->backend == BACKEND_HLS) {
+        /* every operator HLS refuses, at once: fixed-point refusals, then what the
+         * back end cannot print (data-dependent loop bounds ...) */
+        if (hls_opts(o, p, &hls, &msg) != 0 || (msg = hls_fixed_refusals(p, g, &hls))) goto done;
+    }
     prog = g ? lower_plan(g, name, t, p, &msg) : NULL;
     if (!prog) goto done;
+    if (t->backend == BACKEND_HLS) {
+        char *probs = cgen_hls_check(prog, &hls);
+        if (probs) {
+            msg = pool_fmt(p, "%s: %s", o->model, probs);
+            free(probs);
+            goto done;
+        }
+        char *text = cgen_hls_report(prog, &hls);
+        fputs(text, o->out);
+        free(text);
+        rc = 0;
+        goto done;
+    }
 
     FILE *f = o->out;
     fprintf(f, "%-28s %-18s %-32s %14s %12s\n", "node", "op", "outputs", "MACs", "out bytes");
@@ -901,6 +1092,19 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
     if (!g) return model_error(msg);
     const Target *t = resolve_target(o, p, &msg);
     if (!t) return model_error(msg);
+    HlsOptions hls;
+    DriverOpts ho;   /* the options, with a fixed-point tolerance where one applies */
+    if (t->backend == BACKEND_HLS) {
+        if (hls_opts(o, p, &hls, &msg) != 0) return model_error(msg);
+        if ((msg = hls_fixed_refusals(p, g, &hls))) return model_error(msg);
+        if (hls.fixed) {
+            ho = *o;
+            hls_fixed_tolerance(&hls, &ho.atol, &ho.rtol);
+            fprintf(o->out, "%sfixed<%d,%d>: compared with float results at atol %g, rtol %g\n",
+                    prefix, hls.fx_w, hls.fx_i, ho.atol, ho.rtol);
+            o = &ho;
+        }
+    }
     KProg *prog = lower_plan(g, o->name ? o->name : default_name(p, o->model), t, p, &msg);
     if (!prog) return model_error(msg);
 
@@ -916,7 +1120,8 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
         free(cerr);
         goto out;
     }
-    char *harness = cgen_c_harness(prog);
+    char *harness = t->backend == BACKEND_HLS ? cgen_hls_harness(prog, &hls)
+                                              : cgen_c_harness(prog);
     if (!harness || write_file_atomic(pool_fmt(p, "%s/%s", dir, HARNESS_FILE), harness,
                                       strlen(harness)) != 0) {
         free(harness);
@@ -1067,6 +1272,11 @@ int driver_bench(const DriverOpts *o)
     const Target *t = resolve_target(o, p, &msg);
     Graph *g = t ? load_infer(p, o->model, o->shape_names, o->shape_types, o->nshapes, &msg)
                  : NULL;
+    if (g && t->backend == BACKEND_HLS) {
+        msg = pool_strdup(p, "bench does not apply to target hls (its C is for synthesis; "
+                             "see `onnxcc report --target hls` for cycle estimates)");
+        g = NULL;
+    }
     prog = g ? lower_plan(g, o->name ? o->name : default_name(p, o->model), t, p, &msg) : NULL;
     if (!prog) goto done;
     dir = make_temp_dir(p);

@@ -31,6 +31,15 @@ static const char usage[] =
     "                      native = this machine's CPU and features)\n"
     "  --features LIST     LLVM targets: CPU features, e.g. +avx2,+fma\n"
     "  --emit-llvm         compile, LLVM targets: also write NAME.ll\n"
+    "  --hls-interface I   target hls: top-function ports m_axi (default, with s_axilite\n"
+    "                      control) or ap_memory\n"
+    "  --hls-type T        target hls: float (default) or fixed<W,I>, e.g. fixed<16,6>\n"
+    "                      (W bits, I integer bits; saturating, rounding)\n"
+    "  --hls-unroll N      target hls: UNROLL factor N on innermost loops, with matching\n"
+    "                      ARRAY_PARTITION\n"
+    "  --hls-data DIR      compile, target hls: test data set (input_K.pb, output_K.pb)\n"
+    "                      embedded in NAME_tb.c (default: the loop IR interpreter's\n"
+    "                      outputs on fixed pseudo-random inputs)\n"
     "  --help, --version\n"
     "\n"
     "Exit status: 0 success, 1 model or check failure, 2 usage error.\n";
@@ -48,11 +57,11 @@ typedef enum { CMD_COMPILE, CMD_REPORT, CMD_CHECK, CMD_BENCH } Command;
 /* Which options each command accepts: an option given to the wrong command is a usage
  * error, not silently ignored. */
 enum { F_OUT = 1, F_NAME = 2, F_SHAPE = 4, F_TARGET = 8, F_TOL = 16, F_TIMEOUT = 32,
-       F_KEEP = 64, F_RUNS = 128, F_CPU = 256, F_EMIT = 512 };
+       F_KEEP = 64, F_RUNS = 128, F_CPU = 256, F_EMIT = 512, F_HLS = 1024, F_HLSDATA = 2048 };
 static const unsigned allowed[] = {
-    [CMD_COMPILE] = F_OUT | F_NAME | F_SHAPE | F_TARGET | F_CPU | F_EMIT,
-    [CMD_REPORT] = F_SHAPE | F_TARGET | F_NAME,
-    [CMD_CHECK] = F_TOL | F_TIMEOUT | F_KEEP | F_TARGET | F_CPU,
+    [CMD_COMPILE] = F_OUT | F_NAME | F_SHAPE | F_TARGET | F_CPU | F_EMIT | F_HLS | F_HLSDATA,
+    [CMD_REPORT] = F_SHAPE | F_TARGET | F_NAME | F_HLS,
+    [CMD_CHECK] = F_TOL | F_TIMEOUT | F_KEEP | F_TARGET | F_CPU | F_HLS,
     [CMD_BENCH] = F_RUNS | F_SHAPE | F_TIMEOUT | F_TARGET | F_CPU,
 };
 
@@ -135,7 +144,10 @@ int main(int argc, char **argv)
                         : !strcmp(a, "--keep") ? F_KEEP
                         : !strcmp(a, "--runs") ? F_RUNS
                         : !strcmp(a, "--cpu") || !strcmp(a, "--features") ? F_CPU
-                        : !strcmp(a, "--emit-llvm") ? F_EMIT : 0;
+                        : !strcmp(a, "--emit-llvm") ? F_EMIT
+                        : !strcmp(a, "--hls-interface") || !strcmp(a, "--hls-type") ||
+                                  !strcmp(a, "--hls-unroll") ? F_HLS
+                        : !strcmp(a, "--hls-data") ? F_HLSDATA : 0;
         if (!flag) {
             rc = usage_error("unknown option '%s'", argv[i]);
             goto out;
@@ -170,6 +182,34 @@ int main(int argc, char **argv)
         }
         switch (flag) {
         case F_OUT: o.outdir = val; break;
+        case F_HLSDATA: o.hls_data = val; break;
+        case F_HLS:
+            if (!strcmp(a, "--hls-interface")) {
+                if (strcmp(val, "m_axi") && strcmp(val, "ap_memory")) {
+                    rc = usage_error("bad --hls-interface '%s': expected m_axi or ap_memory", val);
+                    goto out;
+                }
+                o.hls_interface = val;
+            } else if (!strcmp(a, "--hls-type")) {
+                int w, in, n = 0;
+                if (strcmp(val, "float") &&
+                    (sscanf(val, "fixed<%d,%d>%n", &w, &in, &n) != 2 || val[n] || w < 2 ||
+                     w > 32 || in < 1 || in > w)) {
+                    rc = usage_error("bad --hls-type '%s': expected float or fixed<W,I> "
+                                     "(2 <= W <= 32, 1 <= I <= W)", val);
+                    goto out;
+                }
+                o.hls_type = val;
+            } else {
+                char *end;
+                long v = strtol(val, &end, 10);
+                if (end == val || *end || v < 1 || v > 1024) {
+                    rc = usage_error("bad --hls-unroll '%s': expected a factor 1..1024", val);
+                    goto out;
+                }
+                o.hls_unroll = (int)v;
+            }
+            break;
         case F_CPU:
             if (!strcmp(a, "--cpu")) o.cpu = val;
             else o.features = val;

@@ -541,7 +541,7 @@ static void emit_fx_helpers(StrBuf *sb, const Hls *h)
         sb_printf(sb, "static float onnxcc_fx_to_f(onnxcc_fx_t a)\n{\n"
                       "    return (float)a * %.9gf;\n}\n", ldexp(1.0, -fr));
         sb_printf(sb, "static onnxcc_fx_t onnxcc_fx_from_f(float x)\n{\n"
-                      "    float s = x * %.9gf;\n"
+                      "    float s = x * %.1ff;\n"
                       "    if (!(s == s)) return 0;\n"
                       "    if (s >= %" PRId64 ".0f) return (onnxcc_fx_t)%" PRId64 ";\n"
                       "    if (s <= (%" PRId64 ".0f)) return (onnxcc_fx_t)(%" PRId64 ");\n"
@@ -630,6 +630,10 @@ static char *gen_source(const KProg *p, const HlsOptions *o, char **err)
                    " * compile time. No malloc, no recursion, no pointers; needs only libm. */\n",
               p->name, p->name);
     sb_printf(&sb, "#include \"%s_hls.h\"\n#include <math.h>\n\n", p->name);
+    /* the pragmas and loop labels are for the synthesis tool: a C compiler (C simulation)
+     * must not warn about them */
+    sb_puts(&sb, "#if defined(__GNUC__)\n#pragma GCC diagnostic ignored \"-Wunknown-pragmas\"\n"
+                 "#pragma GCC diagnostic ignored \"-Wunused-label\"\n#endif\n\n");
     int any = 0;
     for (int i = 0; i < p->ntensors; i++) {
         const KTensor *t = &p->tensors[i];
