@@ -136,6 +136,8 @@ typedef struct KFunc {
     int nvars;
     size_t capvars;
     KStmt *body;
+    int skip;             /* set by the planner: a copy whose output sits at its input's
+                           * address (an alias), so it does nothing; back ends may omit it */
 } KFunc;
 
 typedef enum {
@@ -171,6 +173,17 @@ typedef struct KProg {
     int64_t arena_bytes;       /* planned */
     int64_t arena_lower_bound; /* largest sum of simultaneously live arena tensors */
     int64_t arena_align;
+    /* The firmware API of NAME_run (set before planning; default 0/NULL: one static
+     * arena, weights as const arrays, I/O as parameters). */
+    int arena_extern;          /* NAME_run(void *arena, ...): the caller places the arena */
+    int weights_bin;           /* weights in one blob NAME_weights.bin; KT_CONST offsets
+                                * are byte offsets in it; NAME_run(..., const void *weights) */
+    int io_in_arena;           /* inputs/outputs planned inside the arena (offset set),
+                                * reached through NAME_input_X()/NAME_output_Y() accessors */
+    const char *section_arena;   /* __attribute__((section(...))) on the arena, or NULL */
+    const char *section_weights; /* ... on the weights, or NULL */
+    int64_t weights_bytes;     /* weights_bin: size of the blob */
+    int64_t weights_align;     /* weights_bin: alignment of every tensor in the blob */
     Pool *pool;
 } KProg;
 
