@@ -225,6 +225,18 @@ int lower_node_folded(const Node *n);
 /* Assigns arena offsets to every KT_ARENA tensor from its live range; sets arena_bytes and
  * arena_lower_bound. */
 void plan_arena(KProg *p, int64_t align);
+/* Checks a plan, whoever made it: every planned tensor inside the arena and aligned, and
+ * no two tensors live at the same function sharing a byte, unless the later one takes the
+ * earlier over in place (re-checked on the loop IR). 0, or -1 with a message in err. */
+int plan_validate(const KProg *p, char *err, size_t errlen);
+/* Arena bytes live while function `step` runs (a tensor and its in-place successor count
+ * once); the lower bound is the largest of these. */
+int64_t plan_live_bytes(const KProg *p, int step);
+/* Number of tensors that took over their input's bytes in place (after plan_arena). */
+int plan_inplace_count(const KProg *p);
+/* p->weights_bin: byte offsets of the used constant tensors in the blob, each aligned;
+ * sets weights_bytes and weights_align. */
+void plan_weights(KProg *p, int64_t align);
 
 /* targets/targets.c */
 
@@ -272,6 +284,11 @@ typedef struct DriverOpts {
     const char *hls_type;          /* target hls: "float" (default) or "fixed<W,I>" */
     int hls_unroll;                /* target hls: UNROLL factor of innermost loops (0: none) */
     const char *hls_data;          /* compile, target hls: test data set for NAME_tb.c */
+    int arena_extern;              /* --arena extern */
+    int weights_bin;               /* --weights bin */
+    int io_in_arena;               /* --io in-arena */
+    const char *section_arena;     /* --section-arena NAME */
+    const char *section_weights;   /* --section-weights NAME */
 } DriverOpts;
 void driver_defaults(DriverOpts *o);
 /* Parses "NAME=1x3x224x224" (dims >= 0). 0, or -1 on bad syntax. */
