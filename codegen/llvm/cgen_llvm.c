@@ -735,6 +735,11 @@ static char *check_prog(const LG *g)
 {
     const KProg *p = g->p;
     if (!p->name || !*p->name) return llvm_fmt("program has no name");
+    /* the firmware API changes NAME_run's signature: not built here yet */
+    if (p->arena_extern || p->weights_bin || p->io_in_arena)
+        return llvm_fmt("the LLVM back end does not support %s yet (use --target c)",
+                        p->arena_extern ? "an extern arena" : p->weights_bin ? "a weights blob"
+                                                                            : "I/O in the arena");
     for (int i = 0; i < p->ninputs; i++)
         if (p->inputs[i] < 0 || p->inputs[i] >= p->ntensors) return llvm_fmt("bad input %d", i);
     for (int i = 0; i < p->noutputs; i++)
@@ -787,6 +792,7 @@ static void build_module(LG *g)
             LLVMSetLinkage(gv, LLVMPrivateLinkage);
             LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
             LLVMSetAlignment(gv, 64);
+            if (p->section_weights) LLVMSetSection(gv, p->section_weights);
             g->weights[ti] = gv;
         }
     /* the arena, aligned at least like the planner's slots and a cache line */
@@ -799,6 +805,7 @@ static void build_module(LG *g)
     LLVMSetLinkage(g->arena, LLVMInternalLinkage);
     unsigned align = p->arena_align > 64 ? (unsigned)p->arena_align : 64;
     LLVMSetAlignment(g->arena, align);
+    if (p->section_arena) LLVMSetSection(g->arena, p->section_arena);
 
     for (int fi = 0; fi < p->nfuncs && !g->err; fi++) gen_func(g, p->funcs[fi]);
     if (g->err) return;
@@ -824,6 +831,7 @@ static void build_module(LG *g)
     LLVMPositionBuilderAtEnd(g->b, LLVMAppendBasicBlockInContext(g->ctx, run, "entry"));
     for (int fi = 0; fi < p->nfuncs; fi++) {
         const KFunc *f = p->funcs[fi];
+        if (f->skip) continue;   /* an aliased copy: its output already is its input */
         LLVMValueRef fn = LLVMGetNamedFunction(g->mod, f->name);
         LLVMValueRef *args = calloc((size_t)f->nbufs + 1, sizeof *args);
         if (!args) {
