@@ -372,6 +372,22 @@ int nn_matmul_lower(Node *n, Lower *L)
             karg_buf(Y, V(k, yoff)), karg_int(m.N), karg_float(1.0), karg_float(0.0),
         };
         kcall(k, "rt_gemm_f32", args, 13);
+    } else if (!q) {
+        /* i-k-j order: the innermost loop walks B and Y contiguously with no carried
+         * reduction, so back ends vectorise it without reassociating floats; each Y
+         * element still sums its products in k order, exactly as the i-j-k nest does. */
+        int iv = kfor_n(k, m.M, m.rb ? KL_SERIAL : KL_PARALLEL);
+        KExpr *yrow = kadd(k, V(k, yoff), kmuli(k, V(k, iv), m.N));
+        int jz = kfor_n(k, m.N, KL_VECTOR);
+        kstore(k, Y, kadd(k, yrow, V(k, jz)), kc(k, dt, 0));
+        kend(k);
+        int kv = kfor_n(k, m.K, KL_SERIAL);
+        int av = kdecl(k, dt, kload(k, A, kadd(k, V(k, aoff), kadd(k, kmuli(k, V(k, iv), m.K), V(k, kv)))));
+        int jv = kfor_n(k, m.N, KL_VECTOR);
+        KExpr *yi = kadd(k, yrow, V(k, jv));
+        KExpr *bi = kadd(k, V(k, boff), kadd(k, kmuli(k, V(k, kv), m.N), V(k, jv)));
+        kstore(k, Y, yi, kadd_t(k, kload(k, Y, yi), kmul_t(k, V(k, av), kload(k, B, bi))));
+        kend_n(k, 3);
     } else {
         int iv = kfor_n(k, m.M, m.rb ? KL_SERIAL : KL_PARALLEL);
         int az = q ? q_zp(k, L, n, 2, V(k, iv)) : -1;
