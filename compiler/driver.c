@@ -149,15 +149,38 @@ static Graph *load_infer(Pool *p, const char *model, const char **names, const T
     return g;
 }
 
-static KProg *lower_plan(Graph *g, const char *name, const Target *t, Pool *p, char **msg)
+/* Lowers, applies the firmware API options (--arena, --weights, --io, sections) and plans;
+ * every plan goes through plan_validate. NULL with *msg. */
+static KProg *lower_plan(const DriverOpts *o, Graph *g, const char *name, const Target *t,
+                         Pool *p, char **msg)
 {
+    int api = o->arena_extern || o->weights_bin || o->io_in_arena || o->section_arena ||
+              o->section_weights;
+    if (api && t->backend != BACKEND_C) {
+        *msg = pool_fmt(p, "--arena, --weights, --io and --section-* need the C back end "
+                        "(target %s writes the default API)", t->name);
+        return NULL;
+    }
     char *err = NULL;
     KProg *prog = lower_graph(g, name, t, &err);
     if (!prog) {
         *msg = pool_strdup(p, err ? err : "lowering failed");
         return NULL;
     }
+    prog->arena_extern = o->arena_extern;
+    prog->weights_bin = o->weights_bin;
+    prog->io_in_arena = o->io_in_arena;
+    prog->section_arena = o->section_arena ? pool_strdup(prog->pool, o->section_arena) : NULL;
+    prog->section_weights =
+        o->section_weights ? pool_strdup(prog->pool, o->section_weights) : NULL;
     plan_arena(prog, t->align);
+    if (prog->weights_bin) plan_weights(prog, t->align > 16 ? t->align : 16);
+    char verr[512];
+    if (plan_validate(prog, verr, sizeof verr) != 0) {
+        *msg = pool_fmt(p, "internal: %s", verr);
+        kprog_free(prog);
+        return NULL;
+    }
     return prog;
 }
 
@@ -216,7 +239,7 @@ static char *hls_fixed_refusals(Pool *p, const Graph *g, const HlsOptions *h)
         int fl = 0;
         for (int k = 0; k < n->nin; k++) fl |= n->in[k] && n->in[k]->type.dt == DT_F32;
         for (int k = 0; k < n->nout; k++) fl |= n->out[k] && n->out[k]->type.dt == DT_F32;
-        if (fl) sb_printf(&sb, "\n  node '%s' (%s)", n->name, n->op_type);
+        if (fl) sb_printf(&sb, "%s node '%s' (%s)", sb.len ? ";" : "", n->name, n->op_type);
     }
     if (!sb.len) return NULL;
     char *r = pool_fmt(p, "%s: fixed<%d,%d> is not supported for these operators on target "
@@ -589,7 +612,7 @@ int driver_compile(const DriverOpts *o)
         HlsOptions h;
         if (hls_opts(o, p, &h, &msg) != 0 || (msg = hls_fixed_refusals(p, g, &h))) g = NULL;
     }
-    KProg *prog = g ? lower_plan(g, name, t, p, &msg) : NULL;
+    KProg *prog = g ? lower_plan(o, g, name, t, p, &msg) : NULL;
     if (!prog) goto done;
 
     int created_dir = 0;
@@ -728,7 +751,7 @@ int driver_report(const DriverOpts *o)
          * back end cannot print (data-dependent loop bounds ...) */
         if (hls_opts(o, p, &hls, &msg) != 0 || (msg = hls_fixed_refusals(p, g, &hls))) goto done;
     }
-    prog = g ? lower_plan(g, name, t, p, &msg) : NULL;
+    prog = g ? lower_plan(o, g, name, t, p, &msg) : NULL;
     if (!prog) goto done;
     if (t->backend == BACKEND_HLS) {
         char *probs = cgen_hls_check(prog, &hls);
@@ -1105,7 +1128,7 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
             o = &ho;
         }
     }
-    KProg *prog = lower_plan(g, o->name ? o->name : default_name(p, o->model), t, p, &msg);
+    KProg *prog = lower_plan(o, g, o->name ? o->name : default_name(p, o->model), t, p, &msg);
     if (!prog) return model_error(msg);
 
     char *dir = make_temp_dir(p);
@@ -1277,7 +1300,7 @@ int driver_bench(const DriverOpts *o)
                              "see `onnxcc report --target hls` for cycle estimates)");
         g = NULL;
     }
-    prog = g ? lower_plan(g, o->name ? o->name : default_name(p, o->model), t, p, &msg) : NULL;
+    prog = g ? lower_plan(o, g, o->name ? o->name : default_name(p, o->model), t, p, &msg) : NULL;
     if (!prog) goto done;
     dir = make_temp_dir(p);
     if (!dir) {

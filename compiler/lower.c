@@ -2,7 +2,8 @@
  * inputs/outputs/constants/intermediates (with C-identifier names), one KFunc per node that
  * was not folded (through the node's op_table lowering), copy functions for graph outputs no
  * node writes, live ranges for the planner, and the standalone lowering used by constant
- * folding. Operators see only the Lower context and lw_* below. */
+ * folding, and the execution order (a topological order chosen to lower the peak of live
+ * intermediates). Operators see only the Lower context and lw_* below. */
 #include <stdlib.h>
 #include <string.h>
 #include "onnxcc.h"
@@ -338,6 +339,9 @@ static int emit_copy(LowerCtx *c, int src, int dst)
     return 0;
 }
 
+/* Live ranges in function indices. Inputs count as live from the start (the caller fills
+ * them before NAME_run) and outputs until the end (read after it): that matters only when
+ * they are planned inside the arena (--io in-arena). */
 static void live_ranges(KProg *prog)
 {
     for (int i = 0; i < prog->ntensors; i++) prog->tensors[i].first = prog->tensors[i].last = -1;
@@ -347,15 +351,130 @@ static void live_ranges(KProg *prog)
             int t = f->bufs[b].tensor;
             if (t < 0 || t >= prog->ntensors) continue;
             KTensor *kt = &prog->tensors[t];
-            if (kt->kind != KT_ARENA) continue;
+            if (kt->kind == KT_CONST) continue;
             if (kt->first < 0 || fi < kt->first) kt->first = fi;
             if (fi > kt->last) kt->last = fi;
         }
     }
+    int end = prog->nfuncs > 0 ? prog->nfuncs - 1 : 0;
+    for (int i = 0; i < prog->ninputs; i++) {
+        KTensor *kt = &prog->tensors[prog->inputs[i]];
+        kt->first = 0;
+        if (kt->last < 0) kt->last = 0;
+    }
+    for (int i = 0; i < prog->noutputs; i++) {
+        KTensor *kt = &prog->tensors[prog->outputs[i]];
+        if (kt->first < 0) kt->first = end;
+        kt->last = end;
+    }
+}
+
+/* ---- execution order ---- */
+
+/* Bytes a value takes in the arena, or 0 when it lives elsewhere (weights, folded values,
+ * graph inputs and outputs, which are NAME_run's parameters). */
+static int64_t arena_value_bytes(const Value *v)
+{
+    if (!v || v->data || !v->producer || v->is_output || !v->has_type) return 0;
+    for (int i = 0; i < v->type.rank; i++)
+        if (v->type.dims[i] < 0) return 0;
+    return type_numel(&v->type) * dt_size(v->type.dt);
+}
+
+/* Peak of the sum of live intermediate values over a node order (scratch not counted). */
+static int64_t order_peak(Graph *g, Node **order, int *uses)
+{
+    for (int i = 0; i < g->nvalues; i++) uses[i] = 0;
+    for (int i = 0; i < g->nnodes; i++)
+        for (int k = 0; k < g->nodes[i]->nin; k++)
+            if (g->nodes[i]->in[k]) uses[g->nodes[i]->in[k]->id]++;
+    int64_t cur = 0, peak = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        Node *n = order[i];
+        for (int k = 0; k < n->nout; k++) cur += arena_value_bytes(n->out[k]);
+        if (cur > peak) peak = cur;
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k] && --uses[n->in[k]->id] == 0) cur -= arena_value_bytes(n->in[k]);
+        for (int k = 0; k < n->nout; k++)
+            if (n->out[k] && uses[n->out[k]->id] == 0) cur -= arena_value_bytes(n->out[k]);
+    }
+    return peak;
+}
+
+/* Reorders g->nodes (still a topological order) to lower the peak of live intermediates:
+ * among the nodes whose inputs are ready, run the one that adds the fewest bytes net
+ * (outputs allocated minus inputs it reads for the last time), so a branch whose
+ * completion frees memory goes first. Kept only when its peak beats the model's order.
+ * Graphs with subgraphs (If/Loop bodies read outer values unseen here) keep their order. */
+static void schedule_nodes(Graph *g)
+{
+    int n = g->nnodes;
+    if (n < 3) return;
+    for (int i = 0; i < n; i++)
+        for (int a = 0; a < g->nodes[i]->nattrs; a++)
+            if (g->nodes[i]->attrs[a].kind == A_GRAPH || g->nodes[i]->attrs[a].kind == A_GRAPHS)
+                return;
+    int *uses = calloc((size_t)g->nvalues + 1, sizeof *uses);
+    unsigned char *done = calloc((size_t)n + 1, 1);
+    unsigned char *ready_v = calloc((size_t)g->nvalues + 1, 1);
+    Node **order = calloc((size_t)n + 1, sizeof *order);
+    if (!uses || !done || !ready_v || !order) {
+        fputs("onnxcc: out of memory\n", stderr);
+        exit(1);
+    }
+    for (int i = 0; i < g->nvalues; i++) ready_v[i] = !g->values[i]->producer;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < g->nodes[i]->nin; k++)
+            if (g->nodes[i]->in[k]) uses[g->nodes[i]->in[k]->id]++;
+    for (int step = 0; step < n; step++) {
+        int best = -1;
+        int64_t best_delta = 0;
+        for (int i = 0; i < n; i++) {
+            if (done[i]) continue;
+            Node *nd = g->nodes[i];
+            int ok = 1;
+            for (int k = 0; k < nd->nin && ok; k++) ok = !nd->in[k] || ready_v[nd->in[k]->id];
+            if (!ok) continue;
+            int64_t delta = 0;
+            for (int k = 0; k < nd->nout; k++) delta += arena_value_bytes(nd->out[k]);
+            for (int k = 0; k < nd->nin; k++) {
+                Value *v = nd->in[k];
+                if (!v) continue;
+                int here = 0;   /* a value read twice by this node is freed once */
+                for (int j = 0; j < nd->nin; j++) here += nd->in[j] == v;
+                int first = 1;
+                for (int j = 0; j < k; j++) first &= nd->in[j] != v;
+                if (first && uses[v->id] == here) delta -= arena_value_bytes(v);
+            }
+            if (best < 0 || delta < best_delta) {
+                best = i;
+                best_delta = delta;
+            }
+        }
+        if (best < 0) {   /* not a DAG after all: keep the model's order */
+            free(order);
+            order = NULL;
+            break;
+        }
+        Node *nd = g->nodes[best];
+        done[best] = 1;
+        order[step] = nd;
+        for (int k = 0; k < nd->nin; k++)
+            if (nd->in[k]) uses[nd->in[k]->id]--;
+        for (int k = 0; k < nd->nout; k++)
+            if (nd->out[k]) ready_v[nd->out[k]->id] = 1;
+    }
+    if (order && order_peak(g, order, uses) < order_peak(g, g->nodes, uses))
+        memcpy(g->nodes, order, sizeof *order * (size_t)n);
+    free(order);
+    free(uses);
+    free(done);
+    free(ready_v);
 }
 
 KProg *lower_graph(Graph *g, const char *name, const Target *t, char **err)
 {
+    schedule_nodes(g);
     KProg *prog = kprog_new(name);
     Pool *p = prog->pool;
     if (t) prog->arena_align = t->align;

@@ -40,6 +40,14 @@ static const char usage[] =
     "  --hls-data DIR      compile, target hls: test data set (input_K.pb, output_K.pb)\n"
     "                      embedded in NAME_tb.c (default: the loop IR interpreter's\n"
     "                      outputs on fixed pseudo-random inputs)\n"
+    "  --arena static|extern   C back end: one static arena (default), or NAME_run(void *arena,\n"
+    "                      ...) with NAME_ARENA_BYTES/NAME_ARENA_ALIGN for the caller to place\n"
+    "  --weights c|bin     C back end: weights as const arrays in NAME_weights.c (default), or\n"
+    "                      one blob NAME_weights.bin (NAME_WEIGHTS_BYTES) passed to NAME_run\n"
+    "  --io params|in-arena    C back end: inputs/outputs as NAME_run parameters (default), or\n"
+    "                      inside the arena, reached through NAME_input_X()/NAME_output_Y()\n"
+    "  --section-arena S   put the static arena in linker section S (GNU compilers)\n"
+    "  --section-weights S put the weights in linker section S (GNU compilers)\n"
     "  --help, --version\n"
     "\n"
     "Exit status: 0 success, 1 model or check failure, 2 usage error.\n";
@@ -57,12 +65,14 @@ typedef enum { CMD_COMPILE, CMD_REPORT, CMD_CHECK, CMD_BENCH } Command;
 /* Which options each command accepts: an option given to the wrong command is a usage
  * error, not silently ignored. */
 enum { F_OUT = 1, F_NAME = 2, F_SHAPE = 4, F_TARGET = 8, F_TOL = 16, F_TIMEOUT = 32,
-       F_KEEP = 64, F_RUNS = 128, F_CPU = 256, F_EMIT = 512, F_HLS = 1024, F_HLSDATA = 2048 };
+       F_KEEP = 64, F_RUNS = 128, F_CPU = 256, F_EMIT = 512, F_HLS = 1024, F_HLSDATA = 2048,
+       F_API = 4096 };
 static const unsigned allowed[] = {
-    [CMD_COMPILE] = F_OUT | F_NAME | F_SHAPE | F_TARGET | F_CPU | F_EMIT | F_HLS | F_HLSDATA,
-    [CMD_REPORT] = F_SHAPE | F_TARGET | F_NAME | F_HLS,
-    [CMD_CHECK] = F_TOL | F_TIMEOUT | F_KEEP | F_TARGET | F_CPU | F_HLS,
-    [CMD_BENCH] = F_RUNS | F_SHAPE | F_TIMEOUT | F_TARGET | F_CPU,
+    [CMD_COMPILE] = F_OUT | F_NAME | F_SHAPE | F_TARGET | F_CPU | F_EMIT | F_HLS | F_HLSDATA |
+                    F_API,
+    [CMD_REPORT] = F_SHAPE | F_TARGET | F_NAME | F_HLS | F_API,
+    [CMD_CHECK] = F_TOL | F_TIMEOUT | F_KEEP | F_TARGET | F_CPU | F_HLS | F_API,
+    [CMD_BENCH] = F_RUNS | F_SHAPE | F_TIMEOUT | F_TARGET | F_CPU | F_API,
 };
 
 static int is_ident(const char *s)
@@ -147,7 +157,10 @@ int main(int argc, char **argv)
                         : !strcmp(a, "--emit-llvm") ? F_EMIT
                         : !strcmp(a, "--hls-interface") || !strcmp(a, "--hls-type") ||
                                   !strcmp(a, "--hls-unroll") ? F_HLS
-                        : !strcmp(a, "--hls-data") ? F_HLSDATA : 0;
+                        : !strcmp(a, "--hls-data") ? F_HLSDATA
+                        : !strcmp(a, "--arena") || !strcmp(a, "--weights") || !strcmp(a, "--io") ||
+                                  !strcmp(a, "--section-arena") ||
+                                  !strcmp(a, "--section-weights") ? F_API : 0;
         if (!flag) {
             rc = usage_error("unknown option '%s'", argv[i]);
             goto out;
@@ -183,6 +196,32 @@ int main(int argc, char **argv)
         switch (flag) {
         case F_OUT: o.outdir = val; break;
         case F_HLSDATA: o.hls_data = val; break;
+        case F_API: {
+            /* which option, its two spellings, and the flag the second one sets */
+            static const struct { const char *opt, *off, *on; } modes[] = {
+                { "--arena", "static", "extern" },
+                { "--weights", "c", "bin" },
+                { "--io", "params", "in-arena" },
+            };
+            int *flags[] = { &o.arena_extern, &o.weights_bin, &o.io_in_arena };
+            int m = 0;
+            while (m < 3 && strcmp(a, modes[m].opt)) m++;
+            if (m == 3) {
+                if (!*val || strchr(val, '"') || strchr(val, '\\')) {
+                    rc = usage_error("bad section name '%s'", val);
+                    goto out;
+                }
+                if (!strcmp(a, "--section-arena")) o.section_arena = val;
+                else o.section_weights = val;
+            } else if (!strcmp(val, modes[m].on) || !strcmp(val, modes[m].off)) {
+                *flags[m] = !strcmp(val, modes[m].on);
+            } else {
+                fprintf(stderr, "onnxcc: bad %s '%s': expected %s or %s (see onnxcc --help)\n",
+                        a, val, modes[m].off, modes[m].on);
+                goto out;
+            }
+            break;
+        }
         case F_HLS:
             if (!strcmp(a, "--hls-interface")) {
                 if (strcmp(val, "m_axi") && strcmp(val, "ap_memory")) {

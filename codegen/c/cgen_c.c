@@ -810,20 +810,61 @@ static void sb_param_ptr_type(StrBuf *sb, const KTensor *t, int is_const)
     }
 }
 
+/* int NAME_run([void *onnxcc_arena, ][const void *onnxcc_weights, ]inputs..., outputs...):
+ * --arena extern, --weights bin and --io in-arena (no I/O parameters) change it. */
 static void sb_run_signature(StrBuf *sb, const KProg *p)
 {
     sb_printf(sb, "int %s_run(", p->name);
     int any = 0;
-    for (int i = 0; i < p->ninputs; i++, any = 1) {
+    if (p->arena_extern) {
+        sb_puts(sb, "void *onnxcc_arena");
+        any = 1;
+    }
+    if (p->weights_bin) {
+        sb_printf(sb, "%sconst void *onnxcc_weights", any ? ", " : "");
+        any = 1;
+    }
+    for (int i = 0; i < p->ninputs && !p->io_in_arena; i++, any = 1) {
         if (any) sb_puts(sb, ", ");
         sb_param(sb, &p->tensors[p->inputs[i]], 1);
     }
-    for (int i = 0; i < p->noutputs; i++, any = 1) {
+    for (int i = 0; i < p->noutputs && !p->io_in_arena; i++, any = 1) {
         if (any) sb_puts(sb, ", ");
         sb_param(sb, &p->tensors[p->outputs[i]], 0);
     }
     if (!any) sb_puts(sb, "void");
     sb_puts(sb, ")");
+}
+
+/* --io in-arena: `float *NAME_input_x(void *onnxcc_arena)` (static arena: `(void)`). */
+static void sb_io_accessor(StrBuf *sb, const KProg *p, int is_in, int k)
+{
+    const KTensor *t = &p->tensors[is_in ? p->inputs[k] : p->outputs[k]];
+    sb_printf(sb, "%s%s *%s_%s_%s(%s)", is_in ? "" : "const ", ctype(t->t), p->name,
+              is_in ? "input" : "output", t->name, p->arena_extern ? "void *onnxcc_arena" : "void");
+}
+
+/* `#ifdef __GNUC__` attribute macro NAME_SUFFIX: alignment and/or a linker section. */
+static void sb_attr_macro(StrBuf *sb, const KProg *p, const char *suffix, const char *align_macro,
+                          const char *section)
+{
+    sb_puts(sb, "#if defined(__GNUC__)\n#define ");
+    sb_upper(sb, p->name);
+    sb_printf(sb, "_%s __attribute__((", suffix);
+    if (align_macro) {
+        sb_puts(sb, "aligned(");
+        sb_upper(sb, p->name);
+        sb_printf(sb, "_%s)%s", align_macro, section ? ", " : "");
+    }
+    if (section) {
+        sb_puts(sb, "section(\"");
+        for (const char *c = section; *c; c++)
+            sb_printf(sb, (*c == '"' || *c == '\\') ? "\\%c" : "%c", *c);
+        sb_puts(sb, "\")");
+    }
+    sb_puts(sb, "))\n#else\n#define ");
+    sb_upper(sb, p->name);
+    sb_printf(sb, "_%s\n#endif\n", suffix);
 }
 
 static void sb_tensor_desc(StrBuf *sb, const KTensor *t)
@@ -846,10 +887,25 @@ static char *gen_header(const KProg *p)
     sb_puts(&sb, "_H\n#define ONNXCC_GEN_");
     sb_upper(&sb, p->name);
     sb_puts(&sb, "_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n");
-    sb_puts(&sb, "/* one static arena holds every intermediate; planned at compile time */\n");
+    if (p->arena_extern)
+        sb_puts(&sb, "/* the caller's arena (--arena extern): ARENA_BYTES bytes, aligned to\n"
+                     " * ARENA_ALIGN, passed to every call; planned at compile time */\n");
+    else
+        sb_puts(&sb, "/* one static arena holds every intermediate; planned at compile time */\n");
     sb_puts(&sb, "#define ");
     sb_upper(&sb, p->name);
     sb_printf(&sb, "_ARENA_BYTES %" PRId64 "\n#define ", p->arena_bytes);
+    sb_upper(&sb, p->name);
+    sb_printf(&sb, "_ARENA_ALIGN %" PRId64 "\n", p->arena_align > 0 ? p->arena_align : 1);
+    if (p->weights_bin) {
+        sb_printf(&sb, "/* the weights blob %s_weights.bin (--weights bin): load or map it at an\n"
+                       " * address aligned to WEIGHTS_ALIGN; host byte order */\n#define ", p->name);
+        sb_upper(&sb, p->name);
+        sb_printf(&sb, "_WEIGHTS_BYTES %" PRId64 "\n#define ", p->weights_bytes);
+        sb_upper(&sb, p->name);
+        sb_printf(&sb, "_WEIGHTS_ALIGN %" PRId64 "\n", p->weights_align > 0 ? p->weights_align : 1);
+    }
+    sb_puts(&sb, "#define ");
     sb_upper(&sb, p->name);
     sb_printf(&sb, "_NUM_INPUTS %d\n#define ", p->ninputs);
     sb_upper(&sb, p->name);
@@ -860,10 +916,29 @@ static char *gen_header(const KProg *p)
     sb_puts(&sb, " * Outputs:\n");
     for (int i = 0; i < p->noutputs; i++) sb_tensor_desc(&sb, &p->tensors[p->outputs[i]]);
     if (!p->noutputs) sb_puts(&sb, " *   (none)\n");
-    sb_puts(&sb, " * Tensors are dense, row-major, host byte order; bool is one byte (0 or 1).\n"
-                 " * Returns 0. Not reentrant: the arena is one static object. */\n");
+    sb_puts(&sb, " * Tensors are dense, row-major, host byte order; bool is one byte (0 or 1).\n");
+    if (p->io_in_arena)
+        sb_puts(&sb, " * Inputs and outputs live inside the arena (--io in-arena): write the inputs\n"
+                     " * through NAME_input_X(), run, read the outputs through NAME_output_Y().\n"
+                     " * A run may overwrite its inputs.\n");
+    if (p->arena_extern)
+        sb_puts(&sb, " * Returns 0. Reentrant for distinct arenas. */\n");
+    else
+        sb_puts(&sb, " * Returns 0. Not reentrant: the arena is one static object. */\n");
     sb_run_signature(&sb, p);
-    sb_puts(&sb, ";\n\n#endif\n");
+    sb_puts(&sb, ";\n");
+    for (int k = 0; p->io_in_arena && k < p->ninputs + p->noutputs; k++) {
+        int is_in = k < p->ninputs;
+        const KTensor *t = &p->tensors[is_in ? p->inputs[k] : p->outputs[k - p->ninputs]];
+        sb_puts(&sb, "#define ");
+        sb_upper(&sb, p->name);
+        sb_printf(&sb, "_%s_", is_in ? "INPUT" : "OUTPUT");
+        sb_upper(&sb, t->name);
+        sb_printf(&sb, "_OFFSET %" PRId64 " /* bytes into the arena */\n", t->offset);
+        sb_io_accessor(&sb, p, is_in, is_in ? k : k - p->ninputs);
+        sb_puts(&sb, ";\n");
+    }
+    sb_puts(&sb, "\n#endif\n");
     return sb.buf;
 }
 
@@ -990,7 +1065,8 @@ static char *check_prog(const KProg *p, Usage *u)
                                    kb->name, t->name);
             if (t->kind == KT_CONST && t->n > 0 && !t->data)
                 return xstrdup_fmt("constant tensor '%s' has no data", t->name);
-            if (t->kind == KT_ARENA) {
+            if (t->kind == KT_ARENA ||
+                (p->io_in_arena && (t->kind == KT_INPUT || t->kind == KT_OUTPUT))) {
                 u->uses_arena = 1;
                 int64_t bytes = t->n * elem_bytes(t->t);
                 if (t->offset < 0 || t->offset + bytes > p->arena_bytes)
@@ -1018,6 +1094,10 @@ static char *gen_weights(const KProg *p, const Usage *u)
                    " * %s_ prefix keeps them out of the user's namespace. */\n",
               p->name, p->name, p->name);
     sb_puts(&sb, "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n");
+    if (p->section_weights) {
+        sb_puts(&sb, "\n");
+        sb_attr_macro(&sb, p, "WEIGHTS_ATTR", NULL, p->section_weights);
+    }
     for (int i = 0; i < p->ntensors; i++) {
         const KTensor *t = &p->tensors[i];
         if (t->kind != KT_CONST || !u->used[i]) continue;
@@ -1029,7 +1109,13 @@ static char *gen_weights(const KProg *p, const Usage *u)
         /* C has no zero-length arrays: an empty tensor is a 1-element dummy never read */
         sb_printf(&sb, "const %s ", ctype(t->t));
         sb_weight_name(&sb, p, i);
-        sb_printf(&sb, "[%" PRId64 "] = {", t->n > 0 ? t->n : 1);
+        sb_printf(&sb, "[%" PRId64 "]", t->n > 0 ? t->n : 1);
+        if (p->section_weights) {
+            sb_puts(&sb, " ");
+            sb_upper(&sb, p->name);
+            sb_puts(&sb, "_WEIGHTS_ATTR");
+        }
+        sb_puts(&sb, " = {");
         if (t->n <= 0) {
             sb_puts(&sb, " 0 };\n");
             continue;
@@ -1074,6 +1160,14 @@ static void sb_buf_arg(StrBuf *sb, const KProg *p, const KBuf *b)
     const char *cq = b->role == KR_IN ? "const " : "";
     const char *bt = ctype(b->t);
     int same = b->t == t->t || !strcmp(bt, ctype(t->t));
+    if (p->io_in_arena && (t->kind == KT_INPUT || t->kind == KT_OUTPUT)) {
+        sb_printf(sb, "(%s *)(void *)(onnxcc_a + %" PRId64 ")", bt, t->offset);
+        return;
+    }
+    if (p->weights_bin && t->kind == KT_CONST) {
+        sb_printf(sb, "(const %s *)(const void *)(onnxcc_w + %" PRId64 ")", bt, t->offset);
+        return;
+    }
     switch (t->kind) {
     case KT_INPUT:
     case KT_OUTPUT:
@@ -1089,7 +1183,7 @@ static void sb_buf_arg(StrBuf *sb, const KProg *p, const KBuf *b)
         }
         return;
     case KT_ARENA:
-        sb_printf(sb, "(%s *)(void *)(%s_arena.bytes + %" PRId64 ")", bt, p->name, t->offset);
+        sb_printf(sb, "(%s *)(void *)(onnxcc_a + %" PRId64 ")", bt, t->offset);
         return;
     }
 }
@@ -1102,7 +1196,8 @@ static char *gen_source(const KProg *p, const Usage *u, char **err)
     StrBuf funcs;
     sb_init(&funcs);
     cg.sb = &funcs;
-    for (int i = 0; i < p->nfuncs; i++) emit_func(&cg, p->funcs[i]);
+    for (int i = 0; i < p->nfuncs; i++)
+        if (!p->funcs[i]->skip) emit_func(&cg, p->funcs[i]);
     if (cg.err) {
         sb_free(&funcs);
         *err = cg.err;
@@ -1120,7 +1215,7 @@ static char *gen_source(const KProg *p, const Usage *u, char **err)
     int any_w = 0;
     for (int i = 0; i < p->ntensors; i++) {
         const KTensor *t = &p->tensors[i];
-        if (t->kind != KT_CONST || !u->used[i]) continue;
+        if (t->kind != KT_CONST || !u->used[i] || p->weights_bin) continue;
         if (!any_w) sb_printf(&sb, "/* weights: %s_weights.c */\n", p->name);
         any_w = 1;
         sb_printf(&sb, "extern const %s ", ctype(t->t));
@@ -1128,8 +1223,12 @@ static char *gen_source(const KProg *p, const Usage *u, char **err)
         sb_printf(&sb, "[%" PRId64 "];\n", t->n > 0 ? t->n : 1);
     }
     if (any_w) sb_puts(&sb, "\n");
-    if (u->uses_arena) {
-        /* the union aligns the byte array for any scalar type stored in it */
+    int io = p->io_in_arena && p->ninputs + p->noutputs > 0;
+    int need_arena = u->uses_arena || io;
+    if (need_arena && !p->arena_extern) {
+        /* the union aligns the byte array for any scalar type stored in it (C99 has no
+         * _Alignas); GNU compilers also get NAME_ARENA_ALIGN and the linker section */
+        sb_attr_macro(&sb, p, "ARENA_ATTR", "ARENA_ALIGN", p->section_arena);
         sb_puts(&sb, "static union {\n    double d;\n    int64_t i;\n    unsigned char bytes[");
         if (p->arena_bytes > 0) {
             sb_upper(&sb, p->name);
@@ -1137,7 +1236,18 @@ static char *gen_source(const KProg *p, const Usage *u, char **err)
         } else {
             sb_puts(&sb, "1");
         }
-        sb_printf(&sb, "];\n} %s_arena;\n\n", p->name);
+        sb_printf(&sb, "];\n} %s_arena ", p->name);
+        sb_upper(&sb, p->name);
+        sb_puts(&sb, "_ARENA_ATTR;\n\n");
+    }
+    for (int k = 0; io && k < p->ninputs + p->noutputs; k++) {
+        int is_in = k < p->ninputs;
+        const KTensor *t = &p->tensors[is_in ? p->inputs[k] : p->outputs[k - p->ninputs]];
+        sb_io_accessor(&sb, p, is_in, is_in ? k : k - p->ninputs);
+        sb_printf(&sb, "\n{\n    return (%s%s *)(void *)(", is_in ? "" : "const ", ctype(t->t));
+        if (p->arena_extern) sb_puts(&sb, "(unsigned char *)onnxcc_arena");
+        else sb_printf(&sb, "%s_arena.bytes", p->name);
+        sb_printf(&sb, " + %" PRId64 ");\n}\n\n", t->offset);
     }
     emit_helpers(&sb, &cg);
     sb_puts(&sb, funcs.buf ? funcs.buf : "");
@@ -1146,13 +1256,37 @@ static char *gen_source(const KProg *p, const Usage *u, char **err)
     sb_run_signature(&sb, p);
     sb_puts(&sb, "\n{\n");
     sb.indent = 1;
+    int uses_a = 0, uses_w = 0;   /* what the calls below address */
+    for (int fi = 0; fi < p->nfuncs; fi++)
+        for (int b = 0; !p->funcs[fi]->skip && b < p->funcs[fi]->nbufs; b++) {
+            const KTensor *t = &p->tensors[p->funcs[fi]->bufs[b].tensor];
+            uses_a |= t->kind == KT_ARENA ||
+                      (p->io_in_arena && (t->kind == KT_INPUT || t->kind == KT_OUTPUT));
+            uses_w |= t->kind == KT_CONST;
+        }
+    if (uses_a) {
+        if (p->arena_extern) sb_line(&sb, "unsigned char *onnxcc_a = (unsigned char *)onnxcc_arena;");
+        else sb_line(&sb, "unsigned char *onnxcc_a = %s_arena.bytes;", p->name);
+    } else if (p->arena_extern) {
+        sb_line(&sb, "(void)onnxcc_arena;");
+    }
+    if (p->weights_bin) {
+        if (uses_w)
+            sb_line(&sb, "const unsigned char *onnxcc_w = (const unsigned char *)onnxcc_weights;");
+        else
+            sb_line(&sb, "(void)onnxcc_weights;");
+    }
     /* parameters no function touches (e.g. an input only needed for its shape) */
-    for (int i = 0; i < p->ninputs; i++)
+    for (int i = 0; i < p->ninputs && !p->io_in_arena; i++)
         if (!u->used[p->inputs[i]]) sb_line(&sb, "(void)%s;", p->tensors[p->inputs[i]].name);
-    for (int i = 0; i < p->noutputs; i++)
+    for (int i = 0; i < p->noutputs && !p->io_in_arena; i++)
         if (!u->used[p->outputs[i]]) sb_line(&sb, "(void)%s;", p->tensors[p->outputs[i]].name);
     for (int fi = 0; fi < p->nfuncs; fi++) {
         const KFunc *f = p->funcs[fi];
+        if (f->skip) {
+            sb_line(&sb, "/* %s: aliased in place, nothing to copy */", f->name);
+            continue;
+        }
         begin_line(&sb);
         sb_printf(&sb, "%s(", f->name);
         for (int b = 0; b < f->nbufs; b++) {
@@ -1203,6 +1337,35 @@ static int write_out(const char *dir, const char *file, const char *text, char *
     return rc;
 }
 
+/* --weights bin: NAME_weights.bin, each used constant at its planned offset (host byte
+ * order; the gaps left by alignment are zero). */
+static int write_weights_bin(const KProg *p, const char *outdir, char **err)
+{
+    size_t len = (size_t)(p->weights_bytes > 0 ? p->weights_bytes : 0);
+    unsigned char *blob = calloc(len + 1, 1);
+    if (!blob) {
+        *err = xstrdup_fmt("out of memory");
+        return -1;
+    }
+    for (int i = 0; i < p->ntensors; i++) {
+        const KTensor *t = &p->tensors[i];
+        if (t->kind != KT_CONST || t->offset < 0 || t->n <= 0 || !t->data) continue;
+        size_t bytes = (size_t)t->n * (size_t)elem_bytes(t->t);
+        if ((size_t)t->offset + bytes > len) {
+            free(blob);
+            *err = xstrdup_fmt("weight '%s' lies outside the %zu-byte blob", t->name, len);
+            return -1;
+        }
+        memcpy(blob + t->offset, t->data, bytes);
+    }
+    char *path = xstrdup_fmt("%s/%s_weights.bin", outdir, p->name);
+    int rc = write_file_atomic(path, blob, len);
+    if (rc != 0) *err = xstrdup_fmt("cannot write %s: %s", path, strerror(errno));
+    free(path);
+    free(blob);
+    return rc;
+}
+
 int cgen_c_write(const KProg *p, const char *outdir, char **err)
 {
     *err = NULL;
@@ -1250,7 +1413,7 @@ int cgen_c_write(const KProg *p, const char *outdir, char **err)
         free(files);
         goto done;
     }
-    w = gen_weights(p, &u);
+    if (!p->weights_bin) w = gen_weights(p, &u);
     if (make_dirs(outdir) != 0) {
         *err = xstrdup_fmt("cannot create directory %s: %s", outdir, strerror(errno));
         free(files);
@@ -1260,7 +1423,8 @@ int cgen_c_write(const KProg *p, const char *outdir, char **err)
     char *wn = xstrdup_fmt("%s_weights.c", p->name);
     rc = write_out(outdir, hn, h, err);
     if (!rc) rc = write_out(outdir, cn, c, err);
-    if (!rc) rc = write_out(outdir, wn, w, err);
+    if (!rc && w) rc = write_out(outdir, wn, w, err);
+    if (!rc && p->weights_bin) rc = write_weights_bin(p, outdir, err);
     if (!rc && u.nkernels) rc = write_out(outdir, "onnxcc_rt.h", rt_source("onnxcc_rt.h"), err);
     for (int i = 0; !rc && i < nfiles; i++) rc = write_out(outdir, files[i], rt_source(files[i]), err);
     free(hn);
@@ -1314,6 +1478,23 @@ char *cgen_c_harness(const KProg *p)
         snprintf(name, sizeof name, "out%d", i);
         sb_static_buf(&sb, &p->tensors[p->outputs[i]], name);
     }
+    /* the firmware API variants: the caller's arena, the weights blob, I/O in the arena */
+    if (p->arena_extern) {
+        sb_puts(&sb, "static union {\n    double d;\n    unsigned char b[");
+        sb_upper(&sb, p->name);
+        sb_puts(&sb, "_ARENA_BYTES + 1];\n} arena_mem\n#if defined(__GNUC__)\n"
+                     "    __attribute__((aligned(");
+        sb_upper(&sb, p->name);
+        sb_puts(&sb, "_ARENA_ALIGN)))\n#endif\n    ;\n");
+    }
+    if (p->weights_bin) {
+        sb_puts(&sb, "static union {\n    double d;\n    unsigned char b[");
+        sb_upper(&sb, p->name);
+        sb_puts(&sb, "_WEIGHTS_BYTES + 1];\n} weights_mem\n#if defined(__GNUC__)\n"
+                     "    __attribute__((aligned(");
+        sb_upper(&sb, p->name);
+        sb_puts(&sb, "_WEIGHTS_ALIGN)))\n#endif\n    ;\n");
+    }
     /* helpers are emitted only where used: an unused static function is a warning */
     int fills = 0;
     for (int i = 0; i < p->ninputs; i++) fills += p->tensors[p->inputs[i]].n > 0;
@@ -1322,7 +1503,7 @@ char *cgen_c_harness(const KProg *p)
         "static double times[BENCH_MAX];\n");
     if (fills) sb_puts(&sb, "static unsigned long rng_state = 88172645UL;\n");
     sb_puts(&sb, "\n");
-    if (p->ninputs) sb_puts(&sb,
+    if (p->ninputs || p->weights_bin) sb_puts(&sb,
         "static int read_exact(const char *path, void *buf, size_t bytes)\n{\n"
         "    FILE *f = fopen(path, \"rb\");\n"
         "    size_t got;\n"
@@ -1363,16 +1544,38 @@ char *cgen_c_harness(const KProg *p)
         "    struct timespec ts;\n"
         "    clock_gettime(CLOCK_MONOTONIC, &ts);\n"
         "    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;\n}\n\n");
-    sb_printf(&sb, "static int run_once(void)\n{\n    return %s_run(", p->name);
-    for (int i = 0; i < p->ninputs + p->noutputs; i++) {
+    const char *aarg = p->arena_extern ? "arena_mem.b" : "";
+    sb_puts(&sb, "static int run_once(void)\n{\n    int rc;\n");
+    for (int i = 0; p->io_in_arena && i < p->ninputs; i++) {
+        const KTensor *t = &p->tensors[p->inputs[i]];
+        sb_printf(&sb, "    memcpy(%s_input_%s(%s), in%d, %" PRId64 "u);\n", p->name, t->name, aarg,
+                  i, (t->n > 0 ? t->n : 0) * elem_bytes(t->t));
+    }
+    sb_printf(&sb, "    rc = %s_run(", p->name);
+    int anyarg = 0;
+    if (p->arena_extern) {
+        sb_puts(&sb, "arena_mem.b");
+        anyarg = 1;
+    }
+    if (p->weights_bin) {
+        sb_puts(&sb, anyarg ? ", weights_mem.b" : "weights_mem.b");
+        anyarg = 1;
+    }
+    for (int i = 0; !p->io_in_arena && i < p->ninputs + p->noutputs; i++) {
         int is_in = i < p->ninputs;
         const KTensor *t = &p->tensors[is_in ? p->inputs[i] : p->outputs[i - p->ninputs]];
-        if (i) sb_puts(&sb, ", ");
+        if (i || anyarg) sb_puts(&sb, ", ");
         sb_puts(&sb, "(");
         sb_param_ptr_type(&sb, t, is_in);
         sb_printf(&sb, ")%s%d", is_in ? "in" : "out", is_in ? i : i - p->ninputs);
     }
-    sb_puts(&sb, ");\n}\n\n");
+    sb_puts(&sb, ");\n");
+    for (int i = 0; p->io_in_arena && i < p->noutputs; i++) {
+        const KTensor *t = &p->tensors[p->outputs[i]];
+        sb_printf(&sb, "    memcpy(out%d, %s_output_%s(%s), %" PRId64 "u);\n", i, p->name, t->name,
+                  aarg, (t->n > 0 ? t->n : 0) * elem_bytes(t->t));
+    }
+    sb_puts(&sb, "    return rc;\n}\n\n");
 
     sb_puts(&sb, "static void fill_inputs(void)\n{\n    size_t k;\n");
     int loops = 0;
@@ -1414,6 +1617,12 @@ char *cgen_c_harness(const KProg *p)
         "    return 0;\n}\n\n");
 
     sb_puts(&sb, "int main(int argc, char **argv)\n{\n");
+    if (p->weights_bin) {
+        /* the blob sits beside the program (check and bench run it in its folder) */
+        sb_printf(&sb, "    if (read_exact(\"%s_weights.bin\", weights_mem.b, ", p->name);
+        sb_upper(&sb, p->name);
+        sb_puts(&sb, "_WEIGHTS_BYTES) != 0) return 1;\n");
+    }
     sb_puts(&sb, "    if (argc == 3 && strcmp(argv[1], \"--bench\") == 0)\n"
                  "        return bench(strtol(argv[2], NULL, 10));\n");
     sb_printf(&sb, "    if (argc != %d) {\n"

@@ -20,8 +20,8 @@ typedef struct CHooks {
     /* Buffer b of the current function is printed as array `*name` indexed at
      * `*off + idx` (the C back end: the parameter itself, offset 0). */
     void (*buf_ref)(CPrinter *cp, int b, const char **name, int64_t *off);
-    /* Prints `static void NAME(...)` (no newline); also responsible for parameters that
-     * are never read (the C printer's `(void)x;` lines are skipped). */
+    /* Prints `static void NAME(...)` (no newline). A buffer the body never touches gets
+     * `(void)NAME;` with the name buf_ref gives it. */
     void (*signature)(CPrinter *cp, StrBuf *sb, const KFunc *f);
     /* Loop annotation: phase 0 right after the indentation of the `for` line (a label),
      * phase 1 at the first line of its body (pragmas). */

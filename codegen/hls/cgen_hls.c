@@ -392,12 +392,12 @@ static void check_block(const KProg *p, const KFunc *f, const KStmt *s, StrBuf *
     for (; s && !*bad; s = s->next) {
         if (s->kind == KS_FOR && loop_trip(s) < 0) {
             *bad = 1;
-            sb_printf(msg, "%s  %s: data-dependent loop bound (HLS needs compile-time trip "
-                           "counts)", msg->len ? "\n" : "", f->comment ? f->comment : f->name);
+            sb_printf(msg, "%s%s: data-dependent loop bound (HLS needs compile-time trip "
+                           "counts)", msg->len ? "; " : "", f->comment ? f->comment : f->name);
         } else if (s->kind == KS_CALL) {
             *bad = 1;
-            sb_printf(msg, "%s  %s: calls runtime kernel %s, which target hls does not have",
-                      msg->len ? "\n" : "", f->comment ? f->comment : f->name, s->fn);
+            sb_printf(msg, "%s%s: calls runtime kernel %s, which target hls does not have",
+                      msg->len ? "; " : "", f->comment ? f->comment : f->name, s->fn);
         }
         check_block(p, f, s->body, msg, bad);
         check_block(p, f, s->els, msg, bad);
@@ -412,8 +412,8 @@ char *cgen_hls_check(const KProg *p, const HlsOptions *o)
     for (int i = 0; i < p->ntensors; i++) {
         DType t = p->tensors[i].t;
         if (t == DT_F16 || t == DT_BF16)
-            sb_printf(&msg, "%s  tensor '%s': %s is not supported by the HLS back end",
-                      msg.len ? "\n" : "", p->tensors[i].src_name, dt_name(t));
+            sb_printf(&msg, "%stensor '%s': %s is not supported by the HLS back end",
+                      msg.len ? "; " : "", p->tensors[i].src_name, dt_name(t));
     }
     for (int fi = 0; fi < p->nfuncs; fi++) {
         int bad = 0;
@@ -421,7 +421,7 @@ char *cgen_hls_check(const KProg *p, const HlsOptions *o)
     }
     (void)o;
     if (!msg.len) return NULL;
-    char *r = xfmt("not supported on target hls:\n%s", msg.buf);
+    char *r = xfmt("not supported on target hls: %s", msg.buf);
     sb_free(&msg);
     return r;
 }
