@@ -755,8 +755,14 @@ static void emit_func(CG *cg, const KFunc *f)
     else emit_signature(sb, f);
     sb_puts(sb, "\n{\n");
     sb->indent++;
-    for (int i = 0; i < f->nbufs && !(cg->h && cg->h->signature); i++)
-        if (!cg->buf_uses[i]) sb_line(sb, "(void)%s;", buf_name(cg, i));
+    for (int i = 0; i < f->nbufs; i++) {
+        if (cg->buf_uses[i]) continue;
+        /* the dialect's name for it: what its signature declared */
+        const char *name = buf_name(cg, i);
+        int64_t off = 0;
+        if (cg->h && cg->h->buf_ref) cg->h->buf_ref(cg, i, &name, &off);
+        sb_line(sb, "(void)%s;", name);
+    }
     emit_block(cg, f->body);
     sb_close(sb, "");
     sb_puts(sb, "\n");
