@@ -768,7 +768,8 @@ int driver_report(const DriverOpts *o)
     }
 
     FILE *f = o->out;
-    fprintf(f, "%-28s %-18s %-32s %14s %12s\n", "node", "op", "outputs", "MACs", "out bytes");
+    fprintf(f, "%-28s %-18s %-32s %14s %12s %12s\n", "node", "op", "outputs", "MACs", "out bytes",
+            "live bytes");
     int fi = 0, approx_any = 0;
     int64_t total_macs = 0;
     for (int i = 0; i < g->nnodes; i++) {
@@ -782,10 +783,12 @@ int driver_report(const DriverOpts *o)
             sb_printf(&sb, "%s%s", sb.len ? " " : "", type_str(p, &v->type));
             obytes += type_numel(&v->type) * dt_size(v->type.dt);
         }
-        const char *macs;
+        const char *macs, *live = "-";
         if (lower_node_folded(n)) {
             macs = "folded";
         } else {
+            /* arena bytes live while this node runs (its inputs, outputs and scratch) */
+            if (fi < prog->nfuncs) live = human(p, plan_live_bytes(prog, fi));
             int approx = 0;
             int64_t m = fi < prog->nfuncs ? stmt_macs(prog->funcs[fi]->body, &approx) : 0;
             fi++;
@@ -793,8 +796,8 @@ int driver_report(const DriverOpts *o)
             approx_any |= approx;
             macs = pool_fmt(p, "%s%s", approx ? "~" : "", human(p, m));
         }
-        fprintf(f, "%-28.28s %-18.18s %-32s %14s %12lld\n", n->name, n->op_type,
-                sb.buf ? sb.buf : "", macs, (long long)obytes);
+        fprintf(f, "%-28.28s %-18.18s %-32s %14s %12lld %12s\n", n->name, n->op_type,
+                sb.buf ? sb.buf : "", macs, (long long)obytes, live);
         sb_free(&sb);
     }
     int64_t wbytes = 0;
@@ -811,8 +814,10 @@ int driver_report(const DriverOpts *o)
                        ? 100.0 * (double)(prog->arena_bytes - prog->arena_lower_bound) /
                              (double)prog->arena_lower_bound
                        : 0.0;
-    fprintf(f, "arena: planned %lld bytes, lower bound %lld bytes (%.1f%% above)\n",
-            (long long)prog->arena_bytes, (long long)prog->arena_lower_bound, waste);
+    fprintf(f, "arena: planned %lld bytes, lower bound %lld bytes (%.1f%% above); %d tensors "
+            "in place, aligned to %lld\n", (long long)prog->arena_bytes,
+            (long long)prog->arena_lower_bound, waste, plan_inplace_count(prog),
+            (long long)prog->arena_align);
     rc = 0;
 done:
     if (rc) errline(o, msg ? msg : "failed");
