@@ -328,7 +328,7 @@ static const float digits_w8[10] = {
 };
 
 /* the arena (BRAM/URAM): every intermediate, at planned offsets */
-static float digits_arena_f32[64];
+static float digits_arena_f32[42];
 
 /* operand-once helpers: an inline ?: would repeat operands */
 static float onnxcc_max_f32(float a, float b) { return a > b ? a : b; }
@@ -353,7 +353,7 @@ static void n1_relu1(void)
 {
     L_n1_relu1_0: for (ptrdiff_t i0 = 0; i0 < 32; i0++) {
         #pragma HLS PIPELINE II=1
-        digits_arena_f32[32 + i0] = ((digits_arena_f32[i0] < 0.0f) ? 0.0f : digits_arena_f32[i0]);
+        digits_arena_f32[i0] = ((digits_arena_f32[i0] < 0.0f) ? 0.0f : digits_arena_f32[i0]);
     }
 }
 
@@ -365,9 +365,9 @@ static void n2_fc2(void)
             float v2 = 0.0f;
             L_n2_fc2_2: for (ptrdiff_t i3 = 0; i3 < 32; i3++) {
                 #pragma HLS PIPELINE II=1
-                v2 = v2 + (digits_arena_f32[32 + (i0 * 32) + i3] * digits_w6[(i1 * 32) + i3]);
+                v2 = v2 + (digits_arena_f32[(i0 * 32) + i3] * digits_w6[(i1 * 32) + i3]);
             }
-            digits_arena_f32[(i0 * 10) + i1] = v2 + digits_w8[i1];
+            digits_arena_f32[32 + (i0 * 10) + i1] = v2 + digits_w8[i1];
         }
     }
 }
@@ -377,15 +377,15 @@ static void n3_softmax(float probabilities[10])
 {
     L_n3_softmax_0: for (ptrdiff_t i0 = 0; i0 < 1; i0++) {
         L_n3_softmax_1: for (ptrdiff_t i1 = 0; i1 < 1; i1++) {
-            float v2 = digits_arena_f32[(i0 * 10) + i1];
+            float v2 = digits_arena_f32[32 + (i0 * 10) + i1];
             L_n3_softmax_2: for (ptrdiff_t i3 = 1; i3 < 10; i3++) {
                 #pragma HLS PIPELINE II=1
-                v2 = onnxcc_max_f32(v2, digits_arena_f32[((i0 * 10) + i1) + i3]);
+                v2 = onnxcc_max_f32(v2, digits_arena_f32[32 + ((i0 * 10) + i1) + i3]);
             }
             float v4 = 0.0f;
             L_n3_softmax_3: for (ptrdiff_t i5 = 0; i5 < 10; i5++) {
                 #pragma HLS PIPELINE II=1
-                float v6 = expf((digits_arena_f32[((i0 * 10) + i1) + i5] - v2));
+                float v6 = expf((digits_arena_f32[32 + ((i0 * 10) + i1) + i5] - v2));
                 probabilities[((i0 * 10) + i1) + i5] = v6;
                 v4 = v4 + v6;
             }

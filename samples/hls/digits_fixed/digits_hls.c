@@ -177,7 +177,7 @@ static const onnxcc_fx_t digits_w8[10] = {
 };
 
 /* the arena (BRAM/URAM): every intermediate, at planned offsets */
-static onnxcc_fx_t digits_arena_f32[64];
+static onnxcc_fx_t digits_arena_f32[42];
 
 /* fixed-point helpers: results saturate to [-32768, 32767];
  * products and quotients are computed in int32_t and rounded to nearest */
@@ -244,7 +244,7 @@ static void n1_relu1(void)
 {
     L_n1_relu1_0: for (ptrdiff_t i0 = 0; i0 < 32; i0++) {
         #pragma HLS PIPELINE II=1
-        digits_arena_f32[32 + i0] = ((digits_arena_f32[i0] < ((onnxcc_fx_t)0)) ? ((onnxcc_fx_t)0) : digits_arena_f32[i0]);
+        digits_arena_f32[i0] = ((digits_arena_f32[i0] < ((onnxcc_fx_t)0)) ? ((onnxcc_fx_t)0) : digits_arena_f32[i0]);
     }
 }
 
@@ -256,9 +256,9 @@ static void n2_fc2(void)
             onnxcc_fx_t v2 = ((onnxcc_fx_t)0);
             L_n2_fc2_2: for (ptrdiff_t i3 = 0; i3 < 32; i3++) {
                 #pragma HLS PIPELINE II=1
-                v2 = onnxcc_fx_add(v2, onnxcc_fx_mul(digits_arena_f32[32 + (i0 * 32) + i3], digits_w6[(i1 * 32) + i3]));
+                v2 = onnxcc_fx_add(v2, onnxcc_fx_mul(digits_arena_f32[(i0 * 32) + i3], digits_w6[(i1 * 32) + i3]));
             }
-            digits_arena_f32[(i0 * 10) + i1] = onnxcc_fx_add(v2, digits_w8[i1]);
+            digits_arena_f32[32 + (i0 * 10) + i1] = onnxcc_fx_add(v2, digits_w8[i1]);
         }
     }
 }
@@ -268,15 +268,15 @@ static void n3_softmax(onnxcc_fx_t probabilities[10])
 {
     L_n3_softmax_0: for (ptrdiff_t i0 = 0; i0 < 1; i0++) {
         L_n3_softmax_1: for (ptrdiff_t i1 = 0; i1 < 1; i1++) {
-            onnxcc_fx_t v2 = digits_arena_f32[(i0 * 10) + i1];
+            onnxcc_fx_t v2 = digits_arena_f32[32 + (i0 * 10) + i1];
             L_n3_softmax_2: for (ptrdiff_t i3 = 1; i3 < 10; i3++) {
                 #pragma HLS PIPELINE II=1
-                v2 = onnxcc_max_f32(v2, digits_arena_f32[((i0 * 10) + i1) + i3]);
+                v2 = onnxcc_max_f32(v2, digits_arena_f32[32 + ((i0 * 10) + i1) + i3]);
             }
             onnxcc_fx_t v4 = ((onnxcc_fx_t)0);
             L_n3_softmax_3: for (ptrdiff_t i5 = 0; i5 < 10; i5++) {
                 #pragma HLS PIPELINE II=1
-                onnxcc_fx_t v6 = onnxcc_fx_from_f(expf(onnxcc_fx_to_f(onnxcc_fx_sub(digits_arena_f32[((i0 * 10) + i1) + i5], v2))));
+                onnxcc_fx_t v6 = onnxcc_fx_from_f(expf(onnxcc_fx_to_f(onnxcc_fx_sub(digits_arena_f32[32 + ((i0 * 10) + i1) + i5], v2))));
                 probabilities[((i0 * 10) + i1) + i5] = v6;
                 v4 = onnxcc_fx_add(v4, v6);
             }
