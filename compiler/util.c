@@ -229,7 +229,7 @@ int write_file_atomic(const char *path, const void *data, size_t len)
         free(tmp);
         return -1;
     }
-    int ok = fwrite(data, 1, len, f) == len;
+    int ok = len == 0 || fwrite(data, 1, len, f) == len; /* data may be NULL when empty */
     ok = (fclose(f) == 0) && ok;
     if (!ok || rename(tmp, path) != 0) {
         int e = errno;

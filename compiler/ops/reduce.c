@@ -632,7 +632,7 @@ int loss_lower(Node *n, Lower *L)
 {
     KB *k = L->k;
     const Type *x = in_type(n, 0);
-    Reduction red;
+    Reduction red = RED_NONE; /* set by loss_reduction; initialised for -O3 flow analysis */
     if (loss_reduction(n, &red) < 0) return -1;
     int in = lw_in(L, 0);
     if (n->op == OP_NegativeLogLikelihoodLoss) {
