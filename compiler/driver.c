@@ -161,6 +161,15 @@ static KProg *lower_plan(const DriverOpts *o, Graph *g, const char *name, const 
                         "(target %s writes the default API)", t->name);
         return NULL;
     }
+    /* a section names where onnxcc's own object goes; the caller's arena or blob is not one */
+    if ((o->section_arena && o->arena_extern) || (o->section_weights && o->weights_bin)) {
+        *msg = pool_strdup(p, o->section_arena && o->arena_extern
+                                  ? "--section-arena places the static arena; with --arena "
+                                    "extern the caller places its own arena"
+                                  : "--section-weights places the const weights; with "
+                                    "--weights bin the caller places the blob");
+        return NULL;
+    }
     char *err = NULL;
     KProg *prog = lower_graph(g, name, t, &err);
     if (!prog) {
