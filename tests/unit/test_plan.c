@@ -1,6 +1,8 @@
 /* test_plan.c — the arena planner on hand-made programs: memory reuse across disjoint live
  * ranges, no shared byte between tensors live at the same time (every pair), alignment,
- * the lower bound, and degenerate tensors (zero bytes, untouched). */
+ * the lower bound, and degenerate tensors (zero bytes, untouched); in-place reuse read off
+ * the loop IR (and refused where an element is read after it was overwritten), aliased
+ * copies, inputs/outputs inside the arena, and plan_validate catching a bad plan. */
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,6 +61,8 @@ static void check_no_overlap(const KProg *p)
         }
     }
     ck_assert_int_ge(p->arena_bytes, p->arena_lower_bound);
+    char err[512];
+    ck_assert_msg(plan_validate(p, err, sizeof err) == 0, "%s", err);
 }
 
 START_TEST(disjoint_ranges_reuse_memory)
@@ -178,6 +182,201 @@ START_TEST(non_arena_tensors_ignored)
 }
 END_TEST
 
+/* ---- in place: programs with real loop bodies ---- */
+
+static int tensor_k(KProg *p, KTensorKind kind, int64_t n)
+{
+    KTensor t;
+    memset(&t, 0, sizeof t);
+    t.name = "t";
+    t.src_name = "t";
+    t.t = DT_F32;
+    t.rank = 1;
+    t.dims[0] = n;
+    t.n = n;
+    t.kind = kind;
+    t.first = t.last = -1;
+    return kprog_tensor(p, &t);
+}
+
+/* dst[out_idx] = src[in_idx] * 2 over `loops` nested loops of the given trips; in_idx and
+ * out_idx are "flat" (sum of vars times row-major strides), "rev" (n-1-i, one loop) or
+ * "inner" (the innermost variable only). */
+static KFunc *map_func(KProg *p, int src, int dst, int nloops, const int64_t *trips,
+                       const char *in_idx, const char *out_idx, int plain_copy)
+{
+    KFunc *f = kprog_func(p, "f", "f");
+    KB k;
+    kb_init(&k, p->pool, f);
+    int bi = src >= 0 ? kb_buf(&k, DT_F32, p->tensors[src].n, KR_IN, src) : -1;
+    int bo = kb_buf(&k, DT_F32, p->tensors[dst].n, KR_OUT, dst);
+    int vars[4];
+    for (int i = 0; i < nloops; i++) vars[i] = kfor_n(&k, trips[i], KL_SERIAL);
+    KExpr *flat = kindex(&k, nloops, trips, vars);
+    KExpr *inner = kvar(&k, vars[nloops - 1]);
+    KExpr *rev = ksub(&k, kc_idx(&k, trips[0] - 1), kvar(&k, vars[0]));
+#define PICK(s) (!strcmp(s, "flat") ? flat : !strcmp(s, "rev") ? rev : inner)
+    KExpr *val = bi < 0 ? kc_float(&k, DT_F32, 1.0) : kload(&k, bi, PICK(in_idx));
+    if (!plain_copy && bi >= 0) val = kbin(&k, KB_MUL, val, kc_float(&k, DT_F32, 2.0));
+    kstore(&k, bo, PICK(out_idx), val);
+#undef PICK
+    kend_n(&k, nloops);
+    return f;
+}
+
+static void set_range(KProg *p, int t, int first, int last)
+{
+    p->tensors[t].first = first;
+    p->tensors[t].last = last;
+}
+
+/* a -> (f1) -> b -> (f2) -> c: f1 reads a for the last time */
+static KProg *chain3(const char *in_idx, const char *out_idx, int nloops, const int64_t *trips,
+                     int plain_copy, int *ta, int *tb)
+{
+    KProg *p = kprog_new("t");
+    int64_t n = 1;
+    for (int i = 0; i < nloops; i++) n *= trips[i];
+    int a = tensor_k(p, KT_ARENA, n), b = tensor_k(p, KT_ARENA, n), c = tensor_k(p, KT_ARENA, n);
+    map_func(p, -1, a, nloops, trips, "flat", "flat", 0);
+    map_func(p, a, b, nloops, trips, in_idx, out_idx, plain_copy);
+    map_func(p, b, c, nloops, trips, "flat", "flat", 0);
+    set_range(p, a, 0, 1);
+    set_range(p, b, 1, 2);
+    set_range(p, c, 2, 2);
+    *ta = a;
+    *tb = b;
+    return p;
+}
+
+static void validate_ok(const KProg *p)
+{
+    char err[512];
+    ck_assert_msg(plan_validate(p, err, sizeof err) == 0, "%s", err);
+}
+
+START_TEST(elementwise_in_place)
+{
+    int a, b;
+    int64_t trips[2] = { 4, 64 };
+    KProg *p = chain3("flat", "flat", 2, trips, 0, &a, &b);
+    plan_arena(p, 64);
+    validate_ok(p);
+    ck_assert_int_eq(p->tensors[a].offset, p->tensors[b].offset);
+    ck_assert_int_eq(plan_inplace_count(p), 2);          /* b takes a's bytes, c takes b's */
+    ck_assert_int_eq(p->arena_bytes, 1024);
+    ck_assert_int_eq(p->arena_lower_bound, 1024);
+    ck_assert_int_eq(plan_live_bytes(p, 1), 1024);
+    ck_assert_int_eq(p->funcs[1]->skip, 0);               /* it computes: not a copy */
+    kprog_free(p);
+}
+END_TEST
+
+START_TEST(reversed_index_not_in_place)
+{
+    /* b[i] = a[n-1-i]: element n-1-i is read after b[n-1-i] would have overwritten it */
+    int a, b;
+    int64_t trips[1] = { 256 };
+    KProg *p = chain3("rev", "flat", 1, trips, 0, &a, &b);
+    plan_arena(p, 64);
+    validate_ok(p);
+    ck_assert_int_ne(p->tensors[a].offset, p->tensors[b].offset);
+    ck_assert_int_eq(p->arena_bytes, 2048);
+    kprog_free(p);
+}
+END_TEST
+
+START_TEST(repeated_store_not_in_place)
+{
+    /* loops 4 x 64 storing b[i1] = a[i1]: the outer loop rewrites every element, so a's
+     * bytes would be gone on its second pass */
+    KProg *p = kprog_new("t");
+    int64_t trips[2] = { 4, 64 };
+    int a = tensor_k(p, KT_ARENA, 64), b = tensor_k(p, KT_ARENA, 64), c = tensor_k(p, KT_ARENA, 64);
+    int64_t one[1] = { 64 };
+    map_func(p, -1, a, 1, one, "flat", "flat", 0);
+    map_func(p, a, b, 2, trips, "inner", "inner", 0);
+    map_func(p, b, c, 1, one, "flat", "flat", 0);
+    set_range(p, a, 0, 1);
+    set_range(p, b, 1, 2);
+    set_range(p, c, 2, 2);
+    plan_arena(p, 64);
+    validate_ok(p);
+    ck_assert_int_ne(p->tensors[a].offset, p->tensors[b].offset);
+    kprog_free(p);
+}
+END_TEST
+
+START_TEST(input_read_later_not_in_place)
+{
+    int a, b;
+    int64_t trips[1] = { 256 };
+    KProg *p = chain3("flat", "flat", 1, trips, 0, &a, &b);
+    set_range(p, a, 0, 2);   /* a later function still reads a */
+    plan_arena(p, 64);
+    validate_ok(p);
+    ck_assert_int_ne(p->tensors[a].offset, p->tensors[b].offset);
+    kprog_free(p);
+}
+END_TEST
+
+START_TEST(copy_becomes_alias)
+{
+    int a, b;
+    int64_t trips[1] = { 100 };
+    KProg *p = chain3("flat", "flat", 1, trips, 1, &a, &b);
+    plan_arena(p, 16);
+    validate_ok(p);
+    ck_assert_int_eq(p->tensors[a].offset, p->tensors[b].offset);
+    ck_assert_int_eq(p->funcs[1]->skip, 1);
+    ck_assert_int_eq(p->funcs[2]->skip, 0);
+    kprog_free(p);
+}
+END_TEST
+
+START_TEST(validate_catches_shared_bytes)
+{
+    int a, b;
+    int64_t trips[1] = { 256 };
+    KProg *p = chain3("rev", "flat", 1, trips, 0, &a, &b);
+    plan_arena(p, 64);
+    validate_ok(p);
+    p->tensors[b].offset = p->tensors[a].offset;   /* not a legal in-place pair */
+    char err[512];
+    ck_assert_int_eq(plan_validate(p, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "share bytes"));
+    p->tensors[b].offset = p->arena_bytes;          /* outside the arena */
+    ck_assert_int_eq(plan_validate(p, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "outside"));
+    kprog_free(p);
+}
+END_TEST
+
+START_TEST(io_in_arena_planned)
+{
+    /* in -> (f0) -> t -> (f1) -> out, with I/O in the arena: the input is live from the
+     * start, the output until the end, and both are placed */
+    KProg *p = kprog_new("t");
+    int in = tensor_k(p, KT_INPUT, 256), t = tensor_k(p, KT_ARENA, 256);
+    int out = tensor_k(p, KT_OUTPUT, 256), u = tensor_k(p, KT_ARENA, 64);
+    int64_t trips[1] = { 256 };
+    map_func(p, in, t, 1, trips, "rev", "flat", 0);
+    map_func(p, t, out, 1, trips, "flat", "flat", 0);
+    p->io_in_arena = 1;
+    set_range(p, in, 0, 0);
+    set_range(p, t, 0, 1);
+    set_range(p, out, 1, 1);
+    set_range(p, u, 1, 1);   /* scratch of f1 */
+    plan_arena(p, 64);
+    validate_ok(p);
+    ck_assert_int_ne(p->tensors[in].offset, p->tensors[t].offset);
+    ck_assert_int_eq(p->tensors[t].offset, p->tensors[out].offset);   /* in place */
+    ck_assert_int_eq(p->arena_bytes, 2048);   /* the scratch reuses the input's bytes */
+    ck_assert_int_eq(p->arena_lower_bound, 2048);
+    kprog_free(p);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("plan");
@@ -188,6 +387,13 @@ int main(void)
     tcase_add_test(tc, alignment_honoured);
     tcase_add_test(tc, zero_byte_and_untouched_tensors);
     tcase_add_test(tc, non_arena_tensors_ignored);
+    tcase_add_test(tc, elementwise_in_place);
+    tcase_add_test(tc, reversed_index_not_in_place);
+    tcase_add_test(tc, repeated_store_not_in_place);
+    tcase_add_test(tc, input_read_later_not_in_place);
+    tcase_add_test(tc, copy_becomes_alias);
+    tcase_add_test(tc, validate_catches_shared_bytes);
+    tcase_add_test(tc, io_in_arena_planned);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
