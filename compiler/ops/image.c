@@ -1,0 +1,411 @@
+/* image.c — the image resampling family: Resize (and its predecessor Upsample), GridSample
+ * and RoiAlign.
+ *
+ * All three reduce to "for each output pixel, a few taps of the input with weights", and
+ * the weights depend only on coordinates. Resize is separable, so its taps are computed
+ * once per axis into small scratch tables (index and weight per output coordinate) before
+ * the main loop nest; coordinates are computed at run time in double, in the same order of
+ * operations as the ONNX reference, so a runtime roi (tf_crop_and_resize) needs nothing
+ * special and nearest-mode rounding ties fall the same way. GridSample and RoiAlign read
+ * their coordinates from data, so they compute taps inside the loop nest.
+ *
+ * Every load from the input uses a clamped index: the out-of-range taps are masked by a
+ * select afterwards, never skipped, because a back end may evaluate both arms of a select. */
+#include <math.h>
+#include <string.h>
+#include "../onnxcc.h"
+
+/* ---- small expression helpers ------------------------------------------------------ */
+
+static KExpr *fc(KB *k, DType t, double v) { return kc_float(k, t, v); }
+static KExpr *fadd(KB *k, KExpr *a, KExpr *b) { return kbin(k, KB_ADD, a, b); }
+static KExpr *fsub(KB *k, KExpr *a, KExpr *b) { return kbin(k, KB_SUB, a, b); }
+static KExpr *fmul(KB *k, KExpr *a, KExpr *b) { return kbin(k, KB_MUL, a, b); }
+static KExpr *fdiv(KB *k, KExpr *a, KExpr *b) { return kbin(k, KB_DIV, a, b); }
+static KExpr *band(KB *k, KExpr *a, KExpr *b) { return kbin(k, KB_AND, a, b); }
+
+/* max(lo, min(hi, e)) on DT_IDX */
+static KExpr *iclamp(KB *k, KExpr *e, int64_t lo, int64_t hi)
+{
+    return kbin(k, KB_MAX, kbin(k, KB_MIN, e, kc_idx(k, hi)), kc_idx(k, lo));
+}
+
+/* lo <= e < hi on DT_IDX */
+static KExpr *iin(KB *k, KExpr *e, int64_t lo, int64_t hi)
+{
+    return band(k, kbin(k, KB_GE, e, kc_idx(k, lo)), kbin(k, KB_LT, e, kc_idx(k, hi)));
+}
+
+static int is_num_dt(DType t)
+{
+    return t == DT_F32 || t == DT_F64 || (dt_is_int(t) && t != DT_IDX);
+}
+
+/* Keys (cubic convolution) weights of the 4 taps around a point with fraction t in [0,1],
+ * as the ONNX reference and PyTorch write them. */
+static void cubic_weights(KB *k, DType t, KExpr *r, double A, KExpr **w)
+{
+    KExpr *a = fc(k, t, A), *one = fc(k, t, 1.0);
+    KExpr *r1 = fadd(k, r, one), *q = fsub(k, one, r), *q1 = fadd(k, q, one);
+    /* far taps: ((A*x - 5A)*x + 8A)*x - 4A; near taps: ((A+2)*x - (A+3))*x*x + 1 */
+    w[0] = fsub(k, fmul(k, fadd(k, fmul(k, fsub(k, fmul(k, a, r1), fc(k, t, 5 * A)), r1),
+                                fc(k, t, 8 * A)), r1), fc(k, t, 4 * A));
+    w[1] = fadd(k, fmul(k, fmul(k, fsub(k, fmul(k, fc(k, t, A + 2), r), fc(k, t, A + 3)), r), r),
+                one);
+    w[2] = fadd(k, fmul(k, fmul(k, fsub(k, fmul(k, fc(k, t, A + 2), q), fc(k, t, A + 3)), q), q),
+                one);
+    w[3] = fsub(k, fmul(k, fadd(k, fmul(k, fsub(k, fmul(k, a, q1), fc(k, t, 5 * A)), q1),
+                                fc(k, t, 8 * A)), q1), fc(k, t, 4 * A));
+}
+
+/* ---- Resize, Upsample -------------------------------------------------------------- */
+
+enum { RZ_NEAREST, RZ_LINEAR, RZ_CUBIC };
+enum { CT_HALF_PIXEL, CT_PYTORCH_HALF_PIXEL, CT_ALIGN_CORNERS, CT_ASYMMETRIC,
+       CT_TF_HALF_PIXEL_FOR_NN, CT_TF_CROP_AND_RESIZE };
+enum { NM_ROUND_PREFER_FLOOR, NM_ROUND_PREFER_CEIL, NM_FLOOR, NM_CEIL };
+
+typedef struct RzParams {
+    int rank;
+    int64_t in[KIR_MAX_RANK], out[KIR_MAX_RANK];
+    double scale[KIR_MAX_RANK];
+    int mode, ctm, nearest, exclude;
+    double cubic_a, extrap;
+    int roi;              /* input index of a roi tensor used by tf_crop_and_resize, or -1 */
+} RzParams;
+
+static int pick(const char *s, const char *const *names, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (!strcmp(s, names[i])) return i;
+    return -1;
+}
+
+/* Input i when present and non-empty (ONNX marks an unused optional input with "" or an
+ * empty tensor). */
+static Value *rz_given(Node *n, int i)
+{
+    Value *v = i < n->nin ? node_in(n, i) : NULL;
+    return v && type_numel(&v->type) > 0 ? v : NULL;
+}
+
+static int rz_params(Node *n, RzParams *p)
+{
+    memset(p, 0, sizeof *p);
+    Value *x = node_in(n, 0);
+    if (!x) return node_err(n, "missing input X");
+    const Type *xt = &x->type;
+    if (!is_num_dt(xt->dt))
+        return node_err(n, "input type %s is not supported", dt_name(xt->dt));
+    if (xt->rank < 1) return node_err(n, "input must have rank >= 1");
+    p->rank = xt->rank;
+    p->roi = -1;
+    memcpy(p->in, xt->dims, sizeof(int64_t) * (size_t)xt->rank);
+
+    static const char *const modes[] = { "nearest", "linear", "cubic" };
+    const char *mode = attr_s(n, "mode", "nearest");
+    p->mode = pick(mode, modes, 3);
+    if (n->op == OP_Upsample && !strcmp(mode, "bilinear")) p->mode = RZ_LINEAR;
+    if (p->mode < 0 || (p->mode == RZ_CUBIC && (n->op == OP_Upsample || n->opset < 11)))
+        return node_err(n, "unsupported mode '%s'", mode);
+
+    /* Upsample and Resize-10 map coordinates asymmetrically and take the floor in
+     * nearest mode; Resize-11 made both attributes. */
+    int legacy = n->op == OP_Upsample || n->opset < 11;
+    p->ctm = CT_ASYMMETRIC;
+    p->nearest = NM_FLOOR;
+    p->cubic_a = -0.75;
+    if (!legacy) {
+        static const char *const ctms[] = { "half_pixel", "pytorch_half_pixel", "align_corners",
+                                            "asymmetric", "tf_half_pixel_for_nn",
+                                            "tf_crop_and_resize" };
+        static const char *const nms[] = { "round_prefer_floor", "round_prefer_ceil", "floor",
+                                           "ceil" };
+        const char *ctm = attr_s(n, "coordinate_transformation_mode", "half_pixel");
+        const char *nm = attr_s(n, "nearest_mode", "round_prefer_floor");
+        p->ctm = pick(ctm, ctms, 6);
+        if (p->ctm < 0) return node_err(n, "unsupported coordinate_transformation_mode '%s'", ctm);
+        p->nearest = pick(nm, nms, 4);
+        if (p->nearest < 0) return node_err(n, "unsupported nearest_mode '%s'", nm);
+        p->cubic_a = attr_f(n, "cubic_coeff_a", -0.75f);
+        p->exclude = (int)attr_i(n, "exclude_outside", 0);
+        p->extrap = attr_f(n, "extrapolation_value", 0.0f);
+        if (attr_i(n, "antialias", 0)) return node_err(n, "antialias is not supported");
+        if (attr_get(n, "axes")) return node_err(n, "the axes attribute is not supported");
+        const char *kar = attr_s(n, "keep_aspect_ratio_policy", "stretch");
+        if (strcmp(kar, "stretch"))
+            return node_err(n, "keep_aspect_ratio_policy '%s' is not supported", kar);
+    }
+
+    /* scales: an attribute (Upsample-7), input 1 (Upsample-9, Resize-10) or input 2;
+     * sizes: input 3 (Resize-11+). */
+    const float *sattr = NULL;
+    int nsattr = 0;
+    Value *sv = NULL, *zv = NULL;
+    if (n->op == OP_Upsample && n->opset < 9) {
+        sattr = attr_floats(n, "scales", &nsattr);
+        if (!sattr) return node_err(n, "missing scales attribute");
+    } else if (legacy) {
+        sv = rz_given(n, 1);
+        if (!sv) return node_err(n, "missing scales input");
+    } else {
+        sv = rz_given(n, 2);
+        zv = rz_given(n, 3);
+        if (sv && zv) return node_err(n, "only one of scales and sizes may be given");
+        if (!sv && !zv) return node_err(n, "one of scales and sizes must be given");
+        if (p->ctm == CT_TF_CROP_AND_RESIZE) {
+            Value *r = rz_given(n, 1);
+            if (!r) return node_err(n, "tf_crop_and_resize needs the roi input");
+            if (!dt_is_float(r->type.dt) || !dt_supported(r->type.dt))
+                return node_err(n, "roi type %s is not supported", dt_name(r->type.dt));
+            if (type_numel(&r->type) != 2 * p->rank)
+                return node_err(n, "roi must have 2 x rank = %d elements", 2 * p->rank);
+            p->roi = 1;
+        }
+    }
+    if (zv) {
+        if (!dt_is_int(zv->type.dt)) return node_err(n, "sizes must be int64");
+        if (!zv->data)
+            return node_err(n, "sizes must be a compile-time constant (initializer or folded "
+                               "value): the output shape depends on it");
+        int64_t *sz;
+        int cnt = const_ints(n, 3, &sz);
+        if (cnt < 0) return -1;
+        if (cnt != p->rank)
+            return node_err(n, "sizes has %d elements, the input has rank %d", cnt, p->rank);
+        for (int d = 0; d < p->rank; d++) {
+            if (sz[d] <= 0 || sz[d] > ((int64_t)1 << 40))
+                return node_err(n, "invalid size %lld for axis %d", (long long)sz[d], d);
+            if (p->in[d] == 0) return node_err(n, "cannot resize an empty axis %d", d);
+            p->out[d] = sz[d];
+            p->scale[d] = (double)sz[d] / (double)p->in[d];
+        }
+        return 0;
+    }
+    if (sv) {
+        if (!dt_is_float(sv->type.dt)) return node_err(n, "scales must be float");
+        if (!sv->data)
+            return node_err(n, "scales must be a compile-time constant (initializer or folded "
+                               "value): the output shape depends on it");
+        if (type_numel(&sv->type) != p->rank)
+            return node_err(n, "scales has %lld elements, the input has rank %d",
+                            (long long)type_numel(&sv->type), p->rank);
+    } else if (nsattr != p->rank) {
+        return node_err(n, "scales has %d elements, the input has rank %d", nsattr, p->rank);
+    }
+    for (int d = 0; d < p->rank; d++) {
+        /* the reference works with the float32 value of the scale */
+        double s = sv ? (double)(float)const_elem_f(sv, d) : (double)sattr[d];
+        if (!(s > 0) || !(s < 1e9)) return node_err(n, "invalid scale %g for axis %d", s, d);
+        p->scale[d] = s;
+        double o = floor(s * (double)p->in[d]);
+        if (o > (double)((int64_t)1 << 40)) return node_err(n, "output too large on axis %d", d);
+        p->out[d] = (int64_t)o;
+        if (p->out[d] == 0 && p->in[d] > 0)
+            return node_err(n, "scale %g makes axis %d empty", s, d);
+    }
+    return 0;
+}
+
+int resize_infer(Node *n)
+{
+    RzParams p;
+    if (rz_params(n, &p)) return -1;
+    return set_out(n, 0, node_in(n, 0)->type.dt, p.rank, p.out);
+}
+
+/* An axis whose coordinate transform is exactly x -> x needs no table. */
+static int rz_identity(const RzParams *p, int d)
+{
+    if (p->in[d] != p->out[d] || p->scale[d] != 1.0) return 0;
+    return p->ctm == CT_HALF_PIXEL || p->ctm == CT_PYTORCH_HALF_PIXEL ||
+           p->ctm == CT_ALIGN_CORNERS || p->ctm == CT_ASYMMETRIC;
+}
+
+/* The input coordinate of output coordinate o on axis d (DT_F64), in the reference's order
+ * of operations. */
+static KExpr *rz_coord(KB *k, const RzParams *p, int d, KExpr *o, int roibuf, DType roidt)
+{
+    const DType F = DT_F64;
+    KExpr *x = kcast(k, F, o);
+    double s = p->scale[d], in = (double)p->in[d], ow = s * in;
+    switch (p->ctm) {
+    case CT_PYTORCH_HALF_PIXEL:
+        if (ow == 1) return fc(k, F, -0.5);
+        /* fall through */
+    case CT_HALF_PIXEL:
+        return fsub(k, fdiv(k, fadd(k, x, fc(k, F, 0.5)), fc(k, F, s)), fc(k, F, 0.5));
+    case CT_ALIGN_CORNERS:
+        if (ow == 1) return fc(k, F, 0.0);
+        return fdiv(k, kcast(k, F, kmuli(k, o, p->in[d] - 1)), fc(k, F, ow - 1));
+    case CT_ASYMMETRIC:
+        return fdiv(k, x, fc(k, F, s));
+    case CT_TF_HALF_PIXEL_FOR_NN:
+        return fdiv(k, fadd(k, x, fc(k, F, 0.5)), fc(k, F, s));
+    default: { /* CT_TF_CROP_AND_RESIZE */
+        KExpr *r0 = kload(k, roibuf, kc_idx(k, d)), *r1 = kload(k, roibuf, kc_idx(k, p->rank + d));
+        KExpr *span = kcast(k, F, fsub(k, r1, r0));
+        KExpr *base = kcast(k, F, fmul(k, r0, fc(k, roidt, in - 1)));
+        KExpr *c;
+        if (ow == 1) c = fdiv(k, fmul(k, span, fc(k, F, in - 1)), fc(k, F, 2.0));
+        else c = fdiv(k, fmul(k, fmul(k, x, span), fc(k, F, in - 1)), fc(k, F, ow - 1));
+        return fadd(k, c, base);
+    }
+    }
+}
+
+int resize_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    RzParams p;
+    if (rz_params(n, &p)) return -1;
+    int X = lw_in(L, 0), Y = lw_out(L, 0);
+    if (X < 0 || Y < 0) return -1;
+    int rank = p.rank;
+    int64_t nout = 1;
+    for (int d = 0; d < rank; d++) nout *= p.out[d];
+    if (nout == 0) return 0;
+    int roibuf = -1;
+    DType roidt = DT_F32;
+    if (p.roi >= 0) {
+        roibuf = lw_in(L, p.roi);
+        if (roibuf < 0) return -1;
+        roidt = node_in(n, p.roi)->type.dt;
+    }
+    const DType F = DT_F64;
+    /* taps per axis: nearest picks one of its 2 neighbours while building the table */
+    int nwin = p.mode == RZ_CUBIC ? 4 : 2, ntap = p.mode == RZ_NEAREST ? 1 : nwin;
+    int ibuf[KIR_MAX_RANK], wbuf[KIR_MAX_RANK], okbuf[KIR_MAX_RANK];
+    int64_t instride[KIR_MAX_RANK];
+    for (int64_t d = rank - 1, s = 1; d >= 0; d--) {
+        instride[d] = s;
+        s *= p.in[d];
+    }
+
+    /* per-axis tables: input index (and weight) of each tap of each output coordinate */
+    for (int d = 0; d < rank; d++) {
+        ibuf[d] = wbuf[d] = okbuf[d] = -1;
+        if (rz_identity(&p, d)) continue;
+        int64_t in = p.in[d];
+        ibuf[d] = lw_temp(L, DT_I64, p.out[d] * ntap);
+        if (ibuf[d] < 0) return -1;
+        if (p.mode != RZ_NEAREST && (wbuf[d] = lw_temp(L, F, p.out[d] * ntap)) < 0) return -1;
+        if (p.ctm == CT_TF_CROP_AND_RESIZE && (okbuf[d] = lw_temp(L, DT_BOOL, p.out[d])) < 0)
+            return -1;
+        int o = kfor_n(k, p.out[d], KL_SERIAL);
+        KExpr *ov = kvar(k, o);
+        int xv = kdecl(k, F, rz_coord(k, &p, d, ov, roibuf, roidt));
+        KExpr *x = kvar(k, xv);
+        if (okbuf[d] >= 0)
+            kstore(k, okbuf[d], ov, band(k, kbin(k, KB_GE, x, fc(k, F, 0.0)),
+                                        kbin(k, KB_LE, x, fc(k, F, (double)(in - 1)))));
+        int cv = kdecl(k, F, kun(k, KU_CEIL, x));
+        KExpr *c = kvar(k, cv);
+        /* ratio in (0, 1]: an integer coordinate counts as the right end of its window */
+        int rv = kdecl(k, F, ksel(k, kbin(k, KB_EQ, x, c), fc(k, F, 1.0),
+                                  fsub(k, x, kun(k, KU_FLOOR, x))));
+        KExpr *r = kvar(k, rv);
+        /* the nwin nearest indices of the edge-padded axis (pad nwin/2 each side) */
+        int sv = kdecl(k, DT_IDX, iclamp(k, kaddi(k, kcast(k, DT_IDX, c), -nwin / 2), -nwin / 2,
+                                         in - nwin / 2));
+        KExpr *s = kvar(k, sv);
+        if (p.mode == RZ_NEAREST) {
+            KExpr *one = fc(k, F, 1.0), *half = fc(k, F, 0.5), *right;
+            switch (p.nearest) {
+            case NM_ROUND_PREFER_FLOOR: right = kbin(k, KB_GT, r, half); break;
+            case NM_ROUND_PREFER_CEIL: right = kbin(k, KB_GE, r, half); break;
+            case NM_FLOOR: right = kbin(k, KB_EQ, r, one); break;
+            default: right = kc_int(k, DT_BOOL, 1); break;
+            }
+            KExpr *i = iclamp(k, kadd(k, s, ksel(k, right, kc_idx(k, 1), kc_idx(k, 0))), 0, in - 1);
+            kstore(k, ibuf[d], ov, kcast(k, DT_I64, i));
+        } else {
+            KExpr *w[4];
+            if (p.mode == RZ_LINEAR) {
+                w[0] = fsub(k, fc(k, F, 1.0), r);
+                w[1] = r;
+            } else {
+                cubic_weights(k, F, r, p.cubic_a, w);
+            }
+            int wv[4];
+            for (int j = 0; j < nwin; j++) {
+                KExpr *e = w[j];
+                if (p.exclude) /* taps outside the axis get no weight, the rest renormalize */
+                    e = ksel(k, iin(k, kaddi(k, s, j), 0, in), e, fc(k, F, 0.0));
+                wv[j] = kdecl(k, F, e);
+            }
+            KExpr *sum = NULL;
+            if (p.exclude)
+                for (int j = 0; j < nwin; j++)
+                    sum = sum ? fadd(k, sum, kvar(k, wv[j])) : kvar(k, wv[j]);
+            for (int j = 0; j < nwin; j++) {
+                KExpr *at = kaddi(k, kmuli(k, ov, nwin), j);
+                KExpr *e = kvar(k, wv[j]);
+                kstore(k, wbuf[d], at, p.exclude ? fdiv(k, e, sum) : e);
+                kstore(k, ibuf[d], at, kcast(k, DT_I64, iclamp(k, kaddi(k, s, j), 0, in - 1)));
+            }
+        }
+        kend(k);
+    }
+
+    int v[KIR_MAX_RANK];
+    kloops(k, rank, p.out, v);
+    KExpr *oi = kindex(k, rank, p.out, v);
+    DType yt = node_out(n, 0)->type.dt;
+    if (p.ctm == CT_TF_CROP_AND_RESIZE) {
+        KExpr *ok = NULL;
+        for (int d = 0; d < rank; d++) {
+            if (okbuf[d] < 0) continue;
+            KExpr *e = kload(k, okbuf[d], kvar(k, v[d]));
+            ok = ok ? band(k, ok, e) : e;
+        }
+        if (ok) {
+            kif(k, ok);
+        }
+    }
+    int nopen = 0, tv[KIR_MAX_RANK];
+    int acc = -1;
+    KExpr *wprod = NULL;
+    if (p.mode != RZ_NEAREST) acc = kdecl(k, F, fc(k, F, 0.0));
+    for (int d = 0; d < rank; d++) {
+        tv[d] = -1;
+        if (ibuf[d] < 0 || p.mode == RZ_NEAREST) continue;
+        tv[d] = kfor_n(k, ntap, KL_UNROLL);
+        nopen++;
+    }
+    KExpr *src = kc_idx(k, 0);
+    for (int d = 0; d < rank; d++) {
+        KExpr *pos;
+        if (ibuf[d] < 0) {
+            pos = kvar(k, v[d]);
+        } else {
+            KExpr *at = kvar(k, v[d]);
+            if (tv[d] >= 0) at = kadd(k, kmuli(k, at, ntap), kvar(k, tv[d]));
+            pos = kcast(k, DT_IDX, kload(k, ibuf[d], at));
+            if (wbuf[d] >= 0) {
+                KExpr *w = kload(k, wbuf[d], at);
+                wprod = wprod ? fmul(k, wprod, w) : w;
+            }
+        }
+        src = kadd(k, src, kmuli(k, pos, instride[d]));
+    }
+    if (p.mode == RZ_NEAREST) {
+        kstore(k, Y, oi, kload(k, X, src));
+    } else {
+        KExpr *val = kcast(k, F, kload(k, X, src));
+        kset(k, acc, fadd(k, kvar(k, acc), wprod ? fmul(k, wprod, val) : val));
+        kend_n(k, nopen);
+        kstore(k, Y, oi, kcast(k, yt, kvar(k, acc)));
+    }
+    if (p.ctm == CT_TF_CROP_AND_RESIZE) {
+        int any = 0;
+        for (int d = 0; d < rank; d++) any |= okbuf[d] >= 0;
+        if (any) {
+            kelse(k);
+            kstore(k, Y, oi, kc(k, yt, p.extrap));
+            kend(k);
+        }
+    }
+    kend_n(k, rank);
+    return 0;
+}
