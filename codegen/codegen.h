@@ -34,6 +34,11 @@ typedef struct LlvmOptions {
 } LlvmOptions;
 int cgen_llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, char **err);
 int cgen_llvm_available(void);   /* 1 when onnxcc was built with the LLVM back end */
+/* llvm/cgen_llvm.c + llvm/nvptx_host.c: target nvptx. Writes OUTDIR/NAME.ptx (one kernel
+ * per node phase, parallel loops mapped to threads), OUTDIR/NAME_host.c (CUDA driver API
+ * host code with the PTX embedded; same NAME_run as the C header) and OUTDIR/NAME.h
+ * (cgen_c_header plus NAME_init/NAME_free). o->cpu: "sm_80" (default), "sm_90" ... */
+int cgen_nvptx_write(const KProg *p, const char *outdir, const LlvmOptions *o, char **err);
 
 /* hls/cgen_hls.c: HLS C back end (Vitis HLS style; the C printer with overrides).
  * Writes OUTDIR/NAME_hls.h, NAME_hls.c (top function NAME_hls taking fixed-size arrays),

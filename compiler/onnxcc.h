@@ -240,7 +240,7 @@ void plan_weights(KProg *p, int64_t align);
 
 /* targets/targets.c */
 
-typedef enum { BACKEND_C, BACKEND_LLVM, BACKEND_HLS } Backend;
+typedef enum { BACKEND_C, BACKEND_LLVM, BACKEND_HLS, BACKEND_NVPTX } Backend;
 
 typedef struct Target {
     const char *name;             /* "c", "x86_64", ... */
