@@ -22,6 +22,12 @@ static const char *const aarch64_exec[] = { "qemu-aarch64", "-L", "/usr/aarch64-
  * can schedule. */
 static const char *const hls_kernels[] = { NULL };
 
+/* NVPTX has no runtime kernels: MatMul, Gemm and Conv become loop nests whose parallel
+ * loops map to GPU threads. check links the host code against the driver's own soname,
+ * so a machine with a driver but no toolkit (no libcuda.so symlink) still links. */
+static const char *const nvptx_kernels[] = { NULL };
+static const char *const nvptx_ldflags[] = { "-l:libcuda.so.1", NULL };
+
 static const Target targets[] = {
     {
         .name = "c",
@@ -53,6 +59,15 @@ static const Target targets[] = {
         .kernels = hls_kernels,
         .align = 8,    /* element alignment only: the arena is on-chip memory, not cache lines */
         .backend = BACKEND_HLS,
+    },
+    {
+        .name = "nvptx",
+        .kernels = nvptx_kernels,
+        .align = 64,   /* element access only, but keeps tensors on 64-byte sectors */
+        .backend = BACKEND_NVPTX,
+        .triple = "nvptx64-nvidia-cuda",
+        .cpu = "sm_80",
+        .check_ldflags = nvptx_ldflags,
     },
 };
 

@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "../codegen.h"
+#include "nvptx.h"
 
 static char *llvm_fmt(const char *fmt, ...) ATTR_PRINTF(1, 2);
 static char *llvm_fmt(const char *fmt, ...)
@@ -49,6 +50,8 @@ static char *llvm_fmt(const char *fmt, ...)
 #if ONNXCC_HAVE_LLVM
 
 #include <llvm-c/Analysis.h>
+#include <llvm-c/BitReader.h>
+#include <llvm-c/Linker.h>
 #include <llvm-c/Core.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
@@ -58,6 +61,9 @@ int cgen_llvm_available(void)
 {
     return 1;
 }
+
+/* LLVM's CallingConv::PTX_Kernel: marks an NVPTX function as a kernel entry (.entry). */
+#define NV_CALLCONV_PTX_KERNEL 71
 
 typedef struct LG {
     const KProg *p;
@@ -73,6 +79,8 @@ typedef struct LG {
     LLVMValueRef *weights;    /* per program tensor: its constant global, or NULL */
     LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, ptr, vd;
     char *err;                /* first error (malloc'd) */
+    int nvptx;                /* building kernels for target nvptx */
+    StrBuf libdevice_uses;    /* nvptx: "__nv_expf (node3_exp)", one per function needed */
 } LG;
 
 static void lg_fail(LG *g, char *msg)
@@ -148,6 +156,16 @@ static LLVMValueRef libm(LG *g, const char *name, LLVMTypeRef t, int nargs, LLVM
     return fn;
 }
 
+/* A libdevice function (nvptx): declared like a libm one; the first use of each is noted
+ * for the message given when no libdevice is found. */
+static LLVMValueRef nv_func(LG *g, const char *name, LLVMTypeRef t, int nargs, LLVMTypeRef *fty)
+{
+    if (!LLVMGetNamedFunction(g->mod, name))
+        sb_printf(&g->libdevice_uses, "%s%s (%s)", g->libdevice_uses.len ? ", " : "", name,
+                  g->f ? g->f->name : "?");
+    return libm(g, name, t, nargs, fty);
+}
+
 /* ---- expressions ---- */
 
 static LLVMValueRef gen_expr(LG *g, const KExpr *e);
@@ -221,6 +239,16 @@ static LLVMValueRef gen_math1(LG *g, const char *name, LLVMValueRef x, DType t)
         { "sin", "llvm.sin" }, { "cos", "llvm.cos" }, { "fabs", "llvm.fabs" },
     };
     LLVMTypeRef ft = ltype(g, t);
+    /* NVPTX selects only these intrinsics itself (sqrt.rn, cvt.rmi/rpi/rni, abs); llvm.exp
+     * and friends have no lowering there (llc stops with "no libcall available" or "cannot
+     * select"), so the rest are libdevice's correctly specified __nv_* functions */
+    if (g->nvptx && strcmp(name, "sqrt") && strcmp(name, "floor") && strcmp(name, "ceil") &&
+        strcmp(name, "rint") && strcmp(name, "fabs")) {
+        char nvname[32];
+        snprintf(nvname, sizeof nvname, "__nv_%s%s", name, t == DT_F32 ? "f" : "");
+        fn = nv_func(g, nvname, ft, 1, &fty);
+        return LLVMBuildCall2(g->b, fty, fn, &x, 1, "");
+    }
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (!strcmp(map[i].c, name)) {
             fn = intrinsic(g, map[i].intr, ft, &fty);
@@ -372,11 +400,14 @@ static LLVMValueRef gen_bin(LG *g, const KExpr *e)
     case KB_POW: {
         LLVMTypeRef fty;
         if (fp) {
-            LLVMValueRef fn = intrinsic(g, "llvm.pow", ltype(g, at), &fty);
+            LLVMValueRef fn = g->nvptx ? nv_func(g, at == DT_F32 ? "__nv_powf" : "__nv_pow",
+                                                 ltype(g, at), 2, &fty)
+                                       : intrinsic(g, "llvm.pow", ltype(g, at), &fty);
             LLVMValueRef args[2] = { a, b };
             return LLVMBuildCall2(B, fty, fn, args, 2, "");
         }
-        LLVMValueRef fn = intrinsic(g, "llvm.pow", g->f64, &fty);
+        LLVMValueRef fn = g->nvptx ? nv_func(g, "__nv_pow", g->f64, 2, &fty)
+                                   : intrinsic(g, "llvm.pow", g->f64, &fty);
         LLVMValueRef args[2] = { int_to_fp(g, a, at, g->f64), int_to_fp(g, b, at, g->f64) };
         return fp_to_int(g, LLVMBuildCall2(B, fty, fn, args, 2, ""), at);
     }
@@ -661,7 +692,9 @@ static int buf_noalias(const LG *g, const KFunc *f, int i)
     return 1;
 }
 
-static void gen_func(LG *g, const KFunc *f)
+/* Opens a function over f's buffers and leaves the builder in its body: internal (CPU),
+ * or a PTX kernel entry (nvptx: the ptx_kernel calling convention, external). */
+static void func_open(LG *g, const KFunc *f, const char *name, int kernel)
 {
     g->f = f;
     LLVMTypeRef *params = calloc((size_t)f->nbufs + 1, sizeof *params);
@@ -678,8 +711,9 @@ static void gen_func(LG *g, const KFunc *f)
                                 f->name, i, dt_name(f->bufs[i].t)));
     }
     LLVMTypeRef fty = LLVMFunctionType(g->vd, params, (unsigned)f->nbufs, 0);
-    g->fn = LLVMAddFunction(g->mod, f->name, fty);
-    LLVMSetLinkage(g->fn, LLVMInternalLinkage);
+    g->fn = LLVMAddFunction(g->mod, name, fty);
+    if (kernel) LLVMSetFunctionCallConv(g->fn, NV_CALLCONV_PTX_KERNEL);
+    else LLVMSetLinkage(g->fn, LLVMInternalLinkage);
     unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
     LLVMAddAttributeAtIndex(g->fn, LLVMAttributeFunctionIndex,
                             LLVMCreateEnumAttribute(g->ctx, nounwind, 0));
@@ -698,12 +732,96 @@ static void gen_func(LG *g, const KFunc *f)
     LLVMPositionBuilderAtEnd(g->b, g->entry);
     LLVMBuildBr(g->b, start);
     LLVMPositionBuilderAtEnd(g->b, start);
-    if (!g->err) gen_block(g, f->body);
-    LLVMBuildRetVoid(g->b);
     free(params);
+}
+
+static void func_close(LG *g)
+{
+    LLVMBuildRetVoid(g->b);
     free(g->vars);
     free(g->bufs);
     g->vars = g->bufs = NULL;
+}
+
+static void gen_func(LG *g, const KFunc *f)
+{
+    func_open(g, f, f->name, 0);
+    if (!g->err) gen_block(g, f->body);
+    func_close(g);
+}
+
+/* ---- nvptx kernels ---- */
+
+/* A special register (llvm.nvvm.read.ptx.sreg.tid.x ...), widened to i64. */
+static LLVMValueRef sreg(LG *g, const char *which)
+{
+    char name[64];
+    snprintf(name, sizeof name, "llvm.nvvm.read.ptx.sreg.%s", which);
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(g->mod, id, NULL, 0);
+    LLVMTypeRef fty = LLVMIntrinsicGetType(g->ctx, id, NULL, 0);
+    return LLVMBuildZExt(g->b, LLVMBuildCall2(g->b, fty, fn, NULL, 0, ""), g->i64, "");
+}
+
+/* One kernel of the plan (nvptx.h). Mapped loops become a grid-stride loop over a flat
+ * index: for (id = ctaid.x * ntid.x + tid.x; id < threads; id += ntid.x * nctaid.x), the
+ * loop variables recovered from id innermost first (row-major, like the nest's own order),
+ * then the innermost mapped loop's body runs as it would in the serial nest. */
+static void gen_kernel(LG *g, const NvKernel *k)
+{
+    const KFunc *f = g->p->funcs[k->func];
+    func_open(g, f, k->name, 1);
+    if (g->err) {
+        func_close(g);
+        return;
+    }
+    if (!k->nmapped) {
+        if (k->stmt) gen_stmt(g, k->stmt);
+        else gen_block(g, f->body);
+        func_close(g);
+        return;
+    }
+    LLVMBuilderRef B = g->b;
+    LLVMValueRef ntid = sreg(g, "ntid.x"), ctaid = sreg(g, "ctaid.x");
+    LLVMValueRef tid = sreg(g, "tid.x"), nctaid = sreg(g, "nctaid.x");
+    LLVMValueRef id0 = LLVMBuildNUWAdd(B, LLVMBuildNUWMul(B, ctaid, ntid, ""), tid, "");
+    LLVMValueRef stride = LLVMBuildNUWMul(B, ntid, nctaid, "");
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(B);
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "grid.head");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "grid.body");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "grid.end");
+    LLVMBuildBr(B, head);
+    LLVMPositionBuilderAtEnd(B, head);
+    LLVMValueRef id = LLVMBuildPhi(B, g->i64, "id");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, id, iconst(g->i64, k->threads), ""), body, exit);
+    LLVMPositionBuilderAtEnd(B, body);
+    LLVMValueRef rem = id;
+    for (int j = k->nmapped - 1; j >= 0 && !g->err; j--) {
+        const KStmt *s = k->mapped[j];
+        LLVMValueRef slot = var_slot(g, s->var);
+        if (!slot) break;
+        if (ltype(g, f->vars[s->var].t) != g->i64) {
+            lg_fail(g, llvm_fmt("%s: loop variable of type %s", f->name, dt_name(f->vars[s->var].t)));
+            break;
+        }
+        int64_t trip = s->hi->i - s->lo->i;
+        LLVMValueRef v = j ? LLVMBuildURem(B, rem, iconst(g->i64, trip), "") : rem;
+        LLVMBuildStore(B, LLVMBuildNSWAdd(B, v, iconst(g->i64, s->lo->i), ""), slot);
+        if (j) rem = LLVMBuildUDiv(B, rem, iconst(g->i64, trip), "");
+    }
+    if (!g->err) gen_block(g, k->mapped[k->nmapped - 1]->body);
+    if (g->err) {
+        func_close(g);
+        return;
+    }
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(B);
+    LLVMValueRef next = LLVMBuildNUWAdd(B, id, stride, "");
+    LLVMBuildBr(B, head);
+    LLVMValueRef vals[2] = { id0, next };
+    LLVMBasicBlockRef blocks[2] = { pre, latch };
+    LLVMAddIncoming(id, vals, blocks, 2);
+    LLVMPositionBuilderAtEnd(B, exit);
+    func_close(g);
 }
 
 /* The pointer NAME_run passes for a function's buffer. */
@@ -875,15 +993,104 @@ static void init_targets(void)
     LLVMInitializeAArch64Target();
     LLVMInitializeAArch64TargetMC();
     LLVMInitializeAArch64AsmPrinter();
+    LLVMInitializeNVPTXTargetInfo();
+    LLVMInitializeNVPTXTarget();
+    LLVMInitializeNVPTXTargetMC();
+    LLVMInitializeNVPTXAsmPrinter();
 }
 
-int cgen_llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, char **err)
+/* ---- nvptx: libdevice ---- */
+
+/* NVIDIA's libdevice (the CUDA toolkit's bitcode math library): $ONNXCC_LIBDEVICE, else
+ * under $CUDA_HOME / $CUDA_PATH, else the toolkit's usual install places. NULL if none. */
+static char *find_libdevice(void)
+{
+    const char *env = getenv("ONNXCC_LIBDEVICE");
+    if (env && *env) return llvm_fmt("%s", env);
+    static const char *const homes[] = { "CUDA_HOME", "CUDA_PATH" };
+    static const char *const places[] = {
+        "/usr/local/cuda/nvvm/libdevice/libdevice.10.bc",
+        "/usr/lib/nvidia-cuda-toolkit/libdevice/libdevice.10.bc",
+        "/usr/lib/cuda/nvvm/libdevice/libdevice.10.bc",
+    };
+    struct stat st;
+    for (size_t i = 0; i < sizeof homes / sizeof homes[0]; i++) {
+        const char *h = getenv(homes[i]);
+        if (!h || !*h) continue;
+        char *path = llvm_fmt("%s/nvvm/libdevice/libdevice.10.bc", h);
+        if (stat(path, &st) == 0) return path;
+        free(path);
+    }
+    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++)
+        if (stat(places[i], &st) == 0) return llvm_fmt("%s", places[i]);
+    return NULL;
+}
+
+/* Links libdevice into g->mod and makes every function but the kernels internal, so the
+ * optimiser inlines what is used and drops the rest (clang's -mlink-builtin-bitcode). */
+static char *link_libdevice(LG *g)
+{
+    char *path = find_libdevice();
+    if (!path)
+        return llvm_fmt("target nvptx: %s not supported without NVIDIA's libdevice "
+                        "(libdevice.10.bc from the CUDA toolkit), which was not found; set "
+                        "ONNXCC_LIBDEVICE=/path/to/libdevice.10.bc or CUDA_HOME",
+                        g->libdevice_uses.buf);
+    LLVMMemoryBufferRef mb = NULL;
+    char *msg = NULL;
+    if (LLVMCreateMemoryBufferWithContentsOfFile(path, &mb, &msg)) {
+        char *r = llvm_fmt("cannot read libdevice %s: %s", path, msg ? msg : "");
+        LLVMDisposeMessage(msg);
+        free(path);
+        return r;
+    }
+    LLVMModuleRef ld = NULL;
+    if (LLVMParseBitcodeInContext2(g->ctx, mb, &ld)) {
+        LLVMDisposeMemoryBuffer(mb);
+        char *r = llvm_fmt("%s is not LLVM bitcode that LLVM 19 reads", path);
+        free(path);
+        return r;
+    }
+    LLVMDisposeMemoryBuffer(mb);
+    /* libdevice names its own triple and an older layout; the linker would warn */
+    LLVMSetTarget(ld, LLVMGetTarget(g->mod));
+    LLVMSetDataLayout(ld, LLVMGetDataLayoutStr(g->mod));
+    if (LLVMLinkModules2(g->mod, ld)) {
+        char *r = llvm_fmt("cannot link libdevice %s into the module", path);
+        free(path);
+        return r;
+    }
+    free(path);
+    for (LLVMValueRef fn = LLVMGetFirstFunction(g->mod); fn; fn = LLVMGetNextFunction(fn))
+        if (!LLVMIsDeclaration(fn) && LLVMGetFunctionCallConv(fn) != NV_CALLCONV_PTX_KERNEL)
+            LLVMSetLinkage(fn, LLVMInternalLinkage);
+    for (LLVMValueRef gv = LLVMGetFirstGlobal(g->mod); gv; gv = LLVMGetNextGlobal(gv))
+        if (!LLVMIsDeclaration(gv)) LLVMSetLinkage(gv, LLVMInternalLinkage);
+    return NULL;
+}
+
+/* "sm_80", "sm_90a": what NVPTX calls a CPU. */
+static int nv_cpu_ok(const char *cpu)
+{
+    if (strncmp(cpu, "sm_", 3) || cpu[3] < '1' || cpu[3] > '9') return 0;
+    const char *c = cpu + 3;
+    while (*c >= '0' && *c <= '9') c++;
+    if (*c == 'a') c++;
+    return *c == 0 && c - cpu <= 6;
+}
+
+/* Both back ends: the module from the program, verified, optimised, then emitted as an
+ * object (CPU: NAME.o) or as PTX (nvptx: NAME.ptx + NAME_host.c). */
+static int llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, int nvptx,
+                      char **err)
 {
     *err = NULL;
     init_targets();
     LG g;
     memset(&g, 0, sizeof g);
     g.p = p;
+    g.nvptx = nvptx;
+    sb_init(&g.libdevice_uses);
     char *msg = check_prog(&g);
     if (msg) {
         *err = msg;
@@ -891,11 +1098,16 @@ int cgen_llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, ch
     }
 
     /* the target machine first: a bad --cpu/--features is the likeliest user error */
-    const char *triple = o && o->triple ? o->triple : "x86_64-unknown-linux-gnu";
-    const char *cpu = o && o->cpu ? o->cpu : "generic";
+    const char *triple = o && o->triple ? o->triple
+                         : nvptx ? "nvptx64-nvidia-cuda" : "x86_64-unknown-linux-gnu";
+    const char *cpu = o && o->cpu ? o->cpu : nvptx ? "sm_80" : "generic";
     const char *features = o && o->features ? o->features : "";
     char *host_cpu = NULL, *host_feat = NULL;
-    if (!strcmp(cpu, "native")) {
+    if (nvptx && !nv_cpu_ok(cpu)) {
+        *err = llvm_fmt("target nvptx: --cpu %s is not a GPU architecture (sm_80, sm_90 ...)", cpu);
+        return -1;
+    }
+    if (!nvptx && !strcmp(cpu, "native")) {
         host_cpu = LLVMGetHostCPUName();
         host_feat = LLVMGetHostCPUFeatures();
         cpu = host_cpu;
@@ -914,7 +1126,8 @@ int cgen_llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, ch
     LLVMCodeGenOptLevel cgl = lvl >= 3 ? LLVMCodeGenLevelAggressive
                               : lvl == 0 ? LLVMCodeGenLevelNone : LLVMCodeGenLevelDefault;
     LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, features, cgl,
-                                                      LLVMRelocPIC, LLVMCodeModelDefault);
+                                                      nvptx ? LLVMRelocDefault : LLVMRelocPIC,
+                                                      LLVMCodeModelDefault);
     LLVMDisposeMessage(host_cpu);
     LLVMDisposeMessage(host_feat);
     if (!tm) {
@@ -940,9 +1153,22 @@ int cgen_llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, ch
     g.vd = LLVMVoidTypeInContext(g.ctx);
 
     int rc = -1;
-    char *h = NULL, *ll = NULL;
+    char *h = NULL, *ll = NULL, *host = NULL;
     LLVMMemoryBufferRef obj = NULL;
-    build_module(&g);
+    NvPlan plan = { NULL, 0 };
+    if (nvptx) {
+        nvptx_plan(p, &plan);
+        for (int i = 0; i < plan.n && !g.err; i++) gen_kernel(&g, &plan.k[i]);
+        if (!g.err && g.libdevice_uses.len) {
+            char *lerr = link_libdevice(&g);
+            if (lerr) lg_fail(&g, lerr);
+        }
+        /* nvvm-reflect: IEEE denormals in libdevice, as on the CPU */
+        LLVMAddModuleFlag(g.mod, LLVMModuleFlagBehaviorOverride, "nvvm-reflect-ftz", 16,
+                          LLVMValueAsMetadata(LLVMConstInt(g.i32, 0, 0)));
+    } else {
+        build_module(&g);
+    }
     if (g.err) {
         *err = g.err;
         g.err = NULL;
@@ -974,16 +1200,34 @@ int cgen_llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, ch
     /* printed before emission: code generation rewrites the module's IR in place */
     if (o && o->emit_llvm) ll = LLVMPrintModuleToString(g.mod);
     char *eerr = NULL;
-    if (LLVMTargetMachineEmitToMemoryBuffer(tm, g.mod, LLVMObjectFile, &eerr, &obj)) {
+    if (LLVMTargetMachineEmitToMemoryBuffer(tm, g.mod, nvptx ? LLVMAssemblyFile : LLVMObjectFile,
+                                            &eerr, &obj)) {
         *err = llvm_fmt("LLVM code generation failed: %s", eerr ? eerr : "");
         LLVMDisposeMessage(eerr);
         obj = NULL;
         goto done;
     }
-    h = cgen_c_header(p);
-    char *hn = llvm_fmt("%s.h", p->name), *on = llvm_fmt("%s.o", p->name);
+    h = nvptx ? nvptx_header(p) : cgen_c_header(p);
+    char *hn = llvm_fmt("%s.h", p->name);
+    char *on = llvm_fmt("%s.%s", p->name, nvptx ? "ptx" : "o");
     rc = write_out(outdir, hn, h, strlen(h), err);
     if (!rc) rc = write_out(outdir, on, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj), err);
+    if (!rc && nvptx) {
+        /* the PTX text is not NUL terminated in the buffer */
+        size_t len = LLVMGetBufferSize(obj);
+        char *ptx = malloc(len + 1);
+        if (!ptx) {
+            fputs("onnxcc: out of memory\n", stderr);
+            exit(1);
+        }
+        memcpy(ptx, LLVMGetBufferStart(obj), len);
+        ptx[len] = 0;
+        host = nvptx_host_source(p, &plan, ptx);
+        free(ptx);
+        char *cn = llvm_fmt("%s_host.c", p->name);
+        rc = write_out(outdir, cn, host, strlen(host), err);
+        free(cn);
+    }
     if (!rc && ll) {
         char *ln = llvm_fmt("%s.ll", p->name);
         rc = write_out(outdir, ln, ll, strlen(ll), err);
@@ -993,6 +1237,9 @@ int cgen_llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, ch
     free(on);
 done:
     free(h);
+    free(host);
+    nvptx_plan_free(&plan);
+    sb_free(&g.libdevice_uses);
     if (ll) LLVMDisposeMessage(ll);
     if (obj) LLVMDisposeMemoryBuffer(obj);
     free(g.weights);
@@ -1002,6 +1249,16 @@ done:
     LLVMContextDispose(g.ctx);
     LLVMDisposeTargetMachine(tm);
     return rc;
+}
+
+int cgen_llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, char **err)
+{
+    return llvm_write(p, outdir, o, 0, err);
+}
+
+int cgen_nvptx_write(const KProg *p, const char *outdir, const LlvmOptions *o, char **err)
+{
+    return llvm_write(p, outdir, o, 1, err);
 }
 
 #else /* !ONNXCC_HAVE_LLVM */
@@ -1018,6 +1275,11 @@ int cgen_llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, ch
     *err = llvm_fmt("target %s needs the LLVM back end; rebuild with -Dllvm=enabled",
                     o && o->target ? o->target : "(llvm)");
     return -1;
+}
+
+int cgen_nvptx_write(const KProg *p, const char *outdir, const LlvmOptions *o, char **err)
+{
+    return cgen_llvm_write(p, outdir, o, err);
 }
 
 #endif
