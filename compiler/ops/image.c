@@ -409,3 +409,325 @@ int resize_lower(Node *n, Lower *L)
     kend_n(k, rank);
     return 0;
 }
+
+/* ---- GridSample -------------------------------------------------------------------- */
+
+enum { GS_BILINEAR, GS_NEAREST, GS_BICUBIC };
+enum { GP_ZEROS, GP_BORDER, GP_REFLECTION };
+
+typedef struct GsParams {
+    int mode, pad, align;
+} GsParams;
+
+static int gs_params(Node *n, GsParams *p)
+{
+    Value *x = node_in(n, 0), *g = node_in(n, 1);
+    if (!x || !g) return node_err(n, "expects inputs X and grid");
+    const Type *xt = &x->type, *gt = &g->type;
+    if (xt->dt != DT_F32 && xt->dt != DT_F64)
+        return node_err(n, "input type %s is not supported (float, double)", dt_name(xt->dt));
+    if (gt->dt != DT_F32 && gt->dt != DT_F64)
+        return node_err(n, "grid type %s is not supported (float, double)", dt_name(gt->dt));
+    if (xt->rank != 4) return node_err(n, "input must be 4-D (N, C, H, W)");
+    if (gt->rank != 4 || gt->dims[3] != 2)
+        return node_err(n, "grid must be 4-D (N, H_out, W_out, 2)");
+    if (gt->dims[0] != xt->dims[0])
+        return node_err(n, "grid batch %lld differs from input batch %lld",
+                        (long long)gt->dims[0], (long long)xt->dims[0]);
+    static const char *const modes[] = { "bilinear", "nearest", "bicubic" };
+    static const char *const pads[] = { "zeros", "border", "reflection" };
+    const char *m = attr_s(n, "mode", "bilinear"), *pm = attr_s(n, "padding_mode", "zeros");
+    if ((p->mode = pick(m, modes, 3)) < 0) return node_err(n, "unsupported mode '%s'", m);
+    if ((p->pad = pick(pm, pads, 3)) < 0) return node_err(n, "unsupported padding_mode '%s'", pm);
+    p->align = attr_i(n, "align_corners", 0) != 0;
+    return 0;
+}
+
+int gridsample_infer(Node *n)
+{
+    GsParams p;
+    if (gs_params(n, &p)) return -1;
+    const Type *xt = &node_in(n, 0)->type, *gt = &node_in(n, 1)->type;
+    int64_t dims[4] = { xt->dims[0], xt->dims[1], gt->dims[1], gt->dims[2] };
+    return set_out(n, 0, xt->dt, 4, dims);
+}
+
+/* Grid coordinate in [-1, 1] to pixel coordinate (PyTorch's unnormalize). */
+static KExpr *gs_unnorm(KB *k, DType t, KExpr *c, int64_t size, int align)
+{
+    KExpr *one = fc(k, t, 1.0);
+    if (align)
+        return fmul(k, fdiv(k, fadd(k, c, one), fc(k, t, 2.0)), fc(k, t, (double)(size - 1)));
+    return fdiv(k, fsub(k, fmul(k, fadd(k, c, one), fc(k, t, (double)size)), one),
+                fc(k, t, 2.0));
+}
+
+/* Border and reflection padding move a coordinate into [0, size-1]; zeros leaves it. */
+static KExpr *gs_pad(KB *k, DType t, KExpr *x, int64_t size, const GsParams *p)
+{
+    KExpr *hi = fc(k, t, (double)(size - 1)), *zero = fc(k, t, 0.0);
+    if (p->pad == GP_ZEROS) return x;
+    if (p->pad == GP_REFLECTION) {
+        double tl = p->align ? 0.0 : -1.0, th = p->align ? 2.0 * (double)(size - 1)
+                                                        : 2.0 * (double)size - 1;
+        if (tl == th) return zero;
+        double mn = tl / 2, span = (th - tl) / 2;
+        int av = kdecl(k, t, kun(k, KU_ABS, fsub(k, x, fc(k, t, mn))));
+        KExpr *a = kvar(k, av);
+        int ev = kdecl(k, t, kbin(k, KB_REM, a, fc(k, t, span)));
+        KExpr *flips = kun(k, KU_FLOOR, fdiv(k, a, fc(k, t, span)));
+        KExpr *even = kbin(k, KB_EQ, kbin(k, KB_REM, flips, fc(k, t, 2.0)), zero);
+        x = ksel(k, even, fadd(k, kvar(k, ev), fc(k, t, mn)),
+                 fadd(k, fsub(k, fc(k, t, span), kvar(k, ev)), fc(k, t, mn)));
+    }
+    return kbin(k, KB_MIN, hi, kbin(k, KB_MAX, x, zero));
+}
+
+int gridsample_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    GsParams p;
+    if (gs_params(n, &p)) return -1;
+    const Type *xt = &node_in(n, 0)->type, *gt = &node_in(n, 1)->type;
+    int64_t N = xt->dims[0], C = xt->dims[1], H = xt->dims[2], W = xt->dims[3];
+    int64_t Ho = gt->dims[1], Wo = gt->dims[2];
+    int X = lw_in(L, 0), G = lw_in(L, 1), Y = lw_out(L, 0);
+    if (X < 0 || G < 0 || Y < 0) return -1;
+    if (N * C * Ho * Wo == 0) return 0;
+    DType t = gt->dt, yt = xt->dt;
+    KExpr *zero = fc(k, t, 0.0);
+    KExpr *nb = kvar(k, kfor_n(k, N, KL_PARALLEL));
+    KExpr *ho = kvar(k, kfor_n(k, Ho, KL_SERIAL));
+    KExpr *wo = kvar(k, kfor_n(k, Wo, KL_SERIAL));
+    KExpr *gi = kmuli(k, kadd(k, kmuli(k, kadd(k, kmuli(k, nb, Ho), ho), Wo), wo), 2);
+    int ixv = kdecl(k, t, gs_unnorm(k, t, kload(k, G, gi), W, p.align));
+    int iyv = kdecl(k, t, gs_unnorm(k, t, kload(k, G, kaddi(k, gi, 1)), H, p.align));
+    /* flat offset of (n, c, y, x) in X and of (n, c, ho, wo) in Y, for channel var c */
+#define XAT(c, yi, xi) kadd(k, kmuli(k, kadd(k, kmuli(k, kadd(k, kmuli(k, nb, C), c), H), yi), W), xi)
+#define YAT(c) kadd(k, kmuli(k, kadd(k, kmuli(k, kadd(k, kmuli(k, nb, C), c), Ho), ho), Wo), wo)
+    if (p.mode != GS_BICUBIC) {
+        int pxv = kdecl(k, t, gs_pad(k, t, kvar(k, ixv), W, &p));
+        int pyv = kdecl(k, t, gs_pad(k, t, kvar(k, iyv), H, &p));
+        KExpr *px = kvar(k, pxv), *py = kvar(k, pyv);
+        if (p.mode == GS_NEAREST) {
+            int xi = kdecl(k, DT_IDX, kcast(k, DT_IDX, kun(k, KU_RINT, px)));
+            int yi = kdecl(k, DT_IDX, kcast(k, DT_IDX, kun(k, KU_RINT, py)));
+            int inb = kdecl(k, DT_BOOL, band(k, iin(k, kvar(k, xi), 0, W), iin(k, kvar(k, yi), 0, H)));
+            KExpr *c = kvar(k, kfor_n(k, C, KL_SERIAL));
+            KExpr *v = kload(k, X, XAT(c, iclamp(k, kvar(k, yi), 0, H - 1),
+                                       iclamp(k, kvar(k, xi), 0, W - 1)));
+            kstore(k, Y, YAT(c), ksel(k, kvar(k, inb), v, kc(k, yt, 0.0)));
+            kend(k);
+        } else {
+            int x0f = kdecl(k, t, kun(k, KU_FLOOR, px)), y0f = kdecl(k, t, kun(k, KU_FLOOR, py));
+            KExpr *one = fc(k, t, 1.0);
+            int wx[2], wy[2], xs[2], ys[2], okx[2], oky[2];
+            wx[0] = kdecl(k, t, fsub(k, fadd(k, kvar(k, x0f), one), px));
+            wx[1] = kdecl(k, t, fsub(k, px, kvar(k, x0f)));
+            wy[0] = kdecl(k, t, fsub(k, fadd(k, kvar(k, y0f), one), py));
+            wy[1] = kdecl(k, t, fsub(k, py, kvar(k, y0f)));
+            for (int j = 0; j < 2; j++) {
+                KExpr *xi = kaddi(k, kcast(k, DT_IDX, kvar(k, x0f)), j);
+                KExpr *yi = kaddi(k, kcast(k, DT_IDX, kvar(k, y0f)), j);
+                okx[j] = kdecl(k, DT_BOOL, iin(k, xi, 0, W));
+                oky[j] = kdecl(k, DT_BOOL, iin(k, yi, 0, H));
+                xs[j] = kdecl(k, DT_IDX, iclamp(k, xi, 0, W - 1));
+                ys[j] = kdecl(k, DT_IDX, iclamp(k, yi, 0, H - 1));
+            }
+            KExpr *c = kvar(k, kfor_n(k, C, KL_SERIAL));
+            KExpr *acc = NULL;
+            /* PyTorch's order: nw, ne, sw, se */
+            for (int jy = 0; jy < 2; jy++)
+                for (int jx = 0; jx < 2; jx++) {
+                    KExpr *v = kcast(k, t, kload(k, X, XAT(c, kvar(k, ys[jy]), kvar(k, xs[jx]))));
+                    KExpr *term = fmul(k, v, fmul(k, kvar(k, wx[jx]), kvar(k, wy[jy])));
+                    term = ksel(k, band(k, kvar(k, okx[jx]), kvar(k, oky[jy])), term, zero);
+                    acc = acc ? fadd(k, acc, term) : term;
+                }
+            kstore(k, Y, YAT(c), kcast(k, yt, acc));
+            kend(k);
+        }
+    } else {
+        int x0f = kdecl(k, t, kun(k, KU_FLOOR, kvar(k, ixv)));
+        int y0f = kdecl(k, t, kun(k, KU_FLOOR, kvar(k, iyv)));
+        KExpr *wxe[4], *wye[4];
+        cubic_weights(k, t, fsub(k, kvar(k, ixv), kvar(k, x0f)), -0.75, wxe);
+        cubic_weights(k, t, fsub(k, kvar(k, iyv), kvar(k, y0f)), -0.75, wye);
+        int wx[4], wy[4], xs[4], ys[4], okx[4], oky[4];
+        for (int j = 0; j < 4; j++) {
+            wx[j] = kdecl(k, t, wxe[j]);
+            wy[j] = kdecl(k, t, wye[j]);
+            /* each tap is padded on its own, then read as zero when still outside */
+            int pxv = kdecl(k, t, gs_pad(k, t, fadd(k, kvar(k, x0f), fc(k, t, j - 1.0)), W, &p));
+            int pyv = kdecl(k, t, gs_pad(k, t, fadd(k, kvar(k, y0f), fc(k, t, j - 1.0)), H, &p));
+            KExpr *xi = kcast(k, DT_IDX, kvar(k, pxv)), *yi = kcast(k, DT_IDX, kvar(k, pyv));
+            okx[j] = kdecl(k, DT_BOOL, iin(k, xi, 0, W));
+            oky[j] = kdecl(k, DT_BOOL, iin(k, yi, 0, H));
+            xs[j] = kdecl(k, DT_IDX, iclamp(k, xi, 0, W - 1));
+            ys[j] = kdecl(k, DT_IDX, iclamp(k, yi, 0, H - 1));
+        }
+        KExpr *c = kvar(k, kfor_n(k, C, KL_SERIAL));
+        KExpr *acc = NULL;
+        for (int jy = 0; jy < 4; jy++) {
+            KExpr *row = NULL;
+            for (int jx = 0; jx < 4; jx++) {
+                KExpr *v = kcast(k, t, kload(k, X, XAT(c, kvar(k, ys[jy]), kvar(k, xs[jx]))));
+                v = ksel(k, band(k, kvar(k, okx[jx]), kvar(k, oky[jy])), v, zero);
+                KExpr *term = fmul(k, v, kvar(k, wx[jx]));
+                row = row ? fadd(k, row, term) : term;
+            }
+            KExpr *term = fmul(k, row, kvar(k, wy[jy]));
+            acc = acc ? fadd(k, acc, term) : term;
+        }
+        kstore(k, Y, YAT(c), kcast(k, yt, acc));
+        kend(k);
+    }
+#undef XAT
+#undef YAT
+    kend_n(k, 3);
+    return 0;
+}
+
+/* ---- RoiAlign ---------------------------------------------------------------------- */
+
+static int roi_params(Node *n, int *half_pixel, int *maxmode, int64_t *oh, int64_t *ow,
+                      int64_t *ratio)
+{
+    Value *x = node_in(n, 0), *r = node_in(n, 1), *b = node_in(n, 2);
+    if (!x || !r || !b) return node_err(n, "expects inputs X, rois and batch_indices");
+    const Type *xt = &x->type, *rt = &r->type, *bt = &b->type;
+    if (xt->dt != DT_F32 && xt->dt != DT_F64)
+        return node_err(n, "input type %s is not supported (float, double)", dt_name(xt->dt));
+    if (rt->dt != xt->dt) return node_err(n, "rois must have the input's type");
+    if (bt->dt != DT_I64 && bt->dt != DT_I32) return node_err(n, "batch_indices must be int64");
+    if (xt->rank != 4) return node_err(n, "input must be 4-D (N, C, H, W)");
+    if (rt->rank != 2 || rt->dims[1] != 4) return node_err(n, "rois must be 2-D (num_rois, 4)");
+    if (bt->rank != 1 || bt->dims[0] != rt->dims[0])
+        return node_err(n, "batch_indices must be 1-D with one entry per roi");
+    const char *ctm = attr_s(n, "coordinate_transformation_mode",
+                             n->opset >= 16 ? "half_pixel" : "output_half_pixel");
+    if (!strcmp(ctm, "half_pixel")) *half_pixel = 1;
+    else if (!strcmp(ctm, "output_half_pixel")) *half_pixel = 0;
+    else return node_err(n, "unsupported coordinate_transformation_mode '%s'", ctm);
+    const char *mode = attr_s(n, "mode", "avg");
+    if (!strcmp(mode, "avg")) *maxmode = 0;
+    else if (!strcmp(mode, "max")) *maxmode = 1;
+    else return node_err(n, "unsupported mode '%s'", mode);
+    *oh = attr_i(n, "output_height", 1);
+    *ow = attr_i(n, "output_width", 1);
+    *ratio = attr_i(n, "sampling_ratio", 0);
+    if (*oh <= 0 || *ow <= 0 || *oh > (1 << 20) || *ow > (1 << 20))
+        return node_err(n, "output_height and output_width must be positive");
+    if (*ratio < 0 || *ratio > 1024) return node_err(n, "invalid sampling_ratio %lld",
+                                                     (long long)*ratio);
+    return 0;
+}
+
+int roialign_infer(Node *n)
+{
+    int hp, mx;
+    int64_t oh, ow, ratio;
+    if (roi_params(n, &hp, &mx, &oh, &ow, &ratio)) return -1;
+    const Type *xt = &node_in(n, 0)->type;
+    int64_t dims[4] = { node_in(n, 1)->type.dims[0], xt->dims[1], oh, ow };
+    return set_out(n, 0, xt->dt, 4, dims);
+}
+
+/* ONNX Runtime's RoiAlign: each output bin averages (or takes the max of) a grid of
+ * bilinear samples; sampling_ratio 0 sizes the grid from the roi, at run time. */
+int roialign_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    int hp, mx;
+    int64_t oh, ow, ratio;
+    if (roi_params(n, &hp, &mx, &oh, &ow, &ratio)) return -1;
+    const Type *xt = &node_in(n, 0)->type;
+    int64_t N = xt->dims[0], C = xt->dims[1], H = xt->dims[2], W = xt->dims[3];
+    int64_t R = node_in(n, 1)->type.dims[0];
+    int X = lw_in(L, 0), RO = lw_in(L, 1), B = lw_in(L, 2), Y = lw_out(L, 0);
+    if (X < 0 || RO < 0 || B < 0 || Y < 0) return -1;
+    if (R * C == 0) return 0;
+    DType t = xt->dt;
+    float ss = attr_f(n, "spatial_scale", 1.0f);
+    KExpr *zero = fc(k, t, 0.0), *one = fc(k, t, 1.0);
+    KExpr *r = kvar(k, kfor_n(k, R, KL_PARALLEL));
+    int rv[4];
+    for (int j = 0; j < 4; j++)
+        rv[j] = kdecl(k, t, fsub(k, fmul(k, kload(k, RO, kaddi(k, kmuli(k, r, 4), j)),
+                                         fc(k, t, ss)), fc(k, t, hp ? 0.5 : 0.0)));
+    KExpr *rw = fsub(k, kvar(k, rv[2]), kvar(k, rv[0])), *rh = fsub(k, kvar(k, rv[3]), kvar(k, rv[1]));
+    if (!hp) {
+        rw = kbin(k, KB_MAX, rw, one);
+        rh = kbin(k, KB_MAX, rh, one);
+    }
+    int rwv = kdecl(k, t, rw), rhv = kdecl(k, t, rh);
+    int bhv = kdecl(k, t, fdiv(k, kvar(k, rhv), fc(k, t, (double)oh)));
+    int bwv = kdecl(k, t, fdiv(k, kvar(k, rwv), fc(k, t, (double)ow)));
+    KExpr *gh, *gw;
+    if (ratio > 0) {
+        gh = kc_idx(k, ratio);
+        gw = kc_idx(k, ratio);
+    } else {
+        gh = kvar(k, kdecl(k, DT_IDX, kcast(k, DT_IDX, kun(k, KU_CEIL, fdiv(k, kvar(k, rhv),
+                                                                          fc(k, t, (double)oh))))));
+        gw = kvar(k, kdecl(k, DT_IDX, kcast(k, DT_IDX, kun(k, KU_CEIL, fdiv(k, kvar(k, rwv),
+                                                                          fc(k, t, (double)ow))))));
+    }
+    int cntv = kdecl(k, DT_IDX, kbin(k, KB_MAX, kmul(k, gh, gw), kc_idx(k, 1)));
+    int bv = kdecl(k, DT_IDX, iclamp(k, kcast(k, DT_IDX, kload(k, B, r)), 0, N - 1));
+    KExpr *c = kvar(k, kfor_n(k, C, KL_SERIAL));
+    KExpr *ph = kvar(k, kfor_n(k, oh, KL_SERIAL));
+    KExpr *pw = kvar(k, kfor_n(k, ow, KL_SERIAL));
+    int acc = kdecl(k, t, mx ? fc(k, t, -INFINITY) : zero);
+    KExpr *iy = kvar(k, kfor(k, kc_idx(k, 0), gh, KL_REDUCE));
+    KExpr *ix = kvar(k, kfor(k, kc_idx(k, 0), gw, KL_REDUCE));
+    KExpr *half = fc(k, t, 0.5);
+    int yv = kdecl(k, t, fadd(k, fadd(k, kvar(k, rv[1]), fmul(k, kcast(k, t, ph), kvar(k, bhv))),
+                              fdiv(k, fmul(k, fadd(k, kcast(k, t, iy), half), kvar(k, bhv)),
+                                   kcast(k, t, gh))));
+    int xv = kdecl(k, t, fadd(k, fadd(k, kvar(k, rv[0]), fmul(k, kcast(k, t, pw), kvar(k, bwv))),
+                              fdiv(k, fmul(k, fadd(k, kcast(k, t, ix), half), kvar(k, bwv)),
+                                   kcast(k, t, gw))));
+    KExpr *y = kvar(k, yv), *x = kvar(k, xv);
+    int inside = kdecl(k, DT_BOOL,
+                       band(k, band(k, kbin(k, KB_GE, y, fc(k, t, -1.0)),
+                                    kbin(k, KB_LE, y, fc(k, t, (double)H))),
+                            band(k, kbin(k, KB_GE, x, fc(k, t, -1.0)),
+                                 kbin(k, KB_LE, x, fc(k, t, (double)W)))));
+    kset(k, yv, kbin(k, KB_MAX, y, zero));
+    kset(k, xv, kbin(k, KB_MAX, x, zero));
+    int ylo = kdecl(k, DT_IDX, kcast(k, DT_IDX, y)), xlo = kdecl(k, DT_IDX, kcast(k, DT_IDX, x));
+    /* at the last row/column both taps are that row/column, with the fraction 0 */
+    KExpr *ylast = kbin(k, KB_GE, kvar(k, ylo), kc_idx(k, H - 1));
+    KExpr *xlast = kbin(k, KB_GE, kvar(k, xlo), kc_idx(k, W - 1));
+    kset(k, yv, ksel(k, ylast, fc(k, t, (double)(H - 1)), y));
+    kset(k, xv, ksel(k, xlast, fc(k, t, (double)(W - 1)), x));
+    int y0 = kdecl(k, DT_IDX, iclamp(k, kvar(k, ylo), 0, H - 1));
+    int x0 = kdecl(k, DT_IDX, iclamp(k, kvar(k, xlo), 0, W - 1));
+    int y1 = kdecl(k, DT_IDX, iclamp(k, kaddi(k, kvar(k, ylo), 1), 0, H - 1));
+    int x1 = kdecl(k, DT_IDX, iclamp(k, kaddi(k, kvar(k, xlo), 1), 0, W - 1));
+    int ly = kdecl(k, t, fsub(k, y, kcast(k, t, kvar(k, y0))));
+    int lx = kdecl(k, t, fsub(k, x, kcast(k, t, kvar(k, x0))));
+    KExpr *hy = fsub(k, one, kvar(k, ly)), *hx = fsub(k, one, kvar(k, lx));
+    KExpr *base = kmuli(k, kadd(k, kmuli(k, kvar(k, bv), C), c), H * W);
+#define AT(yy, xx) kload(k, X, kadd(k, base, kadd(k, kmuli(k, kvar(k, yy), W), kvar(k, xx))))
+    KExpr *t1 = fmul(k, fmul(k, hy, hx), AT(y0, x0));
+    KExpr *t2 = fmul(k, fmul(k, hy, kvar(k, lx)), AT(y0, x1));
+    KExpr *t3 = fmul(k, fmul(k, kvar(k, ly), hx), AT(y1, x0));
+    KExpr *t4 = fmul(k, fmul(k, kvar(k, ly), kvar(k, lx)), AT(y1, x1));
+#undef AT
+    KExpr *val;
+    if (mx)
+        val = kbin(k, KB_MAX, kbin(k, KB_MAX, kbin(k, KB_MAX, t1, t2), t3), t4);
+    else
+        val = fadd(k, fadd(k, fadd(k, t1, t2), t3), t4);
+    val = ksel(k, kvar(k, inside), val, zero);
+    kset(k, acc, mx ? kbin(k, KB_MAX, kvar(k, acc), val) : fadd(k, kvar(k, acc), val));
+    kend_n(k, 2);
+    KExpr *res = mx ? ksel(k, kbin(k, KB_GT, kmul(k, gh, gw), kc_idx(k, 0)), kvar(k, acc), zero)
+                    : fdiv(k, kvar(k, acc), kcast(k, t, kvar(k, cntv)));
+    KExpr *yi = kadd(k, kmuli(k, kadd(k, kmuli(k, kadd(k, kmuli(k, r, C), c), oh), ph), ow), pw);
+    kstore(k, Y, yi, res);
+    kend_n(k, 4);
+    return 0;
+}
