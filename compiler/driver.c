@@ -368,7 +368,8 @@ static int write_code(const DriverOpts *o, const Target *t, const KProg *prog, c
         pool_free(p);
         return rc;
     }
-    if (t->backend != BACKEND_LLVM) return cgen_c_write(prog, dir, cerr);
+    if (t->backend != BACKEND_LLVM && t->backend != BACKEND_NVPTX)
+        return cgen_c_write(prog, dir, cerr);
     LlvmOptions lo;
     memset(&lo, 0, sizeof lo);
     lo.target = t->name;
@@ -377,6 +378,7 @@ static int write_code(const DriverOpts *o, const Target *t, const KProg *prog, c
     lo.features = o->features;
     lo.opt_level = 2;
     lo.emit_llvm = o->emit_llvm;
+    if (t->backend == BACKEND_NVPTX) return cgen_nvptx_write(prog, dir, &lo, cerr);
     return cgen_llvm_write(prog, dir, &lo, cerr);
 }
 
@@ -650,6 +652,9 @@ int driver_compile(const DriverOpts *o)
         fprintf(o->out, "%s -> %s/%s_hls.h, %s_hls.c, %s_tb.c, %s_hls.tcl (%d functions, "
                 "arena %lld bytes)\n", o->model, o->outdir, name, name, name, name, prog->nfuncs,
                 (long long)prog->arena_bytes);
+    else if (t->backend == BACKEND_NVPTX)
+        fprintf(o->out, "%s -> %s/%s.h, %s.ptx, %s_host.c (%d functions, arena %lld bytes)\n",
+                o->model, o->outdir, name, name, name, prog->nfuncs, (long long)prog->arena_bytes);
     else
     fprintf(o->out, "%s -> %s/%s.h, %s/%s.%s (%d functions, arena %lld bytes)\n", o->model,
             o->outdir, name, o->outdir, name, t->backend == BACKEND_LLVM ? "o" : "c",
@@ -1058,6 +1063,100 @@ static Graph *load_frozen(const DriverOpts *o, Pool *p, const char **names, cons
 
 /* Compiles the model for one dataset, builds and runs it, compares. Prints per-output
  * lines; returns the verdict. tmpdir_out: the temp dir (for --keep), or NULL. */
+/* ---- target nvptx: ptxas and the CUDA driver ---- */
+
+/* ptxas: $ONNXCC_PTXAS, else on $PATH, else under $CUDA_HOME or the toolkit's usual place. */
+static const char *find_ptxas(Pool *p)
+{
+    const char *env = getenv("ONNXCC_PTXAS");
+    if (env && *env) return env;
+    if (have_program(p, "ptxas")) return "ptxas";
+    const char *home = getenv("CUDA_HOME");
+    if (home && *home && access(pool_fmt(p, "%s/bin/ptxas", home), X_OK) == 0)
+        return pool_fmt(p, "%s/bin/ptxas", home);
+    if (access("/usr/local/cuda/bin/ptxas", X_OK) == 0) return "/usr/local/cuda/bin/ptxas";
+    return NULL;
+}
+
+/* Before the GPU run of check: the PTX through ptxas for the chosen architecture (when
+ * ptxas exists), then a tiny program linked against libcuda.so.1 that initialises the
+ * driver and counts devices. No driver or no GPU is an error with its own words, which
+ * the conformance-nvptx test reads as "skip". R_PASS when the GPU run can go ahead. */
+static Result nvptx_check(const DriverOpts *o, Pool *p, const Target *t, const char *dir,
+                          const char *name, const char *prefix)
+{
+    Result res = { R_PASS, NULL };
+    const char *arch = o->cpu ? o->cpu : t->cpu;
+    const char *ptxas = find_ptxas(p);
+    const char *assembled = "ptxas not found, the PTX was not assembled";
+    if (ptxas) {
+        char *argv[] = { (char *)ptxas, pool_fmt(p, "-arch=%s", arch), pool_fmt(p, "%s.ptx", name),
+                         "-o", "/dev/null", NULL };
+        char *log = pool_fmt(p, "%s/ptxas.log", dir);
+        RunResult r = run_cmd(argv, dir, log, 600);
+        if (!r.spawned || !r.exited || r.status != 0) {
+            fprintf(o->out, "%sptxas output (first lines):\n%s", prefix, file_head(p, log, 12));
+            res.kind = R_BUILD;
+            res.detail = pool_fmt(p, "ptxas -arch=%s: %s", arch, first_error_line(p, log));
+            return res;
+        }
+        unlink(log);
+        assembled = pool_fmt(p, "the PTX passed ptxas -arch=%s", arch);
+    }
+    /* the host code alone, as strictly as the harness: found here even without a driver */
+    char *cc[16];
+    int n = split_cc(p, cc, 8);
+    static const char *const strict[] = { "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror",
+                                          "-c", "-o", "/dev/null" };
+    for (size_t i = 0; i < sizeof strict / sizeof strict[0]; i++) cc[n++] = (char *)strict[i];
+    cc[n++] = pool_fmt(p, "%s_host.c", name);
+    cc[n] = NULL;
+    char *hlog = pool_fmt(p, "%s/host.log", dir);
+    RunResult hr = run_cmd(cc, dir, hlog, 600);
+    if (!hr.spawned || !hr.exited || hr.status != 0) {
+        fprintf(o->out, "%sC compiler output (first lines):\n%s", prefix, file_head(p, hlog, 12));
+        res.kind = R_BUILD;
+        res.detail = pool_fmt(p, "%s_host.c: %s", name, first_error_line(p, hlog));
+        return res;
+    }
+    unlink(hlog);
+    static const char probe[] =
+        "/* onnxcc check: is there a CUDA driver and a GPU? */\n"
+        "int cuInit(unsigned int flags);\n"
+        "int cuDeviceGetCount(int *count);\n"
+        "int main(void)\n{\n    int n = 0;\n"
+        "    if (cuInit(0) != 0) return 2;\n"
+        "    if (cuDeviceGetCount(&n) != 0 || n < 1) return 3;\n"
+        "    return 0;\n}\n";
+    char *pdir = pool_fmt(p, "%s/probe", dir);
+    if (mkdir(pdir, 0777) != 0 ||
+        write_file_atomic(pool_fmt(p, "%s/probe.c", pdir), probe, sizeof probe - 1) != 0) {
+        return model_error(pool_fmt(p, "cannot write the CUDA driver probe: %s", strerror(errno)));
+    }
+    n = split_cc(p, cc, 8);
+    cc[n++] = "probe.c";
+    cc[n++] = "-o";
+    cc[n++] = "probe";
+    for (int i = 0; t->check_ldflags && t->check_ldflags[i] && n < 15; i++)
+        cc[n++] = (char *)t->check_ldflags[i];
+    cc[n] = NULL;
+    RunResult b = run_cmd(cc, pdir, pool_fmt(p, "%s/build.log", pdir), 120);
+    RunResult r = { 0, 0, 0, 0, 0 };
+    if (b.spawned && b.exited && b.status == 0) {
+        char *pv[] = { "./probe", NULL };
+        r = run_cmd(pv, pdir, pool_fmt(p, "%s/run.log", pdir), 60);
+    }
+    remove_tree(p, pdir);
+    if (!(b.spawned && b.exited && b.status == 0))
+        return model_error(pool_fmt(p, "no CUDA driver (libcuda.so.1 does not link; %s)", assembled));
+    if (!r.exited || r.status != 0)
+        return model_error(pool_fmt(p, "no CUDA driver (%s; %s)",
+                                    r.exited && r.status == 3 ? "no GPU found"
+                                                              : "cuInit failed",
+                                    assembled));
+    return res;
+}
+
 static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const char *prefix,
                             char **tmpdir_out)
 {
@@ -1202,6 +1301,13 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
                                        "check (see README.md)", need[k], t->name));
             goto out;
         }
+    if (t->backend == BACKEND_NVPTX) {
+        Result nr = nvptx_check(o, p, t, dir, prog->name, prefix);
+        if (nr.kind != R_PASS) {
+            res = nr;
+            goto out;
+        }
+    }
     if (build_dir(o, p, dir, flags, &msg, t) != 0) {
         res.kind = R_BUILD;
         res.detail = msg;

@@ -15,6 +15,8 @@ static const char usage[] =
     "      so DIR builds alone with any C99 compiler. NAME defaults to the model's file name.\n"
     "      LLVM targets (x86_64, aarch64) write DIR/NAME.h and the object DIR/NAME.o\n"
     "      (weights inside; link with -lm), and DIR/NAME.ll with --emit-llvm.\n"
+    "      Target nvptx writes DIR/NAME.h, DIR/NAME.ptx and DIR/NAME_host.c (CUDA driver\n"
+    "      API host code with the PTX inside; link with -lcuda); --cpu sm_80 (default), sm_90.\n"
     "  onnxcc report MODEL.onnx [--shape ...] [--target TARGET]\n"
     "      Per-node table (op, output shapes, MACs, output bytes), totals, and the planned\n"
     "      arena beside its lower bound.\n"
@@ -26,8 +28,9 @@ static const char usage[] =
     "      Builds with -O2 -march=native and prints the median time of N runs.\n"
     "\n"
     "  --shape NAME=DIMS   bind a graph input's dimensions (repeatable), e.g. x=1x3x224x224\n"
-    "  --target TARGET     code generation target (default c; x86_64, aarch64: LLVM)\n"
-    "  --cpu CPU           LLVM targets: CPU to tune for (x86-64, znver4, cortex-a72,\n"
+    "  --target TARGET     code generation target (default c; x86_64, aarch64: LLVM;\n"
+    "                      nvptx: LLVM, PTX for NVIDIA GPUs; hls)\n"
+    "  --cpu CPU           LLVM targets: CPU to tune for (x86-64, znver4, cortex-a72, sm_90,\n"
     "                      native = this machine's CPU and features)\n"
     "  --features LIST     LLVM targets: CPU features, e.g. +avx2,+fma\n"
     "  --emit-llvm         compile, LLVM targets: also write NAME.ll\n"
@@ -305,9 +308,10 @@ int main(int argc, char **argv)
     }
     o.shape_names = snames;
     o.shape_types = stypes;
-    if ((o.cpu || o.features || o.emit_llvm) && target_find(o.target)->backend != BACKEND_LLVM) {
+    if ((o.cpu || o.features || o.emit_llvm) && target_find(o.target)->backend != BACKEND_LLVM &&
+        target_find(o.target)->backend != BACKEND_NVPTX) {
         fprintf(stderr, "onnxcc: --cpu, --features and --emit-llvm apply to the LLVM targets "
-                "(x86_64, aarch64), not to target '%s' (see onnxcc --help)\n", o.target);
+                "(x86_64, aarch64, nvptx), not to target '%s' (see onnxcc --help)\n", o.target);
         goto out;
     }
 

@@ -416,29 +416,30 @@ char *nvptx_host_source(const KProg *p, const NvPlan *plan, const char *ptx)
     if (proto && pend) sb_printf(&sb, "%.*s)\n{\n", (int)(pend - proto - 1), proto + 1);
     else sb_printf(&sb, "int %s_run(void)\n{\n", n);
     free(h);
-    sb_puts(&sb, "    CUresult r;\n");
-    sb_printf(&sb, "    if ((r = (CUresult)%s_init()) != 0) return (int)r;\n", n);
-    sb_printf(&sb, "    if ((r = cuCtxSetCurrent(%s_gpu.ctx)) != 0) return (int)r;\n", n);
+    /* onnxcc_r: a local no exporter names a tensor (a parameter would shadow it) */
+    sb_puts(&sb, "    CUresult onnxcc_r;\n");
+    sb_printf(&sb, "    if ((onnxcc_r = (CUresult)%s_init()) != 0) return (int)onnxcc_r;\n", n);
+    sb_printf(&sb, "    if ((onnxcc_r = cuCtxSetCurrent(%s_gpu.ctx)) != 0) return (int)onnxcc_r;\n", n);
     for (int i = 0; i < p->ninputs; i++) {
         const KTensor *t = &p->tensors[p->inputs[i]];
         if (tensor_bytes(t) == 0) {
             sb_printf(&sb, "    (void)%s;\n", t->name);
             continue;
         }
-        sb_printf(&sb, "    if ((r = cuMemcpyHtoD_v2(%s_gpu.base[2] + %" PRId64 "u, %s, %" PRId64
-                       "u)) != 0) return (int)r;\n", n, l.iooff[p->inputs[i]], t->name,
+        sb_printf(&sb, "    if ((onnxcc_r = cuMemcpyHtoD_v2(%s_gpu.base[2] + %" PRId64 "u, %s, %" PRId64
+                       "u)) != 0) return (int)onnxcc_r;\n", n, l.iooff[p->inputs[i]], t->name,
                   tensor_bytes(t));
     }
-    sb_printf(&sb, "    if ((r = %s_launch()) != 0) return (int)r;\n", n);
-    sb_puts(&sb, "    if ((r = cuCtxSynchronize()) != 0) return (int)r;\n");
+    sb_printf(&sb, "    if ((onnxcc_r = %s_launch()) != 0) return (int)onnxcc_r;\n", n);
+    sb_puts(&sb, "    if ((onnxcc_r = cuCtxSynchronize()) != 0) return (int)onnxcc_r;\n");
     for (int i = 0; i < p->noutputs; i++) {
         const KTensor *t = &p->tensors[p->outputs[i]];
         if (tensor_bytes(t) == 0) {
             sb_printf(&sb, "    (void)%s;\n", t->name);
             continue;
         }
-        sb_printf(&sb, "    if ((r = cuMemcpyDtoH_v2(%s, %s_gpu.base[2] + %" PRId64 "u, %" PRId64
-                       "u)) != 0) return (int)r;\n", t->name, n, l.iooff[p->outputs[i]],
+        sb_printf(&sb, "    if ((onnxcc_r = cuMemcpyDtoH_v2(%s, %s_gpu.base[2] + %" PRId64 "u, %" PRId64
+                       "u)) != 0) return (int)onnxcc_r;\n", t->name, n, l.iooff[p->outputs[i]],
                   tensor_bytes(t));
     }
     sb_puts(&sb, "    return 0;\n}\n");
