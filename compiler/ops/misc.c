@@ -488,6 +488,9 @@ int mel_lower(Node *n, Lower *L)
 
 /* ---- Det ----------------------------------------------------------------------------- */
 
+/* Every loop runs over all M rows/columns with a guard instead of starting at c + 1, so
+ * trip counts stay compile-time constants (target hls needs them). */
+
 int det_infer(Node *n)
 {
     Value *x = node_in(n, 0);
@@ -523,9 +526,9 @@ int det_lower(Node *n, Lower *L)
     /* pivot: the largest magnitude in column c at or below row c */
     int pr = kdecl(k, DT_IDX, c), pv = kdecl(k, F, kun(k, KU_ABS, kload(k, A, AT(c, c))));
     {
-        KExpr *r = kvar(k, kfor(k, kaddi(k, c, 1), kc_idx(k, M), KL_REDUCE));
+        KExpr *r = kvar(k, kfor_n(k, M, KL_REDUCE));
         KExpr *v = kun(k, KU_ABS, kload(k, A, AT(r, c)));
-        kif(k, kbin(k, KB_GT, v, kvar(k, pv)));
+        kif(k, kbin(k, KB_AND, kbin(k, KB_GT, r, c), kbin(k, KB_GT, v, kvar(k, pv))));
         kset(k, pv, kun(k, KU_ABS, kload(k, A, AT(r, c))));
         kset(k, pr, r);
         kend(k);
@@ -546,12 +549,14 @@ int det_lower(Node *n, Lower *L)
     /* a zero pivot makes the determinant 0; skip the elimination that would divide by it */
     kif(k, kbin(k, KB_NE, kvar(k, piv), fc(k, F, 0.0)));
     {
-        KExpr *r = kvar(k, kfor(k, kaddi(k, c, 1), kc_idx(k, M), KL_SERIAL));
+        KExpr *r = kvar(k, kfor_n(k, M, KL_SERIAL));
+        kif(k, kbin(k, KB_GT, r, c));
         int f = kdecl(k, F, fdiv(k, kload(k, A, AT(r, c)), kvar(k, piv)));
-        KExpr *j = kvar(k, kfor(k, kaddi(k, c, 1), kc_idx(k, M), KL_SERIAL));
+        KExpr *j = kvar(k, kfor_n(k, M, KL_SERIAL));
+        kif(k, kbin(k, KB_GT, j, c));
         kstore(k, A, AT(r, j), fsub(k, kload(k, A, AT(r, j)),
                                     fmul(k, kvar(k, f), kload(k, A, AT(c, j)))));
-        kend_n(k, 2);
+        kend_n(k, 4);
     }
     kend(k);
     kend(k); /* c */
