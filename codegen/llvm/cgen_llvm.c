@@ -1032,9 +1032,9 @@ static char *link_libdevice(LG *g)
 {
     char *path = find_libdevice();
     if (!path)
-        return llvm_fmt("target nvptx: %s not supported without NVIDIA's libdevice "
-                        "(libdevice.10.bc from the CUDA toolkit), which was not found; set "
-                        "ONNXCC_LIBDEVICE=/path/to/libdevice.10.bc or CUDA_HOME",
+        return llvm_fmt("target nvptx: math functions not supported without NVIDIA's "
+                        "libdevice (libdevice.10.bc from the CUDA toolkit), which was not "
+                        "found: %s; set ONNXCC_LIBDEVICE=/path/to/libdevice.10.bc or CUDA_HOME",
                         g->libdevice_uses.buf);
     LLVMMemoryBufferRef mb = NULL;
     char *msg = NULL;
