@@ -54,6 +54,9 @@ void sb_close(StrBuf *sb, const char *trail);  /* "}" + trail (e.g. "" or " else
  * half-written output that looks good. Both return 0 on success, -1 with errno set. */
 int read_file(const char *path, unsigned char **data, size_t *len); /* malloc'd; caller frees */
 int write_file_atomic(const char *path, const void *data, size_t len);
+int make_dirs(const char *path); /* mkdir -p: 0, or -1 with errno set */
+/* A malloc'd formatted string (for messages handed to a caller who frees them). */
+char *str_fmt(const char *fmt, ...) ATTR_PRINTF(1, 2);
 
 /* Prints a C99 float literal that reads back to exactly the same value (hex float),
  * with INFINITY/NAN spelled through math.h macros. is_f32 adds the 'f' suffix. */

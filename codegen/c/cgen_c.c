@@ -26,17 +26,6 @@
 
 /* ---- small utilities ---- */
 
-static char *xstrdup_fmt(const char *fmt, ...) ATTR_PRINTF(1, 2);
-static char *xstrdup_fmt(const char *fmt, ...)
-{
-    StrBuf sb;
-    sb_init(&sb);
-    va_list ap;
-    va_start(ap, fmt);
-    sb_vprintf(&sb, fmt, ap);
-    va_end(ap);
-    return sb.buf; /* malloc'd by the builder; ownership passes to the caller */
-}
 
 /* C storage type of an element. F16/BF16 are carried as their raw bits (I/O only). */
 static const char *ctype(DType t)
@@ -347,7 +336,7 @@ static void emit_un(CG *cg, const KExpr *e)
     }
     const char *fn = unop_libm(e->op);
     if (!fn) {
-        cg_fail(cg, xstrdup_fmt("%s: unknown unary operator %d", cg->f->name, e->op));
+        cg_fail(cg, str_fmt("%s: unknown unary operator %d", cg->f->name, e->op));
         return;
     }
     if (is_fp(at)) {
@@ -425,7 +414,7 @@ static void emit_bin(CG *cg, const KExpr *e, int top)
     }
     const char *op = binop_c(e->op);
     if (!op) {
-        cg_fail(cg, xstrdup_fmt("%s: unknown binary operator %d", cg->f->name, e->op));
+        cg_fail(cg, str_fmt("%s: unknown binary operator %d", cg->f->name, e->op));
         return;
     }
     int arith = !(e->op >= KB_LT && e->op <= KB_NE) && e->op != KB_AND && e->op != KB_OR;
@@ -445,7 +434,7 @@ static void emit_cast(CG *cg, const KExpr *e)
     DType to = e->t, from = e->a->t;
     if (!ctype(to) || !ctype(from) || to == DT_F16 || to == DT_BF16 || from == DT_F16 ||
         from == DT_BF16) {
-        cg_fail(cg, xstrdup_fmt("%s: cast from %s to %s is not supported by the C back end",
+        cg_fail(cg, str_fmt("%s: cast from %s to %s is not supported by the C back end",
                                 cg->f->name, dt_name(from), dt_name(to)));
         return;
     }
@@ -494,11 +483,11 @@ static void emit_expr(CG *cg, const KExpr *e, int bare)
     int top = cg->top;
     cg->top = 0;
     if (!e) {
-        cg_fail(cg, xstrdup_fmt("%s: missing expression", cg->f->name));
+        cg_fail(cg, str_fmt("%s: missing expression", cg->f->name));
         return;
     }
     if (!ctype(e->t) || e->t == DT_F16 || e->t == DT_BF16) {
-        cg_fail(cg, xstrdup_fmt("%s: type %s cannot be computed on by the C back end",
+        cg_fail(cg, str_fmt("%s: type %s cannot be computed on by the C back end",
                                 cg->f->name, dt_name(e->t)));
         return;
     }
@@ -536,7 +525,7 @@ static void emit_expr(CG *cg, const KExpr *e, int bare)
         emit_cast(cg, e);
         return;
     }
-    cg_fail(cg, xstrdup_fmt("%s: unknown expression kind %d", cg->f->name, (int)e->kind));
+    cg_fail(cg, str_fmt("%s: unknown expression kind %d", cg->f->name, (int)e->kind));
 }
 
 /* Counts variable reads in a statement list without printing (for `(void)v;`). */
@@ -604,7 +593,7 @@ static void emit_call(CG *cg, const KStmt *s)
 {
     StrBuf *sb = cg->sb;
     if (!s->fn) {
-        cg_fail(cg, xstrdup_fmt("%s: call without a kernel name", cg->f->name));
+        cg_fail(cg, str_fmt("%s: call without a kernel name", cg->f->name));
         return;
     }
     begin_line(sb);
@@ -675,7 +664,7 @@ static void emit_stmt(CG *cg, const KStmt *s)
     case KS_DECL: {
         DType t = s->var >= 0 && s->var < f->nvars ? f->vars[s->var].t : DT_UNDEF;
         if (!ctype(t) || t == DT_F16 || t == DT_BF16) {
-            cg_fail(cg, xstrdup_fmt("%s: variable of type %s", f->name, dt_name(t)));
+            cg_fail(cg, str_fmt("%s: variable of type %s", f->name, dt_name(t)));
             return;
         }
         begin_line(sb);
@@ -703,7 +692,7 @@ static void emit_stmt(CG *cg, const KStmt *s)
         emit_call(cg, s);
         return;
     }
-    cg_fail(cg, xstrdup_fmt("%s: unknown statement kind %d", f->name, (int)s->kind));
+    cg_fail(cg, str_fmt("%s: unknown statement kind %d", f->name, (int)s->kind));
 }
 
 /* A declared variable never read would trip -Wunused-(but-set-)variable: silence it right
@@ -743,7 +732,7 @@ static void emit_func(CG *cg, const KFunc *f)
     }
     for (int i = 0; i < f->nbufs; i++)
         if (!ctype(f->bufs[i].t) || !f->bufs[i].name)
-            cg_fail(cg, xstrdup_fmt("%s: buffer %d has type %s, which the C back end cannot "
+            cg_fail(cg, str_fmt("%s: buffer %d has type %s, which the C back end cannot "
                                     "hold", f->name, i, dt_name(f->bufs[i].t)));
     count_reads(cg, f->body);
     count_bufs(cg, f->body);
@@ -1039,44 +1028,44 @@ static void collect_calls(Usage *u, const KStmt *s, int *cap)
  * here rather than a C compile error (or worse, silent corruption) later. */
 static char *check_prog(const KProg *p, Usage *u)
 {
-    if (!p->name || !*p->name) return xstrdup_fmt("program has no name");
+    if (!p->name || !*p->name) return str_fmt("program has no name");
     for (const char *c = p->name; *c; c++)
         if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '_' ||
               (c != p->name && *c >= '0' && *c <= '9')))
-            return xstrdup_fmt("program name '%s' is not a C identifier", p->name);
+            return str_fmt("program name '%s' is not a C identifier", p->name);
     for (int i = 0; i < p->ntensors; i++) {
         const KTensor *t = &p->tensors[i];
-        if (!t->name) return xstrdup_fmt("tensor %d has no name", i);
+        if (!t->name) return str_fmt("tensor %d has no name", i);
         if (!ctype(t->t) || t->t == DT_IDX)
-            return xstrdup_fmt("tensor '%s' has type %s, which the C back end does not support",
+            return str_fmt("tensor '%s' has type %s, which the C back end does not support",
                                t->name, dt_name(t->t));
     }
     for (int i = 0; i < p->ninputs; i++)
-        if (p->inputs[i] < 0 || p->inputs[i] >= p->ntensors) return xstrdup_fmt("bad input %d", i);
+        if (p->inputs[i] < 0 || p->inputs[i] >= p->ntensors) return str_fmt("bad input %d", i);
     for (int i = 0; i < p->noutputs; i++)
         if (p->outputs[i] < 0 || p->outputs[i] >= p->ntensors)
-            return xstrdup_fmt("bad output %d", i);
+            return str_fmt("bad output %d", i);
     int kcap = 0;
     for (int fi = 0; fi < p->nfuncs; fi++) {
         const KFunc *f = p->funcs[fi];
-        if (!f->name) return xstrdup_fmt("function %d has no name", fi);
+        if (!f->name) return str_fmt("function %d has no name", fi);
         for (int b = 0; b < f->nbufs; b++) {
             const KBuf *kb = &f->bufs[b];
             if (kb->tensor < 0 || kb->tensor >= p->ntensors)
-                return xstrdup_fmt("%s: buffer %s is bound to no tensor", f->name, kb->name);
+                return str_fmt("%s: buffer %s is bound to no tensor", f->name, kb->name);
             const KTensor *t = &p->tensors[kb->tensor];
             u->used[kb->tensor] = 1;
             if (kb->role != KR_IN && (t->kind == KT_INPUT || t->kind == KT_CONST))
-                return xstrdup_fmt("%s: buffer %s writes read-only tensor '%s'", f->name,
+                return str_fmt("%s: buffer %s writes read-only tensor '%s'", f->name,
                                    kb->name, t->name);
             if (t->kind == KT_CONST && t->n > 0 && !t->data)
-                return xstrdup_fmt("constant tensor '%s' has no data", t->name);
+                return str_fmt("constant tensor '%s' has no data", t->name);
             if (t->kind == KT_ARENA ||
                 (p->io_in_arena && (t->kind == KT_INPUT || t->kind == KT_OUTPUT))) {
                 u->uses_arena = 1;
                 int64_t bytes = t->n * elem_bytes(t->t);
                 if (t->offset < 0 || t->offset + bytes > p->arena_bytes)
-                    return xstrdup_fmt("arena tensor '%s' (offset %" PRId64 ", %" PRId64
+                    return str_fmt("arena tensor '%s' (offset %" PRId64 ", %" PRId64
                                        " bytes) lies outside the %" PRId64 "-byte arena",
                                        t->name, t->offset, bytes, p->arena_bytes);
             }
@@ -1307,38 +1296,12 @@ static char *gen_source(const KProg *p, const Usage *u, char **err)
     return sb.buf;
 }
 
-/* mkdir -p */
-static int make_dirs(const char *path)
-{
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 1);
-    if (!tmp) return -1;
-    memcpy(tmp, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (tmp[i] != '/' && tmp[i] != 0) continue;
-        char c = tmp[i];
-        tmp[i] = 0;
-        if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
-            free(tmp);
-            return -1;
-        }
-        tmp[i] = c;
-    }
-    free(tmp);
-    struct stat st;
-    if (stat(path, &st) != 0) return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
 
 static int write_out(const char *dir, const char *file, const char *text, char **err)
 {
-    char *path = xstrdup_fmt("%s/%s", dir, file);
+    char *path = str_fmt("%s/%s", dir, file);
     int rc = write_file_atomic(path, text, strlen(text));
-    if (rc != 0) *err = xstrdup_fmt("cannot write %s: %s", path, strerror(errno));
+    if (rc != 0) *err = str_fmt("cannot write %s: %s", path, strerror(errno));
     free(path);
     return rc;
 }
@@ -1350,7 +1313,7 @@ static int write_weights_bin(const KProg *p, const char *outdir, char **err)
     size_t len = (size_t)(p->weights_bytes > 0 ? p->weights_bytes : 0);
     unsigned char *blob = calloc(len + 1, 1);
     if (!blob) {
-        *err = xstrdup_fmt("out of memory");
+        *err = str_fmt("out of memory");
         return -1;
     }
     for (int i = 0; i < p->ntensors; i++) {
@@ -1359,14 +1322,14 @@ static int write_weights_bin(const KProg *p, const char *outdir, char **err)
         size_t bytes = (size_t)t->n * (size_t)elem_bytes(t->t);
         if ((size_t)t->offset + bytes > len) {
             free(blob);
-            *err = xstrdup_fmt("weight '%s' lies outside the %zu-byte blob", t->name, len);
+            *err = str_fmt("weight '%s' lies outside the %zu-byte blob", t->name, len);
             return -1;
         }
         memcpy(blob + t->offset, t->data, bytes);
     }
-    char *path = xstrdup_fmt("%s/%s_weights.bin", outdir, p->name);
+    char *path = str_fmt("%s/%s_weights.bin", outdir, p->name);
     int rc = write_file_atomic(path, blob, len);
-    if (rc != 0) *err = xstrdup_fmt("cannot write %s: %s", path, strerror(errno));
+    if (rc != 0) *err = str_fmt("cannot write %s: %s", path, strerror(errno));
     free(path);
     free(blob);
     return rc;
@@ -1379,7 +1342,7 @@ int cgen_c_write(const KProg *p, const char *outdir, char **err)
     memset(&u, 0, sizeof u);
     u.used = calloc((size_t)p->ntensors + 1, 1);
     if (!u.used) {
-        *err = xstrdup_fmt("out of memory");
+        *err = str_fmt("out of memory");
         return -1;
     }
     int rc = -1;
@@ -1393,13 +1356,13 @@ int cgen_c_write(const KProg *p, const char *outdir, char **err)
     const char **files = calloc((size_t)u.nkernels + 1, sizeof *files);
     int nfiles = 0;
     if (!files) {
-        *err = xstrdup_fmt("out of memory");
+        *err = str_fmt("out of memory");
         goto done;
     }
     for (int i = 0; i < u.nkernels; i++) {
         const char *f = rt_kernel_file(u.kernels[i]);
         if (!f || !rt_source(f)) {
-            *err = xstrdup_fmt("program calls runtime kernel '%s', which the runtime does not "
+            *err = str_fmt("program calls runtime kernel '%s', which the runtime does not "
                                "have", u.kernels[i]);
             free(files);
             goto done;
@@ -1409,7 +1372,7 @@ int cgen_c_write(const KProg *p, const char *outdir, char **err)
         if (!seen) files[nfiles++] = f;
     }
     if (u.nkernels && !rt_source("onnxcc_rt.h")) {
-        *err = xstrdup_fmt("runtime header onnxcc_rt.h is not embedded");
+        *err = str_fmt("runtime header onnxcc_rt.h is not embedded");
         free(files);
         goto done;
     }
@@ -1421,12 +1384,12 @@ int cgen_c_write(const KProg *p, const char *outdir, char **err)
     }
     if (!p->weights_bin) w = gen_weights(p, &u);
     if (make_dirs(outdir) != 0) {
-        *err = xstrdup_fmt("cannot create directory %s: %s", outdir, strerror(errno));
+        *err = str_fmt("cannot create directory %s: %s", outdir, strerror(errno));
         free(files);
         goto done;
     }
-    char *hn = xstrdup_fmt("%s.h", p->name), *cn = xstrdup_fmt("%s.c", p->name);
-    char *wn = xstrdup_fmt("%s_weights.c", p->name);
+    char *hn = str_fmt("%s.h", p->name), *cn = str_fmt("%s.c", p->name);
+    char *wn = str_fmt("%s_weights.c", p->name);
     rc = write_out(outdir, hn, h, err);
     if (!rc) rc = write_out(outdir, cn, c, err);
     if (!rc && w) rc = write_out(outdir, wn, w, err);

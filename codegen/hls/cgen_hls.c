@@ -25,17 +25,6 @@
 #include "../codegen.h"
 #include "../c/cprinter.h"
 
-static char *xfmt(const char *fmt, ...) ATTR_PRINTF(1, 2);
-static char *xfmt(const char *fmt, ...)
-{
-    StrBuf sb;
-    sb_init(&sb);
-    va_list ap;
-    va_start(ap, fmt);
-    sb_vprintf(&sb, fmt, ap);
-    va_end(ap);
-    return sb.buf;
-}
 
 int hls_parse_type(const char *s, HlsOptions *o)
 {
@@ -227,7 +216,7 @@ static void h_loop(CPrinter *cp, StrBuf *sb, const KStmt *s, int phase)
         sb_printf(sb, "L_%s_%d: ", f->name, h->nlabel++);
         int64_t trip = loop_trip(s);
         if (trip < 0)
-            cprinter_fail(cp, xfmt("%s: a loop bound is not a compile-time constant "
+            cprinter_fail(cp, str_fmt("%s: a loop bound is not a compile-time constant "
                                    "(data-dependent loop), which HLS cannot synthesize",
                                    f->comment ? f->comment : f->name));
         return;
@@ -421,7 +410,7 @@ char *cgen_hls_check(const KProg *p, const HlsOptions *o)
     }
     (void)o;
     if (!msg.len) return NULL;
-    char *r = xfmt("not supported on target hls: %s", msg.buf);
+    char *r = str_fmt("not supported on target hls: %s", msg.buf);
     sb_free(&msg);
     return r;
 }
@@ -615,7 +604,7 @@ static char *gen_source(const KProg *p, const HlsOptions *o, char **err)
     sb_init(&funcs);
     for (int i = 0; i < p->nfuncs; i++) cprinter_func(cp, &funcs, p->funcs[i]);
     if (cprinter_error(cp)) {
-        *err = xfmt("%s", cprinter_error(cp));
+        *err = str_fmt("%s", cprinter_error(cp));
         sb_free(&funcs);
         cprinter_free(cp);
         return NULL;
@@ -903,9 +892,9 @@ static char *gen_tcl(const KProg *p, const HlsOptions *o)
 static int write_one(const char *dir, const char *name, const char *suffix, const char *text,
                      char **err)
 {
-    char *path = xfmt("%s/%s%s", dir, name, suffix);
+    char *path = str_fmt("%s/%s%s", dir, name, suffix);
     int rc = write_file_atomic(path, text, strlen(text));
-    if (rc) *err = xfmt("cannot write %s: %s", path, strerror(errno));
+    if (rc) *err = str_fmt("cannot write %s: %s", path, strerror(errno));
     free(path);
     return rc;
 }
@@ -921,7 +910,7 @@ int cgen_hls_write(const KProg *p, const char *outdir, const HlsOptions *o, char
     for (int i = 0; i < p->ntensors; i++) {
         const KTensor *t = &p->tensors[i];
         if (t->kind == KT_ARENA && t->n > 0 && t->offset % dt_size(t->t)) {
-            *err = xfmt("arena tensor '%s' is not aligned to its element size", t->name);
+            *err = str_fmt("arena tensor '%s' is not aligned to its element size", t->name);
             return -1;
         }
     }
@@ -929,7 +918,14 @@ int cgen_hls_write(const KProg *p, const char *outdir, const HlsOptions *o, char
     if (!c) return -1;
     char *h = gen_header(p, o), *tcl = gen_tcl(p, o);
     char *tb = o->tb_out ? gen_tb(p, o) : NULL;
-    mkdir(outdir, 0777);
+    if (make_dirs(outdir) != 0) {
+        *err = str_fmt("cannot create %s: %s", outdir, strerror(errno));
+        free(c);
+        free(h);
+        free(tcl);
+        free(tb);
+        return -1;
+    }
     int rc = write_one(outdir, p->name, "_hls.h", h, err);
     if (!rc) rc = write_one(outdir, p->name, "_hls.c", c, err);
     if (!rc && tb) rc = write_one(outdir, p->name, "_tb.c", tb, err);

@@ -35,17 +35,6 @@
 #include "../codegen.h"
 #include "nvptx.h"
 
-static char *llvm_fmt(const char *fmt, ...) ATTR_PRINTF(1, 2);
-static char *llvm_fmt(const char *fmt, ...)
-{
-    StrBuf sb;
-    sb_init(&sb);
-    va_list ap;
-    va_start(ap, fmt);
-    sb_vprintf(&sb, fmt, ap);
-    va_end(ap);
-    return sb.buf; /* malloc'd by the builder; the caller owns it */
-}
 
 #if ONNXCC_HAVE_LLVM
 
@@ -334,7 +323,7 @@ static LLVMValueRef gen_un(LG *g, const KExpr *e)
     }
     const char *name = unop_name(e->op);
     if (!name) {
-        lg_fail(g, llvm_fmt("%s: unknown unary operator %d", g->f->name, e->op));
+        lg_fail(g, str_fmt("%s: unknown unary operator %d", g->f->name, e->op));
         return NULL;
     }
     if (is_fp(at)) return gen_math1(g, name, a, at);
@@ -440,7 +429,7 @@ static LLVMValueRef gen_bin(LG *g, const KExpr *e)
     default:
         break;
     }
-    lg_fail(g, llvm_fmt("%s: unknown binary operator %d", g->f->name, e->op));
+    lg_fail(g, str_fmt("%s: unknown binary operator %d", g->f->name, e->op));
     return NULL;
 }
 
@@ -468,7 +457,7 @@ static LLVMValueRef gen_cast(LG *g, const KExpr *e)
 static LLVMValueRef buf_elem_ptr(LG *g, int buf, const KExpr *idx)
 {
     if (buf < 0 || buf >= g->f->nbufs) {
-        lg_fail(g, llvm_fmt("%s: buffer %d out of range", g->f->name, buf));
+        lg_fail(g, str_fmt("%s: buffer %d out of range", g->f->name, buf));
         return NULL;
     }
     LLVMValueRef i = gen_expr(g, idx);
@@ -481,12 +470,12 @@ static LLVMValueRef gen_expr(LG *g, const KExpr *e)
 {
     if (g->err) return NULL;
     if (!e) {
-        lg_fail(g, llvm_fmt("%s: missing expression", g->f->name));
+        lg_fail(g, str_fmt("%s: missing expression", g->f->name));
         return NULL;
     }
     LLVMTypeRef t = ltype(g, e->t);
     if (!t || (e->kind != KE_CAST && e->a && !ltype(g, e->a->t))) {
-        lg_fail(g, llvm_fmt("%s: type %s cannot be computed on by the LLVM back end",
+        lg_fail(g, str_fmt("%s: type %s cannot be computed on by the LLVM back end",
                             g->f->name, dt_name(t ? e->a->t : e->t)));
         return NULL;
     }
@@ -496,7 +485,7 @@ static LLVMValueRef gen_expr(LG *g, const KExpr *e)
         return iconst(t, e->t == DT_BOOL ? e->i != 0 : e->i);
     case KE_VAR:
         if (e->id < 0 || e->id >= g->f->nvars || !g->vars[e->id]) {
-            lg_fail(g, llvm_fmt("%s: variable %d read before its declaration", g->f->name, e->id));
+            lg_fail(g, str_fmt("%s: variable %d read before its declaration", g->f->name, e->id));
             return NULL;
         }
         return LLVMBuildLoad2(g->b, t, g->vars[e->id], "");
@@ -522,13 +511,13 @@ static LLVMValueRef gen_expr(LG *g, const KExpr *e)
     }
     case KE_CAST:
         if (!ltype(g, e->a->t)) {
-            lg_fail(g, llvm_fmt("%s: cast from %s to %s is not supported by the LLVM back end",
+            lg_fail(g, str_fmt("%s: cast from %s to %s is not supported by the LLVM back end",
                                 g->f->name, dt_name(e->a->t), dt_name(e->t)));
             return NULL;
         }
         return gen_cast(g, e);
     }
-    lg_fail(g, llvm_fmt("%s: unknown expression kind %d", g->f->name, (int)e->kind));
+    lg_fail(g, str_fmt("%s: unknown expression kind %d", g->f->name, (int)e->kind));
     return NULL;
 }
 
@@ -537,13 +526,13 @@ static LLVMValueRef gen_expr(LG *g, const KExpr *e)
 static LLVMValueRef var_slot(LG *g, int v)
 {
     if (v < 0 || v >= g->f->nvars) {
-        lg_fail(g, llvm_fmt("%s: variable %d out of range", g->f->name, v));
+        lg_fail(g, str_fmt("%s: variable %d out of range", g->f->name, v));
         return NULL;
     }
     if (!g->vars[v]) {
         LLVMTypeRef t = ltype(g, g->f->vars[v].t);
         if (!t) {
-            lg_fail(g, llvm_fmt("%s: variable of type %s", g->f->name, dt_name(g->f->vars[v].t)));
+            lg_fail(g, str_fmt("%s: variable of type %s", g->f->name, dt_name(g->f->vars[v].t)));
             return NULL;
         }
         /* allocas in the entry block, before its terminator, so mem2reg promotes them */
@@ -631,7 +620,7 @@ static void gen_stmt(LG *g, const KStmt *s)
         if (!v) return;
         if (s->val->t != g->f->bufs[s->buf].t &&
             ltype(g, s->val->t) != ltype(g, g->f->bufs[s->buf].t)) {
-            lg_fail(g, llvm_fmt("%s: stores %s into a %s buffer", g->f->name,
+            lg_fail(g, str_fmt("%s: stores %s into a %s buffer", g->f->name,
                                 dt_name(s->val->t), dt_name(g->f->bufs[s->buf].t)));
             return;
         }
@@ -640,12 +629,12 @@ static void gen_stmt(LG *g, const KStmt *s)
         return;
     }
     case KS_CALL:
-        lg_fail(g, llvm_fmt("%s: runtime kernel %s is not supported by the LLVM back end (its "
+        lg_fail(g, str_fmt("%s: runtime kernel %s is not supported by the LLVM back end (its "
                             "targets list no kernels: operators lower to loop nests there)",
                             g->f->name, s->fn ? s->fn : "(unnamed)"));
         return;
     }
-    lg_fail(g, llvm_fmt("%s: unknown statement kind %d", g->f->name, (int)s->kind));
+    lg_fail(g, str_fmt("%s: unknown statement kind %d", g->f->name, (int)s->kind));
 }
 
 static void gen_block(LG *g, const KStmt *s)
@@ -707,7 +696,7 @@ static void func_open(LG *g, const KFunc *f, const char *name, int kernel)
     for (int i = 0; i < f->nbufs; i++) {
         params[i] = g->ptr;
         if (!ltype(g, f->bufs[i].t))
-            lg_fail(g, llvm_fmt("%s: buffer %d has type %s, which the LLVM back end cannot hold",
+            lg_fail(g, str_fmt("%s: buffer %d has type %s, which the LLVM back end cannot hold",
                                 f->name, i, dt_name(f->bufs[i].t)));
     }
     LLVMTypeRef fty = LLVMFunctionType(g->vd, params, (unsigned)f->nbufs, 0);
@@ -801,7 +790,7 @@ static void gen_kernel(LG *g, const NvKernel *k)
         LLVMValueRef slot = var_slot(g, s->var);
         if (!slot) break;
         if (ltype(g, f->vars[s->var].t) != g->i64) {
-            lg_fail(g, llvm_fmt("%s: loop variable of type %s", f->name, dt_name(f->vars[s->var].t)));
+            lg_fail(g, str_fmt("%s: loop variable of type %s", f->name, dt_name(f->vars[s->var].t)));
             break;
         }
         int64_t trip = s->hi->i - s->lo->i;
@@ -852,33 +841,33 @@ static LLVMValueRef run_arg(LG *g, LLVMValueRef run, const KBuf *b)
 static char *check_prog(const LG *g)
 {
     const KProg *p = g->p;
-    if (!p->name || !*p->name) return llvm_fmt("program has no name");
+    if (!p->name || !*p->name) return str_fmt("program has no name");
     /* the firmware API changes NAME_run's signature: not built here yet */
     if (p->arena_extern || p->weights_bin || p->io_in_arena)
-        return llvm_fmt("the LLVM back end does not support %s yet (use --target c)",
+        return str_fmt("the LLVM back end does not support %s yet (use --target c)",
                         p->arena_extern ? "an extern arena" : p->weights_bin ? "a weights blob"
                                                                             : "I/O in the arena");
     for (int i = 0; i < p->ninputs; i++)
-        if (p->inputs[i] < 0 || p->inputs[i] >= p->ntensors) return llvm_fmt("bad input %d", i);
+        if (p->inputs[i] < 0 || p->inputs[i] >= p->ntensors) return str_fmt("bad input %d", i);
     for (int i = 0; i < p->noutputs; i++)
-        if (p->outputs[i] < 0 || p->outputs[i] >= p->ntensors) return llvm_fmt("bad output %d", i);
+        if (p->outputs[i] < 0 || p->outputs[i] >= p->ntensors) return str_fmt("bad output %d", i);
     for (int fi = 0; fi < p->nfuncs; fi++) {
         const KFunc *f = p->funcs[fi];
-        if (!f->name) return llvm_fmt("function %d has no name", fi);
+        if (!f->name) return str_fmt("function %d has no name", fi);
         char err[256];
-        if (kir_verify(f, err, sizeof err) != 0) return llvm_fmt("%s: %s", f->name, err);
+        if (kir_verify(f, err, sizeof err) != 0) return str_fmt("%s: %s", f->name, err);
         for (int b = 0; b < f->nbufs; b++) {
             const KBuf *kb = &f->bufs[b];
             if (kb->tensor < 0 || kb->tensor >= p->ntensors)
-                return llvm_fmt("%s: buffer %d is bound to no tensor", f->name, b);
+                return str_fmt("%s: buffer %d is bound to no tensor", f->name, b);
             const KTensor *t = &p->tensors[kb->tensor];
             if (kb->role != KR_IN && (t->kind == KT_INPUT || t->kind == KT_CONST))
-                return llvm_fmt("%s: buffer %d writes read-only tensor '%s'", f->name, b, t->name);
+                return str_fmt("%s: buffer %d writes read-only tensor '%s'", f->name, b, t->name);
             if (t->kind == KT_CONST && t->n > 0 && !t->data)
-                return llvm_fmt("constant tensor '%s' has no data", t->name);
+                return str_fmt("constant tensor '%s' has no data", t->name);
             if (t->kind == KT_ARENA &&
                 (t->offset < 0 || t->offset + t->n * dt_size(t->t) > p->arena_bytes))
-                return llvm_fmt("arena tensor '%s' lies outside the %" PRId64 "-byte arena",
+                return str_fmt("arena tensor '%s' lies outside the %" PRId64 "-byte arena",
                                 t->name, p->arena_bytes);
         }
     }
@@ -902,7 +891,7 @@ static void build_module(LG *g)
             size_t bytes = t->n > 0 ? (size_t)t->n * (size_t)dt_size(t->t) : 0;
             LLVMValueRef init = bytes ? LLVMConstStringInContext2(g->ctx, t->data, bytes, 1)
                                       : LLVMConstNull(LLVMArrayType2(g->i8, 1));
-            char *name = llvm_fmt("%s_w%d", p->name, ti);
+            char *name = str_fmt("%s_w%d", p->name, ti);
             LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), name);
             free(name);
             LLVMSetInitializer(gv, init);
@@ -916,7 +905,7 @@ static void build_module(LG *g)
     /* the arena, aligned at least like the planner's slots and a cache line */
     uint64_t abytes = p->arena_bytes > 0 ? (uint64_t)p->arena_bytes : 1;
     LLVMTypeRef aty = LLVMArrayType2(g->i8, abytes);
-    char *aname = llvm_fmt("%s_arena", p->name);
+    char *aname = str_fmt("%s_arena", p->name);
     g->arena = LLVMAddGlobal(g->mod, aty, aname);
     free(aname);
     LLVMSetInitializer(g->arena, LLVMConstNull(aty));
@@ -936,7 +925,7 @@ static void build_module(LG *g)
         exit(1);
     }
     for (int i = 0; i < np; i++) params[i] = g->ptr;
-    char *rname = llvm_fmt("%s_run", p->name);
+    char *rname = str_fmt("%s_run", p->name);
     LLVMValueRef run = LLVMAddFunction(g->mod, rname, LLVMFunctionType(g->i32, params, (unsigned)np, 0));
     free(rname);
     free(params);
@@ -959,7 +948,7 @@ static void build_module(LG *g)
         for (int b = 0; b < f->nbufs; b++) {
             args[b] = run_arg(g, run, &f->bufs[b]);
             if (!args[b]) {
-                lg_fail(g, llvm_fmt("%s: buffer %d is bound to tensor '%s', which NAME_run does "
+                lg_fail(g, str_fmt("%s: buffer %d is bound to tensor '%s', which NAME_run does "
                                     "not receive", f->name, b, p->tensors[f->bufs[b].tensor].name));
                 free(args);
                 return;
@@ -973,9 +962,9 @@ static void build_module(LG *g)
 
 static int write_out(const char *dir, const char *file, const void *data, size_t len, char **err)
 {
-    char *path = llvm_fmt("%s/%s", dir, file);
+    char *path = str_fmt("%s/%s", dir, file);
     int rc = write_file_atomic(path, data, len);
-    if (rc != 0) *err = llvm_fmt("cannot write %s: %s", path, strerror(errno));
+    if (rc != 0) *err = str_fmt("cannot write %s: %s", path, strerror(errno));
     free(path);
     return rc;
 }
@@ -1006,7 +995,7 @@ static void init_targets(void)
 static char *find_libdevice(void)
 {
     const char *env = getenv("ONNXCC_LIBDEVICE");
-    if (env && *env) return llvm_fmt("%s", env);
+    if (env && *env) return str_fmt("%s", env);
     static const char *const homes[] = { "CUDA_HOME", "CUDA_PATH" };
     static const char *const places[] = {
         "/usr/local/cuda/nvvm/libdevice/libdevice.10.bc",
@@ -1017,12 +1006,12 @@ static char *find_libdevice(void)
     for (size_t i = 0; i < sizeof homes / sizeof homes[0]; i++) {
         const char *h = getenv(homes[i]);
         if (!h || !*h) continue;
-        char *path = llvm_fmt("%s/nvvm/libdevice/libdevice.10.bc", h);
+        char *path = str_fmt("%s/nvvm/libdevice/libdevice.10.bc", h);
         if (stat(path, &st) == 0) return path;
         free(path);
     }
     for (size_t i = 0; i < sizeof places / sizeof places[0]; i++)
-        if (stat(places[i], &st) == 0) return llvm_fmt("%s", places[i]);
+        if (stat(places[i], &st) == 0) return str_fmt("%s", places[i]);
     return NULL;
 }
 
@@ -1032,14 +1021,14 @@ static char *link_libdevice(LG *g)
 {
     char *path = find_libdevice();
     if (!path)
-        return llvm_fmt("target nvptx: math functions not supported without NVIDIA's "
+        return str_fmt("target nvptx: math functions not supported without NVIDIA's "
                         "libdevice (libdevice.10.bc from the CUDA toolkit), which was not "
                         "found: %s; set ONNXCC_LIBDEVICE=/path/to/libdevice.10.bc or CUDA_HOME",
                         g->libdevice_uses.buf);
     LLVMMemoryBufferRef mb = NULL;
     char *msg = NULL;
     if (LLVMCreateMemoryBufferWithContentsOfFile(path, &mb, &msg)) {
-        char *r = llvm_fmt("cannot read libdevice %s: %s", path, msg ? msg : "");
+        char *r = str_fmt("cannot read libdevice %s: %s", path, msg ? msg : "");
         LLVMDisposeMessage(msg);
         free(path);
         return r;
@@ -1047,7 +1036,7 @@ static char *link_libdevice(LG *g)
     LLVMModuleRef ld = NULL;
     if (LLVMParseBitcodeInContext2(g->ctx, mb, &ld)) {
         LLVMDisposeMemoryBuffer(mb);
-        char *r = llvm_fmt("%s is not LLVM bitcode that LLVM 19 reads", path);
+        char *r = str_fmt("%s is not LLVM bitcode that LLVM 19 reads", path);
         free(path);
         return r;
     }
@@ -1056,7 +1045,7 @@ static char *link_libdevice(LG *g)
     LLVMSetTarget(ld, LLVMGetTarget(g->mod));
     LLVMSetDataLayout(ld, LLVMGetDataLayoutStr(g->mod));
     if (LLVMLinkModules2(g->mod, ld)) {
-        char *r = llvm_fmt("cannot link libdevice %s into the module", path);
+        char *r = str_fmt("cannot link libdevice %s into the module", path);
         free(path);
         return r;
     }
@@ -1104,7 +1093,7 @@ static int llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, 
     const char *features = o && o->features ? o->features : "";
     char *host_cpu = NULL, *host_feat = NULL;
     if (nvptx && !nv_cpu_ok(cpu)) {
-        *err = llvm_fmt("target nvptx: --cpu %s is not a GPU architecture (sm_80, sm_90 ...)", cpu);
+        *err = str_fmt("target nvptx: --cpu %s is not a GPU architecture (sm_80, sm_90 ...)", cpu);
         return -1;
     }
     if (!nvptx && !strcmp(cpu, "native")) {
@@ -1116,7 +1105,7 @@ static int llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, 
     LLVMTargetRef target;
     char *terr = NULL;
     if (LLVMGetTargetFromTriple(triple, &target, &terr)) {
-        *err = llvm_fmt("LLVM has no target for triple %s: %s", triple, terr ? terr : "");
+        *err = str_fmt("LLVM has no target for triple %s: %s", triple, terr ? terr : "");
         LLVMDisposeMessage(terr);
         LLVMDisposeMessage(host_cpu);
         LLVMDisposeMessage(host_feat);
@@ -1131,7 +1120,7 @@ static int llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, 
     LLVMDisposeMessage(host_cpu);
     LLVMDisposeMessage(host_feat);
     if (!tm) {
-        *err = llvm_fmt("cannot create an LLVM target machine for %s (cpu %s)", triple, cpu);
+        *err = str_fmt("cannot create an LLVM target machine for %s (cpu %s)", triple, cpu);
         return -1;
     }
 
@@ -1176,7 +1165,7 @@ static int llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, 
     }
     char *verr = NULL;
     if (LLVMVerifyModule(g.mod, LLVMReturnStatusAction, &verr)) {
-        *err = llvm_fmt("internal error: the LLVM module does not verify: %.400s", verr ? verr : "");
+        *err = str_fmt("internal error: the LLVM module does not verify: %.400s", verr ? verr : "");
         LLVMDisposeMessage(verr);
         goto done;
     }
@@ -1192,7 +1181,7 @@ static int llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, 
         LLVMDisposePassBuilderOptions(po);
         if (perr) {
             char *m = LLVMGetErrorMessage(perr);
-            *err = llvm_fmt("LLVM optimisation failed: %s", m);
+            *err = str_fmt("LLVM optimisation failed: %s", m);
             LLVMDisposeErrorMessage(m);
             goto done;
         }
@@ -1202,14 +1191,14 @@ static int llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, 
     char *eerr = NULL;
     if (LLVMTargetMachineEmitToMemoryBuffer(tm, g.mod, nvptx ? LLVMAssemblyFile : LLVMObjectFile,
                                             &eerr, &obj)) {
-        *err = llvm_fmt("LLVM code generation failed: %s", eerr ? eerr : "");
+        *err = str_fmt("LLVM code generation failed: %s", eerr ? eerr : "");
         LLVMDisposeMessage(eerr);
         obj = NULL;
         goto done;
     }
     h = nvptx ? nvptx_header(p) : cgen_c_header(p);
-    char *hn = llvm_fmt("%s.h", p->name);
-    char *on = llvm_fmt("%s.%s", p->name, nvptx ? "ptx" : "o");
+    char *hn = str_fmt("%s.h", p->name);
+    char *on = str_fmt("%s.%s", p->name, nvptx ? "ptx" : "o");
     rc = write_out(outdir, hn, h, strlen(h), err);
     if (!rc) rc = write_out(outdir, on, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj), err);
     if (!rc && nvptx) {
@@ -1224,12 +1213,12 @@ static int llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, 
         ptx[len] = 0;
         host = nvptx_host_source(p, &plan, ptx);
         free(ptx);
-        char *cn = llvm_fmt("%s_host.c", p->name);
+        char *cn = str_fmt("%s_host.c", p->name);
         rc = write_out(outdir, cn, host, strlen(host), err);
         free(cn);
     }
     if (!rc && ll) {
-        char *ln = llvm_fmt("%s.ll", p->name);
+        char *ln = str_fmt("%s.ll", p->name);
         rc = write_out(outdir, ln, ll, strlen(ll), err);
         free(ln);
     }
@@ -1272,7 +1261,7 @@ int cgen_llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, ch
 {
     (void)p;
     (void)outdir;
-    *err = llvm_fmt("target %s needs the LLVM back end; rebuild with -Dllvm=enabled",
+    *err = str_fmt("target %s needs the LLVM back end; rebuild with -Dllvm=enabled",
                     o && o->target ? o->target : "(llvm)");
     return -1;
 }
