@@ -72,6 +72,51 @@ int dt_supported(DType t)
     return t == DT_F32 || t == DT_F64 || t == DT_BOOL || (dt_is_int(t) && t != DT_IDX);
 }
 
+const char *dt_suffix(DType t)
+{
+    switch (t) {
+    case DT_F32: return "f32";
+    case DT_F64: return "f64";
+    case DT_I8: return "i8";
+    case DT_U8: return "u8";
+    case DT_I16: return "i16";
+    case DT_U16: return "u16";
+    case DT_I32: return "i32";
+    case DT_U32: return "u32";
+    case DT_I64: return "i64";
+    case DT_U64: return "u64";
+    case DT_BOOL: return "bool";
+    case DT_IDX: return "idx";
+    default: return "x";
+    }
+}
+
+const char *kir_unop_libm(int op)
+{
+    switch (op) {
+    case KU_SQRT: return "sqrt";
+    case KU_EXP: return "exp";
+    case KU_LOG: return "log";
+    case KU_SIN: return "sin";
+    case KU_COS: return "cos";
+    case KU_TAN: return "tan";
+    case KU_ASIN: return "asin";
+    case KU_ACOS: return "acos";
+    case KU_ATAN: return "atan";
+    case KU_SINH: return "sinh";
+    case KU_COSH: return "cosh";
+    case KU_TANH: return "tanh";
+    case KU_ASINH: return "asinh";
+    case KU_ACOSH: return "acosh";
+    case KU_ATANH: return "atanh";
+    case KU_ERF: return "erf";
+    case KU_FLOOR: return "floor";
+    case KU_CEIL: return "ceil";
+    case KU_RINT: return "rint";
+    default: return NULL;
+    }
+}
+
 /* ---- builder ---- */
 
 void kb_init(KB *k, Pool *p, KFunc *f)

@@ -38,6 +38,7 @@ int dt_is_float(DType t);      /* F16, BF16, F32, F64 */
 int dt_is_int(DType t);        /* signed or unsigned integer, DT_IDX included; not bool */
 int dt_is_signed(DType t);     /* signed integers and floats */
 int dt_supported(DType t);     /* can be computed on by the loop IR (not string/complex) */
+const char *dt_suffix(DType t);  /* "f32", "u8", "idx" ...: for generated helper names */
 
 /* Unary operators. Float math follows C99 libm semantics of the operand type. */
 typedef enum {
@@ -48,6 +49,9 @@ typedef enum {
     KU_ISNAN, KU_ISINF /* result bool */,
     KU_COUNT
 } KUnOp;
+/* The C99 libm name of a math KUnOp for double ("exp"); add 'f' for float. NULL for the
+ * operators that are not libm calls (neg, abs, not, isnan ...). */
+const char *kir_unop_libm(int op);
 
 /* Binary operators. Operands share one type. Comparisons and logical ops give bool.
  * KB_DIV on integers truncates (C); KB_REM is C's % for integers, fmod for floats.

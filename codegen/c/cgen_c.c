@@ -48,25 +48,6 @@ static const char *ctype(DType t)
     }
 }
 
-/* Suffix naming a type in helper function names. */
-static const char *tsuffix(DType t)
-{
-    switch (t) {
-    case DT_F32: return "f32";
-    case DT_F64: return "f64";
-    case DT_I8: return "i8";
-    case DT_U8: return "u8";
-    case DT_I16: return "i16";
-    case DT_U16: return "u16";
-    case DT_I32: return "i32";
-    case DT_U32: return "u32";
-    case DT_I64: return "i64";
-    case DT_U64: return "u64";
-    case DT_BOOL: return "bool";
-    case DT_IDX: return "idx";
-    default: return "x";
-    }
-}
 
 static int elem_bytes(DType t)
 {
@@ -214,31 +195,6 @@ static const char *buf_name(const CG *cg, int b)
     return tmp;
 }
 
-static const char *unop_libm(int op)
-{
-    switch (op) {
-    case KU_SQRT: return "sqrt";
-    case KU_EXP: return "exp";
-    case KU_LOG: return "log";
-    case KU_SIN: return "sin";
-    case KU_COS: return "cos";
-    case KU_TAN: return "tan";
-    case KU_ASIN: return "asin";
-    case KU_ACOS: return "acos";
-    case KU_ATAN: return "atan";
-    case KU_SINH: return "sinh";
-    case KU_COSH: return "cosh";
-    case KU_TANH: return "tanh";
-    case KU_ASINH: return "asinh";
-    case KU_ACOSH: return "acosh";
-    case KU_ATANH: return "atanh";
-    case KU_ERF: return "erf";
-    case KU_FLOOR: return "floor";
-    case KU_CEIL: return "ceil";
-    case KU_RINT: return "rint";
-    default: return NULL;
-    }
-}
 
 static const char *binop_c(int op)
 {
@@ -302,7 +258,7 @@ static void emit_un(CG *cg, const KExpr *e)
             emit_expr(cg, e->a, 0);
         } else {
             cg->helpers[H_ABS][at] = 1;
-            sb_printf(sb, "onnxcc_abs_%s(", tsuffix(at));
+            sb_printf(sb, "onnxcc_abs_%s(", dt_suffix(at));
             emit_expr(cg, e->a, 1);
             sb_puts(sb, ")");
         }
@@ -334,7 +290,7 @@ static void emit_un(CG *cg, const KExpr *e)
     default:
         break;
     }
-    const char *fn = unop_libm(e->op);
+    const char *fn = kir_unop_libm(e->op);
     if (!fn) {
         cg_fail(cg, str_fmt("%s: unknown unary operator %d", cg->f->name, e->op));
         return;
@@ -363,7 +319,7 @@ static void emit_bin(CG *cg, const KExpr *e, int top)
     case KB_MAX: {
         int h = e->op == KB_MIN ? H_MIN : H_MAX;
         cg->helpers[h][at] = 1;
-        sb_printf(sb, "onnxcc_%s_%s(", h == H_MIN ? "min" : "max", tsuffix(at));
+        sb_printf(sb, "onnxcc_%s_%s(", h == H_MIN ? "min" : "max", dt_suffix(at));
         emit_expr(cg, e->a, 1);
         sb_puts(sb, ", ");
         emit_expr(cg, e->b, 1);
@@ -1134,7 +1090,7 @@ static void emit_helpers(StrBuf *sb, CG *cg)
             if (!cg->helpers[h][t]) continue;
             if (!any) sb_puts(sb, "/* operand-once helpers: an inline ?: would repeat operands */\n");
             any = 1;
-            const char *ct = cg_type(cg, (DType)t), *sx = tsuffix((DType)t);
+            const char *ct = cg_type(cg, (DType)t), *sx = dt_suffix((DType)t);
             if (h == H_MIN)
                 sb_printf(sb, "static %s onnxcc_min_%s(%s a, %s b) { return a < b ? a : b; }\n",
                           ct, sx, ct, ct);

@@ -70,23 +70,6 @@ static const char *hls_elem(const HlsOptions *o, DType t)
     return cprinter_ctype(t);
 }
 
-static const char *dt_sfx(DType t)
-{
-    switch (t) {
-    case DT_F32: return "f32";
-    case DT_F64: return "f64";
-    case DT_I8: return "i8";
-    case DT_U8: return "u8";
-    case DT_I16: return "i16";
-    case DT_U16: return "u16";
-    case DT_I32: return "i32";
-    case DT_U32: return "u32";
-    case DT_I64: return "i64";
-    case DT_U64: return "u64";
-    case DT_BOOL: return "bool";
-    default: return "x";
-    }
-}
 
 /* Bytes one element occupies on the device (fixed point: its storage). */
 static int dev_bytes(const HlsOptions *o, DType t)
@@ -131,7 +114,7 @@ static const char *h_type(CPrinter *cp, DType t)
 
 static void arena_name(StrBuf *sb, const KProg *p, DType t)
 {
-    sb_printf(sb, "%s_arena_%s", p->name, dt_sfx(t));
+    sb_printf(sb, "%s_arena_%s", p->name, dt_suffix(t));
 }
 
 static void h_buf_ref(CPrinter *cp, int b, const char **name, int64_t *off)

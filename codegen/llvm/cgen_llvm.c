@@ -267,31 +267,6 @@ static LLVMValueRef fp_to_int(LG *g, LLVMValueRef v, DType t)
                           : LLVMBuildFPToSI(g->b, v, ltype(g, t), "");
 }
 
-static const char *unop_name(int op)
-{
-    switch (op) {
-    case KU_SQRT: return "sqrt";
-    case KU_EXP: return "exp";
-    case KU_LOG: return "log";
-    case KU_SIN: return "sin";
-    case KU_COS: return "cos";
-    case KU_TAN: return "tan";
-    case KU_ASIN: return "asin";
-    case KU_ACOS: return "acos";
-    case KU_ATAN: return "atan";
-    case KU_SINH: return "sinh";
-    case KU_COSH: return "cosh";
-    case KU_TANH: return "tanh";
-    case KU_ASINH: return "asinh";
-    case KU_ACOSH: return "acosh";
-    case KU_ATANH: return "atanh";
-    case KU_ERF: return "erf";
-    case KU_FLOOR: return "floor";
-    case KU_CEIL: return "ceil";
-    case KU_RINT: return "rint";
-    default: return NULL;
-    }
-}
 
 static LLVMValueRef gen_un(LG *g, const KExpr *e)
 {
@@ -321,7 +296,7 @@ static LLVMValueRef gen_un(LG *g, const KExpr *e)
     default:
         break;
     }
-    const char *name = unop_name(e->op);
+    const char *name = kir_unop_libm(e->op);
     if (!name) {
         lg_fail(g, str_fmt("%s: unknown unary operator %d", g->f->name, e->op));
         return NULL;
