@@ -147,8 +147,8 @@ static int window_params(Node *n, int64_t *size, DType *dt)
 
 int window_infer(Node *n)
 {
-    int64_t size;
-    DType dt;
+    int64_t size = 0;
+    DType dt = DT_UNDEF;
     if (window_params(n, &size, &dt)) return -1;
     return set_out(n, 0, dt, 1, &size);
 }
@@ -158,8 +158,8 @@ int window_infer(Node *n)
 int window_lower(Node *n, Lower *L)
 {
     KB *k = L->k;
-    int64_t size;
-    DType dt;
+    int64_t size = 0;
+    DType dt = DT_UNDEF;
     if (window_params(n, &size, &dt)) return -1;
     int Y = lw_out(L, 0);
     if (Y < 0) return -1;
@@ -349,7 +349,7 @@ static int stft_params(Node *n, int64_t *step, int64_t *flen, int64_t *frames, i
 
 int stft_infer(Node *n)
 {
-    int64_t step, flen, frames, bins;
+    int64_t step = 0, flen = 0, frames = 0, bins = 0;
     if (stft_params(n, &step, &flen, &frames, &bins)) return -1;
     const Type *xt = &node_in(n, 0)->type;
     int64_t dims[4] = { xt->dims[0], frames, bins, 2 };
@@ -359,7 +359,7 @@ int stft_infer(Node *n)
 int stft_lower(Node *n, Lower *L)
 {
     KB *k = L->k;
-    int64_t step, flen, frames, bins;
+    int64_t step = 0, flen = 0, frames = 0, bins = 0;
     if (stft_params(n, &step, &flen, &frames, &bins)) return -1;
     const Type *xt = &node_in(n, 0)->type;
     int64_t B = xt->dims[0], len = xt->dims[1], comp = xt->dims[2];
