@@ -1,8 +1,10 @@
 /* kinterp.c — the reference interpreter of the loop IR. It gives constant folding (shape.c)
  * and the reference the back ends are checked against. Its arithmetic is that of the
  * generated C: float32 math through the float libm functions, integers wrapped to their
- * width, C truncating division. Anything C leaves undefined (division by zero, shifts past
- * the width) stops the interpreter with an error instead, so a fold never invents a value. */
+ * width, C truncating division; float16/bfloat16 computed in float32 and rounded back to
+ * 16 bits after every operation (kept as doubles holding exact 16-bit values). Anything C
+ * leaves undefined (division by zero, shifts past the width) stops the interpreter with an
+ * error instead, so a fold never invents a value. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +16,7 @@
 typedef union Val {
     int64_t i;   /* signed integers, DT_IDX, bool */
     uint64_t u;  /* unsigned integers */
-    double f;    /* floats (float32 values kept rounded to float) */
+    double f;    /* floats (float32/16-bit values kept rounded to their type) */
 } Val;
 
 typedef struct Interp {
@@ -50,9 +52,18 @@ static Val wrap(DType t, Val v)
     case DT_U16: v.u = (uint16_t)v.u; break;
     case DT_U32: v.u = (uint32_t)v.u; break;
     case DT_F32: v.f = (float)v.f; break;
+    case DT_F16: case DT_BF16: v.f = kir_round16(t, v.f); break;
     default: break;
     }
     return v;
+}
+
+/* The result of a float operation computed in t's arithmetic type: 16-bit floats go
+ * through float32 first, as the generated code does. */
+static Val wrap_op(DType t, Val v)
+{
+    if (t == DT_F16 || t == DT_BF16) v = wrap(DT_F32, v);
+    return wrap(t, v);
 }
 
 static Val mem_load(DType t, const void *base, int64_t i)
@@ -62,6 +73,8 @@ static Val mem_load(DType t, const void *base, int64_t i)
     switch (t) {
     case DT_F32: v.f = ((const float *)base)[i]; break;
     case DT_F64: v.f = ((const double *)base)[i]; break;
+    case DT_F16: v.f = kir_f16_value(((const uint16_t *)base)[i]); break;
+    case DT_BF16: v.f = kir_bf16_value(((const uint16_t *)base)[i]); break;
     case DT_I8: v.i = ((const int8_t *)base)[i]; break;
     case DT_I16: v.i = ((const int16_t *)base)[i]; break;
     case DT_I32: v.i = ((const int32_t *)base)[i]; break;
@@ -80,6 +93,8 @@ static void mem_store(DType t, void *base, int64_t i, Val v)
     switch (t) {
     case DT_F32: ((float *)base)[i] = (float)v.f; break;
     case DT_F64: ((double *)base)[i] = v.f; break;
+    case DT_F16: ((uint16_t *)base)[i] = kir_f16_bits(v.f); break;
+    case DT_BF16: ((uint16_t *)base)[i] = kir_bf16_bits(v.f); break;
     case DT_I8: ((int8_t *)base)[i] = (int8_t)v.i; break;
     case DT_I16: ((int16_t *)base)[i] = (int16_t)v.i; break;
     case DT_I32: ((int32_t *)base)[i] = (int32_t)v.i; break;
@@ -130,8 +145,8 @@ static Val eval_un(Interp *in, const KExpr *e)
     if (e->op == KU_ISNAN) { r.i = dt_is_float(t) && isnan(a.f); return r; }
     if (e->op == KU_ISINF) { r.i = dt_is_float(t) && isinf(a.f); return r; }
     if (dt_is_float(t)) {
-        r.f = unary_float((KUnOp)e->op, a.f, t == DT_F32);
-        return wrap(t, r);
+        r.f = unary_float((KUnOp)e->op, a.f, t != DT_F64);
+        return wrap_op(t, r);
     }
     switch (e->op) {
     case KU_NEG: r.u = 0 - a.u; break;
@@ -155,7 +170,7 @@ static Val eval_bin(Interp *in, const KExpr *e)
 {
     Val a = eval(in, e->a), b = eval(in, e->b), r;
     DType t = e->a->t;
-    int fl = dt_is_float(t), un = is_unsigned(t), f32 = t == DT_F32;
+    int fl = dt_is_float(t), un = is_unsigned(t), f32 = fl && t != DT_F64;
     r.u = 0;
     switch (e->op) {
     case KB_LT: case KB_LE: case KB_GT: case KB_GE: case KB_EQ: case KB_NE: {
@@ -191,7 +206,7 @@ static Val eval_bin(Interp *in, const KExpr *e)
         case KB_POW: r.f = f32 ? powf((float)a.f, (float)b.f) : pow(a.f, b.f); break;
         default: fail(in, "bitwise operator on a float type"); break;
         }
-        return wrap(t, r);
+        return wrap_op(t, r);
     }
     switch (e->op) {
     case KB_ADD: r.u = a.u + b.u; break;
@@ -249,6 +264,10 @@ static Val eval_cast(Interp *in, const KExpr *e)
     }
     if (dt_is_float(to)) {
         r.f = dt_is_float(from) ? a.f : is_unsigned(from) ? (double)a.u : (double)a.i;
+        /* an integer reaches a 16-bit float through float32 (C's conversion, numpy's too);
+         * a float64 is rounded once, straight to 16 bits */
+        if ((to == DT_F16 || to == DT_BF16) && !dt_is_float(from))
+            r.f = is_unsigned(from) ? (double)(float)a.u : (double)(float)a.i;
         return wrap(to, r);
     }
     if (dt_is_float(from)) {

@@ -69,7 +69,7 @@ int dt_is_signed(DType t)
 
 int dt_supported(DType t)
 {
-    return t == DT_F32 || t == DT_F64 || t == DT_BOOL || (dt_is_int(t) && t != DT_IDX);
+    return dt_is_float(t) || t == DT_BOOL || (dt_is_int(t) && t != DT_IDX);
 }
 
 const char *dt_suffix(DType t)
@@ -77,6 +77,8 @@ const char *dt_suffix(DType t)
     switch (t) {
     case DT_F32: return "f32";
     case DT_F64: return "f64";
+    case DT_F16: return "f16";
+    case DT_BF16: return "bf16";
     case DT_I8: return "i8";
     case DT_U8: return "u8";
     case DT_I16: return "i16";
@@ -89,6 +91,66 @@ const char *dt_suffix(DType t)
     case DT_IDX: return "idx";
     default: return "x";
     }
+}
+
+/* ---- float16 / bfloat16 ----
+ * Rounded straight from the double (frexp + rint, exact steps), so a float64 -> float16
+ * conversion rounds once, as numpy's does; a float32 value gives the same bits as the
+ * generated code's float -> 16-bit helpers. */
+
+/* Nearest value q * 2^(e - p) of a p-bit significand, as (biased exponent, fraction) bits;
+ * a >= 2^emin. */
+static uint16_t round_normal(double a, int p, int bias)
+{
+    int e;
+    double m = frexp(a, &e);            /* a = m * 2^e, m in [0.5, 1) */
+    double q = rint(ldexp(m, p));       /* round half to even (the default mode) */
+    if (q == ldexp(1.0, p)) {
+        q = ldexp(1.0, p - 1);
+        e++;
+    }
+    return (uint16_t)(((unsigned)(e - 1 + bias) << (p - 1)) + (unsigned)(q - ldexp(1.0, p - 1)));
+}
+
+uint16_t kir_f16_bits(double v)
+{
+    uint16_t s = signbit(v) ? 0x8000 : 0;
+    double a = fabs(v);
+    if (isnan(v)) return s | 0x7e00;
+    if (a >= 65520.0) return s | 0x7c00;   /* half way above 65504 rounds to even: inf */
+    if (a < 0x1p-14) return (uint16_t)(s | (uint16_t)rint(a * 0x1p24)); /* subnormal */
+    return s | round_normal(a, 11, 15);
+}
+
+double kir_f16_value(uint16_t h)
+{
+    int e = (h >> 10) & 31, m = h & 1023;
+    double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, e - 25);
+    return (h & 0x8000) ? -v : v;
+}
+
+uint16_t kir_bf16_bits(double v)
+{
+    uint16_t s = signbit(v) ? 0x8000 : 0;
+    double a = fabs(v);
+    if (isnan(v)) return s | 0x7fc0;
+    if (a >= 0x1.ffp127) return s | 0x7f80;
+    if (a < 0x1p-126) return (uint16_t)(s | (uint16_t)rint(a * 0x1p133));
+    return s | round_normal(a, 8, 127);
+}
+
+double kir_bf16_value(uint16_t b)
+{
+    int e = (b >> 7) & 255, m = b & 127;
+    double v = e == 0 ? ldexp(m, -133) : e == 255 ? (m ? NAN : INFINITY) : ldexp(m + 128, e - 134);
+    return (b & 0x8000) ? -v : v;
+}
+
+double kir_round16(DType t, double v)
+{
+    if (t == DT_F16) return kir_f16_value(kir_f16_bits(v));
+    if (t == DT_BF16) return kir_bf16_value(kir_bf16_bits(v));
+    return v;
 }
 
 const char *kir_unop_libm(int op)
@@ -179,7 +241,7 @@ KExpr *kc_float(KB *k, DType t, double v)
 {
     assert(dt_is_float(t));
     KExpr *e = knew(k, KE_CONST, t);
-    e->f = t == DT_F32 ? (double)(float)v : v;
+    e->f = t == DT_F32 ? (double)(float)v : kir_round16(t, v);
     return e;
 }
 

@@ -39,6 +39,14 @@ int dt_is_int(DType t);        /* signed or unsigned integer, DT_IDX included; n
 int dt_is_signed(DType t);     /* signed integers and floats */
 int dt_supported(DType t);     /* can be computed on by the loop IR (not string/complex) */
 const char *dt_suffix(DType t);  /* "f32", "u8", "idx" ...: for generated helper names */
+/* float16 / bfloat16: stored as their 16-bit pattern; computed on as float32 with the
+ * result rounded back after every operation (numpy's semantics). Conversions from a real
+ * value round to nearest even, overflow to infinity and keep NaN a (quiet) NaN. */
+uint16_t kir_f16_bits(double v);
+double kir_f16_value(uint16_t bits);
+uint16_t kir_bf16_bits(double v);
+double kir_bf16_value(uint16_t bits);
+double kir_round16(DType t, double v);  /* t F16/BF16: the nearest value of t; else v */
 
 /* Unary operators. Float math follows C99 libm semantics of the operand type. */
 typedef enum {

@@ -10,7 +10,12 @@
  *   or suffix whenever C's literal typing would differ from the IR type;
  * - no malloc, no recursion, libm only. Expressions that would have to repeat an operand
  *   (min, max, integer abs) call small static helpers instead, so nested min/max chains
- *   stay linear in size; helpers are emitted only when used (no unused-function warning). */
+ *   stay linear in size; helpers are emitted only when used (no unused-function warning);
+ * - float16/bfloat16 are stored as their 16-bit patterns (uint16_t) and computed on as
+ *   float: a load widens through onnxcc_h2f/onnxcc_bf2f, every arithmetic result is rounded
+ *   back (onnxcc_hround/onnxcc_bfround: numpy's per-operation rounding), a store narrows
+ *   with onnxcc_f2h/onnxcc_f2bf. The helpers are bit manipulation (round to nearest even,
+ *   overflow to inf, NaN stays NaN), so no compiler or target half support is needed. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -27,7 +32,8 @@
 /* ---- small utilities ---- */
 
 
-/* C storage type of an element. F16/BF16 are carried as their raw bits (I/O only). */
+/* C storage type of an element. F16/BF16 are stored as their raw bits; their values are
+ * computed on as float (see the file comment). */
 static const char *ctype(DType t)
 {
     switch (t) {
@@ -70,6 +76,12 @@ static int is_narrow(DType t)
 static int is_fp(DType t)
 {
     return t == DT_F32 || t == DT_F64;
+}
+
+/* float16/bfloat16: uint16_t in memory, float in expressions */
+static int is_h16(DType t)
+{
+    return t == DT_F16 || t == DT_BF16;
 }
 
 static int is_unsigned(DType t)
@@ -153,12 +165,19 @@ static void sb_iconst(StrBuf *sb, DType t, int64_t v, int bare)
 
 enum { H_MIN, H_MAX, H_ABS, H_COUNT };
 
+/* The 16-bit float helpers, as bits of CG.h16 (a helper sets the bits of those it calls). */
+enum {
+    HF_H2F = 1, HF_F2H = 2, HF_BF2F = 4, HF_F2BF = 8, HF_D2F = 16,
+    HF_HROUND = 32 | HF_H2F | HF_F2H, HF_BFROUND = 64 | HF_BF2F | HF_F2BF
+};
+
 struct CG {
     const CHooks *h;  /* dialect overrides (HLS); NULL: plain C */
     const KProg *p;
     const KFunc *f;
     StrBuf *sb;
     unsigned char helpers[H_COUNT][DT_COUNT]; /* helper functions the program uses */
+    unsigned h16;                             /* HF_* helpers the program uses */
     int *var_reads;                           /* per variable of f: reads in expressions */
     int *buf_uses;                            /* per buffer of f: any reference */
     char *err;                                /* first error (malloc'd) */
@@ -236,10 +255,20 @@ static void narrow_close(CG *cg, int opened)
     if (opened) sb_puts(cg->sb, ")");
 }
 
+/* Opens the rounding of a float result back to 16-bit type t (nothing for other types). */
+static int round_open(CG *cg, DType t)
+{
+    if (!is_h16(t)) return 0;
+    cg->h16 |= t == DT_F16 ? HF_HROUND : HF_BFROUND;
+    sb_puts(cg->sb, t == DT_F16 ? "onnxcc_hround(" : "onnxcc_bfround(");
+    return 1;
+}
+
 static void emit_un(CG *cg, const KExpr *e)
 {
     StrBuf *sb = cg->sb;
     DType at = e->a->t;
+    int fp = is_fp(at) || is_h16(at);
     switch (e->op) {
     case KU_NEG: {
         int n = narrow_open(cg, at);
@@ -250,8 +279,8 @@ static void emit_un(CG *cg, const KExpr *e)
         return;
     }
     case KU_ABS:
-        if (is_fp(at)) {
-            sb_puts(sb, at == DT_F32 ? "fabsf(" : "fabs(");
+        if (fp) {
+            sb_puts(sb, at != DT_F64 ? "fabsf(" : "fabs(");
             emit_expr(cg, e->a, 1);
             sb_puts(sb, ")");
         } else if (is_unsigned(at)) {
@@ -278,7 +307,7 @@ static void emit_un(CG *cg, const KExpr *e)
     }
     case KU_ISNAN:
     case KU_ISINF:
-        if (!is_fp(at)) {
+        if (!fp) {
             sb_puts(sb, "0"); /* an integer is never NaN or infinite */
             return;
         }
@@ -295,10 +324,12 @@ static void emit_un(CG *cg, const KExpr *e)
         cg_fail(cg, str_fmt("%s: unknown unary operator %d", cg->f->name, e->op));
         return;
     }
-    if (is_fp(at)) {
-        sb_printf(sb, "%s%s(", fn, at == DT_F32 ? "f" : "");
+    if (fp) {
+        int r = round_open(cg, at);
+        sb_printf(sb, "%s%s(", fn, at != DT_F64 ? "f" : "");
         emit_expr(cg, e->a, 1);
         sb_puts(sb, ")");
+        narrow_close(cg, r);
     } else {
         /* integer operand: compute in double, convert back */
         sb_printf(sb, "((%s)%s((double)", ctype(e->t), fn);
@@ -311,6 +342,7 @@ static void emit_bin(CG *cg, const KExpr *e, int top)
 {
     StrBuf *sb = cg->sb;
     DType at = e->a->t;
+    int fp = is_fp(at) || is_h16(at), r;
     /* A constant may print bare when the other operand is not constant: the usual
      * arithmetic conversions then give it the other operand's (correct) type. */
     int bare_a = e->b->kind != KE_CONST, bare_b = e->a->kind != KE_CONST;
@@ -318,8 +350,9 @@ static void emit_bin(CG *cg, const KExpr *e, int top)
     case KB_MIN:
     case KB_MAX: {
         int h = e->op == KB_MIN ? H_MIN : H_MAX;
-        cg->helpers[h][at] = 1;
-        sb_printf(sb, "onnxcc_%s_%s(", h == H_MIN ? "min" : "max", dt_suffix(at));
+        DType ht = is_h16(at) ? DT_F32 : at;   /* exact on the float values */
+        cg->helpers[h][ht] = 1;
+        sb_printf(sb, "onnxcc_%s_%s(", h == H_MIN ? "min" : "max", dt_suffix(ht));
         emit_expr(cg, e->a, 1);
         sb_puts(sb, ", ");
         emit_expr(cg, e->b, 1);
@@ -327,12 +360,14 @@ static void emit_bin(CG *cg, const KExpr *e, int top)
         return;
     }
     case KB_POW:
-        if (is_fp(at)) {
-            sb_puts(sb, at == DT_F32 ? "powf(" : "pow(");
+        if (fp) {
+            r = round_open(cg, at);
+            sb_puts(sb, at != DT_F64 ? "powf(" : "pow(");
             emit_expr(cg, e->a, 1);
             sb_puts(sb, ", ");
             emit_expr(cg, e->b, 1);
             sb_puts(sb, ")");
+            narrow_close(cg, r);
         } else {
             sb_printf(sb, "((%s)pow((double)", ctype(at));
             emit_expr(cg, e->a, 0);
@@ -342,12 +377,14 @@ static void emit_bin(CG *cg, const KExpr *e, int top)
         }
         return;
     case KB_REM:
-        if (is_fp(at)) {
-            sb_puts(sb, at == DT_F32 ? "fmodf(" : "fmod(");
+        if (fp) {
+            r = round_open(cg, at);
+            sb_puts(sb, at != DT_F64 ? "fmodf(" : "fmod(");
             emit_expr(cg, e->a, 1);
             sb_puts(sb, ", ");
             emit_expr(cg, e->b, 1);
             sb_puts(sb, ")");
+            narrow_close(cg, r);
             return;
         }
         break;
@@ -374,22 +411,23 @@ static void emit_bin(CG *cg, const KExpr *e, int top)
         return;
     }
     int arith = !(e->op >= KB_LT && e->op <= KB_NE) && e->op != KB_AND && e->op != KB_OR;
+    int rd = arith ? round_open(cg, at) : 0;
     int n = arith ? narrow_open(cg, at) : 0;
-    int paren = n || !top;
+    int paren = n || (!top && !rd);
     if (paren) sb_puts(sb, "(");
     emit_expr(cg, e->a, bare_a);
     sb_printf(sb, " %s ", op);
     emit_expr(cg, e->b, bare_b);
     if (paren) sb_puts(sb, ")");
     narrow_close(cg, n);
+    narrow_close(cg, rd);
 }
 
 static void emit_cast(CG *cg, const KExpr *e)
 {
     StrBuf *sb = cg->sb;
     DType to = e->t, from = e->a->t;
-    if (!ctype(to) || !ctype(from) || to == DT_F16 || to == DT_BF16 || from == DT_F16 ||
-        from == DT_BF16) {
+    if (!ctype(to) || !ctype(from)) {
         cg_fail(cg, str_fmt("%s: cast from %s to %s is not supported by the C back end",
                                 cg->f->name, dt_name(from), dt_name(to)));
         return;
@@ -399,6 +437,22 @@ static void emit_cast(CG *cg, const KExpr *e)
         sb_puts(sb, "((uint8_t)(");
         emit_expr(cg, e->a, 1);
         sb_puts(sb, " != 0))");
+        return;
+    }
+    if (is_h16(to)) {
+        /* float64 is narrowed to float rounding to odd, so that the second rounding (to
+         * 16 bits) gives the correctly rounded result: one rounding, as numpy's */
+        int r = round_open(cg, to);
+        if (from == DT_F64) {
+            cg->h16 |= HF_D2F;
+            sb_puts(sb, "onnxcc_d2f_odd(");
+            emit_expr(cg, e->a, 1);
+            sb_puts(sb, ")");
+        } else {
+            sb_puts(sb, "(float)");
+            emit_expr(cg, e->a, 0);
+        }
+        narrow_close(cg, r);
         return;
     }
     sb_printf(sb, "((%s)", cg_type(cg, to));
@@ -442,7 +496,7 @@ static void emit_expr(CG *cg, const KExpr *e, int bare)
         cg_fail(cg, str_fmt("%s: missing expression", cg->f->name));
         return;
     }
-    if (!ctype(e->t) || e->t == DT_F16 || e->t == DT_BF16) {
+    if (!ctype(e->t)) {
         cg_fail(cg, str_fmt("%s: type %s cannot be computed on by the C back end",
                                 cg->f->name, dt_name(e->t)));
         return;
@@ -450,13 +504,21 @@ static void emit_expr(CG *cg, const KExpr *e, int bare)
     if (cg->h && cg->h->expr && cg->h->expr(cg, e, bare)) return;
     switch (e->kind) {
     case KE_CONST:
-        if (is_fp(e->t)) sb_fconst(sb, e->t == DT_F32 ? (double)(float)e->f : e->f, e->t == DT_F32);
+        if (is_h16(e->t)) sb_fconst(sb, e->f, 1);   /* exact in float */
+        else if (is_fp(e->t)) sb_fconst(sb, e->t == DT_F32 ? (double)(float)e->f : e->f, e->t == DT_F32);
         else sb_iconst(sb, e->t, e->i, bare);
         return;
     case KE_VAR:
         sb_puts(sb, var_name(cg, e->id));
         return;
     case KE_LOAD:
+        if (is_h16(e->t)) {
+            cg->h16 |= e->t == DT_F16 ? HF_H2F : HF_BF2F;
+            sb_puts(sb, e->t == DT_F16 ? "onnxcc_h2f(" : "onnxcc_bf2f(");
+            emit_ref(cg, e->id, e->a);
+            sb_puts(sb, ")");
+            return;
+        }
         emit_ref(cg, e->id, e->a);
         return;
     case KE_UN:
@@ -619,12 +681,12 @@ static void emit_stmt(CG *cg, const KStmt *s)
         return;
     case KS_DECL: {
         DType t = s->var >= 0 && s->var < f->nvars ? f->vars[s->var].t : DT_UNDEF;
-        if (!ctype(t) || t == DT_F16 || t == DT_BF16) {
+        if (!ctype(t)) {
             cg_fail(cg, str_fmt("%s: variable of type %s", f->name, dt_name(t)));
             return;
         }
         begin_line(sb);
-        sb_printf(sb, "%s %s = ", cg_type(cg, t), var_name(cg, s->var));
+        sb_printf(sb, "%s %s = ", is_h16(t) ? "float" : cg_type(cg, t), var_name(cg, s->var));
         if (s->val) emit_top(cg, s->val, 1);
         else sb_puts(sb, "0");
         sb_puts(sb, ";\n");
@@ -637,13 +699,19 @@ static void emit_stmt(CG *cg, const KStmt *s)
         emit_top(cg, s->val, 1);
         sb_puts(sb, ";\n");
         return;
-    case KS_STORE:
+    case KS_STORE: {
+        DType bt = s->buf >= 0 && s->buf < f->nbufs ? f->bufs[s->buf].t : DT_UNDEF;
         begin_line(sb);
         emit_ref(cg, s->buf, s->idx);
         sb_puts(sb, " = ");
+        if (is_h16(bt)) {
+            cg->h16 |= bt == DT_F16 ? HF_F2H : HF_F2BF;
+            sb_puts(sb, bt == DT_F16 ? "onnxcc_f2h(" : "onnxcc_f2bf(");
+        }
         emit_top(cg, s->val, 1);
-        sb_puts(sb, ";\n");
+        sb_puts(sb, is_h16(bt) ? ");\n" : ";\n");
         return;
+    }
     case KS_CALL:
         emit_call(cg, s);
         return;
@@ -867,7 +935,9 @@ static char *gen_header(const KProg *p)
     sb_puts(&sb, " * Outputs:\n");
     for (int i = 0; i < p->noutputs; i++) sb_tensor_desc(&sb, &p->tensors[p->outputs[i]]);
     if (!p->noutputs) sb_puts(&sb, " *   (none)\n");
-    sb_puts(&sb, " * Tensors are dense, row-major, host byte order; bool is one byte (0 or 1).\n");
+    sb_puts(&sb, " * Tensors are dense, row-major, host byte order; bool is one byte (0 or 1);\n"
+                 " * float16 as IEEE binary16 bit patterns, bfloat16 as the upper 16 bits of a\n"
+                 " * float32, both in uint16_t.\n");
     if (p->io_in_arena)
         sb_puts(&sb, " * Inputs and outputs live inside the arena (--io in-arena): write the inputs\n"
                      " * through NAME_input_X(), run, read the outputs through NAME_output_Y().\n"
@@ -1082,9 +1152,83 @@ static char *gen_weights(const KProg *p, const Usage *u)
     return sb.buf;
 }
 
+/* The 16-bit float conversions: C99, integer bit manipulation through a union (no
+ * undefined behaviour, no half support needed from the compiler or the target). */
+static void emit_h16_helpers(StrBuf *sb, unsigned used)
+{
+    if (!used) return;
+    sb_puts(sb, "/* float16/bfloat16 <-> float: round to nearest even, overflow to inf, NaN "
+                "stays NaN */\n");
+    if (used & HF_H2F) sb_puts(sb,
+        "static float onnxcc_h2f(uint16_t h)\n{\n"
+        "    union { uint32_t u; float f; } v;\n"
+        "    uint32_t s = (uint32_t)(h & 0x8000u) << 16, e = (uint32_t)(h >> 10) & 0x1fu, "
+        "m = (uint32_t)h & 0x3ffu;\n"
+        "    if (e == 0) { /* zero or subnormal: m * 2^-24, exact */\n"
+        "        v.f = (float)m * 0x1p-24f;\n"
+        "        v.u |= s;\n"
+        "        return v.f;\n"
+        "    }\n"
+        "    v.u = s | (e == 31 ? 0x7f800000u : (e + 112u) << 23) | (m << 13);\n"
+        "    return v.f;\n}\n");
+    if (used & HF_F2H) sb_puts(sb,
+        "static uint16_t onnxcc_f2h(float x)\n{\n"
+        "    union { float f; uint32_t u; } v;\n"
+        "    uint32_t s, a, m, q, r, sh;\n"
+        "    v.f = x;\n"
+        "    s = (v.u >> 16) & 0x8000u;\n"
+        "    a = v.u & 0x7fffffffu;\n"
+        "    if (a > 0x7f800000u) return (uint16_t)(s | 0x7e00u | ((a >> 13) & 0x3ffu));\n"
+        "    if (a >= 0x477ff000u) return (uint16_t)(s | 0x7c00u); /* >= 65520: inf */\n"
+        "    if (a >= 0x38800000u) { /* normal: drop 13 bits, ties to even */\n"
+        "        q = (a >> 13) - 0x1c000u;\n"
+        "        r = a & 0x1fffu;\n"
+        "        if (r > 0x1000u || (r == 0x1000u && (q & 1u))) q++;\n"
+        "        return (uint16_t)(s | q);\n"
+        "    }\n"
+        "    sh = 126u - (a >> 23); /* subnormal: units of 2^-24 */\n"
+        "    if (sh > 24u) return (uint16_t)s;\n"
+        "    m = (a & 0x7fffffu) | 0x800000u;\n"
+        "    q = m >> sh;\n"
+        "    r = m & ((1u << sh) - 1u);\n"
+        "    if (r > (1u << (sh - 1u)) || (r == (1u << (sh - 1u)) && (q & 1u))) q++;\n"
+        "    return (uint16_t)(s | q);\n}\n");
+    if (used & HF_BF2F) sb_puts(sb,
+        "static float onnxcc_bf2f(uint16_t b)\n{\n"
+        "    union { uint32_t u; float f; } v;\n"
+        "    v.u = (uint32_t)b << 16;\n"
+        "    return v.f;\n}\n");
+    if (used & HF_F2BF) sb_puts(sb,
+        "static uint16_t onnxcc_f2bf(float x)\n{\n"
+        "    union { float f; uint32_t u; } v;\n"
+        "    v.f = x;\n"
+        "    if ((v.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((v.u >> 16) | 0x40u);\n"
+        "    return (uint16_t)((v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16);\n}\n");
+    if (used & HF_D2F) sb_puts(sb,
+        "/* double -> float rounding to odd: a later rounding to 16 bits is then exact */\n"
+        "static float onnxcc_d2f_odd(double d)\n{\n"
+        "    union { float f; uint32_t u; } v;\n"
+        "    /* beyond float's range (C leaves that conversion undefined): the largest odd\n"
+        "     * float rounds to inf in either 16-bit type, as d does */\n"
+        "    if (d > 0x1.fffffep127) return 0x1.fffffep127f;\n"
+        "    if (d < -0x1.fffffep127) return -0x1.fffffep127f;\n"
+        "    v.f = (float)d;\n"
+        "    if (d == d && (double)v.f != d) {\n"
+        "        if (fabs((double)v.f) > fabs(d)) v.u -= 1u;\n"
+        "        v.u |= 1u;\n"
+        "    }\n"
+        "    return v.f;\n}\n");
+    if ((used & HF_HROUND) == HF_HROUND) sb_puts(sb,
+        "static float onnxcc_hround(float x) { return onnxcc_h2f(onnxcc_f2h(x)); }\n");
+    if ((used & HF_BFROUND) == HF_BFROUND) sb_puts(sb,
+        "static float onnxcc_bfround(float x) { return onnxcc_bf2f(onnxcc_f2bf(x)); }\n");
+    sb_puts(sb, "\n");
+}
+
 static void emit_helpers(StrBuf *sb, CG *cg)
 {
     int any = 0;
+    emit_h16_helpers(sb, cg->h16);
     for (int h = 0; h < H_COUNT; h++)
         for (int t = 0; t < DT_COUNT; t++) {
             if (!cg->helpers[h][t]) continue;
@@ -1513,6 +1657,10 @@ char *cgen_c_harness(const KProg *p)
         if (is_fp(t->t))
             sb_printf(&sb, "        ((%s *)(void *)in%d)[k] = (%s)((double)next_rand() / "
                            "2147483648.0 - 1.0);\n", ct, i, ct);
+        else if (is_h16(t->t)) /* bit patterns of values in (-1, -0.5] and [0.5, 1) */
+            sb_printf(&sb, "        ((uint16_t *)(void *)in%d)[k] = (uint16_t)(%s | "
+                           "(next_rand() & %s));\n", i, t->t == DT_F16 ? "0x3800UL" : "0x3f00UL",
+                      t->t == DT_F16 ? "0x83ffUL" : "0x807fUL");
         else /* 0/1: safe as an index, a count or a bool */
             sb_printf(&sb, "        ((%s *)(void *)in%d)[k] = (%s)(next_rand() & 1UL);\n", ct, i, ct);
     }

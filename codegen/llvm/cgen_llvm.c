@@ -18,6 +18,11 @@
  * - weights are private constant globals holding the tensor's bytes, exact by
  *   construction (NaN payloads, -0, infinities);
  * - the arena is one internal zero-initialised global, aligned like the C back end's;
+ * - float16/bfloat16 live in memory as i16 bit patterns and in registers as float: loads
+ *   widen, every arithmetic result is rounded back to 16 bits (numpy's per-operation
+ *   rounding), stores narrow. The conversions are integer IR (round to nearest even,
+ *   overflow to inf, NaN stays NaN), the same algorithm as the C back end's helpers: no
+ *   half support or runtime library (__truncsfhf2 ...) is needed on any target;
  * - functions are internal (one per KFunc); NAME_run is the only external symbol; it takes
  *   one pointer per input/output, which is the C prototype's ABI (arrays decay).
  * Without LLVM (meson -Dllvm=disabled) only the bottom of this file is built: entry points
@@ -78,7 +83,10 @@ static void lg_fail(LG *g, char *msg)
     else free(msg);
 }
 
-static int is_fp(DType t) { return t == DT_F32 || t == DT_F64; }
+static int is_h16(DType t) { return t == DT_F16 || t == DT_BF16; }
+
+/* Float in registers (16-bit floats are computed on as float). */
+static int is_fp(DType t) { return t == DT_F32 || t == DT_F64 || is_h16(t); }
 
 static int is_unsigned(DType t)
 {
@@ -89,19 +97,19 @@ static int bits(DType t)
 {
     switch (t) {
     case DT_I8: case DT_U8: case DT_BOOL: return 8;
-    case DT_I16: case DT_U16: return 16;
+    case DT_I16: case DT_U16: case DT_F16: case DT_BF16: return 16;
     case DT_I32: case DT_U32: case DT_F32: return 32;
     case DT_I64: case DT_U64: case DT_IDX: case DT_F64: return 64;
     default: return 0;
     }
 }
 
-/* Register/memory type of a computable scalar; NULL for what the back end cannot compute
- * on (f16/bf16 are raw bits in the C back end too, strings, complex). */
+/* Register type of a computable scalar (16-bit floats: float); NULL for what the back end
+ * cannot compute on (strings, complex). */
 static LLVMTypeRef ltype(const LG *g, DType t)
 {
     switch (t) {
-    case DT_F32: return g->f32;
+    case DT_F32: case DT_F16: case DT_BF16: return g->f32;
     case DT_F64: return g->f64;
     case DT_I8: case DT_U8: case DT_BOOL: return g->i8;
     case DT_I16: case DT_U16: return g->i16;
@@ -109,6 +117,12 @@ static LLVMTypeRef ltype(const LG *g, DType t)
     case DT_I64: case DT_U64: case DT_IDX: return g->i64;
     default: return NULL;
     }
+}
+
+/* Memory type of an element: the register type, but i16 bits for 16-bit floats. */
+static LLVMTypeRef mtype(const LG *g, DType t)
+{
+    return is_h16(t) ? g->i16 : ltype(g, t);
 }
 
 static LLVMValueRef iconst(LLVMTypeRef t, int64_t v)
@@ -234,7 +248,7 @@ static LLVMValueRef gen_math1(LG *g, const char *name, LLVMValueRef x, DType t)
     if (g->nvptx && strcmp(name, "sqrt") && strcmp(name, "floor") && strcmp(name, "ceil") &&
         strcmp(name, "rint") && strcmp(name, "fabs")) {
         char nvname[32];
-        snprintf(nvname, sizeof nvname, "__nv_%s%s", name, t == DT_F32 ? "f" : "");
+        snprintf(nvname, sizeof nvname, "__nv_%s%s", name, t != DT_F64 ? "f" : "");
         fn = nv_func(g, nvname, ft, 1, &fty);
         return LLVMBuildCall2(g->b, fty, fn, &x, 1, "");
     }
@@ -244,7 +258,7 @@ static LLVMValueRef gen_math1(LG *g, const char *name, LLVMValueRef x, DType t)
             return LLVMBuildCall2(g->b, fty, fn, &x, 1, "");
         }
     char cname[32];
-    snprintf(cname, sizeof cname, "%s%s", name, t == DT_F32 ? "f" : "");
+    snprintf(cname, sizeof cname, "%s%s", name, t != DT_F64 ? "f" : "");
     fn = libm(g, cname, ft, 1, &fty);
     return LLVMBuildCall2(g->b, fty, fn, &x, 1, "");
 }
@@ -267,6 +281,128 @@ static LLVMValueRef fp_to_int(LG *g, LLVMValueRef v, DType t)
                           : LLVMBuildFPToSI(g->b, v, ltype(g, t), "");
 }
 
+/* ---- float16 / bfloat16 <-> float, in integer IR (see the C back end's helpers) ---- */
+
+static LLVMValueRef u32c(LG *g, uint32_t v)
+{
+    return LLVMConstInt(g->i32, v, 0);
+}
+
+static LLVMValueRef h2f(LG *g, LLVMValueRef h16)
+{
+    LLVMBuilderRef B = g->b;
+    LLVMValueRef h = LLVMBuildZExt(B, h16, g->i32, "");
+    LLVMValueRef s = LLVMBuildShl(B, LLVMBuildAnd(B, h, u32c(g, 0x8000), ""), u32c(g, 16), "");
+    LLVMValueRef e = LLVMBuildAnd(B, LLVMBuildLShr(B, h, u32c(g, 10), ""), u32c(g, 0x1f), "");
+    LLVMValueRef m = LLVMBuildAnd(B, h, u32c(g, 0x3ff), "");
+    LLVMValueRef m13 = LLVMBuildShl(B, m, u32c(g, 13), "");
+    LLVMValueRef norm = LLVMBuildShl(B, LLVMBuildAdd(B, e, u32c(g, 112), ""), u32c(g, 23), "");
+    LLVMValueRef big = LLVMBuildOr(B, s, LLVMBuildOr(B, m13, LLVMBuildSelect(B,
+                           LLVMBuildICmp(B, LLVMIntEQ, e, u32c(g, 31), ""), u32c(g, 0x7f800000),
+                           norm, ""), ""), "");
+    /* zero or subnormal: m * 2^-24, exact in float */
+    LLVMValueRef sf = LLVMBuildFMul(B, LLVMBuildUIToFP(B, m, g->f32, ""),
+                                    LLVMConstReal(g->f32, 0x1p-24), "");
+    LLVMValueRef sub = LLVMBuildOr(B, LLVMBuildBitCast(B, sf, g->i32, ""), s, "");
+    LLVMValueRef bitsv = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntEQ, e, u32c(g, 0), ""),
+                                         sub, big, "");
+    return LLVMBuildBitCast(B, bitsv, g->f32, "");
+}
+
+/* x + (r > half || (r == half && x odd)): round to nearest even after dropping r */
+static LLVMValueRef round_up(LG *g, LLVMValueRef x, LLVMValueRef r, LLVMValueRef half)
+{
+    LLVMBuilderRef B = g->b;
+    LLVMValueRef odd = LLVMBuildTrunc(B, LLVMBuildAnd(B, x, u32c(g, 1), ""), g->i1, "");
+    LLVMValueRef up = LLVMBuildOr(B, LLVMBuildICmp(B, LLVMIntUGT, r, half, ""),
+                                  LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntEQ, r, half, ""), odd, ""), "");
+    return LLVMBuildAdd(B, x, LLVMBuildZExt(B, up, g->i32, ""), "");
+}
+
+static LLVMValueRef f2h(LG *g, LLVMValueRef f)
+{
+    LLVMBuilderRef B = g->b;
+    LLVMValueRef u = LLVMBuildBitCast(B, f, g->i32, "");
+    LLVMValueRef s = LLVMBuildAnd(B, LLVMBuildLShr(B, u, u32c(g, 16), ""), u32c(g, 0x8000), "");
+    LLVMValueRef a = LLVMBuildAnd(B, u, u32c(g, 0x7fffffff), "");
+    LLVMValueRef a13 = LLVMBuildLShr(B, a, u32c(g, 13), "");
+    LLVMValueRef nan = LLVMBuildOr(B, LLVMBuildAnd(B, a13, u32c(g, 0x3ff), ""), u32c(g, 0x7e00), "");
+    /* normal: drop 13 bits */
+    LLVMValueRef qn = round_up(g, LLVMBuildSub(B, a13, u32c(g, 0x1c000), ""),
+                               LLVMBuildAnd(B, a, u32c(g, 0x1fff), ""), u32c(g, 0x1000));
+    /* subnormal: units of 2^-24; the shift is kept in [1, 25] on every path (no poison) */
+    LLVMValueRef sh0 = LLVMBuildSub(B, u32c(g, 126), LLVMBuildLShr(B, a, u32c(g, 23), ""), "");
+    LLVMValueRef sh = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntUGT,
+                          LLVMBuildSub(B, sh0, u32c(g, 1), ""), u32c(g, 23), ""), u32c(g, 25), sh0, "");
+    LLVMValueRef m = LLVMBuildOr(B, LLVMBuildAnd(B, a, u32c(g, 0x7fffff), ""), u32c(g, 0x800000), "");
+    LLVMValueRef one_sh = LLVMBuildShl(B, u32c(g, 1), sh, "");
+    LLVMValueRef qs = round_up(g, LLVMBuildLShr(B, m, sh, ""),
+                               LLVMBuildAnd(B, m, LLVMBuildSub(B, one_sh, u32c(g, 1), ""), ""),
+                               LLVMBuildLShr(B, one_sh, u32c(g, 1), ""));
+    LLVMValueRef r = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntUGE, a, u32c(g, 0x38800000), ""),
+                                     qn, qs, "");
+    r = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntUGE, a, u32c(g, 0x477ff000), ""),
+                        u32c(g, 0x7c00), r, "");
+    r = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntUGT, a, u32c(g, 0x7f800000), ""), nan, r, "");
+    return LLVMBuildTrunc(B, LLVMBuildOr(B, r, s, ""), g->i16, "");
+}
+
+static LLVMValueRef bf2f(LG *g, LLVMValueRef b16)
+{
+    LLVMValueRef u = LLVMBuildShl(g->b, LLVMBuildZExt(g->b, b16, g->i32, ""), u32c(g, 16), "");
+    return LLVMBuildBitCast(g->b, u, g->f32, "");
+}
+
+static LLVMValueRef f2bf(LG *g, LLVMValueRef f)
+{
+    LLVMBuilderRef B = g->b;
+    LLVMValueRef u = LLVMBuildBitCast(B, f, g->i32, "");
+    LLVMValueRef hi = LLVMBuildLShr(B, u, u32c(g, 16), "");
+    LLVMValueRef rnd = LLVMBuildLShr(B, LLVMBuildAdd(B, LLVMBuildAdd(B, u, u32c(g, 0x7fff), ""),
+                                     LLVMBuildAnd(B, hi, u32c(g, 1), ""), ""), u32c(g, 16), "");
+    LLVMValueRef isnan = LLVMBuildICmp(B, LLVMIntUGT, LLVMBuildAnd(B, u, u32c(g, 0x7fffffff), ""),
+                                       u32c(g, 0x7f800000), "");
+    LLVMValueRef r = LLVMBuildSelect(B, isnan, LLVMBuildOr(B, hi, u32c(g, 0x40), ""), rnd, "");
+    return LLVMBuildTrunc(B, r, g->i16, "");
+}
+
+/* A float register value as the bits of 16-bit type t, and back. */
+static LLVMValueRef to_bits16(LG *g, LLVMValueRef f, DType t)
+{
+    return t == DT_F16 ? f2h(g, f) : f2bf(g, f);
+}
+
+static LLVMValueRef from_bits16(LG *g, LLVMValueRef b, DType t)
+{
+    return t == DT_F16 ? h2f(g, b) : bf2f(g, b);
+}
+
+/* A float result rounded to 16-bit type t (unchanged for other types). */
+static LLVMValueRef round16(LG *g, LLVMValueRef f, DType t)
+{
+    if (!f || !is_h16(t)) return f;
+    return from_bits16(g, to_bits16(g, f, t), t);
+}
+
+/* double -> float rounding to odd, so that rounding that to 16 bits rounds once (as
+ * numpy's double -> half). Out-of-range values are clamped to the largest (odd) float
+ * first: they round to inf in both 16-bit types, and fptrunc need not overflow. */
+static LLVMValueRef d2f_odd(LG *g, LLVMValueRef d)
+{
+    LLVMBuilderRef B = g->b;
+    LLVMValueRef mx = LLVMConstReal(g->f64, 0x1.fffffep127), mn = LLVMConstReal(g->f64, -0x1.fffffep127);
+    LLVMValueRef dc = LLVMBuildSelect(B, LLVMBuildFCmp(B, LLVMRealOGT, d, mx, ""), mx, d, "");
+    dc = LLVMBuildSelect(B, LLVMBuildFCmp(B, LLVMRealOLT, dc, mn, ""), mn, dc, "");
+    LLVMValueRef f = LLVMBuildFPTrunc(B, dc, g->f32, "");
+    LLVMValueRef back = LLVMBuildFPExt(B, f, g->f64, "");
+    LLVMValueRef inexact = LLVMBuildFCmp(B, LLVMRealONE, back, dc, "");
+    LLVMValueRef away = LLVMBuildFCmp(B, LLVMRealOGT, gen_math1(g, "fabs", back, DT_F64),
+                                      gen_math1(g, "fabs", dc, DT_F64), "");
+    LLVMValueRef u = LLVMBuildBitCast(B, f, g->i32, "");
+    u = LLVMBuildSub(B, u, LLVMBuildZExt(B, LLVMBuildAnd(B, inexact, away, ""), g->i32, ""), "");
+    u = LLVMBuildOr(B, u, LLVMBuildZExt(B, inexact, g->i32, ""), "");
+    return LLVMBuildBitCast(B, u, g->f32, "");
+}
 
 static LLVMValueRef gen_un(LG *g, const KExpr *e)
 {
@@ -364,7 +500,7 @@ static LLVMValueRef gen_bin(LG *g, const KExpr *e)
     case KB_POW: {
         LLVMTypeRef fty;
         if (fp) {
-            LLVMValueRef fn = g->nvptx ? nv_func(g, at == DT_F32 ? "__nv_powf" : "__nv_pow",
+            LLVMValueRef fn = g->nvptx ? nv_func(g, at != DT_F64 ? "__nv_powf" : "__nv_pow",
                                                  ltype(g, at), 2, &fty)
                                        : intrinsic(g, "llvm.pow", ltype(g, at), &fty);
             LLVMValueRef args[2] = { a, b };
@@ -415,9 +551,16 @@ static LLVMValueRef gen_cast(LG *g, const KExpr *e)
     if (!a) return NULL;
     LLVMTypeRef tt = ltype(g, to);
     if (to == DT_BOOL) return to_bool(g, truth(g, a, from));
+    if (is_h16(to)) {
+        /* integers reach 16 bits through float (C's and numpy's way); a double through
+         * float rounded to odd, so it is rounded once */
+        LLVMValueRef f = from == DT_F64 ? d2f_odd(g, a)
+                         : is_fp(from) ? a : int_to_fp(g, a, from, g->f32);
+        return round16(g, f, to);
+    }
     if (is_fp(to)) {
         if (is_fp(from)) {
-            if (from == to) return a;
+            if (from == to || ltype(g, from) == tt) return a;
             return to == DT_F64 ? LLVMBuildFPExt(g->b, a, tt, "") : LLVMBuildFPTrunc(g->b, a, tt, "");
         }
         return int_to_fp(g, a, from, tt);
@@ -438,7 +581,7 @@ static LLVMValueRef buf_elem_ptr(LG *g, int buf, const KExpr *idx)
     LLVMValueRef i = gen_expr(g, idx);
     if (!i) return NULL;
     if (LLVMTypeOf(i) != g->i64) i = LLVMBuildSExt(g->b, i, g->i64, "");
-    return LLVMBuildInBoundsGEP2(g->b, ltype(g, g->f->bufs[buf].t), g->bufs[buf], &i, 1, "");
+    return LLVMBuildInBoundsGEP2(g->b, mtype(g, g->f->bufs[buf].t), g->bufs[buf], &i, 1, "");
 }
 
 static LLVMValueRef gen_expr(LG *g, const KExpr *e)
@@ -467,14 +610,14 @@ static LLVMValueRef gen_expr(LG *g, const KExpr *e)
     case KE_LOAD: {
         LLVMValueRef ptr = buf_elem_ptr(g, e->id, e->a);
         if (!ptr) return NULL;
-        LLVMValueRef v = LLVMBuildLoad2(g->b, t, ptr, "");
+        LLVMValueRef v = LLVMBuildLoad2(g->b, mtype(g, e->t), ptr, "");
         LLVMSetAlignment(v, (unsigned)(bits(e->t) / 8));
-        return v;
+        return is_h16(e->t) ? from_bits16(g, v, e->t) : v;
     }
     case KE_UN:
-        return gen_un(g, e);
+        return round16(g, gen_un(g, e), e->t);
     case KE_BIN:
-        return gen_bin(g, e);
+        return round16(g, gen_bin(g, e), e->t);
     case KE_SELECT: {
         LLVMValueRef c = gen_expr(g, e->a);
         if (!c) return NULL;
@@ -599,6 +742,7 @@ static void gen_stmt(LG *g, const KStmt *s)
                                 dt_name(s->val->t), dt_name(g->f->bufs[s->buf].t)));
             return;
         }
+        if (is_h16(g->f->bufs[s->buf].t)) v = to_bits16(g, v, g->f->bufs[s->buf].t);
         LLVMValueRef st = LLVMBuildStore(g->b, v, ptr);
         LLVMSetAlignment(st, (unsigned)(bits(g->f->bufs[s->buf].t) / 8));
         return;

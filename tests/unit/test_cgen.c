@@ -758,6 +758,33 @@ START_TEST(bench_mode)
 }
 END_TEST
 
+/* ---- float16 / bfloat16: bit-exact with the interpreter ---- */
+
+#include "f16_prog.h"
+
+static void *f16_want[F16_NOUT];
+static KProg *f16_p;
+
+static void f16_check(void **outs, const char *cc)
+{
+    f16_compare(f16_p, outs, f16_want, cc);
+}
+
+START_TEST(float16_bit_exact)
+{
+    f16_init();
+    f16_p = f16_prog();
+    char err[256];
+    ck_assert_msg(kir_verify(f16_p->funcs[0], err, sizeof err) == 0, "%s", err);
+    const void *ins[] = { f16_x, f16_y, f16_d, f16_i };
+    f16_reference(f16_p, ins, f16_want);
+    f16_check_known(f16_want);
+    run_all(f16_p, ins, f16_check);
+    for (int i = 0; i < F16_NOUT; i++) free(f16_want[i]);
+    kprog_free(f16_p);
+}
+END_TEST
+
 static Suite *cgen_suite(void)
 {
     Suite *s = suite_create("cgen");
@@ -770,6 +797,7 @@ static Suite *cgen_suite(void)
     tcase_add_test(tc, zero_size_and_odd_comments);
     tcase_add_test(tc, files_header_and_errors);
     tcase_add_test(tc, bench_mode);
+    tcase_add_test(tc, float16_bit_exact);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -188,6 +188,74 @@ START_TEST(dtype_facts)
 }
 END_TEST
 
+/* Every float16/bfloat16 pattern survives value -> bits; every midpoint between
+ * neighbours rounds to the even one, and anything nearer rounds to the nearer. */
+START_TEST(f16_bf16_conversions_exhaustive)
+{
+    for (unsigned h = 0; h < 0x10000; h++) {
+        double v = kir_f16_value((uint16_t)h), b = kir_bf16_value((uint16_t)h);
+        if (!isnan(v)) ck_assert_uint_eq(kir_f16_bits(v), h);
+        else ck_assert(isnan(kir_f16_value(kir_f16_bits(v))));
+        if (!isnan(b)) ck_assert_uint_eq(kir_bf16_bits(b), h);
+        if ((h & 0x7fff) < 0x7bff) {   /* f16: h and h + 1 both finite, same sign */
+            double n = kir_f16_value((uint16_t)(h + 1)), m = (v + n) / 2;
+            ck_assert_uint_eq(kir_f16_bits(m), (h & 1) ? h + 1 : h);
+            ck_assert_uint_eq(kir_f16_bits(m + (n - v) / 8 * (v < 0 ? -1 : 1)), v < 0 ? h : h + 1);
+        }
+        if ((h & 0x7fff) < 0x7f7f) {
+            double n = kir_bf16_value((uint16_t)(h + 1)), m = (b + n) / 2;
+            ck_assert_uint_eq(kir_bf16_bits(m), (h & 1) ? h + 1 : h);
+        }
+    }
+    ck_assert_uint_eq(kir_f16_bits(65519.999), 0x7bff);
+    ck_assert_uint_eq(kir_f16_bits(65520.0), 0x7c00);
+    ck_assert_uint_eq(kir_f16_bits(-1e9), 0xfc00);
+    ck_assert_uint_eq(kir_f16_bits(0x1p-25), 0);          /* half the least subnormal: even */
+    ck_assert_uint_eq(kir_f16_bits(0x1.8p-25), 1);
+    ck_assert_uint_eq(kir_f16_bits(NAN) & 0x7e00, 0x7e00);
+    ck_assert_uint_eq(kir_bf16_bits(1.0 + 0x1p-8), 0x3f80); /* tie: even */
+    ck_assert_uint_eq(kir_bf16_bits(1.0 + 0x1.8p-8), 0x3f81);
+    ck_assert_uint_eq(kir_bf16_bits(0x1.ffp127), 0x7f80);
+    ck_assert(kc_float(&K, DT_F16, 0.1)->f == kir_f16_value(kir_f16_bits(0.1)));
+    ck_assert(dt_supported(DT_F16) && dt_supported(DT_BF16));
+}
+END_TEST
+
+/* The interpreter rounds float16 results after every operation: (1 + 2^-11) - 1 is 0,
+ * 65504 + 32 is inf, 2^-24 / 2 is 0 (tie to even), 3 * 2^-25 rounds to 2^-23. */
+START_TEST(interp_f16_rounds_each_op)
+{
+    int x = kb_buf(&K, DT_F16, 4, KR_IN, 0), y = kb_buf(&K, DT_F16, 6, KR_OUT, 1);
+    int z = kb_buf(&K, DT_BF16, 2, KR_OUT, 2);
+    KExpr *one = kload(&K, x, kc_idx(&K, 0)), *eps = kload(&K, x, kc_idx(&K, 1));
+    KExpr *big = kload(&K, x, kc_idx(&K, 2)), *tiny = kload(&K, x, kc_idx(&K, 3));
+    kstore(&K, y, kc_idx(&K, 0), ksub(&K, kadd(&K, one, eps), one));
+    kstore(&K, y, kc_idx(&K, 1), kadd(&K, big, kc_float(&K, DT_F16, 32.0)));
+    kstore(&K, y, kc_idx(&K, 2), kbin(&K, KB_DIV, tiny, kc_float(&K, DT_F16, 2.0)));
+    kstore(&K, y, kc_idx(&K, 3), kbin(&K, KB_MUL, tiny, kc_float(&K, DT_F16, 1.5)));
+    kstore(&K, y, kc_idx(&K, 4), kcast(&K, DT_F16, kc_float(&K, DT_F64, 1.0 + 0x1p-11 + 0x1p-40)));
+    kstore(&K, y, kc_idx(&K, 5), kcast(&K, DT_F16, kc_int(&K, DT_I32, 2049)));
+    /* bf16: (1 + 2^-8) rounds to 1; 1 + 3 * 2^-8 rounds to 1 + 2^-6 */
+    kstore(&K, z, kc_idx(&K, 0), kadd(&K, kc_float(&K, DT_BF16, 1.0),
+                                      kcast(&K, DT_BF16, kc_float(&K, DT_F32, 0x1p-8))));
+    kstore(&K, z, kc_idx(&K, 1), kcast(&K, DT_BF16, kc_float(&K, DT_F32, 1.0 + 0x1.8p-7)));
+    uint16_t xv[4] = { 0x3c00, 0x1000 /* 2^-11 */, 0x7bff /* 65504 */, 0x0001 /* 2^-24 */ };
+    uint16_t yv[6] = { 0 }, zv[2] = { 0 };
+    void *mem[3] = { xv, yv, zv };
+    char err[128];
+    ck_assert_int_eq(kir_verify(&F, err, sizeof err), 0);
+    ck_assert_int_eq(kir_interp(&F, mem, err, sizeof err), 0);
+    ck_assert_uint_eq(yv[0], 0x0000);
+    ck_assert_uint_eq(yv[1], 0x7c00);
+    ck_assert_uint_eq(yv[2], 0x0000);
+    ck_assert_uint_eq(yv[3], 0x0002);
+    ck_assert_uint_eq(yv[4], 0x3c01);
+    ck_assert_uint_eq(yv[5], 0x6800);   /* 2048 */
+    ck_assert_uint_eq(zv[0], 0x3f80);
+    ck_assert_uint_eq(zv[1], 0x3f82);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kir");
@@ -202,6 +270,8 @@ int main(void)
     tcase_add_test(tc, interp_bounds_checked);
     tcase_add_test(tc, verify_rejects_bad_functions);
     tcase_add_test(tc, dtype_facts);
+    tcase_add_test(tc, f16_bf16_conversions_exhaustive);
+    tcase_add_test(tc, interp_f16_rounds_each_op);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -430,6 +430,26 @@ done:
     kprog_free(p);
 }
 
+/* ---- float16 / bfloat16: bit-exact with the interpreter (f16_prog.h) ---- */
+
+#include "f16_prog.h"
+
+static void run_f16(const Tgt *t)
+{
+    f16_init();
+    KProg *p = f16_prog();
+    const void *ins[] = { f16_x, f16_y, f16_d, f16_i };
+    void *want[F16_NOUT], *outs[MAXIO + F16_NOUT];
+    f16_reference(p, ins, want);
+    f16_check_known(want);
+    if (!build_and_run(p, t, ins, outs)) {
+        f16_compare(p, outs, want, t->name);
+        for (int i = 0; i < F16_NOUT; i++) free(outs[i]);
+    }
+    for (int i = 0; i < F16_NOUT; i++) free(want[i]);
+    kprog_free(p);
+}
+
 START_TEST(test_ints) { run_ints(&tgts[_i]); }
 END_TEST
 
@@ -440,6 +460,9 @@ START_TEST(test_logic) { run_logic(&tgts[_i]); }
 END_TEST
 
 START_TEST(test_weights) { run_weights(&tgts[_i]); }
+END_TEST
+
+START_TEST(test_f16) { run_f16(&tgts[_i]); }
 END_TEST
 
 /* The object defines NAME_run and nothing else global; --emit-llvm writes the module. */
@@ -520,6 +543,7 @@ int main(void)
     tcase_add_loop_test(tc, test_casts, 0, nt);
     tcase_add_loop_test(tc, test_logic, 0, nt);
     tcase_add_loop_test(tc, test_weights, 0, nt);
+    tcase_add_loop_test(tc, test_f16, 0, nt);
     tcase_add_test(tc, test_symbols_and_ll);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);
