@@ -9,7 +9,7 @@ set -euo pipefail
 # gcc-arm-none-eabi, libnewlib-arm-none-eabi, qemu-system-arm: the Cortex-M firmware sample.
 pkgs=(meson ninja-build pkg-config gcc clang protobuf-c-compiler libprotobuf-c-dev check
       libopenblas-dev libonnx-testdata llvm-19-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-      qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
+      qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang-tidy)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "install_deps: not a Debian system; make sure these are installed: ${pkgs[*]}" >&2
