@@ -66,7 +66,9 @@ char *cgen_hls_harness(const KProg *p, const HlsOptions *o);
 char *cgen_hls_report(const KProg *p, const HlsOptions *o);
 
 /* runtime (generated at build time from runtime/): the embedded runtime sources. */
-const char *rt_source(const char *file);   /* text of e.g. "rt_gemm.c", or NULL */
-const char *rt_kernel_file(const char *kernel); /* "rt_gemm.c" for "rt_gemm_f32", or NULL */
+const char *rt_source(const char *file);   /* text of e.g. "rt_sgemm.c", or NULL */
+/* The index-th source file a kernel needs ("rt_sgemm.c", "rt_pack.c" for "rt_sgemm_f32"),
+ * or NULL past the last one. */
+const char *rt_kernel_file(const char *kernel, int index);
 
 #endif

@@ -223,6 +223,27 @@ int lw_temp(Lower *L, DType t, int64_t n)
     return kb_buf(L->k, t, n, KR_TEMP, id);
 }
 
+int lw_const(Lower *L, const char *what, DType t, int64_t n, const void *data)
+{
+    LowerCtx *c = (LowerCtx *)L;
+    if (c->standalone) return set_err(c, "internal: a compile-time constant in standalone lowering");
+    if (!dt_supported(t) || dt_size(t) <= 0 || n <= 0 || !data)
+        return set_err(c, "lowering asked for an invalid constant");
+    KTensor kt;
+    memset(&kt, 0, sizeof kt);
+    kt.name = unique_ident(c, NULL, pool_fmt(c->p, "%s_%s", L->k->f->name, what), "c");
+    kt.src_name = pool_fmt(L->prog->pool, "%s of node '%s'", what, L->n->name);
+    kt.t = t;
+    kt.rank = 1;
+    kt.dims[0] = n;
+    kt.n = n;
+    kt.kind = KT_CONST;
+    kt.data = data;
+    kt.first = kt.last = -1;
+    int id = kprog_tensor(L->prog, &kt);
+    return kb_buf(L->k, t, n, KR_IN, id);
+}
+
 int lw_has_kernel(const Lower *L, const char *kernel)
 {
     /* the interpreter (standalone lowering) cannot run kernels: no target there */

@@ -67,6 +67,16 @@ typedef struct Attr {
     Graph **graphs;
 } Attr;
 
+/* An epilogue that compiler/passes fused into a Conv, Gemm or MatMul (float32, on a
+ * target with the op's runtime kernel): y = act(op + bias + residual). Its operands are
+ * appended node inputs, so liveness, order and lowering see them as any input. */
+typedef struct Epilogue {
+    int act;              /* RT_ACT_* of runtime/onnxcc_rt.h */
+    float act_a, act_b;   /* the activation's parameters */
+    int bias_in;          /* MatMul: input index of a per-column bias [N], or -1 */
+    int residual_in;      /* input index of a tensor shaped like the output, or -1 */
+} Epilogue;
+
 struct Node {
     const char *name;     /* never NULL: load gives unnamed nodes "<op>_<index>" */
     const char *op_type;
@@ -81,6 +91,7 @@ struct Node {
     Attr *attrs;
     int nattrs;
     Graph *g;
+    Epilogue *epi;        /* NULL unless a fusion pass gave the node one */
 };
 
 struct Graph {
@@ -208,6 +219,9 @@ struct Lower {
 int lw_in(Lower *L, int i);     /* buffer of node input i (created on first use) */
 int lw_out(Lower *L, int i);    /* buffer of node output i */
 int lw_temp(Lower *L, DType t, int64_t n); /* scratch buffer live only during this node */
+/* A constant made while lowering (weights packed for a kernel): n elements of t at data,
+ * which must live as long as the program (allocate it from L->prog->pool). */
+int lw_const(Lower *L, const char *what, DType t, int64_t n, const void *data);
 int lw_has_kernel(const Lower *L, const char *kernel);
 
 /* Lowers every node of g (after shape_infer) into a program for target t.

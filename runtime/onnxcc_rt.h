@@ -3,28 +3,108 @@
  * Copied next to the generated code by `onnxcc compile`, together with the rt_*.c files
  * the program uses, so the output directory builds alone with any C99 compiler.
  * Conventions: row-major tensors, sizes and strides in elements as ptrdiff_t, no malloc,
- * no global state. Argument order is a contract with the operator lowerings (kir.h kcall). */
+ * no global state. Scratch memory is the caller's: each kernel that needs some says how
+ * many floats through its *_work function, and the compiler plans that many in the arena.
+ * Argument order is a contract with the operator lowerings (kir.h kcall) and with the
+ * cost model in targets/targets.c (which reads the integer arguments by rank).
+ *
+ * Constant operands (weights) may be packed at compile time: the compiler links the same
+ * rt_pack.c (portable C, no intrinsics) and calls the *_pack functions on the weights, so
+ * the layout a micro-kernel reads is defined in one place, the same for every instruction
+ * set (each micro-kernel reads whole panels of that layout). */
 #ifndef ONNXCC_RT_H
 #define ONNXCC_RT_H
 
 #include <stddef.h>
 
-/* Y[MxN] = alpha * op(A) * op(B) + beta * Y.
- * op(A) is MxK (A is stored KxM when transA), op(B) is KxN (stored NxK when transB);
- * lda/ldb/ldy are row strides in elements. beta == 0 means Y is not read, so Y may hold
- * anything (NaN included) on entry. */
-void rt_gemm_f32(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
-                 const float *A, ptrdiff_t lda, ptrdiff_t transA,
-                 const float *B, ptrdiff_t ldb, ptrdiff_t transB,
-                 float *Y, ptrdiff_t ldy, float alpha, float beta);
+/* ---- epilogue ----------------------------------------------------------------------
+ * Applied to every output element while its tile is still in registers:
+ *     y = act(sum + bias + residual)
+ * act_a / act_b are the activation's parameters; unused ones are 0. */
+#define RT_ACT_NONE 0
+#define RT_ACT_RELU 1          /* max(x, 0) */
+#define RT_ACT_CLIP 2          /* min(max(x, a), b) */
+#define RT_ACT_LEAKY_RELU 3    /* x >= 0 ? x : a * x */
+#define RT_ACT_HARD_SIGMOID 4  /* max(0, min(1, a * x + b)) */
+#define RT_ACT_HARD_SWISH 5    /* x * max(0, min(1, x / 6 + 1 / 2)) */
+#define RT_ACT_SIGMOID 6       /* 1 / (1 + exp(-x)) */
+#define RT_ACT_SILU 7          /* x * sigmoid(x) */
+#define RT_ACT_TANH 8          /* tanh(x) */
+#define RT_ACT_GELU 9          /* x / 2 * (1 + erf(x / sqrt(2))) */
 
-/* 2-D convolution (ONNX Conv, NCHW): X[N,C,H,Wd], W[M,C/group,kH,kW], B[M] or NULL,
- * Y[N,M,oH,oW]. Zero padding; pT/pL are the top/left pads (bottom/right follow from
- * oH/oW). sH/sW strides, dH/dW dilations. */
+/* The scalar activation (rt_pack.c): the reference every vector path must match. */
+float rt_act_f32(float x, ptrdiff_t act, float a, float b);
+
+/* ---- SGEMM: rt_sgemm.c (kernels), rt_pack.c (layouts, sizes) ------------------------
+ *
+ * Y[MxN] = act(alpha * op(A) * op(B) + beta * Y + bias + R)
+ *
+ * transA: 0: A is MxK with row stride lda; 1: A is stored KxM (row stride lda);
+ *         2: A was packed by rt_sgemm_pack_a (lda is ignored).
+ * transB: 0: B is KxN with row stride ldb; 1: B is stored NxK (row stride ldb);
+ *         2: B was packed by rt_sgemm_pack_b (ldb is ignored).
+ * beta == 0 means Y is not read, so Y may hold anything (NaN included) on entry.
+ * bias: NULL, or bias_mode 1: bias[i] added to row i; bias_mode 2: bias[j] to column j.
+ * R: NULL, or a residual MxN with row stride ldr, added before the activation; R may be
+ *    Y itself (each element is read before it is written), never a shifted view of Y.
+ * work: rt_sgemm_work(M, N, K, transA, transB) floats of scratch (NULL when that is 0).
+ * Only columns 0..N-1 of each Y row are written. */
+void rt_sgemm_f32(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                  const float *A, ptrdiff_t lda, ptrdiff_t transA,
+                  const float *B, ptrdiff_t ldb, ptrdiff_t transB,
+                  float *Y, ptrdiff_t ldy, float alpha, float beta,
+                  const float *bias, ptrdiff_t bias_mode,
+                  const float *R, ptrdiff_t ldr,
+                  ptrdiff_t act, float act_a, float act_b,
+                  float *work);
+
+/* Floats of scratch rt_sgemm_f32 needs for these sizes and operand forms (0: none). */
+ptrdiff_t rt_sgemm_work(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                        ptrdiff_t transA, ptrdiff_t transB);
+
+/* Packed layouts (rt_pack.c): op(A) in panels of RT_SGEMM_MR rows, each panel K steps of
+ * RT_SGEMM_MR floats (element (i, k) of panel i / MR at k * MR + i % MR, rows past M are
+ * zero); op(B) in panels of RT_SGEMM_NR columns, each K steps of RT_SGEMM_NR floats. */
+#define RT_SGEMM_MR 8
+#define RT_SGEMM_NR 16
+
+/* Compile-time packing of a constant operand. op(A) is MxK (A stored as transA 0/1 says,
+ * row stride lda); op(B) is KxN. The *_size functions give the packed floats; the packed
+ * buffer is then passed with transA / transB = 2. */
+ptrdiff_t rt_sgemm_pack_a_size(ptrdiff_t M, ptrdiff_t K);
+void rt_sgemm_pack_a(ptrdiff_t M, ptrdiff_t K, const float *A, ptrdiff_t lda,
+                     ptrdiff_t transA, float *packed);
+ptrdiff_t rt_sgemm_pack_b_size(ptrdiff_t K, ptrdiff_t N);
+void rt_sgemm_pack_b(ptrdiff_t K, ptrdiff_t N, const float *B, ptrdiff_t ldb,
+                     ptrdiff_t transB, float *packed);
+
+/* ---- 2-D convolution: rt_conv.c (kernels), rt_pack.c (weight layout, sizes) ----------
+ *
+ * ONNX Conv, NCHW: X[N,C,H,Wd], W[M,C/group,kH,kW], B[M] or NULL, Y[N,M,oH,oW], with the
+ * same epilogue as SGEMM: Y = act(conv + B + R), R NULL or shaped like Y (may be Y).
+ * Zero padding; pT/pL are the top/left pads (bottom/right follow from oH/oW). sH/sW
+ * strides, dH/dW dilations.
+ * wpacked: 0: W as ONNX stores it; 1: W was packed by rt_conv2d_pack_w.
+ * work: rt_conv2d_work(...) floats of scratch (NULL when that is 0). */
 void rt_conv2d_f32(const float *X, const float *W, const float *B, float *Y,
                    ptrdiff_t N, ptrdiff_t C, ptrdiff_t H, ptrdiff_t Wd,
                    ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t oH, ptrdiff_t oW,
                    ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t pT, ptrdiff_t pL,
-                   ptrdiff_t dH, ptrdiff_t dW, ptrdiff_t group);
+                   ptrdiff_t dH, ptrdiff_t dW, ptrdiff_t group,
+                   const float *R, ptrdiff_t act, float act_a, float act_b,
+                   ptrdiff_t wpacked, float *work);
+
+/* Floats of scratch rt_conv2d_f32 needs for this shape (0: none). */
+ptrdiff_t rt_conv2d_work(ptrdiff_t C, ptrdiff_t H, ptrdiff_t Wd,
+                         ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t oH, ptrdiff_t oW,
+                         ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t pT, ptrdiff_t pL,
+                         ptrdiff_t dH, ptrdiff_t dW, ptrdiff_t group, ptrdiff_t wpacked);
+
+/* Compile-time packing of the weights. Returns 0 when this shape reads W as ONNX stores
+ * it (depthwise, for one): then there is nothing to pack and wpacked must be 0. */
+ptrdiff_t rt_conv2d_pack_w_size(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW,
+                                ptrdiff_t group);
+void rt_conv2d_pack_w(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group,
+                      const float *W, float *packed);
 
 #endif

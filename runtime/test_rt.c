@@ -1,6 +1,7 @@
-/* test_rt.c — Check tests of the runtime kernels against naive double-precision
- * references written straight from the ONNX Gemm/Conv definitions (index formulas, not
- * the kernels' loop structure), over shapes, transposes, strides, groups, dilations, pads. */
+/* test_rt.c — Check tests of the runtime kernels' plain forms (no epilogue, unpacked
+ * operands) against naive double-precision references written straight from the ONNX
+ * Gemm/Conv definitions (index formulas, not the kernels' loop structure), over shapes,
+ * transposes, strides, groups, dilations, pads. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -62,7 +63,8 @@ static void gemm_case(int M, int N, int K, int transA, int transB, int padA, int
             double y0 = beta == 0.0f ? 0.0 : (double)beta * Y[i * ldy + j];
             want[i * ldy + j] = (double)alpha * s + y0;
         }
-    rt_gemm_f32(M, N, K, A, lda, transA, B, ldb, transB, Y, ldy, alpha, beta);
+    rt_sgemm_f32(M, N, K, A, lda, transA, B, ldb, transB, Y, ldy, alpha, beta,
+                 NULL, 0, NULL, 0, RT_ACT_NONE, 0.0f, 0.0f, NULL);
     /* Padding columns of Y must be left alone (bitwise: they may be NaN). */
     for (int i = 0; i < M; i++) {
         char what[128];
@@ -106,8 +108,8 @@ START_TEST(test_gemm_empty)
 {
     /* M or N of 0 touches nothing; K of 0 gives beta*Y (checked in shapes) */
     float y = 42.0f;
-    rt_gemm_f32(0, 1, 3, NULL, 3, 0, NULL, 1, 0, &y, 1, 1.0f, 0.0f);
-    rt_gemm_f32(1, 0, 3, NULL, 3, 0, NULL, 1, 0, &y, 1, 1.0f, 0.0f);
+    rt_sgemm_f32(0, 1, 3, NULL, 3, 0, NULL, 1, 0, &y, 1, 1.0f, 0.0f, NULL, 0, NULL, 0, 0, 0.0f, 0.0f, NULL);
+    rt_sgemm_f32(1, 0, 3, NULL, 3, 0, NULL, 1, 0, &y, 1, 1.0f, 0.0f, NULL, 0, NULL, 0, 0, 0.0f, 0.0f, NULL);
     ck_assert(y == 42.0f);
 }
 END_TEST
@@ -151,7 +153,8 @@ static void conv_case(const ConvCase *c)
                     want[((n * c->M + m) * oH + oh) * oW + ow] = s;
                 }
     rt_conv2d_f32(X, Wt, c->bias ? B : NULL, Y, c->N, c->C, c->H, c->W, c->M, c->kH, c->kW,
-                  oH, oW, c->sH, c->sW, c->pT, c->pL, c->dH, c->dW, c->group);
+                  oH, oW, c->sH, c->sW, c->pT, c->pL, c->dH, c->dW, c->group,
+                  NULL, RT_ACT_NONE, 0.0f, 0.0f, 0, NULL);
     expect_close(Y, want, ny, "conv");
     free(X);
     free(Wt);

@@ -7,7 +7,7 @@
 #include <string.h>
 #include "../compiler/onnxcc.h"
 
-static const char *const c_kernels[] = { "rt_gemm_f32", "rt_conv2d_f32", NULL };
+static const char *const c_kernels[] = { "rt_sgemm_f32", "rt_conv2d_f32", NULL };
 
 /* LLVM targets list no runtime kernels for now: every operator lowers to a loop nest
  * there, so the object file needs nothing beyond libm. */
@@ -102,7 +102,7 @@ const char *target_names(void)
  * rank among the integer arguments, so buffer arguments may be added or moved freely. */
 typedef int64_t (*KernelCostFn)(const int64_t *iv, int niv);
 
-/* rt_gemm_f32: ints M, N, K (then transposition flags / leading dimensions ...).
+/* rt_sgemm_f32: ints M, N, K (then transposition flags / leading dimensions ...).
  * One multiply-accumulate per (m, n, k). */
 static int64_t gemm_cost(const int64_t *iv, int niv)
 {
@@ -125,7 +125,7 @@ static const struct KernelCost {
     const char *name;
     KernelCostFn cost;
 } kernel_costs[] = {
-    { .name = "rt_gemm_f32", .cost = gemm_cost },
+    { .name = "rt_sgemm_f32", .cost = gemm_cost },
     { .name = "rt_conv2d_f32", .cost = conv2d_cost },
 };
 

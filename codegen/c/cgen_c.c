@@ -1460,16 +1460,26 @@ int cgen_c_write(const KProg *p, const char *outdir, char **err)
         goto done;
     }
     for (int i = 0; i < u.nkernels; i++) {
-        const char *f = rt_kernel_file(u.kernels[i]);
+        const char *f = rt_kernel_file(u.kernels[i], 0);
         if (!f || !rt_source(f)) {
             *err = str_fmt("program calls runtime kernel '%s', which the runtime does not "
                                "have", u.kernels[i]);
             free(files);
             goto done;
         }
-        int seen = 0;
-        for (int j = 0; j < nfiles; j++) seen |= !strcmp(files[j], f);
-        if (!seen) files[nfiles++] = f;
+        for (int fi = 0; (f = rt_kernel_file(u.kernels[i], fi)) != NULL; fi++) {
+            int seen = 0;
+            for (int j = 0; j < nfiles; j++) seen |= !strcmp(files[j], f);
+            if (seen) continue;
+            const char **nf = realloc(files, sizeof *nf * (size_t)(nfiles + 2));
+            if (!nf || !rt_source(f)) {
+                *err = str_fmt(nf ? "runtime file %s is not embedded" : "out of memory", f);
+                free(nf ? nf : files);
+                goto done;
+            }
+            files = nf;
+            files[nfiles++] = f;
+        }
     }
     if (u.nkernels && !rt_source("onnxcc_rt.h")) {
         *err = str_fmt("runtime header onnxcc_rt.h is not embedded");

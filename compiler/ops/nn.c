@@ -3,8 +3,10 @@
  * only), LRN, and the recurrent RNN / GRU / LSTM.
  *
  * Each op is a shape rule (nn_*_infer) and a lowering to the loop IR (nn_*_lower).
- * Float32 MatMul/Gemm/Conv call the runtime kernels rt_gemm_f32 / rt_conv2d_f32 where the
- * target has them; every other case is a plain loop nest. Constant folding interprets the
+ * Float32 MatMul/Gemm/Conv call the runtime kernels rt_sgemm_f32 / rt_conv2d_f32 where the
+ * target has them, with constant operands packed here, at compile time, by the runtime's
+ * own rt_pack.c, and with any epilogue a fusion pass gave the node (Node.epi); every
+ * other case is a plain loop nest. Constant folding interprets the
  * loop nests (the interpreter runs no kernels), so they are this family's reference
  * semantics and must hold for every dtype an infer function accepts.
  *
@@ -13,6 +15,7 @@
 #include <math.h>
 #include <string.h>
 #include "../onnxcc.h"
+#include "../../runtime/onnxcc_rt.h"
 
 #define LL(x) ((long long)(x))
 
@@ -347,6 +350,79 @@ static KExpr *batch_off(KB *k, const MM *m, const int *vars, int src_rank, const
     return kmuli(k, kindex_bcast(k, m->rb, m->ob, vars, src_rank, src), mat);
 }
 
+/* ---- the SGEMM kernel call shared by MatMul and Gemm ---------------------------------- */
+
+typedef struct GemmOp {
+    int64_t M, N, K;
+    int A, B, Y;                 /* buffers */
+    KExpr *aoff, *boff, *yoff;   /* element offsets (NULL: 0) */
+    int ta, tb;                  /* stored transposed */
+    int64_t lda, ldb;
+    const Value *aconst, *bconst; /* whole constant operands (offset 0): packed here */
+    double alpha, beta;
+    int bias, bias_mode;         /* buffer or -1; 1 per row, 2 per column */
+    int res;                     /* residual buffer (row stride N) or -1 */
+    KExpr *roff;
+} GemmOp;
+
+static int epi_act(const Node *n, double *a, double *b)
+{
+    *a = n->epi ? n->epi->act_a : 0.0;
+    *b = n->epi ? n->epi->act_b : 0.0;
+    return n->epi ? n->epi->act : RT_ACT_NONE;
+}
+
+/* Packs a constant float operand for the kernel; returns the packed buffer or -1. */
+static int pack_operand(Lower *L, const Value *v, int is_a, int64_t rows, int64_t cols,
+                        int64_t ld, int trans)
+{
+    ptrdiff_t sz = is_a ? rt_sgemm_pack_a_size(rows, cols) : rt_sgemm_pack_b_size(rows, cols);
+    if (sz <= 0) return -1;
+    float *pk = pool_alloc(L->prog->pool, sizeof(float) * (size_t)sz);
+    if (is_a) rt_sgemm_pack_a(rows, cols, v->data, ld, trans, pk);
+    else rt_sgemm_pack_b(rows, cols, v->data, ld, trans, pk);
+    return lw_const(L, is_a ? "packed_a" : "packed_b", DT_F32, sz, pk);
+}
+
+static void gemm_call(KB *k, Lower *L, const Node *n, GemmOp *g)
+{
+    int A = g->A, B = g->B, ta = g->ta, tb = g->tb;
+    KExpr *aoff = g->aoff, *boff = g->boff;
+    if (g->aconst && g->aconst->type.dt == DT_F32) {
+        int pa = pack_operand(L, g->aconst, 1, g->M, g->K, g->lda, ta);
+        if (pa >= 0) { A = pa; ta = 2; aoff = NULL; }
+    }
+    if (g->bconst && g->bconst->type.dt == DT_F32) {
+        int pb = pack_operand(L, g->bconst, 0, g->K, g->N, g->ldb, tb);
+        if (pb >= 0) { B = pb; tb = 2; boff = NULL; }
+    }
+    ptrdiff_t wsz = rt_sgemm_work(g->M, g->N, g->K, ta, tb);
+    int work = wsz > 0 ? lw_temp(L, DT_F32, wsz) : -1;
+    double a, b;
+    int act = epi_act(n, &a, &b);
+    KArg args[21] = {
+        karg_int(g->M), karg_int(g->N), karg_int(g->K),
+        karg_buf(A, aoff), karg_int(g->lda), karg_int(ta),
+        karg_buf(B, boff), karg_int(g->ldb), karg_int(tb),
+        karg_buf(g->Y, g->yoff), karg_int(g->N), karg_float(g->alpha), karg_float(g->beta),
+        karg_buf(g->bias, NULL), karg_int(g->bias >= 0 ? g->bias_mode : 0),
+        karg_buf(g->res, g->roff), karg_int(g->N),
+        karg_int(act), karg_float(a), karg_float(b),
+        karg_buf(work, NULL),
+    };
+    kcall(k, "rt_sgemm_f32", args, 21);
+}
+
+/* The input index of the fused residual (-1: none) and MatMul's fused bias. */
+static int epi_res(const Node *n) { return n->epi ? n->epi->residual_in : -1; }
+static int epi_bias(const Node *n) { return n->epi ? n->epi->bias_in : -1; }
+
+static const Value *whole_const(const Node *n, int i)
+{
+    const Value *v = node_in(n, i);
+    return v && v->data ? v : NULL;
+}
+
 int nn_matmul_lower(Node *n, Lower *L)
 {
     KB *k = L->k;
@@ -357,6 +433,41 @@ int nn_matmul_lower(Node *n, Lower *L)
     MM m;
     if (mm_shape(n, a, b, &m)) return -1;
     int A = lw_in(L, 0), B = lw_in(L, ql ? 3 : 1), Y = lw_out(L, 0);
+    if (n->epi && !(dt == DT_F32 && lw_has_kernel(L, "rt_sgemm_f32")))
+        return node_err(n, "internal: a fused epilogue without the SGEMM kernel");
+    if (dt == DT_F32 && lw_has_kernel(L, "rt_sgemm_f32")) {
+        /* B shared by every batch and A's batch not broadcast: the batch rows of A are
+         * consecutive, so the whole MatMul is one (batch*M) x N GEMM. */
+        int64_t nb = 1, na = 1;
+        for (int i = 0; i < m.rb; i++) nb *= m.ob[i];
+        for (int i = 0; i < m.ra; i++) na *= m.ab[i];
+        int fold = m.rbb == 0 && na == nb;
+        int64_t bpm = 1;
+        for (int i = 0; i < m.rbb; i++) bpm *= m.bb[i];
+        int bi = epi_bias(n), ri = epi_res(n);
+        GemmOp g = {
+            .M = fold ? nb * m.M : m.M, .N = m.N, .K = m.K, .A = A, .B = B, .Y = Y,
+            .lda = m.K, .ldb = m.N, .alpha = 1.0, .beta = 0.0,
+            .bias = bi >= 0 ? lw_in(L, bi) : -1, .bias_mode = 2,
+            .res = ri >= 0 ? lw_in(L, ri) : -1,
+            .bconst = bpm == 1 && (fold || nb == 1) ? whole_const(n, 1) : NULL,
+            .aconst = fold || nb == 1 ? whole_const(n, 0) : NULL,
+        };
+        if (fold || nb == 1) {
+            gemm_call(k, L, n, &g);
+            return 0;
+        }
+        int bv[KIR_MAX_RANK];
+        open_loops(k, m.rb, m.ob, bv, 1);
+        g.yoff = kmuli(k, kindex(k, m.rb, m.ob, bv), m.M * m.N);
+        g.roff = g.res >= 0 ? kmuli(k, kindex(k, m.rb, m.ob, bv), m.M * m.N) : NULL;
+        g.aoff = batch_off(k, &m, bv, m.ra, m.ab, m.M * m.K);
+        g.boff = batch_off(k, &m, bv, m.rbb, m.bb, m.K * m.N);
+        g.aconst = NULL;
+        gemm_call(k, L, n, &g);
+        kend_n(k, m.rb);
+        return 0;
+    }
     int yz = ql ? q_zp(k, L, n, 7, NULL) : -1;
     int bv[KIR_MAX_RANK];
     open_loops(k, m.rb, m.ob, bv, 1);
@@ -364,15 +475,7 @@ int nn_matmul_lower(Node *n, Lower *L)
     int yoff = kdecl(k, DT_IDX, yoff0);
     int aoff = kdecl(k, DT_IDX, batch_off(k, &m, bv, m.ra, m.ab, m.M * m.K));
     int boff = kdecl(k, DT_IDX, batch_off(k, &m, bv, m.rbb, m.bb, m.K * m.N));
-    if (dt == DT_F32 && lw_has_kernel(L, "rt_gemm_f32")) {
-        KArg args[13] = {
-            karg_int(m.M), karg_int(m.N), karg_int(m.K),
-            karg_buf(A, V(k, aoff)), karg_int(m.K), karg_int(0),
-            karg_buf(B, V(k, boff)), karg_int(m.N), karg_int(0),
-            karg_buf(Y, V(k, yoff)), karg_int(m.N), karg_float(1.0), karg_float(0.0),
-        };
-        kcall(k, "rt_gemm_f32", args, 13);
-    } else if (!q) {
+    if (!q) {
         /* i-k-j order: the innermost loop walks B and Y contiguously with no carried
          * reduction, so back ends vectorise it without reassociating floats; each Y
          * element still sums its products in k order, exactly as the i-j-k nest does. */
@@ -455,22 +558,33 @@ int nn_gemm_lower(Node *n, Lower *L)
     int64_t od[2] = {M, N};
     int A = lw_in(L, 0), B = lw_in(L, 1), Y = lw_out(L, 0);
     int C = (c && beta != 0.0) ? lw_in(L, 2) : -1;
-    if (dt == DT_F32 && lw_has_kernel(L, "rt_gemm_f32")) {
-        if (C >= 0) {
+    if (n->epi && !(dt == DT_F32 && lw_has_kernel(L, "rt_sgemm_f32")))
+        return node_err(n, "internal: a fused epilogue without the SGEMM kernel");
+    if (dt == DT_F32 && lw_has_kernel(L, "rt_sgemm_f32")) {
+        GemmOp g = {
+            .M = M, .N = N, .K = K, .A = A, .B = B, .Y = Y, .ta = ta, .tb = tb,
+            .lda = ta ? M : K, .ldb = tb ? K : N, .alpha = alpha, .beta = 0.0,
+            .aconst = whole_const(n, 0), .bconst = whole_const(n, 1),
+            .bias = -1, .res = epi_res(n) >= 0 ? lw_in(L, epi_res(n)) : -1,
+        };
+        if (C >= 0 && beta == 1.0 && c->rank >= 1 && c->dims[c->rank - 1] == N &&
+            (c->rank == 1 || c->dims[0] == 1)) {
+            g.bias = C;          /* a bias row: the epilogue adds it */
+            g.bias_mode = 2;
+        } else if (C >= 0 && beta == 1.0 && c->rank == 2 && c->dims[0] == M && M > 1 &&
+                   c->dims[1] == 1) {
+            g.bias = C;          /* a bias column */
+            g.bias_mode = 1;
+        } else if (C >= 0) {
             /* Y = C broadcast; the kernel then scales it by beta and adds alpha*A*B */
             int v[2];
             open_loops(k, 2, od, v, 1);
             KExpr *ci = kindex_bcast(k, 2, od, v, c->rank, c->dims);
             kstore(k, Y, kindex(k, 2, od, v), kload(k, C, ci));
             kend_n(k, 2);
+            g.beta = beta;
         }
-        KArg args[13] = {
-            karg_int(M), karg_int(N), karg_int(K),
-            karg_buf(A, NULL), karg_int(ta ? M : K), karg_int(ta),
-            karg_buf(B, NULL), karg_int(tb ? K : N), karg_int(tb),
-            karg_buf(Y, NULL), karg_int(N), karg_float(alpha), karg_float(C >= 0 ? beta : 0.0),
-        };
-        kcall(k, "rt_gemm_f32", args, 13);
+        gemm_call(k, L, n, &g);
         return 0;
     }
     int iv = kfor_n(k, M, KL_PARALLEL);
@@ -573,19 +687,40 @@ int nn_conv_lower(Node *n, Lower *L)
     int64_t N = xt->dims[0], C = xt->dims[1], M = wt->dims[0], Cg = C / group, Mg = M / group;
     int X = lw_in(L, 0), W = lw_in(L, ql ? 3 : 1), Bb = bi >= 0 && node_in(n, bi) ? lw_in(L, bi) : -1;
     int Y = lw_out(L, 0);
-    if (dt == DT_F32 && nsp <= 2 && lw_has_kernel(L, "rt_conv2d_f32")) {
+    int kernel = dt == DT_F32 && nsp <= 2 && lw_has_kernel(L, "rt_conv2d_f32");
+    if (n->epi && !kernel) return node_err(n, "internal: a fused epilogue without the conv kernel");
+    if (kernel) {
         /* 1-D runs as 2-D with a unit height */
         int h = nsp == 2 ? 0 : -1, x = nsp - 1;
-        KArg args[20] = {
-            karg_buf(X, NULL), karg_buf(W, NULL), karg_buf(Bb, NULL), karg_buf(Y, NULL),
-            karg_int(N), karg_int(C), karg_int(h < 0 ? 1 : w.in[h]), karg_int(w.in[x]),
-            karg_int(M), karg_int(h < 0 ? 1 : w.k[h]), karg_int(w.k[x]),
-            karg_int(h < 0 ? 1 : w.out[h]), karg_int(w.out[x]),
-            karg_int(h < 0 ? 1 : w.s[h]), karg_int(w.s[x]),
-            karg_int(h < 0 ? 0 : w.pb[h]), karg_int(w.pb[x]),
-            karg_int(h < 0 ? 1 : w.d[h]), karg_int(w.d[x]), karg_int(group),
+        int64_t H = h < 0 ? 1 : w.in[h], Wd = w.in[x], kH = h < 0 ? 1 : w.k[h], kW = w.k[x];
+        int64_t oH = h < 0 ? 1 : w.out[h], oW = w.out[x], sH = h < 0 ? 1 : w.s[h], sW = w.s[x];
+        int64_t pT = h < 0 ? 0 : w.pb[h], pL = w.pb[x], dH = h < 0 ? 1 : w.d[h], dW = w.d[x];
+        /* constant weights go out in the layout the kernel reads */
+        int wpacked = 0, Wk = W;
+        const Value *wv = whole_const(n, 1);
+        ptrdiff_t psz = wv ? rt_conv2d_pack_w_size(C, M, kH, kW, group) : 0;
+        if (psz > 0) {
+            float *pk = pool_alloc(L->prog->pool, sizeof(float) * (size_t)psz);
+            rt_conv2d_pack_w(C, M, kH, kW, group, wv->data, pk);
+            Wk = lw_const(L, "packed_w", DT_F32, psz, pk);
+            wpacked = 1;
+        }
+        ptrdiff_t wsz = rt_conv2d_work(C, H, Wd, M, kH, kW, oH, oW, sH, sW, pT, pL, dH, dW,
+                                       group, wpacked);
+        int work = wsz > 0 ? lw_temp(L, DT_F32, wsz) : -1;
+        double aa, ab;
+        int act = epi_act(n, &aa, &ab);
+        KArg args[26] = {
+            karg_buf(X, NULL), karg_buf(Wk, NULL), karg_buf(Bb, NULL), karg_buf(Y, NULL),
+            karg_int(N), karg_int(C), karg_int(H), karg_int(Wd),
+            karg_int(M), karg_int(kH), karg_int(kW), karg_int(oH), karg_int(oW),
+            karg_int(sH), karg_int(sW), karg_int(pT), karg_int(pL),
+            karg_int(dH), karg_int(dW), karg_int(group),
+            karg_buf(epi_res(n) >= 0 ? lw_in(L, epi_res(n)) : -1, NULL),
+            karg_int(act), karg_float(aa), karg_float(ab),
+            karg_int(wpacked), karg_buf(work, NULL),
         };
-        kcall(k, "rt_conv2d_f32", args, 20);
+        kcall(k, "rt_conv2d_f32", args, 26);
         return 0;
     }
     int64_t xd[KIR_MAX_RANK], wd[KIR_MAX_RANK], yd[KIR_MAX_RANK];

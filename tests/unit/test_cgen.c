@@ -464,13 +464,16 @@ static KProg *call_prog(void)
     kend_n(&k, 2);
     KArg g1[] = { karg_int(GM - 1), karg_int(GN), karg_int(GK), karg_buf(ba, NULL), karg_int(GK),
                   karg_int(0), karg_buf(bb, NULL), karg_int(GK), karg_int(1), karg_buf(by, NULL),
-                  karg_int(GN), karg_float(0.5), karg_float(1.0) };
-    kcall(&k, "rt_gemm_f32", g1, 13);
+                  karg_int(GN), karg_float(0.5), karg_float(1.0), karg_buf(-1, NULL), karg_int(0),
+                  karg_buf(-1, NULL), karg_int(0), karg_int(0), karg_float(0), karg_float(0),
+                  karg_buf(-1, NULL) };
+    kcall(&k, "rt_sgemm_f32", g1, 21);
     KArg g2[] = { karg_int(1), karg_int(GN), karg_int(GK), karg_buf(ba, kc_idx(&k, (GM - 1) * GK)),
                   karg_int(GK), karg_int(0), karg_buf(bb, NULL), karg_int(GK), karg_int(1),
                   karg_buf(by, kc_idx(&k, (GM - 1) * GN)), karg_int(GN), karg_float(0.5),
-                  karg_float(1.0) };
-    kcall(&k, "rt_gemm_f32", g2, 13);
+                  karg_float(1.0), karg_buf(-1, NULL), karg_int(0), karg_buf(-1, NULL),
+                  karg_int(0), karg_int(0), karg_float(0), karg_float(0), karg_buf(-1, NULL) };
+    kcall(&k, "rt_sgemm_f32", g2, 21);
 
     f = kprog_func(p, "node_conv", "node 'conv' (Conv)");
     kb_init(&k, p->pool, f);
@@ -481,8 +484,9 @@ static KProg *call_prog(void)
     KArg cv[] = { karg_buf(bx, NULL), karg_buf(bw, NULL), karg_buf(-1, NULL), karg_buf(bcy, NULL),
                   karg_int(1), karg_int(2), karg_int(5), karg_int(5), karg_int(4), karg_int(3),
                   karg_int(3), karg_int(3), karg_int(3), karg_int(2), karg_int(2), karg_int(1),
-                  karg_int(1), karg_int(1), karg_int(1), karg_int(2) };
-    kcall(&k, "rt_conv2d_f32", cv, 20);
+                  karg_int(1), karg_int(1), karg_int(1), karg_int(2), karg_buf(-1, NULL),
+                  karg_int(0), karg_float(0), karg_float(0), karg_int(0), karg_buf(-1, NULL) };
+    kcall(&k, "rt_conv2d_f32", cv, 26);
     return p;
 }
 
