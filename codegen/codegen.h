@@ -67,7 +67,7 @@ char *cgen_hls_report(const KProg *p, const HlsOptions *o);
 
 /* runtime (generated at build time from runtime/): the embedded runtime sources. */
 const char *rt_source(const char *file);   /* text of e.g. "rt_sgemm.c", or NULL */
-/* The index-th source file a kernel needs ("rt_sgemm.c", "rt_pack.c" for "rt_sgemm_f32"),
+/* The index-th source file a kernel needs ("rt_sgemm.c", "rt_sgemm_pack.c" for "rt_sgemm_f32"),
  * or NULL past the last one. */
 const char *rt_kernel_file(const char *kernel, int index);
 

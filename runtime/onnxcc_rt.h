@@ -9,7 +9,7 @@
  * cost model in targets/targets.c (which reads the integer arguments by rank).
  *
  * Constant operands (weights) may be packed at compile time: the compiler links the same
- * rt_pack.c (portable C, no intrinsics) and calls the *_pack functions on the weights, so
+ * rt_*_pack.c files (portable C, no intrinsics) and calls the *_pack functions on the weights, so
  * the layout a micro-kernel reads is defined in one place, the same for every instruction
  * set (each micro-kernel reads whole panels of that layout). */
 #ifndef ONNXCC_RT_H
@@ -32,10 +32,10 @@
 #define RT_ACT_TANH 8          /* tanh(x) */
 #define RT_ACT_GELU 9          /* x / 2 * (1 + erf(x / sqrt(2))) */
 
-/* The scalar activation (rt_pack.c): the reference every vector path must match. */
+/* The scalar activation (rt_sgemm_pack.c): the reference every vector path must match. */
 float rt_act_f32(float x, ptrdiff_t act, float a, float b);
 
-/* ---- SGEMM: rt_sgemm.c (kernels), rt_pack.c (layouts, sizes) ------------------------
+/* ---- SGEMM: rt_sgemm.c (kernels), rt_sgemm_pack.c (layouts, sizes) -----------------
  *
  * Y[MxN] = act(alpha * op(A) * op(B) + beta * Y + bias + R)
  *
@@ -62,7 +62,7 @@ void rt_sgemm_f32(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
 ptrdiff_t rt_sgemm_work(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                         ptrdiff_t transA, ptrdiff_t transB);
 
-/* Packed layouts (rt_pack.c): op(A) in panels of RT_SGEMM_MR rows, each panel K steps of
+/* Packed layouts (rt_sgemm_pack.c): op(A) in panels of RT_SGEMM_MR rows, each panel K steps of
  * RT_SGEMM_MR floats (element (i, k) of panel i / MR at k * MR + i % MR, rows past M are
  * zero); op(B) in panels of RT_SGEMM_NR columns, each K steps of RT_SGEMM_NR floats. */
 #define RT_SGEMM_MR 8
@@ -78,7 +78,7 @@ ptrdiff_t rt_sgemm_pack_b_size(ptrdiff_t K, ptrdiff_t N);
 void rt_sgemm_pack_b(ptrdiff_t K, ptrdiff_t N, const float *B, ptrdiff_t ldb,
                      ptrdiff_t transB, float *packed);
 
-/* ---- 2-D convolution: rt_conv.c (kernels), rt_pack.c (weight layout, sizes) ----------
+/* ---- 2-D convolution: rt_conv.c (kernels), rt_conv_pack.c (weight layout, sizes) -----
  *
  * ONNX Conv, NCHW: X[N,C,H,Wd], W[M,C/group,kH,kW], B[M] or NULL, Y[N,M,oH,oW], with the
  * same epilogue as SGEMM: Y = act(conv + B + R), R NULL or shaped like Y (may be Y).

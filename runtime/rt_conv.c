@@ -1,7 +1,7 @@
 /* rt_conv.c — rt_conv2d_f32: the runtime's 2-D convolution (grouped, strided, dilated,
  * zero-padded; NCHW) with the SGEMM epilogue fused (onnxcc_rt.h).
  *
- * Scalar reference for now: direct loops reading W as ONNX stores it or as rt_pack.c
+ * Scalar reference for now: direct loops reading W as ONNX stores it or as rt_conv_pack.c
  * packed it. */
 #include "onnxcc_rt.h"
 

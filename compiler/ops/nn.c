@@ -5,7 +5,7 @@
  * Each op is a shape rule (nn_*_infer) and a lowering to the loop IR (nn_*_lower).
  * Float32 MatMul/Gemm/Conv call the runtime kernels rt_sgemm_f32 / rt_conv2d_f32 where the
  * target has them, with constant operands packed here, at compile time, by the runtime's
- * own rt_pack.c, and with any epilogue a fusion pass gave the node (Node.epi); every
+ * own rt_*_pack.c, and with any epilogue a fusion pass gave the node (Node.epi); every
  * other case is a plain loop nest. Constant folding interprets the
  * loop nests (the interpreter runs no kernels), so they are this family's reference
  * semantics and must hold for every dtype an infer function accepts.

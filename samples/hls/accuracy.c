@@ -2,7 +2,7 @@
  * digits_run (float) and the HLS top function digits_hls (built with --hls-type fixed<W,I>)
  * on the 360 held-out digits and prints the largest absolute difference of the output
  * probabilities and the accuracy of each.
- *   cc -std=c99 -I C_OUT -I HLS_OUT C_OUT/digits.c C_OUT/digits_weights.c C_OUT/rt_sgemm.c C_OUT/rt_pack.c HLS_OUT/digits_hls.c accuracy.c -lm
+ *   cc -std=c99 -I C_OUT -I HLS_OUT C_OUT/digits.c C_OUT/digits_weights.c C_OUT/rt_sgemm.c C_OUT/rt_sgemm_pack.c HLS_OUT/digits_hls.c accuracy.c -lm
  *   ./a.out samples/digits
  * Exits non-zero if the fixed-point accuracy falls more than 2 points below float. */
 #include <math.h>

@@ -307,7 +307,7 @@ START_TEST(failed_compile_leaves_nothing)
     /* A directory squatting on one output file makes the back end fail part way: every
      * file this run wrote before that must be gone again. */
     static const char *const files[] = { "digits.h", "digits.c", "digits_weights.c",
-                                         "onnxcc_rt.h", "rt_sgemm.c", "rt_pack.c",
+                                         "onnxcc_rt.h", "rt_sgemm.c", "rt_sgemm_pack.c",
                                          NULL };
     const char *model = ONNXCC_SOURCE_ROOT "/samples/digits/digits.onnx";
     if (!exists(model)) return;
