@@ -4,12 +4,13 @@
 # root, and apt-get update only when something has to be installed.
 set -euo pipefail
 
-# llvm-19-dev: the LLVM back end (targets x86_64, aarch64); gcc-aarch64-linux-gnu,
+# llvm-19-dev: the LLVM back end (targets x86_64, aarch64); clang-19: the runtime kernels as
+# LLVM bitcode, linked into the objects; gcc-aarch64-linux-gnu,
 # libc6-dev-arm64-cross and qemu-user: `check --target aarch64` builds and runs AArch64 code.
 # gcc-arm-none-eabi, libnewlib-arm-none-eabi, qemu-system-arm: the Cortex-M firmware sample.
 pkgs=(meson ninja-build pkg-config gcc clang protobuf-c-compiler libprotobuf-c-dev check
       libopenblas-dev libonnx-testdata llvm-19-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-      qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang-tidy)
+      qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang-tidy clang-19)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "install_deps: not a Debian system; make sure these are installed: ${pkgs[*]}" >&2
