@@ -9,9 +9,24 @@
 
 static const char *const c_kernels[] = { "rt_sgemm_f32", "rt_conv2d_f32", NULL };
 
-/* LLVM targets list no runtime kernels for now: every operator lowers to a loop nest
- * there, so the object file needs nothing beyond libm. */
-static const char *const llvm_kernels[] = { NULL };
+/* LLVM targets: the C target's kernels where onnxcc was built with the runtime compiled to
+ * bitcode for that target (runtime/bitcode/meson.build): the back end links the kernels
+ * into the object, which still needs nothing beyond libm. Without it every operator lowers
+ * to a loop nest there. */
+#if !defined(ONNXCC_HAVE_LLVM) || !defined(ONNXCC_RT_BITCODE_X86_64) || \
+    !defined(ONNXCC_RT_BITCODE_AARCH64)
+static const char *const no_kernels[] = { NULL };
+#endif
+#if defined(ONNXCC_HAVE_LLVM) && defined(ONNXCC_RT_BITCODE_X86_64)
+#define X86_64_KERNELS c_kernels
+#else
+#define X86_64_KERNELS no_kernels
+#endif
+#if defined(ONNXCC_HAVE_LLVM) && defined(ONNXCC_RT_BITCODE_AARCH64)
+#define AARCH64_KERNELS c_kernels
+#else
+#define AARCH64_KERNELS no_kernels
+#endif
 
 /* AArch64 is checked on an x86-64 host: the harness is cross-compiled and linked static
  * (no target sysroot needed at run time), then run under qemu-user. */
@@ -37,7 +52,7 @@ static const Target targets[] = {
     },
     {
         .name = "x86_64",
-        .kernels = llvm_kernels,
+        .kernels = X86_64_KERNELS,
         .align = 64,   /* AVX-512 vectors and cache lines */
         .backend = BACKEND_LLVM,
         .triple = "x86_64-unknown-linux-gnu",
@@ -45,7 +60,7 @@ static const Target targets[] = {
     },
     {
         .name = "aarch64",
-        .kernels = llvm_kernels,
+        .kernels = AARCH64_KERNELS,
         .align = 64,
         .backend = BACKEND_LLVM,
         .triple = "aarch64-unknown-linux-gnu",

@@ -24,7 +24,11 @@
  *   overflow to inf, NaN stays NaN), the same algorithm as the C back end's helpers: no
  *   half support or runtime library (__truncsfhf2 ...) is needed on any target;
  * - functions are internal (one per KFunc); NAME_run is the only external symbol; it takes
- *   one pointer per input/output, which is the C prototype's ABI (arrays decay).
+ *   one pointer per input/output, which is the C prototype's ABI (arrays decay);
+ * - a runtime kernel call (KS_CALL) is a C-ABI call (ints as i64 ptrdiff_t, floats as
+ *   float, buffers as pointers); the runtime, compiled to bitcode per feature level when
+ *   onnxcc was built (runtime/bitcode/), is then linked into the module at the best level
+ *   the target machine supports, made internal and optimised with the model (link_runtime).
  * Without LLVM (meson -Dllvm=disabled) only the bottom of this file is built: entry points
  * that say how to get the back end. */
 #ifndef _POSIX_C_SOURCE
@@ -47,6 +51,7 @@
 #include <llvm-c/BitReader.h>
 #include <llvm-c/Linker.h>
 #include <llvm-c/Core.h>
+#include <llvm-c/IRReader.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
@@ -75,6 +80,9 @@ typedef struct LG {
     char *err;                /* first error (malloc'd) */
     int nvptx;                /* building kernels for target nvptx */
     StrBuf libdevice_uses;    /* nvptx: "__nv_expf (node3_exp)", one per function needed */
+    const char **kern;        /* runtime kernels called (names owned by the KProg) */
+    LLVMTypeRef *kern_ty;     /* ... and the function type each is called with */
+    int nkern, kern_cap;
 } LG;
 
 static void lg_fail(LG *g, char *msg)
@@ -664,6 +672,90 @@ static LLVMValueRef var_slot(LG *g, int v)
 
 static void gen_block(LG *g, const KStmt *s);
 
+/* A runtime kernel call with the C ABI of its onnxcc_rt.h prototype, read from the
+ * arguments' kinds: KA_INT is ptrdiff_t (i64 on both CPU targets), KA_FLOAT is float,
+ * KA_BUF a pointer to element `off` of the buffer (NULL for buf < 0). The kernel is
+ * declared here and defined once the runtime bitcode is linked in (link_runtime). */
+static void gen_call(LG *g, const KStmt *s)
+{
+    if (g->nvptx) {
+        lg_fail(g, str_fmt("%s: runtime kernel %s: target nvptx has no runtime kernels",
+                            g->f->name, s->fn ? s->fn : "(unnamed)"));
+        return;
+    }
+    if (!s->fn || !*s->fn || s->nargs < 0) {
+        lg_fail(g, str_fmt("%s: kernel call without a name", g->f->name));
+        return;
+    }
+    int n = s->nargs;
+    LLVMTypeRef *pt = calloc((size_t)n + 1, sizeof *pt);
+    LLVMValueRef *av = calloc((size_t)n + 1, sizeof *av);
+    if (!pt || !av) {
+        fputs("onnxcc: out of memory\n", stderr);
+        exit(1);
+    }
+    for (int i = 0; i < n && !g->err; i++) {
+        const KArg *a = &s->args[i];
+        switch (a->kind) {
+        case KA_INT:
+            pt[i] = g->i64;
+            av[i] = LLVMConstInt(g->i64, (unsigned long long)a->i, 1);
+            break;
+        case KA_FLOAT:
+            pt[i] = g->f32;
+            av[i] = LLVMConstReal(g->f32, (double)(float)a->f);
+            break;
+        case KA_BUF:
+            pt[i] = g->ptr;
+            if (a->buf < 0) av[i] = LLVMConstNull(g->ptr);
+            else if (a->off) av[i] = buf_elem_ptr(g, a->buf, a->off);
+            else if (a->buf < g->f->nbufs) av[i] = g->bufs[a->buf];
+            else lg_fail(g, str_fmt("%s: %s argument %d: buffer %d out of range", g->f->name,
+                                    s->fn, i, a->buf));
+            break;
+        default:
+            lg_fail(g, str_fmt("%s: %s argument %d has unknown kind %d", g->f->name, s->fn, i,
+                                (int)a->kind));
+        }
+    }
+    if (g->err) goto out;
+    LLVMTypeRef fty = LLVMFunctionType(g->vd, pt, (unsigned)n, 0);
+    int k = 0;
+    while (k < g->nkern && strcmp(g->kern[k], s->fn)) k++;
+    if (k == g->nkern) {
+        if (LLVMGetNamedFunction(g->mod, s->fn)) {
+            lg_fail(g, str_fmt("%s: runtime kernel %s has the name of a function of the model",
+                                g->f->name, s->fn));
+            goto out;
+        }
+        if (g->nkern == g->kern_cap) {
+            g->kern_cap = g->kern_cap ? 2 * g->kern_cap : 8;
+            g->kern = realloc(g->kern, (size_t)g->kern_cap * sizeof *g->kern);
+            g->kern_ty = realloc(g->kern_ty, (size_t)g->kern_cap * sizeof *g->kern_ty);
+            if (!g->kern || !g->kern_ty) {
+                fputs("onnxcc: out of memory\n", stderr);
+                exit(1);
+            }
+        }
+        g->kern[k] = s->fn;
+        g->kern_ty[k] = fty;
+        g->nkern++;
+        LLVMValueRef fn = LLVMAddFunction(g->mod, s->fn, fty);
+        unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                                LLVMCreateEnumAttribute(g->ctx, nounwind, 0));
+    } else if (g->kern_ty[k] != fty) {
+        lg_fail(g, str_fmt("%s: runtime kernel %s is called with %d arguments of other kinds "
+                            "than elsewhere in the program", g->f->name, s->fn, n));
+        goto out;
+    }
+    LLVMValueRef fn = LLVMGetNamedFunction(g->mod, s->fn);
+    LLVMBuildCall2(g->b, fty, fn, av, (unsigned)n, "");
+out:
+    free(pt);
+    free(av);
+}
+
 static void gen_stmt(LG *g, const KStmt *s)
 {
     switch (s->kind) {
@@ -748,9 +840,7 @@ static void gen_stmt(LG *g, const KStmt *s)
         return;
     }
     case KS_CALL:
-        lg_fail(g, str_fmt("%s: runtime kernel %s is not supported by the LLVM back end (its "
-                            "targets list no kernels: operators lower to loop nests there)",
-                            g->f->name, s->fn ? s->fn : "(unnamed)"));
+        gen_call(g, s);
         return;
     }
     lg_fail(g, str_fmt("%s: unknown statement kind %d", g->f->name, (int)s->kind));
@@ -1177,6 +1267,227 @@ static char *link_libdevice(LG *g)
     return NULL;
 }
 
+/* ---- CPU: the runtime kernels, linked in as bitcode ---- */
+
+#if ONNXCC_RT_BITCODE
+/* runtime/bitcode/bcembed.c generates these (rt_bitcode.c in the build tree): the runtime
+ * compiled by clang-19 per feature level, one or more bitcode modules per level. */
+int rt_bitcode_nvariants(void);
+const char *rt_bitcode_name(int v);
+const unsigned char *rt_bitcode_module(int v, int m, size_t *len);
+#endif
+
+/* A CPU feature the runtime's intrinsics may need, found out from the target machine
+ * itself (its --cpu and --features together, or the host's for native): LLVM-C cannot list
+ * a CPU's features, but a one-instruction function compiles to that instruction only when
+ * the feature is there (else it is split or becomes a library call). */
+typedef struct RtProbe {
+    const char *feature;
+    const char *ir;          /* defines @p */
+    const char *needle[2];   /* either string in the assembly: present */
+} RtProbe;
+
+static const RtProbe rt_probes[] = {
+    { "avx2", "define <8 x i32> @p(<8 x i32> %a, <8 x i32> %b) {\n"
+              "  %c = add <8 x i32> %a, %b\n  ret <8 x i32> %c\n}\n",
+      { "vpaddd\t%ymm", "vpaddd\t%zmm" } },
+    { "fma", "declare float @llvm.fma.f32(float, float, float)\n"
+             "define float @p(float %a, float %b, float %c) {\n"
+             "  %r = call float @llvm.fma.f32(float %a, float %b, float %c)\n  ret float %r\n}\n",
+      { "vfmadd", NULL } },
+    { "f16c", "define <4 x float> @p(<4 x half> %a) {\n"
+              "  %r = fpext <4 x half> %a to <4 x float>\n  ret <4 x float> %r\n}\n",
+      { "vcvtph2ps", NULL } },
+    { "avx512f", "define <16 x float> @p(<16 x float> %a, <16 x float> %b) {\n"
+                 "  %c = fadd <16 x float> %a, %b\n  ret <16 x float> %c\n}\n",
+      { "vaddps\t%zmm", NULL } },
+    { "avx512bw", "define <64 x i8> @p(<64 x i8> %a, <64 x i8> %b) {\n"
+                  "  %c = add <64 x i8> %a, %b\n  ret <64 x i8> %c\n}\n",
+      { "vpaddb\t%zmm", NULL } },
+    { "avx512dq", "define <8 x i64> @p(<8 x double> %a) {\n"
+                  "  %c = fptosi <8 x double> %a to <8 x i64>\n  ret <8 x i64> %c\n}\n",
+      { "vcvttpd2qq", NULL } },
+    { "avx512vl", "declare <4 x i64> @llvm.abs.v4i64(<4 x i64>, i1)\n"
+                  "define <4 x i64> @p(<4 x i64> %a) {\n"
+                  "  %c = call <4 x i64> @llvm.abs.v4i64(<4 x i64> %a, i1 false)\n"
+                  "  ret <4 x i64> %c\n}\n",
+      { "vpabsq\t%ymm", NULL } },
+    { "neon", "define <4 x float> @p(<4 x float> %a, <4 x float> %b) {\n"
+              "  %c = fadd <4 x float> %a, %b\n  ret <4 x float> %c\n}\n",
+      { ".4s", NULL } },
+};
+enum { RT_NPROBES = (int)(sizeof rt_probes / sizeof rt_probes[0]) };
+
+/* The feature levels runtime/bitcode/meson.build builds, best first per architecture, and
+ * the features each needs (its -march/-m flags that unlock intrinsics in the runtime). */
+typedef struct RtLevel {
+    const char *name;     /* the variant's name in runtime/bitcode/meson.build */
+    const char *arch;     /* triple prefix */
+    const char *needs[8];
+} RtLevel;
+
+static const RtLevel rt_levels[] = {
+    { "x86_64-avx512", "x86_64",
+      { "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512dq", "avx512vl", NULL } },
+    { "x86_64-v3", "x86_64", { "avx2", "fma", "f16c", NULL } },
+    { "x86_64", "x86_64", { NULL } },
+    { "aarch64", "aarch64", { "neon", NULL } },
+};
+
+static int mem_has(const char *hay, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; k <= n && i <= n - k; i++)
+        if (hay[i] == needle[0] && !memcmp(hay + i, needle, k)) return 1;
+    return 0;
+}
+
+/* 1 if the target machine has the probe's feature, 0 if not, -1 if it cannot tell. */
+static int tm_has(LLVMTargetMachineRef tm, const char *triple, const RtProbe *pr)
+{
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMMemoryBufferRef mb = LLVMCreateMemoryBufferWithMemoryRangeCopy(pr->ir, strlen(pr->ir),
+                                                                       "probe");
+    LLVMModuleRef m = NULL;
+    char *msg = NULL;
+    int r = -1;
+    if (LLVMParseIRInContext(ctx, mb, &m, &msg) == 0) {   /* takes mb */
+        LLVMSetTarget(m, triple);
+        LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
+        LLVMSetModuleDataLayout(m, td);
+        LLVMDisposeTargetData(td);
+        LLVMMemoryBufferRef out = NULL;
+        char *eerr = NULL;
+        if (!LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMAssemblyFile, &eerr, &out)) {
+            const char *txt = LLVMGetBufferStart(out);
+            size_t len = LLVMGetBufferSize(out);
+            r = 0;
+            for (int i = 0; i < 2 && pr->needle[i]; i++)
+                if (mem_has(txt, len, pr->needle[i])) r = 1;
+            LLVMDisposeMemoryBuffer(out);
+        }
+        LLVMDisposeMessage(eerr);
+        LLVMDisposeModule(m);
+    }
+    LLVMDisposeMessage(msg);
+    LLVMContextDispose(ctx);
+    return r;
+}
+
+/* The best runtime level whose features the target machine has: its name, or NULL (and
+ * *why) when none fits. */
+static const char *rt_pick_level(LLVMTargetMachineRef tm, const char *triple, char **why)
+{
+    int known[RT_NPROBES];
+    for (int i = 0; i < RT_NPROBES; i++) known[i] = -2;
+    StrBuf missing;
+    sb_init(&missing);
+    for (size_t l = 0; l < sizeof rt_levels / sizeof rt_levels[0]; l++) {
+        const RtLevel *lv = &rt_levels[l];
+        if (strncmp(triple, lv->arch, strlen(lv->arch))) continue;
+        int ok = 1;
+        for (int k = 0; k < 8 && lv->needs[k] && ok; k++) {
+            int pi = 0;
+            while (pi < RT_NPROBES && strcmp(rt_probes[pi].feature, lv->needs[k])) pi++;
+            if (pi == RT_NPROBES) ok = 0;   /* a level with an unknown need is never taken */
+            else {
+                if (known[pi] == -2) known[pi] = tm_has(tm, triple, &rt_probes[pi]);
+                if (known[pi] != 1) {
+                    ok = 0;
+                    sb_printf(&missing, "%s%s (%s)", missing.len ? ", " : "", lv->name,
+                              lv->needs[k]);
+                }
+            }
+        }
+        if (ok) {
+            sb_free(&missing);
+            return lv->name;
+        }
+    }
+    *why = str_fmt("no runtime kernel level fits this CPU (%s lacks: %s)", triple,
+                   missing.len ? missing.buf : "no level for this architecture");
+    sb_free(&missing);
+    return NULL;
+}
+
+/* Links the runtime kernels the module calls into it: the embedded bitcode of the best
+ * level the target machine supports, with every runtime symbol made internal (the object
+ * exports what it did without kernels) and the runtime's own "target-cpu" /
+ * "target-features" dropped, so its functions compile for the model's CPU and features
+ * and inline into the model's functions. Returns NULL, or a message. */
+static char *link_runtime(LG *g, LLVMTargetMachineRef tm, const char *triple)
+{
+#if ONNXCC_RT_BITCODE
+    char *why = NULL;
+    const char *level = rt_pick_level(tm, triple, &why);
+    if (!level) return why;
+    int v = 0;
+    while (v < rt_bitcode_nvariants() && strcmp(rt_bitcode_name(v), level)) v++;
+    if (v == rt_bitcode_nvariants())
+        return str_fmt("runtime kernel %s: this onnxcc was built without the runtime bitcode "
+                       "for %s (level %s)", g->kern[0], triple, level);
+    /* the level's modules, linked into one first: they may call each other */
+    LLVMModuleRef rt = NULL;
+    size_t len;
+    const unsigned char *data;
+    for (int m = 0; (data = rt_bitcode_module(v, m, &len)) != NULL; m++) {
+        LLVMMemoryBufferRef mb = LLVMCreateMemoryBufferWithMemoryRange(
+            (const char *)data, len, "onnxcc-runtime", 0);
+        LLVMModuleRef mod = NULL;
+        int bad = LLVMParseBitcodeInContext2(g->ctx, mb, &mod);
+        LLVMDisposeMemoryBuffer(mb);
+        if (bad) {
+            if (rt) LLVMDisposeModule(rt);
+            return str_fmt("internal error: the embedded runtime bitcode (%s, module %d) does "
+                           "not load", level, m);
+        }
+        if (!rt) rt = mod;
+        else if (LLVMLinkModules2(rt, mod)) {
+            LLVMDisposeModule(rt);
+            return str_fmt("internal error: the runtime bitcode modules (%s) do not link", level);
+        }
+    }
+    if (!rt) return str_fmt("internal error: no runtime bitcode for level %s", level);
+    LLVMSetTarget(rt, LLVMGetTarget(g->mod));
+    LLVMSetDataLayout(rt, LLVMGetDataLayoutStr(g->mod));
+    /* everything but the kernels the model calls is internal before linking (so nothing of
+     * it can meet a model symbol); the kernels are made internal once linked */
+    for (LLVMValueRef fn = LLVMGetFirstFunction(rt); fn; fn = LLVMGetNextFunction(fn)) {
+        if (LLVMIsDeclaration(fn)) continue;
+        LLVMRemoveStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, "target-cpu", 10);
+        LLVMRemoveStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, "target-features", 15);
+        LLVMRemoveStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, "tune-cpu", 8);
+        size_t nl;
+        const char *name = LLVMGetValueName2(fn, &nl);
+        int called = 0;
+        for (int k = 0; k < g->nkern && !called; k++)
+            if (strlen(g->kern[k]) == nl && !memcmp(g->kern[k], name, nl)) called = 1;
+        if (!called) LLVMSetLinkage(fn, LLVMInternalLinkage);
+    }
+    for (LLVMValueRef gv = LLVMGetFirstGlobal(rt); gv; gv = LLVMGetNextGlobal(gv))
+        if (!LLVMIsDeclaration(gv)) LLVMSetLinkage(gv, LLVMInternalLinkage);
+    if (LLVMLinkModules2(g->mod, rt))
+        return str_fmt("internal error: the runtime bitcode (%s) does not link with the model",
+                       level);
+    for (int k = 0; k < g->nkern; k++) {
+        LLVMValueRef fn = LLVMGetNamedFunction(g->mod, g->kern[k]);
+        if (!fn || LLVMIsDeclaration(fn))
+            return str_fmt("runtime kernel %s is not in the runtime bitcode of this onnxcc "
+                           "(level %s)", g->kern[k], level);
+        if (LLVMGlobalGetValueType(fn) != g->kern_ty[k])
+            return str_fmt("runtime kernel %s: the call's arguments do not match the "
+                           "runtime's prototype (onnxcc_rt.h)", g->kern[k]);
+        LLVMSetLinkage(fn, LLVMInternalLinkage);
+    }
+    return NULL;
+#else
+    (void)tm;
+    (void)triple;
+    return str_fmt("runtime kernel %s: this onnxcc was built without the runtime bitcode "
+                   "(clang-19), so target %s has no runtime kernels", g->kern[0], triple);
+#endif
+}
+
 /* "sm_80", "sm_90a": what NVPTX calls a CPU. */
 static int nv_cpu_ok(const char *cpu)
 {
@@ -1276,6 +1587,10 @@ static int llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, 
                           LLVMValueAsMetadata(LLVMConstInt(g.i32, 0, 0)));
     } else {
         build_module(&g);
+        if (!g.err && g.nkern) {
+            char *lerr = link_runtime(&g, tm, triple);
+            if (lerr) lg_fail(&g, lerr);
+        }
     }
     if (g.err) {
         *err = g.err;
@@ -1348,6 +1663,8 @@ done:
     free(host);
     nvptx_plan_free(&plan);
     sb_free(&g.libdevice_uses);
+    free(g.kern);
+    free(g.kern_ty);
     if (ll) LLVMDisposeMessage(ll);
     if (obj) LLVMDisposeMemoryBuffer(obj);
     free(g.weights);
