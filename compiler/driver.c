@@ -170,6 +170,11 @@ static KProg *lower_plan(const DriverOpts *o, Graph *g, const char *name, const 
                                     "--weights bin the caller places the blob");
         return NULL;
     }
+    /* the graph rewrites (BatchNormalization folding, epilogue fusion) for this target */
+    if (passes_run(g, t) != 0) {
+        *msg = pool_strdup(p, g->err ? g->err : "graph passes failed");
+        return NULL;
+    }
     char *err = NULL;
     KProg *prog = lower_graph(g, name, t, &err);
     if (!prog) {

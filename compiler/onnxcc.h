@@ -204,6 +204,17 @@ int shape_infer(Graph *g);
  * NULL if all are supported. */
 char *shape_unsupported(Graph *g);
 
+/* passes/ */
+
+/* The graph rewrites between shape_infer and lower_graph (compiler/passes/passes.c):
+ * BatchNormalization folded into the Conv/Gemm/MatMul before it (every target), then on a
+ * target with the op's runtime kernel (t->kernels) the epilogue fusion of float32
+ * Conv/Gemm/MatMul with a following residual Add, MatMul bias Add and one activation
+ * (Node.epi). A rewritten node's op_type names what it absorbed ("Conv+Add+Relu"); it
+ * keeps the last absorbed node's output value. 0, or -1 with g->err. */
+struct Target;
+int passes_run(Graph *g, const struct Target *t);
+
 /* lower.c */
 
 struct Lower {
