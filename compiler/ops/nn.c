@@ -358,29 +358,32 @@ typedef struct GemmOp {
     KExpr *aoff, *boff, *yoff;   /* element offsets (NULL: 0) */
     int ta, tb;                  /* stored transposed */
     int64_t lda, ldb;
-    const Value *aconst, *bconst; /* whole constant operands (offset 0): packed here */
+    const float *aconst, *bconst; /* constant operands' data (offsets applied): packed here */
     double alpha, beta;
     int bias, bias_mode;         /* buffer or -1; 1 per row, 2 per column */
+    KExpr *bias_off;
     int res;                     /* residual buffer (row stride N) or -1 */
     KExpr *roff;
 } GemmOp;
 
+/* The node's fused activation (n may be NULL: none). */
 static int epi_act(const Node *n, double *a, double *b)
 {
-    *a = n->epi ? n->epi->act_a : 0.0;
-    *b = n->epi ? n->epi->act_b : 0.0;
-    return n->epi ? n->epi->act : RT_ACT_NONE;
+    const Epilogue *e = n ? n->epi : NULL;
+    *a = e ? e->act_a : 0.0;
+    *b = e ? e->act_b : 0.0;
+    return e ? e->act : RT_ACT_NONE;
 }
 
 /* Packs a constant float operand for the kernel; returns the packed buffer or -1. */
-static int pack_operand(Lower *L, const Value *v, int is_a, int64_t rows, int64_t cols,
+static int pack_operand(Lower *L, const float *data, int is_a, int64_t rows, int64_t cols,
                         int64_t ld, int trans)
 {
     ptrdiff_t sz = is_a ? rt_sgemm_pack_a_size(rows, cols) : rt_sgemm_pack_b_size(rows, cols);
     if (sz <= 0) return -1;
     float *pk = pool_alloc(L->prog->pool, sizeof(float) * (size_t)sz);
-    if (is_a) rt_sgemm_pack_a(rows, cols, v->data, ld, trans, pk);
-    else rt_sgemm_pack_b(rows, cols, v->data, ld, trans, pk);
+    if (is_a) rt_sgemm_pack_a(rows, cols, data, ld, trans, pk);
+    else rt_sgemm_pack_b(rows, cols, data, ld, trans, pk);
     return lw_const(L, is_a ? "packed_a" : "packed_b", DT_F32, sz, pk);
 }
 
@@ -388,11 +391,11 @@ static void gemm_call(KB *k, Lower *L, const Node *n, GemmOp *g)
 {
     int A = g->A, B = g->B, ta = g->ta, tb = g->tb;
     KExpr *aoff = g->aoff, *boff = g->boff;
-    if (g->aconst && g->aconst->type.dt == DT_F32) {
+    if (g->aconst) {
         int pa = pack_operand(L, g->aconst, 1, g->M, g->K, g->lda, ta);
         if (pa >= 0) { A = pa; ta = 2; aoff = NULL; }
     }
-    if (g->bconst && g->bconst->type.dt == DT_F32) {
+    if (g->bconst) {
         int pb = pack_operand(L, g->bconst, 0, g->K, g->N, g->ldb, tb);
         if (pb >= 0) { B = pb; tb = 2; boff = NULL; }
     }
@@ -405,7 +408,7 @@ static void gemm_call(KB *k, Lower *L, const Node *n, GemmOp *g)
         karg_buf(A, aoff), karg_int(g->lda), karg_int(ta),
         karg_buf(B, boff), karg_int(g->ldb), karg_int(tb),
         karg_buf(g->Y, g->yoff), karg_int(g->N), karg_float(g->alpha), karg_float(g->beta),
-        karg_buf(g->bias, NULL), karg_int(g->bias >= 0 ? g->bias_mode : 0),
+        karg_buf(g->bias, g->bias_off), karg_int(g->bias >= 0 ? g->bias_mode : 0),
         karg_buf(g->res, g->roff), karg_int(g->N),
         karg_int(act), karg_float(a), karg_float(b),
         karg_buf(work, NULL),
@@ -417,10 +420,11 @@ static void gemm_call(KB *k, Lower *L, const Node *n, GemmOp *g)
 static int epi_res(const Node *n) { return n->epi ? n->epi->residual_in : -1; }
 static int epi_bias(const Node *n) { return n->epi ? n->epi->bias_in : -1; }
 
-static const Value *whole_const(const Node *n, int i)
+/* The data of a constant float32 input, or NULL. */
+static const float *whole_const(const Node *n, int i)
 {
     const Value *v = node_in(n, i);
-    return v && v->data ? v : NULL;
+    return v && v->data && v->type.dt == DT_F32 ? v->data : NULL;
 }
 
 int nn_matmul_lower(Node *n, Lower *L)
@@ -697,11 +701,11 @@ int nn_conv_lower(Node *n, Lower *L)
         int64_t pT = h < 0 ? 0 : w.pb[h], pL = w.pb[x], dH = h < 0 ? 1 : w.d[h], dW = w.d[x];
         /* constant weights go out in the layout the kernel reads */
         int wpacked = 0, Wk = W;
-        const Value *wv = whole_const(n, 1);
+        const float *wv = whole_const(n, 1);
         ptrdiff_t psz = wv ? rt_conv2d_pack_w_size(C, M, kH, kW, group) : 0;
         if (psz > 0) {
             float *pk = pool_alloc(L->prog->pool, sizeof(float) * (size_t)psz);
-            rt_conv2d_pack_w(C, M, kH, kW, group, wv->data, pk);
+            rt_conv2d_pack_w(C, M, kH, kW, group, wv, pk);
             Wk = lw_const(L, "packed_w", DT_F32, psz, pk);
             wpacked = 1;
         }
@@ -1577,8 +1581,14 @@ int nn_rnn_lower(Node *n, Lower *L)
     int Y = node_out(n, 0) ? lw_out(L, 0) : -1, YH = node_out(n, 1) ? lw_out(L, 1) : -1;
     int YC = lstm && node_out(n, 2) ? lw_out(L, 2) : -1;
     int Hs = lw_temp(L, dt, NB * H), Cs = lstm ? lw_temp(L, dt, NB * H) : -1;
-    int Gx = lw_temp(L, dt, GH), Gh = lw_temp(L, dt, GH);
+    /* With the SGEMM kernel (and no per-row lengths), the input projection of every time
+     * step is one GEMM per direction before the recurrence, and each step's recurrent
+     * product is a GEMV on the packed R; otherwise both are loop nests per step. */
+    int fast = dt == DT_F32 && SL < 0 && lw_has_kernel(L, "rt_sgemm_f32");
+    int Gx = lw_temp(L, dt, fast ? S * NB * GH : GH), Gh = lw_temp(L, dt, GH);
     int ZR = gru ? lw_temp(L, dt, 2 * H) : -1;
+    int64_t NRh = (gru && !lbr) ? 2 * H : GH;   /* rows of R in the per-step product */
+    const float *Wc = whole_const(n, 1), *Rc = whole_const(n, 2);
 
     if (Y >= 0 && SL >= 0) {
         /* steps past a batch row's length stay zero */
@@ -1588,6 +1598,17 @@ int nn_rnn_lower(Node *n, Lower *L)
     }
     for (int d = 0; d < r.dirs; d++) {
         int rev = !strcmp(r.dir, "reverse") || d == 1;
+        if (fast) {
+            /* Gx[row of x_t] = x_t W^T + Wb, every step at once (rows in X's order) */
+            GemmOp g = {
+                .M = S * NB, .N = GH, .K = I, .A = X, .B = W, .Y = Gx, .tb = 1,
+                .lda = I, .ldb = I, .alpha = 1.0, .beta = 0.0,
+                .boff = kc_idx(k, d * GH * I), .bconst = Wc ? Wc + d * GH * I : NULL,
+                .bias = B, .bias_mode = 2, .res = -1,
+            };
+            if (B >= 0) g.bias_off = kc_idx(k, d * 2 * GH);
+            gemm_call(k, L, NULL, &g);
+        }
         /* state index (b, j) in [dirs,batch,H] or [batch,dirs,H] tensors */
         #define STATE_IDX(bv, jv) (r.layout ? kadd(k, kmuli(k, kaddi(k, kmuli(k, V(k, bv), r.dirs), d), H), V(k, jv)) \
                                             : kadd(k, kmuli(k, kaddi(k, V(k, bv), (int64_t)d * NB), H), V(k, jv)))
@@ -1609,29 +1630,47 @@ int nn_rnn_lower(Node *n, Lower *L)
             nopen++;
         }
         int t = kdecl(k, DT_IDX, rev ? kaddi(k, ksub(k, V(k, len), V(k, s)), -1) : V(k, s));
-        /* Gx = W x_t + Wb */
-        j = kfor_n(k, GH, KL_SERIAL);
-        int acc = kdecl(k, dt, B >= 0 ? kload(k, B, kaddi(k, V(k, j), (int64_t)d * 2 * GH)) : kc(k, dt, 0));
-        int i = kfor_n(k, I, KL_REDUCE);
-        KExpr *xr = r.layout ? kmuli(k, V(k, b), S) : kmuli(k, V(k, t), NB);
-        xr = r.layout ? kadd(k, xr, V(k, t)) : kadd(k, xr, V(k, b));
-        KExpr *xi = kadd(k, kmuli(k, xr, I), V(k, i));
-        KExpr *wi = kadd(k, kmuli(k, kaddi(k, V(k, j), (int64_t)d * GH), I), V(k, i));
-        kaccum(k, acc, kmul_t(k, kload(k, X, xi), kload(k, W, wi)));
-        kend(k);
-        kstore(k, Gx, V(k, j), V(k, acc));
-        kend(k);
-        /* Gh = R h + Rb (GRU without linear_before_reset: the h gate comes later) */
-        j = kfor_n(k, (gru && !lbr) ? 2 * H : GH, KL_SERIAL);
-        acc = kdecl(k, dt, B >= 0 ? kload(k, B, kaddi(k, V(k, j), (int64_t)d * 2 * GH + GH)) : kc(k, dt, 0));
-        i = kfor_n(k, H, KL_REDUCE);
-        kaccum(k, acc, kmul_t(k, kload(k, Hs, kadd(k, kmuli(k, V(k, b), H), V(k, i))),
-                              kload(k, R, kadd(k, kmuli(k, kaddi(k, V(k, j), (int64_t)d * GH), H), V(k, i)))));
-        kend(k);
-        kstore(k, Gh, V(k, j), V(k, acc));
-        kend(k);
+        int gxo = -1;   /* fast: row of x_t in Gx, times GH */
+        if (fast) {
+            KExpr *xrow = r.layout ? kadd(k, kmuli(k, V(k, b), S), V(k, t))
+                                   : kadd(k, kmuli(k, V(k, t), NB), V(k, b));
+            gxo = kdecl(k, DT_IDX, kmuli(k, xrow, GH));
+            /* Gh = h R^T + Rb: a GEMV on the packed rows of R */
+            GemmOp g = {
+                .M = 1, .N = NRh, .K = H, .A = Hs, .B = R, .Y = Gh, .tb = 1,
+                .lda = H, .ldb = H, .alpha = 1.0, .beta = 0.0,
+                .aoff = kmuli(k, V(k, b), H),
+                .boff = kc_idx(k, d * GH * H), .bconst = Rc ? Rc + d * GH * H : NULL,
+                .bias = B, .bias_mode = 2, .res = -1,
+            };
+            if (B >= 0) g.bias_off = kc_idx(k, d * 2 * GH + GH);
+            gemm_call(k, L, NULL, &g);
+        } else {
+            /* Gx = W x_t + Wb */
+            j = kfor_n(k, GH, KL_SERIAL);
+            int acc = kdecl(k, dt, B >= 0 ? kload(k, B, kaddi(k, V(k, j), (int64_t)d * 2 * GH)) : kc(k, dt, 0));
+            int i = kfor_n(k, I, KL_REDUCE);
+            KExpr *xr = r.layout ? kmuli(k, V(k, b), S) : kmuli(k, V(k, t), NB);
+            xr = r.layout ? kadd(k, xr, V(k, t)) : kadd(k, xr, V(k, b));
+            KExpr *xi = kadd(k, kmuli(k, xr, I), V(k, i));
+            KExpr *wi = kadd(k, kmuli(k, kaddi(k, V(k, j), (int64_t)d * GH), I), V(k, i));
+            kaccum(k, acc, kmul_t(k, kload(k, X, xi), kload(k, W, wi)));
+            kend(k);
+            kstore(k, Gx, V(k, j), V(k, acc));
+            kend(k);
+            /* Gh = R h + Rb (GRU without linear_before_reset: the h gate comes later) */
+            j = kfor_n(k, NRh, KL_SERIAL);
+            acc = kdecl(k, dt, B >= 0 ? kload(k, B, kaddi(k, V(k, j), (int64_t)d * 2 * GH + GH)) : kc(k, dt, 0));
+            i = kfor_n(k, H, KL_REDUCE);
+            kaccum(k, acc, kmul_t(k, kload(k, Hs, kadd(k, kmuli(k, V(k, b), H), V(k, i))),
+                                  kload(k, R, kadd(k, kmuli(k, kaddi(k, V(k, j), (int64_t)d * GH), H), V(k, i)))));
+            kend(k);
+            kstore(k, Gh, V(k, j), V(k, acc));
+            kend(k);
+        }
         int na = r.nact * d;
-        #define GSUM(off) kadd_t(k, kload(k, Gx, kaddi(k, V(k, j), off)), kload(k, Gh, kaddi(k, V(k, j), off)))
+        #define GXI(off) (gxo >= 0 ? kadd(k, V(k, gxo), kaddi(k, V(k, j), off)) : kaddi(k, V(k, j), off))
+        #define GSUM(off) kadd_t(k, kload(k, Gx, GXI(off)), kload(k, Gh, kaddi(k, V(k, j), off)))
         #define HS_IDX() kadd(k, kmuli(k, V(k, b), H), V(k, j))
         if (n->op == OP_RNN) {
             j = kfor_n(k, H, KL_SERIAL);
@@ -1644,9 +1683,9 @@ int nn_rnn_lower(Node *n, Lower *L)
             if (!lbr) {
                 /* Gh_h = R_h (r . h) + Rb_h */
                 j = kfor_n(k, H, KL_SERIAL);
-                acc = kdecl(k, dt, B >= 0 ? kload(k, B, kaddi(k, V(k, j), (int64_t)d * 2 * GH + GH + 2 * H))
-                                          : kc(k, dt, 0));
-                i = kfor_n(k, H, KL_REDUCE);
+                int acc = kdecl(k, dt, B >= 0 ? kload(k, B, kaddi(k, V(k, j), (int64_t)d * 2 * GH + GH + 2 * H))
+                                              : kc(k, dt, 0));
+                int i = kfor_n(k, H, KL_REDUCE);
                 KExpr *rh = kmul_t(k, kload(k, ZR, kaddi(k, V(k, i), H)),
                                    kload(k, Hs, kadd(k, kmuli(k, V(k, b), H), V(k, i))));
                 kaccum(k, acc, kmul_t(k, rh, kload(k, R, kadd(k, kmuli(k, kaddi(k, V(k, j), (int64_t)d * GH + 2 * H), H), V(k, i)))));
@@ -1657,7 +1696,7 @@ int nn_rnn_lower(Node *n, Lower *L)
             j = kfor_n(k, H, KL_SERIAL);
             KExpr *hh = lbr ? kmul_t(k, kload(k, ZR, kaddi(k, V(k, j), H)), kload(k, Gh, kaddi(k, V(k, j), 2 * H)))
                             : kload(k, Gh, kaddi(k, V(k, j), 2 * H));
-            int ht = kdecl(k, dt, rnn_gate(k, dt, &r, na + 1, clip, kadd_t(k, kload(k, Gx, kaddi(k, V(k, j), 2 * H)), hh)));
+            int ht = kdecl(k, dt, rnn_gate(k, dt, &r, na + 1, clip, kadd_t(k, kload(k, Gx, GXI(2 * H)), hh)));
             int z = kdecl(k, dt, kload(k, ZR, V(k, j)));
             KExpr *hn = kadd_t(k, kmul_t(k, kbin(k, KB_SUB, kc(k, dt, 1.0), V(k, z)), V(k, ht)),
                                kmul_t(k, V(k, z), kload(k, Hs, HS_IDX())));
@@ -1703,6 +1742,7 @@ int nn_rnn_lower(Node *n, Lower *L)
             kend_n(k, 2);
         }
         #undef GSUM
+        #undef GXI
         #undef HS_IDX
         #undef STATE_IDX
     }
