@@ -1,9 +1,296 @@
 /* rt_conv.c — rt_conv2d_f32: the runtime's 2-D convolution (grouped, strided, dilated,
  * zero-padded; NCHW) with the SGEMM epilogue fused (onnxcc_rt.h).
  *
- * Scalar reference for now: direct loops reading W as ONNX stores it or as rt_conv_pack.c
- * packed it. */
+ * Per image and group, Y_g[Mg, oH*oW] = W_g[Mg, Cg*kH*kW] x col[Cg*kH*kW, oH*oW]. The path
+ * is rt_conv_pack.c's plan (rt_conv2d_plan_):
+ *  - 1x1, stride 1, no pad: rt_sgemm_f32 straight on X (B = X, ldb = H*W), no copy;
+ *  - other GEMM shapes: im2col of a chunk of output pixels into the scratch, then
+ *    rt_sgemm_f32 on the chunk (ldy = oH*oW), the epilogue applied by the SGEMM;
+ *  - depthwise and groups with few output channels: a direct kernel (conv_direct) reading W
+ *    as ONNX stores it, vectorised over output columns (AVX-512, AVX2, NEON or plain C),
+ *    with 3x3 stride 1 and 2 specialised. */
+#include <string.h>
 #include "onnxcc_rt.h"
+
+/* rt_conv_pack.c: the plan shared with rt_conv2d_work and rt_conv2d_pack_w_size. */
+ptrdiff_t rt_conv2d_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group,
+                          ptrdiff_t H, ptrdiff_t Wd, ptrdiff_t oH, ptrdiff_t oW,
+                          ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t pT, ptrdiff_t pL,
+                          ptrdiff_t *nc);
+
+#if defined(__GNUC__) || defined(__clang__)
+#define RT_INLINE static inline __attribute__((always_inline))
+#else
+#define RT_INLINE static inline
+#endif
+
+/* ---- a few vector operations, RTV floats wide ---------------------------------------- */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define RTV 16
+typedef __m512 rtv;
+#define V_LD(p) _mm512_loadu_ps(p)
+#define V_ST(p, v) _mm512_storeu_ps(p, v)
+#define V_SET1(x) _mm512_set1_ps(x)
+#define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define V_ADD(a, b) _mm512_add_ps(a, b)
+#define V_MUL(a, b) _mm512_mul_ps(a, b)
+#define V_MAX(a, b) _mm512_max_ps(a, b)
+#define V_MIN(a, b) _mm512_min_ps(a, b)
+/* p[0], p[2], ..., p[2 * RTV - 2] (reads p[0 .. 2 * RTV - 1]) */
+RT_INLINE rtv v_ld_s2(const float *p)
+{
+    const __m512i idx = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    return _mm512_permutex2var_ps(_mm512_loadu_ps(p), idx, _mm512_loadu_ps(p + 16));
+}
+#elif defined(__AVX2__)
+#include <immintrin.h>
+#define RTV 8
+typedef __m256 rtv;
+#define V_LD(p) _mm256_loadu_ps(p)
+#define V_ST(p, v) _mm256_storeu_ps(p, v)
+#define V_SET1(x) _mm256_set1_ps(x)
+#if defined(__FMA__)
+#define V_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#else
+#define V_FMA(a, b, c) _mm256_add_ps(_mm256_mul_ps(a, b), c)
+#endif
+#define V_ADD(a, b) _mm256_add_ps(a, b)
+#define V_MUL(a, b) _mm256_mul_ps(a, b)
+#define V_MAX(a, b) _mm256_max_ps(a, b)
+#define V_MIN(a, b) _mm256_min_ps(a, b)
+RT_INLINE rtv v_ld_s2(const float *p)
+{
+    __m256 t = _mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8), 0x88);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), 0xd8));
+}
+#elif defined(__ARM_NEON)
+#include <arm_neon.h>
+#define RTV 4
+typedef float32x4_t rtv;
+#define V_LD(p) vld1q_f32(p)
+#define V_ST(p, v) vst1q_f32(p, v)
+#define V_SET1(x) vdupq_n_f32(x)
+#if defined(__aarch64__)
+#define V_FMA(a, b, c) vfmaq_f32(c, a, b)
+#else
+#define V_FMA(a, b, c) vmlaq_f32(c, a, b)
+#endif
+#define V_ADD(a, b) vaddq_f32(a, b)
+#define V_MUL(a, b) vmulq_f32(a, b)
+#define V_MAX(a, b) vmaxq_f32(a, b)
+#define V_MIN(a, b) vminq_f32(a, b)
+RT_INLINE rtv v_ld_s2(const float *p) { return vld2q_f32(p).val[0]; }
+#else
+#define RTV 1
+typedef float rtv;
+#define V_LD(p) (*(p))
+#define V_ST(p, v) (*(p) = (v))
+#define V_SET1(x) (x)
+#define V_FMA(a, b, c) ((a) * (b) + (c))
+#define V_ADD(a, b) ((a) + (b))
+#define V_MUL(a, b) ((a) * (b))
+#define V_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define V_MIN(a, b) ((a) < (b) ? (a) : (b))
+RT_INLINE rtv v_ld_s2(const float *p) { return *p; }
+#endif
+
+/* RTV input columns p[0], p[s], ..., for stride s */
+RT_INLINE rtv v_ld_s(const float *p, ptrdiff_t s)
+{
+    if (s == 1) return V_LD(p);
+    if (s == 2) return v_ld_s2(p);
+    {
+        float t[RTV];
+        int i;
+        for (i = 0; i < RTV; i++) t[i] = p[i * s];
+        return V_LD(t);
+    }
+}
+
+/* y = act(v + bias + r) for RTV outputs; activations with exp/erf/tanh are left to the
+ * scalar pass (conv_act_tail) after the store. */
+RT_INLINE void v_epilogue(float *y, rtv v, rtv bias, const float *r, ptrdiff_t act,
+                          float a, float b)
+{
+    const rtv zero = V_SET1(0.0f), one = V_SET1(1.0f);
+    v = V_ADD(v, bias);
+    if (r) v = V_ADD(v, V_LD(r));
+    switch (act) {
+    case RT_ACT_RELU: v = V_MAX(v, zero); break;
+    case RT_ACT_CLIP: v = V_MIN(V_MAX(v, V_SET1(a)), V_SET1(b)); break;
+    case RT_ACT_LEAKY_RELU: v = V_FMA(V_SET1(a), V_MIN(v, zero), V_MAX(v, zero)); break;
+    case RT_ACT_HARD_SIGMOID:
+        v = V_MIN(V_MAX(V_FMA(V_SET1(a), v, V_SET1(b)), zero), one);
+        break;
+    case RT_ACT_HARD_SWISH:
+        v = V_MUL(v, V_MIN(V_MAX(V_FMA(v, V_SET1(1.0f / 6.0f), V_SET1(0.5f)), zero), one));
+        break;
+    default: break;
+    }
+    V_ST(y, v);
+}
+
+static int act_is_vector(ptrdiff_t act) { return act <= RT_ACT_HARD_SWISH; }
+
+static void conv_act_tail(float *y, ptrdiff_t n, ptrdiff_t act, float a, float b)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) y[i] = rt_act_f32(y[i], act, a, b);
+}
+
+/* ---- direct kernel ---------------------------------------------------------------------
+ * One output plane: output channel m reads cg input channels xc (plane stride HW) with the
+ * weights w[cg][kH][kW]. Columns whose every tap is inside the row (the interior) go RTV
+ * at a time, four vectors per step for independent FMA chains; the border columns one at a
+ * time. Called with constant cg / kH / kW / sW / dW for the specialised shapes. */
+RT_INLINE void direct_plane(const float *xc, const float *w, float bias, float *y,
+                            const float *r, ptrdiff_t act, float a, float b,
+                            ptrdiff_t H, ptrdiff_t Wd, ptrdiff_t oH, ptrdiff_t oW,
+                            ptrdiff_t sH, ptrdiff_t pT, ptrdiff_t pL, ptrdiff_t dH,
+                            ptrdiff_t cg, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t sW, ptrdiff_t dW)
+{
+    ptrdiff_t HW = H * Wd, oh, ow, c, kh, kw, lo, hi, vhi, span = (kW - 1) * dW;
+    int vec = act_is_vector(act);
+    rtv vb = V_SET1(bias);
+    /* interior: ow * sW - pL >= 0 and ow * sW - pL + span <= Wd - 1; the vector loads of a
+     * stride-2 row read one column further */
+    lo = (pL + sW - 1) / sW;
+    hi = Wd - 1 - span + pL >= 0 ? (Wd - 1 - span + pL) / sW + 1 : 0;
+    if (hi > oW) hi = oW;
+    if (hi < lo) hi = lo;
+    vhi = hi;
+    if (sW == 2 && RTV > 1 && hi > lo && (hi - 1) * 2 - pL + span + 1 > Wd - 1) vhi = hi - 1;
+    for (oh = 0; oh < oH; oh++) {
+        ptrdiff_t ih0 = oh * sH - pT, khlo, khhi;
+        float *yr = y + oh * oW;
+        const float *rr = r ? r + oh * oW : 0;
+        khlo = ih0 >= 0 ? 0 : (-ih0 + dH - 1) / dH;
+        khhi = H - 1 - ih0 >= 0 ? (H - 1 - ih0) / dH + 1 : 0;
+        if (khhi > kH) khhi = kH;
+        ow = lo;
+        for (; ow + 4 * RTV <= vhi; ow += 4 * RTV) {
+            rtv a0 = V_SET1(0.0f), a1 = a0, a2 = a0, a3 = a0;
+            for (c = 0; c < cg; c++)
+                for (kh = khlo; kh < khhi; kh++) {
+                    const float *xr = xc + c * HW + (ih0 + kh * dH) * Wd + ow * sW - pL;
+                    const float *wr = w + (c * kH + kh) * kW;
+                    for (kw = 0; kw < kW; kw++) {
+                        rtv wv = V_SET1(wr[kw]);
+                        const float *xp = xr + kw * dW;
+                        a0 = V_FMA(wv, v_ld_s(xp, sW), a0);
+                        a1 = V_FMA(wv, v_ld_s(xp + RTV * sW, sW), a1);
+                        a2 = V_FMA(wv, v_ld_s(xp + 2 * RTV * sW, sW), a2);
+                        a3 = V_FMA(wv, v_ld_s(xp + 3 * RTV * sW, sW), a3);
+                    }
+                }
+            v_epilogue(yr + ow, a0, vb, rr ? rr + ow : 0, act, a, b);
+            v_epilogue(yr + ow + RTV, a1, vb, rr ? rr + ow + RTV : 0, act, a, b);
+            v_epilogue(yr + ow + 2 * RTV, a2, vb, rr ? rr + ow + 2 * RTV : 0, act, a, b);
+            v_epilogue(yr + ow + 3 * RTV, a3, vb, rr ? rr + ow + 3 * RTV : 0, act, a, b);
+            if (!vec) conv_act_tail(yr + ow, 4 * RTV, act, a, b);
+        }
+        for (; ow + RTV <= vhi; ow += RTV) {
+            rtv a0 = V_SET1(0.0f);
+            for (c = 0; c < cg; c++)
+                for (kh = khlo; kh < khhi; kh++) {
+                    const float *xr = xc + c * HW + (ih0 + kh * dH) * Wd + ow * sW - pL;
+                    const float *wr = w + (c * kH + kh) * kW;
+                    for (kw = 0; kw < kW; kw++)
+                        a0 = V_FMA(V_SET1(wr[kw]), v_ld_s(xr + kw * dW, sW), a0);
+                }
+            v_epilogue(yr + ow, a0, vb, rr ? rr + ow : 0, act, a, b);
+            if (!vec) conv_act_tail(yr + ow, RTV, act, a, b);
+        }
+        /* the rest of the row, one column at a time with bounds checks */
+        for (ow = 0; ow < oW; ow++) {
+            float acc = 0.0f, v;
+            ptrdiff_t iw0 = ow * sW - pL;
+            if (ow == lo && lo < vhi) {  /* skip what the vector loops did */
+                ow = lo + (vhi - lo) / RTV * RTV;
+                if (ow >= oW) break;
+                iw0 = ow * sW - pL;
+            }
+            for (c = 0; c < cg; c++)
+                for (kh = khlo; kh < khhi; kh++) {
+                    const float *xr = xc + c * HW + (ih0 + kh * dH) * Wd;
+                    const float *wr = w + (c * kH + kh) * kW;
+                    for (kw = 0; kw < kW; kw++) {
+                        ptrdiff_t iw = iw0 + kw * dW;
+                        if (iw >= 0 && iw < Wd) acc += wr[kw] * xr[iw];
+                    }
+                }
+            v = acc + bias;
+            if (rr) v += rr[ow];
+            yr[ow] = rt_act_f32(v, act, a, b);
+        }
+    }
+}
+
+static void conv_direct(const float *X, const float *W, const float *B, float *Y,
+                        ptrdiff_t N, ptrdiff_t C, ptrdiff_t H, ptrdiff_t Wd,
+                        ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t oH, ptrdiff_t oW,
+                        ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t pT, ptrdiff_t pL,
+                        ptrdiff_t dH, ptrdiff_t dW, ptrdiff_t group,
+                        const float *R, ptrdiff_t act, float a, float b)
+{
+    ptrdiff_t cg = C / group, mg = M / group, kk = cg * kH * kW, n, m;
+    for (n = 0; n < N; n++)
+        for (m = 0; m < M; m++) {
+            const float *xc = X + (n * C + m / mg * cg) * H * Wd, *w = W + m * kk;
+            float *y = Y + (n * M + m) * oH * oW, bias = B ? B[m] : 0.0f;
+            const float *r = R ? R + (n * M + m) * oH * oW : 0;
+            if (cg == 1 && kH == 3 && kW == 3 && dW == 1 && sW == 1)
+                direct_plane(xc, w, bias, y, r, act, a, b, H, Wd, oH, oW, sH, pT, pL, dH,
+                             1, 3, 3, 1, 1);
+            else if (cg == 1 && kH == 3 && kW == 3 && dW == 1 && sW == 2)
+                direct_plane(xc, w, bias, y, r, act, a, b, H, Wd, oH, oW, sH, pT, pL, dH,
+                             1, 3, 3, 2, 1);
+            else
+                direct_plane(xc, w, bias, y, r, act, a, b, H, Wd, oH, oW, sH, pT, pL, dH,
+                             cg, kH, kW, sW, dW);
+        }
+}
+
+/* ---- im2col ----------------------------------------------------------------------------
+ * col[k][j] for k = (c, kh, kw) over cg channels and output pixels p0 .. p0 + nc - 1. */
+static void im2col(const float *x, float *col, ptrdiff_t cg, ptrdiff_t H, ptrdiff_t Wd,
+                   ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t oW, ptrdiff_t sH, ptrdiff_t sW,
+                   ptrdiff_t pT, ptrdiff_t pL, ptrdiff_t dH, ptrdiff_t dW,
+                   ptrdiff_t p0, ptrdiff_t nc)
+{
+    ptrdiff_t c, kh, kw;
+    float *row = col;
+    for (c = 0; c < cg; c++)
+        for (kh = 0; kh < kH; kh++)
+            for (kw = 0; kw < kW; kw++, row += nc) {
+                ptrdiff_t p = p0, oh = p0 / oW, ow = p0 % oW;
+                while (p < p0 + nc) {
+                    ptrdiff_t seg = oW - ow, ih = oh * sH - pT + kh * dH, iw0, jlo, jhi, j;
+                    float *d = row + (p - p0);
+                    if (seg > p0 + nc - p) seg = p0 + nc - p;
+                    if (ih < 0 || ih >= H) {
+                        memset(d, 0, sizeof(float) * (size_t)seg);
+                    } else {
+                        const float *s = x + (c * H + ih) * Wd;
+                        iw0 = ow * sW - pL + kw * dW;
+                        jlo = iw0 >= 0 ? 0 : (-iw0 + sW - 1) / sW;
+                        jhi = Wd - 1 - iw0 >= 0 ? (Wd - 1 - iw0) / sW + 1 : 0;
+                        if (jhi > seg) jhi = seg;
+                        if (jlo > jhi) jlo = jhi;
+                        for (j = 0; j < jlo; j++) d[j] = 0.0f;
+                        if (sW == 1)
+                            memcpy(d + jlo, s + iw0 + jlo, sizeof(float) * (size_t)(jhi - jlo));
+                        else
+                            for (j = jlo; j < jhi; j++) d[j] = s[iw0 + j * sW];
+                        for (j = jhi; j < seg; j++) d[j] = 0.0f;
+                    }
+                    p += seg;
+                    ow = 0;
+                    oh++;
+                }
+            }
+}
 
 void rt_conv2d_f32(const float *X, const float *W, const float *B, float *Y,
                    ptrdiff_t N, ptrdiff_t C, ptrdiff_t H, ptrdiff_t Wd,
@@ -13,42 +300,32 @@ void rt_conv2d_f32(const float *X, const float *W, const float *B, float *Y,
                    const float *R, ptrdiff_t act, float act_a, float act_b,
                    ptrdiff_t wpacked, float *work)
 {
-    ptrdiff_t cg = C / group, mg = M / group, kk = cg * kH * kW;
-    ptrdiff_t per = wpacked ? rt_sgemm_pack_a_size(mg, kk) : 0;
-    ptrdiff_t n, m, c, oh, ow, kh, kw;
-    (void)work;
-    for (n = 0; n < N; n++) {
-        for (m = 0; m < M; m++) {
-            ptrdiff_t g = m / mg, r = m % mg;
-            const float *x0 = X + (n * C + g * cg) * H * Wd;
-            float *y = Y + (n * M + m) * oH * oW;
-            const float *res = R ? R + (n * M + m) * oH * oW : 0;
-            for (oh = 0; oh < oH; oh++) {
-                for (ow = 0; ow < oW; ow++) {
-                    float acc = 0.0f, v;
-                    for (c = 0; c < cg; c++) {
-                        const float *xc = x0 + c * H * Wd;
-                        for (kh = 0; kh < kH; kh++) {
-                            ptrdiff_t ih = oh * sH - pT + kh * dH;
-                            if (ih < 0 || ih >= H) continue;
-                            for (kw = 0; kw < kW; kw++) {
-                                ptrdiff_t iw = ow * sW - pL + kw * dW;
-                                ptrdiff_t k = (c * kH + kh) * kW + kw;
-                                float w;
-                                if (iw < 0 || iw >= Wd) continue;
-                                w = wpacked ? W[g * per + (r / RT_SGEMM_MR) * RT_SGEMM_MR * kk +
-                                                k * RT_SGEMM_MR + r % RT_SGEMM_MR]
-                                            : W[m * kk + k];
-                                acc += xc[ih * Wd + iw] * w;
-                            }
-                        }
-                    }
-                    /* Bias last, as the ONNX reference adds it after the sum. */
-                    v = B ? acc + B[m] : acc;
-                    if (res) v += res[oh * oW + ow];
-                    y[oh * oW + ow] = rt_act_f32(v, act, act_a, act_b);
-                }
+    ptrdiff_t cg = C / group, mg = M / group, kk = cg * kH * kW, npix = oH * oW;
+    ptrdiff_t nc, path, n, g, p0, ta = wpacked ? 2 : 0;
+    ptrdiff_t per = wpacked ? rt_sgemm_pack_a_size(mg, kk) : mg * kk;
+    path = rt_conv2d_plan_(C, M, kH, kW, group, H, Wd, oH, oW, sH, sW, pT, pL, &nc);
+    if (path == 0) {
+        conv_direct(X, W, B, Y, N, C, H, Wd, M, kH, kW, oH, oW, sH, sW, pT, pL, dH, dW, group,
+                    R, act, act_a, act_b);
+        return;
+    }
+    for (n = 0; n < N; n++)
+        for (g = 0; g < group; g++) {
+            const float *x = X + (n * C + g * cg) * H * Wd, *A = W + g * per;
+            const float *bias = B ? B + g * mg : 0;
+            float *y = Y + (n * M + g * mg) * npix;
+            const float *r = R ? R + (n * M + g * mg) * npix : 0;
+            if (path == 1) {
+                rt_sgemm_f32(mg, npix, kk, A, kk, ta, x, npix, 0, y, npix, 1.0f, 0.0f,
+                             bias, 1, r, npix, act, act_a, act_b, work);
+                continue;
+            }
+            for (p0 = 0; p0 < npix; p0 += nc) {
+                ptrdiff_t w = npix - p0 < nc ? npix - p0 : nc;
+                im2col(x, work, cg, H, Wd, kH, kW, oW, sH, sW, pT, pL, dH, dW, p0, w);
+                rt_sgemm_f32(mg, w, kk, A, kk, ta, work, w, 0, y + p0, npix, 1.0f, 0.0f,
+                             bias, 1, r ? r + p0 : 0, npix, act, act_a, act_b,
+                             work + (kk * nc + 15) / 16 * 16);
             }
         }
-    }
 }
