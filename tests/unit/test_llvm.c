@@ -4,7 +4,10 @@
  * computed here independently: integer wrap-around, C division and remainder, casts,
  * select with a guarded load, nested loops with a reduction, bool stores, and a weight
  * holding NaN, infinities and -0 (bit-exact). Where the AArch64 cross tools and qemu-user
- * are installed the same programs also run as AArch64 code. */
+ * are installed the same programs also run as AArch64 code. Models whose MatMul/Gemm/Conv
+ * lower to runtime kernels (when onnxcc was built with the runtime bitcode) go through the
+ * whole pipeline: the object calls the kernels, links with -lm alone, exports only
+ * NAME_run, and matches the model's test data at every runtime feature level. */
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
@@ -13,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "codegen.h"
+#include "onnxcc.h"
 
 #define MAXIO 8
 
@@ -84,6 +88,29 @@ static size_t tbytes(const KProg *p, int t)
     return (size_t)p->tensors[t].n * (size_t)dt_size(p->tensors[t].t);
 }
 
+/* build_and_run's --cpu (NULL: the target's default), and when want_syms is set, the
+ * object's undefined and defined global symbols (nm), filled before the build dir goes */
+static const char *run_cpu;
+static int want_syms;
+static char *undef_syms, *def_syms;
+
+static void read_syms(const char *dir, const char *name)
+{
+    char cmd[1200], path[600];
+    const char *nm = have_tool("llvm-nm-19") ? "llvm-nm-19" : "nm";
+    free(undef_syms);
+    free(def_syms);
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && %s -u %s.o >undef.txt && %s -g --defined-only %s.o >def.txt", dir, nm,
+             name, nm, name);
+    ck_assert_msg(system(cmd) == 0, "%s failed in %s", nm, dir);
+    snprintf(path, sizeof path, "%s/undef.txt", dir);
+    undef_syms = slurp(path);
+    snprintf(path, sizeof path, "%s/def.txt", dir);
+    def_syms = slurp(path);
+    ck_assert(undef_syms && def_syms);
+}
+
 /* Compiles p for target t, links the harness, runs it on ins; outs are malloc'd. Returns
  * 0, or 1 when the target's tools are missing (the caller skips). */
 static int build_and_run(const KProg *p, const Tgt *t, const void *const *ins, void **outs)
@@ -98,9 +125,11 @@ static int build_and_run(const KProg *p, const Tgt *t, const void *const *ins, v
     memset(&o, 0, sizeof o);
     o.target = t->name;
     o.triple = t->triple;
+    o.cpu = run_cpu;
     o.opt_level = 2;
     char *err = NULL;
     ck_assert_msg(cgen_llvm_write(p, dir, &o, &err) == 0, "cgen_llvm_write: %s", err ? err : "?");
+    if (want_syms) read_syms(dir, p->name);
     char *h = cgen_c_harness(p);
     snprintf(path, sizeof path, "%s/main.c", dir);
     ck_assert_int_eq(write_file_atomic(path, h, strlen(h)), 0);
@@ -503,6 +532,142 @@ START_TEST(test_symbols_and_ll)
 }
 END_TEST
 
+/* ---- runtime kernels linked into the object ---- */
+
+static int has_call(const KStmt *s)
+{
+    for (; s; s = s->next)
+        if (s->kind == KS_CALL || has_call(s->body) || has_call(s->els)) return 1;
+    return 0;
+}
+
+/* A model through the whole pipeline for target t, as `onnxcc compile` does it. */
+static KProg *lower_model(Pool *P, const char *model, const Target *t)
+{
+    char *err = NULL;
+    Graph *g = load_model(P, model, NULL, &err);
+    ck_assert_msg(g != NULL, "%s: %s", model, err ? err : "?");
+    ck_assert_msg(shape_infer(g) == 0, "%s: %s", model, g->err ? g->err : "shape");
+    ck_assert_msg(passes_run(g, t) == 0, "%s: %s", model, g->err ? g->err : "passes");
+    KProg *p = lower_graph(g, "kmodel", t, &err);
+    ck_assert_msg(p != NULL, "%s: %s", model, err ? err : "lowering");
+    plan_arena(p, t->align);
+    return p;
+}
+
+static const char *const kernel_models[][2] = {
+    { "samples/digits/digits.onnx", "samples/digits/test_data_set_0" },   /* MatMul/Gemm */
+    { "tests/models/convnet/model.onnx", "tests/models/convnet/test_data_set_0" },   /* Conv */
+};
+
+/* cpus per x86-64 run: the default (the baseline level), x86-64-v3 and the host's best */
+static const char *const kernel_cpus[] = { NULL, "x86-64-v3", "native" };
+
+static void run_kernel_model(const Tgt *tg, int mi, const char *cpu)
+{
+    const Target *t = target_find(tg->name);
+    ck_assert(t != NULL);
+    if (!t->kernels || !t->kernels[0]) {
+        fprintf(stderr, "test_kernels: target %s lists no kernels (onnxcc built without the "
+                        "runtime bitcode): skipped\n", tg->name);
+        return;
+    }
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", ONNXCC_SOURCE_ROOT, kernel_models[mi][0]);
+    Pool *P = pool_new();
+    KProg *p = lower_model(P, path, t);
+    int calls = 0;
+    for (int i = 0; i < p->nfuncs; i++) calls |= has_call(p->funcs[i]->body);
+    ck_assert_msg(calls, "%s lowers to no runtime kernel call for target %s", path, tg->name);
+    ck_assert_int_eq(p->ninputs, 1);
+    ck_assert_int_eq(p->noutputs, 1);
+    char *err = NULL;
+    snprintf(path, sizeof path, "%s/%s/input_0.pb", ONNXCC_SOURCE_ROOT, kernel_models[mi][1]);
+    Value *in = load_tensor_file(P, path, &err);
+    ck_assert_msg(in && in->data, "%s: %s", path, err ? err : "?");
+    snprintf(path, sizeof path, "%s/%s/output_0.pb", ONNXCC_SOURCE_ROOT, kernel_models[mi][1]);
+    Value *ex = load_tensor_file(P, path, &err);
+    ck_assert_msg(ex && ex->data, "%s: %s", path, err ? err : "?");
+    ck_assert_int_eq(type_numel(&in->type) * 4, (int64_t)tbytes(p, p->inputs[0]));
+    int64_t n = type_numel(&ex->type);
+    ck_assert_int_eq(n * 4, (int64_t)tbytes(p, p->outputs[0]));
+    const void *ins[] = { in->data };
+    void *outs[MAXIO];
+    run_cpu = cpu;
+    want_syms = 1;
+    int skipped = build_and_run(p, tg, ins, outs);
+    run_cpu = NULL;
+    want_syms = 0;
+    if (!skipped) {
+        /* the kernels are inside: nothing of the runtime is left to link, and the object
+         * exports what it exports without kernels (the harness linked it with -lm alone) */
+        ck_assert_msg(!strstr(undef_syms, "rt_"), "undefined runtime symbols (%s, cpu %s):\n%s",
+                      tg->name, cpu ? cpu : "default", undef_syms);
+        ck_assert_msg(!strcmp(def_syms, "") || strstr(def_syms, " T kmodel_run\n"),
+                      "global symbols:\n%s", def_syms);
+        int lines = 0;
+        for (char *c = def_syms; *c; c++) lines += *c == '\n';
+        ck_assert_msg(lines == 1, "global symbols:\n%s", def_syms);
+        const float *got = outs[0], *want = ex->data;
+        for (int64_t i = 0; i < n; i++)
+            ck_assert_msg(fabsf(got[i] - want[i]) <= 1e-5f + 1e-3f * fabsf(want[i]),
+                          "%s (%s, cpu %s): output %lld is %g, expected %g", kernel_models[mi][0],
+                          tg->name, cpu ? cpu : "default", (long long)i, got[i], want[i]);
+        free(outs[0]);
+    }
+    kprog_free(p);
+    pool_free(P);
+}
+
+START_TEST(test_kernels)
+{
+    int nmodels = (int)(sizeof kernel_models / sizeof kernel_models[0]);
+    const Tgt *tg = &tgts[_i / nmodels];
+    int mi = _i % nmodels;
+    if (!strcmp(tg->name, "x86_64")) {
+        for (size_t c = 0; c < sizeof kernel_cpus / sizeof kernel_cpus[0]; c++)
+            run_kernel_model(tg, mi, kernel_cpus[c]);
+    } else {
+        run_kernel_model(tg, mi, NULL);
+    }
+}
+END_TEST
+
+/* Every feature level compiles (whatever the host runs): a named CPU picks its level from
+ * the target machine, and the object still leaves nothing of the runtime undefined. */
+START_TEST(test_kernel_levels)
+{
+    static const char *const cpus[][2] = {
+        { "x86_64", "x86-64" }, { "x86_64", "haswell" }, { "x86_64", "skylake-avx512" },
+        { "x86_64", "znver4" }, { "aarch64", "generic" }, { "aarch64", "cortex-a72" },
+    };
+    for (size_t c = 0; c < sizeof cpus / sizeof cpus[0]; c++) {
+        const Target *t = target_find(cpus[c][0]);
+        if (!t->kernels || !t->kernels[0]) continue;
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", ONNXCC_SOURCE_ROOT, kernel_models[1][0]);
+        Pool *P = pool_new();
+        KProg *p = lower_model(P, path, t);
+        char tmpl[256];
+        const char *base = getenv("TMPDIR");
+        snprintf(tmpl, sizeof tmpl, "%s/onnxcc_llvm_XXXXXX", base && *base ? base : "/tmp");
+        char *dir = mkdtemp(tmpl);
+        ck_assert(dir != NULL);
+        LlvmOptions o = { t->name, t->triple, cpus[c][1], NULL, 2, 0 };
+        char *err = NULL;
+        ck_assert_msg(cgen_llvm_write(p, dir, &o, &err) == 0, "%s: %s", cpus[c][1], err ? err : "?");
+        read_syms(dir, p->name);
+        ck_assert_msg(!strstr(undef_syms, "rt_"), "%s: undefined runtime symbols:\n%s",
+                      cpus[c][1], undef_syms);
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        ck_assert_int_eq(system(cmd), 0);
+        kprog_free(p);
+        pool_free(P);
+    }
+}
+END_TEST
+
 /* Runtime kernel calls and bad CPUs are errors with a message, not a crash. */
 START_TEST(test_errors)
 {
@@ -515,13 +680,34 @@ START_TEST(test_errors)
     kb_init(&k, p->pool, f);
     int bx = kb_buf(&k, DT_F32, 4, KR_IN, x), by = kb_buf(&k, DT_F32, 4, KR_OUT, y);
     KArg args[3] = { karg_buf(bx, NULL), karg_buf(by, NULL), karg_int(4) };
-    kcall(&k, "rt_gemm_f32", args, 3);
+    kcall(&k, "rt_no_such_kernel", args, 3);
     LlvmOptions o = { "x86_64", "x86_64-unknown-linux-gnu", NULL, NULL, 2, 0 };
     char *err = NULL;
     ck_assert_int_eq(cgen_llvm_write(p, "/nonexistent-dir", &o, &err), -1);
-    ck_assert_msg(err && strstr(err, "rt_gemm_f32") && strstr(err, "not supported"), "%s", err);
+    ck_assert_msg(err && strstr(err, "rt_no_such_kernel"), "%s", err ? err : "");
     free(err);
     kprog_free(p);
+
+    /* a real kernel called with an argument list that is not its prototype */
+    const Target *t = target_find("x86_64");
+    if (t->kernels && t->kernels[0]) {
+        p = kprog_new("calls");
+        x = add_tensor(p, "x", DT_F32, 4, KT_INPUT, NULL);
+        y = add_tensor(p, "y", DT_F32, 4, KT_OUTPUT, NULL);
+        set_io(p, &x, 1, &y, 1);
+        f = kprog_func(p, "node0_call", "call");
+        kb_init(&k, p->pool, f);
+        bx = kb_buf(&k, DT_F32, 4, KR_IN, x);
+        by = kb_buf(&k, DT_F32, 4, KR_OUT, y);
+        KArg bad_args[2] = { karg_buf(bx, NULL), karg_float(1.0) };
+        kcall(&k, t->kernels[0], bad_args, 2);
+        err = NULL;
+        ck_assert_int_eq(cgen_llvm_write(p, "/nonexistent-dir", &o, &err), -1);
+        ck_assert_msg(err && strstr(err, t->kernels[0]) && strstr(err, "prototype"), "%s",
+                      err ? err : "");
+        free(err);
+        kprog_free(p);
+    }
 
     p = int_prog();
     LlvmOptions bad = { "x86_64", "no-such-triple-xyz", NULL, NULL, 2, 0 };
@@ -546,10 +732,15 @@ int main(void)
     tcase_add_loop_test(tc, test_f16, 0, nt);
     tcase_add_test(tc, test_symbols_and_ll);
     tcase_add_test(tc, test_errors);
+    tcase_add_loop_test(tc, test_kernels, 0,
+                        nt * (int)(sizeof kernel_models / sizeof kernel_models[0]));
+    tcase_add_test(tc, test_kernel_levels);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    free(undef_syms);
+    free(def_syms);
     return failed ? 1 : 0;
 }
