@@ -787,7 +787,7 @@ int driver_report(const DriverOpts *o)
     }
 
     FILE *f = o->out;
-    fprintf(f, "%-28s %-18s %-32s %14s %12s %12s\n", "node", "op", "outputs", "MACs", "out bytes",
+    fprintf(f, "%-28s %-32s %-32s %14s %12s %12s\n", "node", "op", "outputs", "MACs", "out bytes",
             "live bytes");
     int fi = 0, approx_any = 0;
     int64_t total_macs = 0;
@@ -815,7 +815,8 @@ int driver_report(const DriverOpts *o)
             approx_any |= approx;
             macs = pool_fmt(p, "%s%s", approx ? "~" : "", human(p, m));
         }
-        fprintf(f, "%-28.28s %-18.18s %-32s %14s %12lld %12s\n", n->name, n->op_type,
+        /* a fused node's op reads "Conv+BatchNormalization+Add+Relu": shown whole */
+        fprintf(f, "%-28.28s %-32s %-32s %14s %12lld %12s\n", n->name, n->op_type,
                 sb.buf ? sb.buf : "", macs, (long long)obytes, live);
         sb_free(&sb);
     }
@@ -828,7 +829,25 @@ int driver_report(const DriverOpts *o)
     }
     fprintf(f, "total MACs: %s%lld%s\n", approx_any ? "~" : "", (long long)total_macs,
             approx_any ? " (some loop bounds or kernels not known at compile time)" : "");
-    fprintf(f, "weights: %lld bytes in %d tensors\n", (long long)wbytes, nweights);
+    /* what the passes did, and the weights the program holds (packed for the kernels,
+     * BatchNormalization folded) against the model's own */
+    int nfused = 0, nbn0 = 0, nbn = 0, nmw = 0;
+    int64_t mwbytes = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        nfused += g->nodes[i]->epi != NULL;
+        nbn += g->nodes[i]->op == OP_BatchNormalization;
+    }
+    for (int i = 0; i < g0->nnodes; i++) nbn0 += g0->nodes[i]->op == OP_BatchNormalization;
+    for (int i = 0; i < g0->nvalues; i++) {
+        const Value *v = g0->values[i];
+        if (v->kind != V_WEIGHT || !v->data || !v->has_type || type_numel(&v->type) < 0) continue;
+        mwbytes += type_numel(&v->type) * dt_size(v->type.dt);
+        nmw++;
+    }
+    fprintf(f, "passes: %d nodes with a fused epilogue, %d BatchNormalization folded\n", nfused,
+            nbn0 - nbn);
+    fprintf(f, "weights: %lld bytes in %d tensors (the model's: %lld bytes in %d)\n",
+            (long long)wbytes, nweights, (long long)mwbytes, nmw);
     double waste = prog->arena_lower_bound > 0
                        ? 100.0 * (double)(prog->arena_bytes - prog->arena_lower_bound) /
                              (double)prog->arena_lower_bound
