@@ -1275,7 +1275,6 @@ static char *link_libdevice(LG *g)
 int rt_bitcode_nvariants(void);
 const char *rt_bitcode_name(int v);
 const unsigned char *rt_bitcode_module(int v, int m, size_t *len);
-#endif
 
 /* A CPU feature the runtime's intrinsics may need, found out from the target machine
  * itself (its --cpu and --features together, or the host's for native): LLVM-C cannot list
@@ -1409,6 +1408,8 @@ static const char *rt_pick_level(LLVMTargetMachineRef tm, const char *triple, ch
     sb_free(&missing);
     return NULL;
 }
+
+#endif /* ONNXCC_RT_BITCODE */
 
 /* Links the runtime kernels the module calls into it: the embedded bitcode of the best
  * level the target machine supports, with every runtime symbol made internal (the object
