@@ -58,7 +58,7 @@ static Value *weight(const char *name, DType dt, int rank, const int64_t *dims, 
     v->has_type = 1;
     v->type.dt = dt;
     v->type.rank = rank;
-    memcpy(v->type.dims, dims, sizeof(int64_t) * (size_t)rank);
+    for (int i = 0; i < rank; i++) v->type.dims[i] = dims[i];
     int64_t n = type_numel(&v->type);
     void *d = pool_alloc(P, dt_size(dt) * (size_t)n);
     for (int64_t i = 0; i < n; i++) {
