@@ -107,4 +107,23 @@ ptrdiff_t rt_conv2d_pack_w_size(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_
 void rt_conv2d_pack_w(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group,
                       const float *W, float *packed);
 
+/* ---- vectorised math: rt_vmath.c -------------------------------------------------------
+ * Elementwise over n contiguous floats; y may be x (in place), otherwise no overlap.
+ * rt_vact_f32: y = act(x), the RT_ACT_* codes with rt_act_f32's semantics.
+ * rt_vmath_f32: y = op(x) for the RT_MATH_* codes. Within a few ulp of libm (erf: absolute
+ * error below 1e-7; erfc-like tails of GELU keep their relative accuracy). */
+#define RT_MATH_EXP 1
+#define RT_MATH_TANH 2
+#define RT_MATH_SIGMOID 3
+#define RT_MATH_ERF 4
+void rt_vact_f32(ptrdiff_t n, const float *x, float *y, ptrdiff_t act, float a, float b);
+void rt_vmath_f32(ptrdiff_t n, const float *x, float *y, ptrdiff_t op);
+/* Softmax over each row of a contiguous [rows, cols] view: y = exp(x - max) / sum;
+ * log = 1: LogSoftmax, y = (x - max) - log(sum). y may be x. */
+void rt_softmax_f32(ptrdiff_t rows, ptrdiff_t cols, const float *x, float *y, ptrdiff_t log);
+/* LayerNormalization over each row of [rows, cols]: mean and (two-pass) variance of the row,
+ * y = (x - mean) / sqrt(var + eps) * scale[c] + bias[c]; bias may be NULL. y may be x. */
+void rt_layernorm_f32(ptrdiff_t rows, ptrdiff_t cols, const float *x, const float *scale,
+                      const float *bias, float *y, float eps);
+
 #endif
