@@ -28,7 +28,7 @@
 #
 # Environment: ONNXCC_BENCH_ROUNDS (default 5), ONNXCC_BENCH_RUNS (timed calls per round;
 # default 0 = as many as fit in ONNXCC_BENCH_BUDGET seconds, default 1), ONNXCC_BENCH_MODELS
-# (space-separated subset), ONNXCC_BENCH_CORE (default 1).
+# (space-separated subset), ONNXCC_BENCH_CORE (default 1; 0 on a one-core machine).
 # Exit status: 0 when every contender ran and agreed with ORT, 1 otherwise.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -44,7 +44,7 @@ unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 rounds=${ONNXCC_BENCH_ROUNDS:-5}
 runs=${ONNXCC_BENCH_RUNS:-0}
 budget=${ONNXCC_BENCH_BUDGET:-1}
-core=${ONNXCC_BENCH_CORE:-1}
+core=${ONNXCC_BENCH_CORE:-$(($(nproc 2>/dev/null || echo 1) > 1 ? 1 : 0))}
 models=${ONNXCC_BENCH_MODELS:-mnist squeezenet11 mobilenetv2 resnet50 transformer kws_lstm digits}
 node=/usr/bin/node
 py=/usr/bin/python3
