@@ -16,7 +16,7 @@
 ptrdiff_t rt_conv2d_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group,
                           ptrdiff_t H, ptrdiff_t Wd, ptrdiff_t oH, ptrdiff_t oW,
                           ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t pT, ptrdiff_t pL,
-                          ptrdiff_t *nc);
+                          ptrdiff_t dH, ptrdiff_t dW, ptrdiff_t *nc);
 
 #if defined(__GNUC__) || defined(__clang__)
 #define RT_INLINE static inline __attribute__((always_inline))
@@ -240,15 +240,143 @@ static void conv_direct(const float *X, const float *W, const float *B, float *Y
             const float *xc = X + (n * C + m / mg * cg) * H * Wd, *w = W + m * kk;
             float *y = Y + (n * M + m) * oH * oW, bias = B ? B[m] : 0.0f;
             const float *r = R ? R + (n * M + m) * oH * oW : 0;
-            if (cg == 1 && kH == 3 && kW == 3 && dW == 1 && sW == 1)
-                direct_plane(xc, w, bias, y, r, act, a, b, H, Wd, oH, oW, sH, pT, pL, dH,
-                             1, 3, 3, 1, 1);
-            else if (cg == 1 && kH == 3 && kW == 3 && dW == 1 && sW == 2)
-                direct_plane(xc, w, bias, y, r, act, a, b, H, Wd, oH, oW, sH, pT, pL, dH,
-                             1, 3, 3, 2, 1);
-            else
-                direct_plane(xc, w, bias, y, r, act, a, b, H, Wd, oH, oW, sH, pT, pL, dH,
+            direct_plane(xc, w, bias, y, r, act, a, b, H, Wd, oH, oW, sH, pT, pL, dH,
                              cg, kH, kW, sW, dW);
+        }
+}
+
+/* ---- direct kernel on a staged input (plan path 3) ------------------------------------
+ * The cg input channels of a group are copied once into zero-padded phase planes (see
+ * rt_conv_pack.c), so output q = oh * Wq + ow reads tap (c, kh, kw) at a fixed offset
+ * from q in one plane: the whole plane is a 1-D stream of unit-stride vector loads, no
+ * borders, no strided loads. Q holds the sums with row pitch Wq; the epilogue copies the
+ * oW valid columns of each row out. */
+/* d[j] = s[j * sW] for j < n, zeros elsewhere of d[0 .. Wq) (short rows: no libc calls) */
+RT_INLINE void stage_row(float *d, const float *s, ptrdiff_t jlo, ptrdiff_t jhi, ptrdiff_t Wq,
+                         ptrdiff_t sW)
+{
+    const rtv z = V_SET1(0.0f);
+    ptrdiff_t j = 0;
+    for (; j + RTV <= jlo; j += RTV) V_ST(d + j, z);
+    for (; j < jlo; j++) d[j] = 0.0f;
+    if (sW == 1)
+        for (; j + RTV <= jhi; j += RTV) V_ST(d + j, V_LD(s + j));
+    else if (sW == 2)  /* the pair loads stay inside the row: j + RTV < jhi */
+        for (; j + RTV < jhi; j += RTV) V_ST(d + j, v_ld_s2(s + 2 * j));
+    for (; j < jhi; j++) d[j] = s[j * sW];
+    for (; j < Wq && (j & (RTV - 1)); j++) d[j] = 0.0f;
+    for (; j < Wq; j += RTV) V_ST(d + j, z);  /* may run into the next row: it follows */
+}
+
+static void stage_input(const float *x, float *P, ptrdiff_t cg, ptrdiff_t H, ptrdiff_t Wd,
+                        ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t pT, ptrdiff_t pL,
+                        ptrdiff_t Hq, ptrdiff_t Wq, ptrdiff_t ps)
+{
+    ptrdiff_t c, a, b, i;
+    for (c = 0; c < cg; c++)
+        for (a = 0; a < sH; a++)
+            for (b = 0; b < sW; b++) {
+                float *pl = P + ((c * sH + a) * sW + b) * ps;
+                ptrdiff_t iw0 = b - pL, jlo, jhi;
+                jlo = iw0 >= 0 ? 0 : (-iw0 + sW - 1) / sW;
+                jhi = Wd - 1 - iw0 >= 0 ? (Wd - 1 - iw0) / sW + 1 : 0;
+                if (jhi > Wq) jhi = Wq;
+                if (jlo > jhi) jlo = jhi;
+                for (i = 0; i < Hq; i++) {
+                    ptrdiff_t ih = i * sH + a - pT;
+                    if (ih < 0 || ih >= H)
+                        stage_row(pl + i * Wq, x, 0, 0, Wq, 1);
+                    else
+                        stage_row(pl + i * Wq, x + (c * H + ih) * Wd + iw0, jlo, jhi, Wq, sW);
+                }
+            }
+}
+
+/* Q[0 .. ql) = sums of one output channel (ql a multiple of 64). */
+RT_INLINE void staged_sums(const float *P, const float *w, float *Q, ptrdiff_t ql,
+                           ptrdiff_t Wq, ptrdiff_t ps, ptrdiff_t cg, ptrdiff_t kH,
+                           ptrdiff_t kW, ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t dH,
+                           ptrdiff_t dW)
+{
+    ptrdiff_t q, c, kh, kw;
+    for (q = 0; q < ql; q += 4 * RTV) {
+        rtv a0 = V_SET1(0.0f), a1 = a0, a2 = a0, a3 = a0;
+        for (c = 0; c < cg; c++)
+            for (kh = 0; kh < kH; kh++) {
+                const float *pr = P + (c * sH + kh * dH % sH) * sW * ps + kh * dH / sH * Wq + q;
+                const float *wr = w + (c * kH + kh) * kW;
+                for (kw = 0; kw < kW; kw++) {
+                    const float *p = pr + kw * dW % sW * ps + kw * dW / sW;
+                    rtv wv = V_SET1(wr[kw]);
+                    a0 = V_FMA(wv, V_LD(p), a0);
+                    a1 = V_FMA(wv, V_LD(p + RTV), a1);
+                    a2 = V_FMA(wv, V_LD(p + 2 * RTV), a2);
+                    a3 = V_FMA(wv, V_LD(p + 3 * RTV), a3);
+                }
+            }
+        V_ST(Q + q, a0);
+        V_ST(Q + q + RTV, a1);
+        V_ST(Q + q + 2 * RTV, a2);
+        V_ST(Q + q + 3 * RTV, a3);
+    }
+}
+
+static void staged_out(const float *Q, ptrdiff_t Wq, float *y, const float *r, float bias,
+                       ptrdiff_t oH, ptrdiff_t oW, ptrdiff_t act, float a, float b)
+{
+    ptrdiff_t oh, ow, i;
+    rtv vb = V_SET1(bias);
+    for (oh = 0; oh < oH; oh++) {
+        const float *qr = Q + oh * Wq, *rr = r ? r + oh * oW : 0;
+        float *yr = y + oh * oW;
+        for (ow = 0; ow + RTV <= oW; ow += RTV)
+            v_epilogue(yr + ow, V_LD(qr + ow), vb, rr ? rr + ow : 0, act, a, b);
+        if (ow < oW) {  /* the last columns through a full vector on the side */
+            float t[RTV], tr[RTV];
+            for (i = 0; i < RTV; i++) tr[i] = rr && ow + i < oW ? rr[ow + i] : 0.0f;
+            v_epilogue(t, V_LD(qr + ow), vb, rr ? tr : 0, act, a, b);
+            for (i = 0; ow + i < oW; i++) yr[ow + i] = t[i];
+        }
+        if (!act_is_vector(act)) conv_act_tail(yr, oW, act, a, b);
+    }
+}
+
+static void conv_staged(const float *X, const float *W, const float *B, float *Y,
+                        ptrdiff_t N, ptrdiff_t C, ptrdiff_t H, ptrdiff_t Wd,
+                        ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t oH, ptrdiff_t oW,
+                        ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t pT, ptrdiff_t pL,
+                        ptrdiff_t dH, ptrdiff_t dW, ptrdiff_t group,
+                        const float *R, ptrdiff_t act, float a, float b,
+                        ptrdiff_t ps, float *work)
+{
+    ptrdiff_t cg = C / group, mg = M / group, kk = cg * kH * kW, n, g, j;
+    ptrdiff_t Hq = oH + (kH - 1) * dH / sH, Wq = oW + (kW - 1) * dW / sW;
+    ptrdiff_t ql = (oH * Wq + 63) / 64 * 64;
+    float *P = work, *Q = work + cg * sH * sW * ps;
+    ptrdiff_t c;
+    /* the plane tails that the vector reads run into, and the words past Q: zero once */
+    for (c = 0; c < cg * sH * sW; c++)
+        memset(P + c * ps + Hq * Wq, 0, sizeof(float) * (size_t)(ps - Hq * Wq));
+    memset(Q + ql, 0, sizeof(float) * 64);
+    for (n = 0; n < N; n++)
+        for (g = 0; g < group; g++) {
+            stage_input(X + (n * C + g * cg) * H * Wd, P, cg, H, Wd, sH, sW, pT, pL, Hq, Wq, ps);
+            for (j = 0; j < mg; j++) {
+                ptrdiff_t m = g * mg + j;
+                const float *w = W + m * kk;
+                if (cg == 1 && kH == 3 && kW == 3 && sH == 1 && sW == 1 && dH == 1 && dW == 1)
+                    staged_sums(P, w, Q, ql, Wq, ps, 1, 3, 3, 1, 1, 1, 1);
+                else if (cg == 1 && kH == 3 && kW == 3 && sH == 2 && sW == 2 && dH == 1 &&
+                         dW == 1)
+                    staged_sums(P, w, Q, ql, Wq, ps, 1, 3, 3, 2, 2, 1, 1);
+                else if (cg == 1 && kH == 5 && kW == 5 && sH == 1 && sW == 1 && dH == 1 &&
+                         dW == 1)
+                    staged_sums(P, w, Q, ql, Wq, ps, 1, 5, 5, 1, 1, 1, 1);
+                else
+                    staged_sums(P, w, Q, ql, Wq, ps, cg, kH, kW, sH, sW, dH, dW);
+                staged_out(Q, Wq, Y + (n * M + m) * oH * oW,
+                           R ? R + (n * M + m) * oH * oW : 0, B ? B[m] : 0.0f, oH, oW, act, a, b);
+            }
         }
 }
 
@@ -303,7 +431,12 @@ void rt_conv2d_f32(const float *X, const float *W, const float *B, float *Y,
     ptrdiff_t cg = C / group, mg = M / group, kk = cg * kH * kW, npix = oH * oW;
     ptrdiff_t nc, path, n, g, p0, ta = wpacked ? 2 : 0;
     ptrdiff_t per = wpacked ? rt_sgemm_pack_a_size(mg, kk) : mg * kk;
-    path = rt_conv2d_plan_(C, M, kH, kW, group, H, Wd, oH, oW, sH, sW, pT, pL, &nc);
+    path = rt_conv2d_plan_(C, M, kH, kW, group, H, Wd, oH, oW, sH, sW, pT, pL, dH, dW, &nc);
+    if (path == 3) {
+        conv_staged(X, W, B, Y, N, C, H, Wd, M, kH, kW, oH, oW, sH, sW, pT, pL, dH, dW, group,
+                    R, act, act_a, act_b, nc, work);
+        return;
+    }
     if (path == 0) {
         conv_direct(X, W, B, Y, N, C, H, Wd, M, kH, kW, oH, oW, sH, sW, pT, pL, dH, dW, group,
                     R, act, act_a, act_b);
