@@ -47,8 +47,14 @@ float rt_act_f32(float x, ptrdiff_t act, float a, float b);
  * bias: NULL, or bias_mode 1: bias[i] added to row i; bias_mode 2: bias[j] to column j.
  * R: NULL, or a residual MxN with row stride ldr, added before the activation; R may be
  *    Y itself (each element is read before it is written), never a shifted view of Y.
- * work: rt_sgemm_work(M, N, K, transA, transB) floats of scratch (NULL when that is 0).
- * Only columns 0..N-1 of each Y row are written. */
+ * work: rt_sgemm_work(M, N, K, transA, transB) floats of scratch (NULL when that is 0):
+ *    run-time packed blocks of the operands that are not prepacked; 0 for small problems
+ *    (M * N * K small, GEMV-like M or N), which take an unpacked path.
+ * Only columns 0..N-1 of each Y row are written.
+ * Optional provider: when the generated code is built with -DONNXCC_RT_OPENBLAS (and linked
+ * with -lopenblas), operands that are not prepacked (transA, transB both 0/1) go through
+ * cblas_sgemm, then the epilogue (bias, R, act) is applied in a second pass over Y; work is
+ * then unused. Prepacked operands always take the built-in kernels. */
 void rt_sgemm_f32(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                   const float *A, ptrdiff_t lda, ptrdiff_t transA,
                   const float *B, ptrdiff_t ldb, ptrdiff_t transB,
@@ -62,11 +68,26 @@ void rt_sgemm_f32(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
 ptrdiff_t rt_sgemm_work(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                         ptrdiff_t transA, ptrdiff_t transB);
 
-/* Packed layouts (rt_sgemm_pack.c): op(A) in panels of RT_SGEMM_MR rows, each panel K steps of
- * RT_SGEMM_MR floats (element (i, k) of panel i / MR at k * MR + i % MR, rows past M are
- * zero); op(B) in panels of RT_SGEMM_NR columns, each K steps of RT_SGEMM_NR floats. */
+/* Packed layouts (rt_sgemm_pack.c), the same for every instruction set: op(A) in panels of
+ * RT_SGEMM_MR rows, panel p at p * MR * K, each panel K steps of RT_SGEMM_MR floats (element
+ * (i, k) at (i / MR) * MR * K + k * MR + i % MR; rows past M are zero); op(B) in panels of
+ * RT_SGEMM_NR columns, panel q at q * NR * K, element (k, j) at (j / NR) * NR * K + k * NR +
+ * j % NR (columns past N are zero). A K-slice [k0, k1) of a panel is contiguous, so the
+ * kernels read a cache block of a prepacked operand in place. The micro-kernels
+ * (rt_sgemm.c) compute an MR x NR tile per call: 8x32 with AVX-512 (two zmm per row), as
+ * 4x16 sub-tiles with AVX2+FMA, as 8x8 sub-tiles with NEON, and in portable C. */
 #define RT_SGEMM_MR 8
-#define RT_SGEMM_NR 16
+#define RT_SGEMM_NR 32
+/* Cache blocks of the packed path (multiples of MR / NR): the scratch holds one MC x KC block
+ * of op(A) and one KC x NC block of op(B), each capped by the actual sizes. */
+#define RT_SGEMM_KC 256
+#define RT_SGEMM_MC 96
+#define RT_SGEMM_NC 2048
+/* Problems that take the unpacked path (no scratch): tiny ones, few rows (GEMV-like) unless
+ * B is stored transposed and A is not plain, and few columns against a prepacked A. */
+#define RT_SGEMM_DIRECT(M, N, K, transA, transB) \
+    ((M) * (N) * (K) <= 32768 || ((M) <= 4 && ((transB) != 1 || (transA) == 0)) || \
+     ((transA) == 2 && (N) <= 4))
 
 /* Compile-time packing of a constant operand. op(A) is MxK (A stored as transA 0/1 says,
  * row stride lda); op(B) is KxN. The *_size functions give the packed floats; the packed

@@ -45,8 +45,16 @@ void rt_sgemm_pack_b(ptrdiff_t K, ptrdiff_t N, const float *B, ptrdiff_t ldb,
 
 ptrdiff_t rt_sgemm_work(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t transA, ptrdiff_t transB)
 {
-    (void)M; (void)N; (void)K; (void)transA; (void)transB;
-    return 0;
+    ptrdiff_t kc, mc, nc, w = 0;
+    if (M <= 0 || N <= 0 || K <= 0 || RT_SGEMM_DIRECT(M, N, K, transA, transB)) return 0;
+    kc = K < RT_SGEMM_KC ? K : RT_SGEMM_KC;
+    mc = (M + RT_SGEMM_MR - 1) / RT_SGEMM_MR * RT_SGEMM_MR;
+    nc = (N + RT_SGEMM_NR - 1) / RT_SGEMM_NR * RT_SGEMM_NR;
+    if (mc > RT_SGEMM_MC) mc = RT_SGEMM_MC;
+    if (nc > RT_SGEMM_NC) nc = RT_SGEMM_NC;
+    if (transA != 2) w += mc * kc;
+    if (transB != 2) w += nc * kc;
+    return w;
 }
 
 float rt_act_f32(float x, ptrdiff_t act, float a, float b)
