@@ -80,9 +80,9 @@ ptrdiff_t rt_sgemm_work(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
 #define RT_SGEMM_NR 32
 /* Cache blocks of the packed path (multiples of MR / NR): the scratch holds one MC x KC block
  * of op(A) and one KC x NC block of op(B), each capped by the actual sizes. */
-#define RT_SGEMM_KC 256
+#define RT_SGEMM_KC 384
 #define RT_SGEMM_MC 96
-#define RT_SGEMM_NC 2048
+#define RT_SGEMM_NC 1024
 /* Problems that take the unpacked path (no scratch): tiny ones, few rows (GEMV-like) unless
  * B is stored transposed and A is not plain, and few columns against a prepacked A. */
 #define RT_SGEMM_DIRECT(M, N, K, transA, transB) \

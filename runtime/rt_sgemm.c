@@ -211,6 +211,10 @@ static void sgemm_kernel_8x32_avx512(ptrdiff_t kc, const float *a, const float *
            c61 = c00, c70 = c00, c71 = c00;
     __mmask16 m0 = mask16(nr), m1 = mask16(nr - 16);
     ptrdiff_t k;
+    for (k = 0; k < mr; k++) { /* the tile is read or written at the end: start bringing it in */
+        _mm_prefetch((const char *)(y + k * ldy), _MM_HINT_T0);
+        _mm_prefetch((const char *)(y + k * ldy + 16), _MM_HINT_T0);
+    }
     for (k = 0; k + 4 <= kc; k += 4) {
         K8_STEP(); K8_STEP(); K8_STEP(); K8_STEP();
     }
