@@ -22,9 +22,10 @@
 #    first round's outputs of C and x86_64 are compared with ORT's
 #    (rtol 1e-3, atol 1e-5): a difference prints a MISMATCH line.
 # 4. Prints a markdown table: MFLOP (conv/gemm/matmul/lstm MACs * 2), ms per contender,
-#    ORT/C and ORT/x86_64 (> 1: onnxcc faster) and their geometric means. A model onnxcc
+#    ORT/C and ORT/x86_64 (> 1: onnxcc faster) and their geometric means (also over the
+#    models of at least 1 MFLOP: below, ORT's per-call overhead dominates). A model onnxcc
 #    cannot compile or build shows as an error cell with its one-line message.
-# 5. Runs benchmarks/sgemm.sh BUILD_DIR when that file exists.
+# 5. Runs benchmarks/sgemm.sh BUILD_DIR when that file exists (ONNXCC_BENCH_SGEMM=0: not).
 #
 # Environment: ONNXCC_BENCH_ROUNDS (default 5), ONNXCC_BENCH_RUNS (timed calls per round;
 # default 0 = as many as fit in ONNXCC_BENCH_BUDGET seconds, default 1), ONNXCC_BENCH_MODELS
@@ -227,7 +228,7 @@ for m in $models; do
 done
 
 # ---- 4. the table
-fmt_ms() { awk -v x="$1" 'BEGIN { if (x >= 100) printf "%.1f", x; else if (x >= 1) printf "%.2f", x; else if (x >= 0.01) printf "%.3f", x; else printf "%.4f", x }'; }
+fmt_ms() { awk -v x="$1" 'BEGIN { if (x >= 100) printf "%.1f", x; else if (x >= 1) printf "%.2f", x; else if (x >= 0.01) printf "%.3f", x; else printf "%.3g", x }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 echo
@@ -235,7 +236,7 @@ echo "onnxcc vs ONNX Runtime $(node -p "require('$root/benchmarks/node_modules/o
 echo
 echo "| model | MFLOP | ORT ms | C ms | x86_64 ms | ORT/C | ORT/x86_64 |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
-lc=0 lx=0 nc=0 nx=0
+lc=0 lx=0 nc=0 nx=0 bc=0 bx=0 mc=0 mx=0
 for m in $models; do
     [ -n "${mflop[$m]:-}" ] || continue
     row="| $m | $(awk -v f="${mflop[$m]}" 'BEGIN { printf (f >= 10 ? "%.0f" : "%.2g"), f }')"
@@ -253,10 +254,14 @@ for m in $models; do
         if [ -n "${cell[$m,ort]:-}" ] && [ -n "${cell[$m,$who]:-}" ]; then
             q=$(ratio "${cell[$m,ort]}" "${cell[$m,$who]}")
             row+=" | $q"
+            l=$(awk -v a="${cell[$m,ort]}" -v b="${cell[$m,$who]}" 'BEGIN { print log(a / b) }')
+            big=$(awk -v f="${mflop[$m]}" 'BEGIN { print (f >= 1) }')
             if [ "$who" = c ]; then
-                lc=$(awk -v s="$lc" -v a="${cell[$m,ort]}" -v b="${cell[$m,$who]}" 'BEGIN { print s + log(a / b) }'); nc=$((nc + 1))
+                lc=$(awk -v s="$lc" -v l="$l" 'BEGIN { print s + l }'); nc=$((nc + 1))
+                [ "$big" = 1 ] && { bc=$(awk -v s="$bc" -v l="$l" 'BEGIN { print s + l }'); mc=$((mc + 1)); }
             else
-                lx=$(awk -v s="$lx" -v a="${cell[$m,ort]}" -v b="${cell[$m,$who]}" 'BEGIN { print s + log(a / b) }'); nx=$((nx + 1))
+                lx=$(awk -v s="$lx" -v l="$l" 'BEGIN { print s + l }'); nx=$((nx + 1))
+                [ "$big" = 1 ] && { bx=$(awk -v s="$bx" -v l="$l" 'BEGIN { print s + l }'); mx=$((mx + 1)); }
             fi
         else
             row+=" | -"
@@ -266,6 +271,8 @@ for m in $models; do
 done
 gm() { [ "$2" -gt 0 ] && awk -v s="$1" -v n="$2" 'BEGIN { printf "%.2f (%d)", exp(s / n), n }' || echo -; }
 echo "| geometric mean (models) | | | | | $(gm "$lc" "$nc") | $(gm "$lx" "$nx") |"
+# below 1 MFLOP (digits) the ratio measures ORT's per-call overhead more than compute
+echo "| geometric mean, models >= 1 MFLOP | | | | | $(gm "$bc" "$mc") | $(gm "$bx" "$mx") |"
 echo
 if [ ${#errors[@]} -gt 0 ]; then
     echo "errors:"
@@ -274,7 +281,7 @@ fi
 echo "run.sh: models took $((SECONDS - t_start)) s"
 
 # ---- 5. SGEMM against OpenBLAS (another script, when present)
-if [ -f benchmarks/sgemm.sh ]; then
+if [ -f benchmarks/sgemm.sh ] && [ "${ONNXCC_BENCH_SGEMM:-1}" != 0 ]; then
     echo
     bash benchmarks/sgemm.sh "$build" || status=1
 fi
