@@ -7,7 +7,8 @@
 #include <string.h>
 #include "../compiler/onnxcc.h"
 
-static const char *const c_kernels[] = { "rt_sgemm_f32", "rt_conv2d_f32", NULL };
+static const char *const c_kernels[] = { "rt_sgemm_f32", "rt_conv2d_f32",
+    "rt_vmath_f32", "rt_vact_f32", "rt_softmax_f32", "rt_layernorm_f32", NULL };
 
 /* LLVM targets: the C target's kernels where onnxcc was built with the runtime compiled to
  * bitcode for that target (runtime/bitcode/meson.build): the back end links the kernels
@@ -136,12 +137,31 @@ static int64_t conv2d_cost(const int64_t *iv, int niv)
     return n * m * oh * ow * (c / group) * kh * kw;
 }
 
+/* rt_vmath.c: elementwise math, softmax: no multiply-accumulates; rt_layernorm_f32 (ints
+ * rows, cols): one per element (the variance sum). */
+static int64_t no_macs(const int64_t *iv, int niv)
+{
+    (void)iv;
+    (void)niv;
+    return 0;
+}
+
+static int64_t layernorm_cost(const int64_t *iv, int niv)
+{
+    if (niv < 2) return -1;
+    return iv[0] * iv[1];
+}
+
 static const struct KernelCost {
     const char *name;
     KernelCostFn cost;
 } kernel_costs[] = {
     { .name = "rt_sgemm_f32", .cost = gemm_cost },
     { .name = "rt_conv2d_f32", .cost = conv2d_cost },
+    { .name = "rt_vmath_f32", .cost = no_macs },
+    { .name = "rt_vact_f32", .cost = no_macs },
+    { .name = "rt_softmax_f32", .cost = no_macs },
+    { .name = "rt_layernorm_f32", .cost = layernorm_cost },
 };
 
 int64_t kernel_macs(const char *kernel, const KArg *args, int nargs)

@@ -10,6 +10,7 @@
 #include <float.h>
 #include <string.h>
 #include "../onnxcc.h"
+#include "../../runtime/onnxcc_rt.h"
 
 /* lw_in/out buffer ids are per node; Sum/Max/Min/Mean take at most this many inputs. */
 #define EW_MAX_IN 16
@@ -589,9 +590,35 @@ static int ew_loop(Node *n, Lower *L, int nx)
     return 0;
 }
 
+/* float32 Exp / Tanh / Sigmoid / Erf over a whole tensor: one call of the runtime's
+ * vectorised rt_vmath_f32 where the target has it (the buffers are contiguous). */
+static int ew_vmath(Node *n, Lower *L)
+{
+    int op;
+    switch (n->op) {
+    case OP_Exp: op = RT_MATH_EXP; break;
+    case OP_Tanh: op = RT_MATH_TANH; break;
+    case OP_Sigmoid: op = RT_MATH_SIGMOID; break;
+    case OP_Erf: op = RT_MATH_ERF; break;
+    default: return 0;
+    }
+    if (n->nin != 1 || !node_in(n, 0) || !node_out(n, 0)) return 0;
+    const Type *xt = &node_in(n, 0)->type;
+    if (xt->dt != DT_F32 || node_out(n, 0)->type.dt != DT_F32) return 0;
+    int64_t total = type_numel(&node_out(n, 0)->type);
+    if (total != type_numel(xt) || !lw_has_kernel(L, "rt_vmath_f32")) return 0;
+    if (total == 0) return 1;
+    KB *k = L->k;
+    KArg args[4] = { karg_int(total), karg_buf(lw_in(L, 0), NULL), karg_buf(lw_out(L, 0), NULL),
+                     karg_int(op) };
+    kcall(k, "rt_vmath_f32", args, 4);
+    return 1;
+}
+
 int ew_lower(Node *n, Lower *L)
 {
     int nx;
+    if (ew_vmath(n, L)) return 0;
     switch (n->op) {
     case OP_Sum: case OP_Mean: case OP_Max: case OP_Min: nx = n->nin; break;
     case OP_Cast: case OP_CastLike: nx = 1; break;

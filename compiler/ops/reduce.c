@@ -434,6 +434,13 @@ int softmax_lower(Node *n, Lower *L)
     if (softmax_geom(n, &outer, &len, &inner) < 0) return -1;
     int in = lw_in(L, 0), out = lw_out(L, 0);
     if (len == 0) return 0;
+    if (n->op != OP_Hardmax && t == DT_F32 && inner == 1 && lw_has_kernel(L, "rt_softmax_f32")) {
+        /* the axis is the last one (or flattened from it): contiguous rows */
+        KArg args[5] = { karg_int(outer), karg_int(len), karg_buf(in, NULL), karg_buf(out, NULL),
+                         karg_int(n->op == OP_LogSoftmax) };
+        kcall(k, "rt_softmax_f32", args, 5);
+        return 0;
+    }
     int o = kfor_n(k, outer, KL_PARALLEL);
     int i = kfor_n(k, inner, KL_SERIAL);
     KExpr *base = kadd(k, kmuli(k, kvar(k, o), len * inner), kvar(k, i));
@@ -709,6 +716,15 @@ int layernorm_lower(Node *n, Lower *L)
     int om = node_out(n, 1) ? lw_out(L, 1) : -1, oi = node_out(n, 2) ? lw_out(L, 2) : -1;
     DType st = stash_dt(n, t);
     if (rows == 0 || cols == 0) return 0;
+    /* float32 without the Mean / InvStdDev outputs, Scale and B of the full normalized shape
+     * (or B absent): one call of the runtime kernel over [rows, cols] */
+    if (t == DT_F32 && om < 0 && oi < 0 && type_numel(in_type(n, 1)) == cols &&
+        (bb < 0 || type_numel(in_type(n, 2)) == cols) && lw_has_kernel(L, "rt_layernorm_f32")) {
+        KArg args[7] = { karg_int(rows), karg_int(cols), karg_buf(in, NULL), karg_buf(sc, NULL),
+                         karg_buf(bb, NULL), karg_buf(out, NULL), karg_float(eps) };
+        kcall(k, "rt_layernorm_f32", args, 7);
+        return 0;
+    }
     int r = kfor_n(k, rows, KL_PARALLEL);
     KExpr *base = kmuli(k, kvar(k, r), cols);
     int s = kdecl(k, t, kc(k, t, 0));
