@@ -63,8 +63,10 @@ static void gemm_case(int M, int N, int K, int transA, int transB, int padA, int
             double y0 = beta == 0.0f ? 0.0 : (double)beta * Y[i * ldy + j];
             want[i * ldy + j] = (double)alpha * s + y0;
         }
+    float *work = malloc(((size_t)rt_sgemm_work(M, N, K, transA, transB) + 1) * sizeof *work);
     rt_sgemm_f32(M, N, K, A, lda, transA, B, ldb, transB, Y, ldy, alpha, beta,
-                 NULL, 0, NULL, 0, RT_ACT_NONE, 0.0f, 0.0f, NULL);
+                 NULL, 0, NULL, 0, RT_ACT_NONE, 0.0f, 0.0f, work);
+    free(work);
     /* Padding columns of Y must be left alone (bitwise: they may be NaN). */
     for (int i = 0; i < M; i++) {
         char what[128];
@@ -152,9 +154,13 @@ static void conv_case(const ConvCase *c)
                             }
                     want[((n * c->M + m) * oH + oh) * oW + ow] = s;
                 }
+    ptrdiff_t nwork = rt_conv2d_work(c->C, c->H, c->W, c->M, c->kH, c->kW, oH, oW, c->sH, c->sW,
+                                     c->pT, c->pL, c->dH, c->dW, c->group, 0);
+    float *work = malloc(((size_t)nwork + 1) * sizeof *work);
     rt_conv2d_f32(X, Wt, c->bias ? B : NULL, Y, c->N, c->C, c->H, c->W, c->M, c->kH, c->kW,
                   oH, oW, c->sH, c->sW, c->pT, c->pL, c->dH, c->dW, c->group,
-                  NULL, RT_ACT_NONE, 0.0f, 0.0f, 0, NULL);
+                  NULL, RT_ACT_NONE, 0.0f, 0.0f, 0, work);
+    free(work);
     expect_close(Y, want, ny, "conv");
     free(X);
     free(Wt);
