@@ -23,7 +23,9 @@ ptrdiff_t rt_conv2d_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, 
 
 /* At most this many floats of im2col chunk (1 MiB): the chunk stays in the outer caches
  * while the SGEMM sweeps it, and the scratch stays bounded whatever the image size. */
+#ifndef RT_CONV_COL_CAP
 #define RT_CONV_COL_CAP (256 * 1024)
+#endif
 /* Groups with at most this many output channels each run the direct kernel: the GEMM's
  * row panels (RT_SGEMM_MR) would be mostly padding. */
 #define RT_CONV_DIRECT_MG 4

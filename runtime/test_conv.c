@@ -139,6 +139,19 @@ static void run_case(const Case *t)
             }
         }
         free(work);
+        if (!wpacked && !bad && t->res != 2) {  /* no scratch at all: the fallback path */
+            rt_conv2d_f32(x, w, t->bias ? b : 0, y, t->N, t->C, t->H, t->Wd, t->M, t->kH, t->kW,
+                          oH, oW, t->sH, t->sW, t->pT, t->pL, t->dH, t->dW, t->group,
+                          t->res == 1 ? r : 0, t->act, aa, ab, 0, 0);
+            for (i = 0; i < ny; i++)
+                if (!(fabs(y[i] - want[i]) <= 1e-5 * (fabs(want[i]) + (double)kk * 4.0 + 8.0))) {
+                    if (failures < 10)
+                        printf("FAIL %s (work NULL): y[%zu] = %.9g, want %.9g\n",
+                               case_str(t, 0), i, (double)y[i], want[i]);
+                    failures++;
+                    break;
+                }
+        }
     }
     free(pk);
     free(x);
