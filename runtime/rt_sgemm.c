@@ -174,9 +174,11 @@ static inline void st16(float *y, ptrdiff_t i, ptrdiff_t j, __m512 v, __mmask16 
     }
     _mm512_mask_storeu_ps(y, m, v);
     if (e->last && !act_vec(e->act)) {
-        int l;
-        for (l = 0; l < 16; l++)
-            if (m >> l & 1) y[l] = rt_act_f32(y[l], e->act, e->act_a, e->act_b);
+        /* sigmoid, tanh, GELU ...: the vector math of rt_vmath.c on the stored lanes (m is
+         * a prefix mask) */
+        ptrdiff_t l = 0;
+        while (l < 16 && (m >> l & 1)) l++;
+        rt_vact_f32(l, y, y, e->act, e->act_a, e->act_b);
     }
 }
 

@@ -1702,6 +1702,33 @@ int nn_rnn_lower(Node *n, Lower *L)
                                kmul_t(k, V(k, z), kload(k, Hs, HS_IDX())));
             kstore(k, Hs, HS_IDX(), hn);
             kend(k);
+        } else if (fast && P < 0 && clip <= 0 && !strcmp(r.act[na], "Sigmoid") &&
+                   !strcmp(r.act[na + 1], "Tanh") && !strcmp(r.act[na + 2], "Tanh") &&
+                   lw_has_kernel(L, "rt_vmath_f32")) {
+            /* The default LSTM on vector math: the pre-activations Gx + Gh in place in Gh,
+             * sigmoid over the i, o, f rows and tanh over c in two kernel calls, then the
+             * cell and hidden updates as plain vector loops (tanh(c) reuses the c rows). */
+            j = kfor_n(k, GH, KL_VECTOR);
+            kstore(k, Gh, V(k, j), GSUM(0));
+            kend(k);
+            KArg sg[4] = { karg_int(3 * H), karg_buf(Gh, NULL), karg_buf(Gh, NULL),
+                           karg_int(RT_MATH_SIGMOID) };
+            kcall(k, "rt_vmath_f32", sg, 4);
+            KArg tg[4] = { karg_int(H), karg_buf(Gh, kc_idx(k, 3 * H)),
+                           karg_buf(Gh, kc_idx(k, 3 * H)), karg_int(RT_MATH_TANH) };
+            kcall(k, "rt_vmath_f32", tg, 4);
+            j = kfor_n(k, H, KL_VECTOR);
+            KExpr *fc = kmul_t(k, kload(k, Gh, kaddi(k, V(k, j), 2 * H)), kload(k, Cs, HS_IDX()));
+            KExpr *ic = kmul_t(k, kload(k, Gh, V(k, j)), kload(k, Gh, kaddi(k, V(k, j), 3 * H)));
+            kstore(k, Cs, HS_IDX(), kadd_t(k, fc, ic));
+            kend(k);
+            KArg hc[4] = { karg_int(H), karg_buf(Cs, kmuli(k, V(k, b), H)),
+                           karg_buf(Gh, kc_idx(k, 3 * H)), karg_int(RT_MATH_TANH) };
+            kcall(k, "rt_vmath_f32", hc, 4);
+            j = kfor_n(k, H, KL_VECTOR);
+            kstore(k, Hs, HS_IDX(), kmul_t(k, kload(k, Gh, kaddi(k, V(k, j), H)),
+                                           kload(k, Gh, kaddi(k, V(k, j), 3 * H))));
+            kend(k);
         } else {
             /* LSTM gate rows: i, o, f, c; peepholes P: i, o, f */
             j = kfor_n(k, H, KL_SERIAL);
