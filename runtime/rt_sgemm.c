@@ -221,6 +221,48 @@ static void sgemm_kernel_8x32_avx512(ptrdiff_t kc, const float *a, const float *
         K8_STEP(); K8_STEP(); K8_STEP(); K8_STEP();
     }
     for (; k < kc; k++) K8_STEP();
+    if (!e->R && (!e->first || e->beta == 0.0f) &&
+        (!e->last || (e->act >= RT_ACT_NONE && e->act <= RT_ACT_CLIP))) {
+        /* The common epilogues (bias, Relu / Clip, accumulation over K blocks) with every
+         * parameter in a register: Y may alias nothing the loop reads again. */
+        const __m512 al = _mm512_set1_ps(e->alpha), z = _mm512_setzero_ps();
+        const __m512 lo = _mm512_set1_ps(e->act_a), hi = _mm512_set1_ps(e->act_b);
+        const int acc = !e->first, bm = e->last && e->bias ? (int)e->bias_mode : 0;
+        const int act = e->last ? (int)e->act : RT_ACT_NONE, full = nr == NR;
+        const float *bias = e->bias;
+        __m512 bc0 = z, bc1 = z;
+        if (bm == 2) {
+            bc0 = _mm512_maskz_loadu_ps(m0, bias + j);
+            bc1 = _mm512_maskz_loadu_ps(m1, bias + j + 16);
+        }
+#define K8_FAST(r)                                                                    \
+        if (r < mr) {                                                                 \
+            float *yr = y + r * ldy;                                                  \
+            __m512 v0 = bc0, v1 = bc1;                                                \
+            if (bm == 1) v0 = v1 = _mm512_set1_ps(bias[i + r]);                       \
+            v0 = _mm512_fmadd_ps(c##r##0, al, v0);                                    \
+            v1 = _mm512_fmadd_ps(c##r##1, al, v1);                                    \
+            if (acc) {                                                                \
+                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, yr));                \
+                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, yr + 16));           \
+            }                                                                         \
+            if (act == RT_ACT_RELU) {                                                 \
+                v0 = _mm512_max_ps(v0, z); v1 = _mm512_max_ps(v1, z);                \
+            } else if (act == RT_ACT_CLIP) {                                          \
+                v0 = _mm512_min_ps(hi, _mm512_max_ps(lo, v0));                        \
+                v1 = _mm512_min_ps(hi, _mm512_max_ps(lo, v1));                        \
+            }                                                                         \
+            if (full) {                                                               \
+                _mm512_storeu_ps(yr, v0); _mm512_storeu_ps(yr + 16, v1);              \
+            } else {                                                                  \
+                _mm512_mask_storeu_ps(yr, m0, v0); _mm512_mask_storeu_ps(yr + 16, m1, v1); \
+            }                                                                         \
+        }
+        K8_FAST(0) K8_FAST(1) K8_FAST(2) K8_FAST(3)
+        K8_FAST(4) K8_FAST(5) K8_FAST(6) K8_FAST(7)
+#undef K8_FAST
+        return;
+    }
     K8_STORE(0) K8_STORE(1) K8_STORE(2) K8_STORE(3)
     K8_STORE(4) K8_STORE(5) K8_STORE(6) K8_STORE(7)
 }
