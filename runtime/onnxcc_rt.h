@@ -147,4 +147,26 @@ void rt_softmax_f32(ptrdiff_t rows, ptrdiff_t cols, const float *x, float *y, pt
 void rt_layernorm_f32(ptrdiff_t rows, ptrdiff_t cols, const float *x, const float *scale,
                       const float *bias, float *y, float eps);
 
+/* ---- pooling: rt_pool.c --------------------------------------------------------------
+ * NCHW float32, `planes` = N * C independent planes of H x W, outputs oH x oW (the caller
+ * computes them, ceil_mode included). Window taps at oh * sH - pT + kh * dH (rows) and
+ * ow * sW - pL + kw * dW (columns); taps outside the input are skipped.
+ * rt_maxpool2d_f32: the max over the taps in kh-then-kw order, as m = m > v ? m : v from
+ *   -inf (so a window of padding only gives -inf; NaN behaves as in that loop).
+ * rt_avgpool2d_f32: the sum of the taps inside the input divided by the number of taps
+ *   inside [-pT, H + pB) x [-pL, W + pR) (count_include_pad = 1; pads, not the ceil_mode
+ *   extension) or inside the input (count_include_pad = 0). No dilation.
+ * rt_globalpool_f32: the mean (is_max = 0) or max (is_max = 1, NaN as in the max above)
+ *   of each of `planes` contiguous runs of HW floats. */
+void rt_maxpool2d_f32(const float *X, float *Y, ptrdiff_t planes, ptrdiff_t H, ptrdiff_t W,
+                      ptrdiff_t oH, ptrdiff_t oW, ptrdiff_t kH, ptrdiff_t kW,
+                      ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t pT, ptrdiff_t pL,
+                      ptrdiff_t dH, ptrdiff_t dW);
+void rt_avgpool2d_f32(const float *X, float *Y, ptrdiff_t planes, ptrdiff_t H, ptrdiff_t W,
+                      ptrdiff_t oH, ptrdiff_t oW, ptrdiff_t kH, ptrdiff_t kW,
+                      ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t pT, ptrdiff_t pL,
+                      ptrdiff_t pB, ptrdiff_t pR, ptrdiff_t count_include_pad);
+void rt_globalpool_f32(const float *X, float *Y, ptrdiff_t planes, ptrdiff_t HW,
+                       ptrdiff_t is_max);
+
 #endif
