@@ -40,7 +40,11 @@ static const Layer layers[] = {
     { "sqz fire squeeze 1x1 128->16 55", 128, 55, 16, 1, 1, 0, 1, 1 },
     { "sqz fire expand 1x1 16->64 55", 16, 55, 64, 1, 1, 0, 1, 1 },
     { "sqz fire expand 3x3 16->64 55", 16, 55, 64, 3, 1, 1, 1, 1 },
+    { "sqz fire expand 3x3 32->128 27", 32, 27, 128, 3, 1, 1, 1, 1 },
     { "sqz fire expand 3x3 48->192 13", 48, 13, 192, 3, 1, 1, 1, 1 },
+    { "sqz fire expand 3x3 64->256 13", 64, 13, 256, 3, 1, 1, 1, 1 },
+    { "mnist 5x5 1->8 28", 1, 28, 8, 5, 1, 2, 1, 1 },
+    { "mnist 5x5 8->16 14", 8, 14, 16, 5, 1, 2, 1, 1 },
 };
 
 static double now(void)

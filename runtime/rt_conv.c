@@ -17,6 +17,12 @@ ptrdiff_t rt_conv2d_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, 
                           ptrdiff_t H, ptrdiff_t Wd, ptrdiff_t oH, ptrdiff_t oW,
                           ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t pT, ptrdiff_t pL,
                           ptrdiff_t dH, ptrdiff_t dW, ptrdiff_t *nc);
+ptrdiff_t rt_conv2d_wino_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group);
+ptrdiff_t rt_conv2d_wino_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t oH, ptrdiff_t oW,
+                               ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t dH, ptrdiff_t dW,
+                               ptrdiff_t *tr);
+ptrdiff_t rt_conv2d_wino_parts_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t oW, ptrdiff_t tr,
+                                ptrdiff_t *pv, ptrdiff_t *pp, ptrdiff_t *pt, ptrdiff_t *po);
 
 #if defined(__GNUC__) || defined(__clang__)
 #define RT_INLINE static inline __attribute__((always_inline))
@@ -420,6 +426,236 @@ static void im2col(const float *x, float *col, ptrdiff_t cg, ptrdiff_t H, ptrdif
             }
 }
 
+
+/* ---- Winograd F(4x4, 3x3) (plan path 4, rt_conv_pack.c) -------------------------------
+ * Per chunk of tr tile rows (nt = tr * tX tiles of 4x4 outputs): the input tiles go through
+ * B^T d B into V (36 planes C x nt in SGEMM's packed B layout, so the SGEMM reads them in
+ * place), 36 SGEMMs U_p x V_p give P_p (M x nt), and A^T P A gives the output tiles, to which
+ * the epilogue is applied. */
+
+/* the 1-D input transform B^T over six values d0..d5 (vectors or floats) into o0..o5 */
+#define WINO_BT(T, ADD, SUB, MUL, C4, C5, C2, d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5) \
+    do { \
+        T t_a = SUB(d4, MUL(C4, d2)), t_b = SUB(d3, MUL(C4, d1)); \
+        T t_c = SUB(d4, d2), t_d = MUL(C2, SUB(d3, d1)); \
+        o0 = ADD(SUB(MUL(C4, d0), MUL(C5, d2)), d4); \
+        o1 = ADD(t_a, t_b); \
+        o2 = SUB(t_a, t_b); \
+        o3 = ADD(t_c, t_d); \
+        o4 = SUB(t_c, t_d); \
+        o5 = ADD(SUB(MUL(C4, d1), MUL(C5, d3)), d5); \
+    } while (0)
+#define S_ADD(a, b) ((a) + (b))
+#define S_SUB(a, b) ((a) - (b))
+#define S_MUL(a, b) ((a) * (b))
+#if RTV > 1
+#if defined(__AVX512F__)
+#define V_SUB(a, b) _mm512_sub_ps(a, b)
+#elif defined(__AVX2__)
+#define V_SUB(a, b) _mm256_sub_ps(a, b)
+#else
+#define V_SUB(a, b) vsubq_f32(a, b)
+#endif
+#else
+#define V_SUB(a, b) ((a) - (b))
+#endif
+
+/* tiles j0 .. j0 + tX - 1 of one channel c, input rows ih0 .. ih0 + 5. The rows are copied
+ * zero-padded and split by column phase (column 4 i + q of the padded row at q * wq + i), so
+ * both passes of B^T d B run over consecutive tiles with unit-stride vectors: tile tx reads
+ * phases 0..3 at tx and phases 0, 1 at tx + 1. T: 48 * wq floats. */
+static void wino_in_row(const float *x, ptrdiff_t H, ptrdiff_t Wd, ptrdiff_t ih0, ptrdiff_t pL,
+                        ptrdiff_t tX, float *T, ptrdiff_t wq, float *V, ptrdiff_t vs,
+                        ptrdiff_t C, ptrdiff_t c, ptrdiff_t j0)
+{
+    float *Rw = T, *Tv = T + 24 * wq;
+    ptrdiff_t k, i, q, tx, wn = 4 * tX + 4, lo = pL, hi = pL + Wd;
+    if (hi > wn) hi = wn;
+    if (lo > hi) lo = hi;
+    for (k = 0; k < 6; k++) {
+        float *r = Rw + k * 4 * wq;
+        ptrdiff_t ih = ih0 + k;
+        if (ih < 0 || ih >= H) {
+            for (i = 0; i < 4 * wq; i++) r[i] = 0.0f;
+            continue;
+        }
+        {
+            const float *xr = x + ih * Wd - pL;
+            for (i = 0; i < lo; i++) r[(i & 3) * wq + (i >> 2)] = 0.0f;
+            for (; i < hi && (i & 3); i++) r[(i & 3) * wq + (i >> 2)] = xr[i];
+            for (; i + 4 <= hi; i += 4) {
+                r[i >> 2] = xr[i];
+                r[wq + (i >> 2)] = xr[i + 1];
+                r[2 * wq + (i >> 2)] = xr[i + 2];
+                r[3 * wq + (i >> 2)] = xr[i + 3];
+            }
+            for (; i < hi; i++) r[(i & 3) * wq + (i >> 2)] = xr[i];
+            for (; i < wn; i++) r[(i & 3) * wq + (i >> 2)] = 0.0f;
+        }
+    }
+    /* vertical pass: 6 rows in, 6 rows out, each 4 phases of wq */
+    for (q = 0; q < 4 * wq; q += RTV) {
+        const rtv c4 = V_SET1(4.0f), c5 = V_SET1(5.0f), c2 = V_SET1(2.0f);
+        rtv d0 = V_LD(Rw + q), d1 = V_LD(Rw + 4 * wq + q), d2 = V_LD(Rw + 8 * wq + q);
+        rtv d3 = V_LD(Rw + 12 * wq + q), d4 = V_LD(Rw + 16 * wq + q), d5 = V_LD(Rw + 20 * wq + q);
+        rtv o0, o1, o2, o3, o4, o5;
+        WINO_BT(rtv, V_ADD, V_SUB, V_MUL, c4, c5, c2, d0, d1, d2, d3, d4, d5,
+                o0, o1, o2, o3, o4, o5);
+        V_ST(Tv + q, o0);
+        V_ST(Tv + 4 * wq + q, o1);
+        V_ST(Tv + 8 * wq + q, o2);
+        V_ST(Tv + 12 * wq + q, o3);
+        V_ST(Tv + 16 * wq + q, o4);
+        V_ST(Tv + 20 * wq + q, o5);
+    }
+    /* horizontal pass, a run of tiles within one packed panel at a time */
+    for (tx = 0; tx < tX;) {
+        ptrdiff_t j = j0 + tx, seg = RT_SGEMM_NR - j % RT_SGEMM_NR;
+        float *v = V + j / RT_SGEMM_NR * RT_SGEMM_NR * C + c * RT_SGEMM_NR + j % RT_SGEMM_NR;
+        if (seg > tX - tx) seg = tX - tx;
+        for (k = 0; k < 6; k++) {
+            const float *t = Tv + k * 4 * wq + tx;
+            float *o = v + 6 * k * vs;
+            i = 0;
+#if RTV > 1
+            {
+                const rtv c4 = V_SET1(4.0f), c5 = V_SET1(5.0f), c2 = V_SET1(2.0f);
+                for (; i + RTV <= seg; i += RTV) {
+                    rtv d0 = V_LD(t + i), d1 = V_LD(t + wq + i), d2 = V_LD(t + 2 * wq + i);
+                    rtv d3 = V_LD(t + 3 * wq + i), d4 = V_LD(t + i + 1);
+                    rtv d5 = V_LD(t + wq + i + 1), o0, o1, o2, o3, o4, o5;
+                    WINO_BT(rtv, V_ADD, V_SUB, V_MUL, c4, c5, c2, d0, d1, d2, d3, d4, d5,
+                            o0, o1, o2, o3, o4, o5);
+                    V_ST(o + i, o0);
+                    V_ST(o + vs + i, o1);
+                    V_ST(o + 2 * vs + i, o2);
+                    V_ST(o + 3 * vs + i, o3);
+                    V_ST(o + 4 * vs + i, o4);
+                    V_ST(o + 5 * vs + i, o5);
+                }
+            }
+#endif
+            for (; i < seg; i++)
+                WINO_BT(float, S_ADD, S_SUB, S_MUL, 4.0f, 5.0f, 2.0f, t[i], t[wq + i],
+                        t[2 * wq + i], t[3 * wq + i], t[i + 1], t[wq + i + 1], o[i], o[vs + i],
+                        o[2 * vs + i], o[3 * vs + i], o[4 * vs + i], o[5 * vs + i]);
+        }
+        tx += seg;
+    }
+}
+
+static void conv_wino(const float *X, const float *U, const float *B, float *Y,
+                      ptrdiff_t N, ptrdiff_t C, ptrdiff_t H, ptrdiff_t Wd, ptrdiff_t M,
+                      ptrdiff_t oH, ptrdiff_t oW, ptrdiff_t pT, ptrdiff_t pL,
+                      const float *R, ptrdiff_t act, float a, float b, ptrdiff_t tr,
+                      float *work)
+{
+    ptrdiff_t tX = (oW + 3) / 4, tY = (oH + 3) / 4, pv, pp, pt, po, n, ty0, pa;
+    ptrdiff_t ntmax = rt_conv2d_wino_parts_(C, M, oW, tr, &pv, &pp, &pt, &po);
+    float *V = work, *P = V + pv, *T = P + pp, *O = T + pt, *sw = O + po;
+    ptrdiff_t wq = pt / 48;
+    pa = rt_sgemm_pack_a_size(M, C);
+    (void)ntmax;
+    for (n = 0; n < N; n++) {
+        const float *x = X + n * C * H * Wd;
+        for (ty0 = 0; ty0 < tY; ty0 += tr) {
+            ptrdiff_t ty1 = ty0 + tr < tY ? ty0 + tr : tY, nt = (ty1 - ty0) * tX;
+            ptrdiff_t ntp = (nt + RT_SGEMM_NR - 1) / RT_SGEMM_NR * RT_SGEMM_NR, vs = C * ntp;
+            ptrdiff_t c, ty, p, m, j, oh0 = 4 * ty0, oh1 = 4 * ty1 < oH ? 4 * ty1 : oH;
+            /* input transform; the padding columns of the last panel are zero */
+            if (ntp > nt)
+                for (p = 0; p < 36; p++)
+                    for (c = 0; c < C; c++)
+                        for (j = nt; j < ntp; j++)
+                            V[p * vs + (ntp - RT_SGEMM_NR) * C + c * RT_SGEMM_NR +
+                              j % RT_SGEMM_NR] = 0.0f;
+            for (c = 0; c < C; c++)
+                for (ty = ty0; ty < ty1; ty++)
+                    wino_in_row(x + c * H * Wd, H, Wd, 4 * ty - pT, pL, tX, T, wq, V, vs, C, c,
+                                (ty - ty0) * tX);
+            /* the 36 products */
+            for (p = 0; p < 36; p++)
+                rt_sgemm_f32(M, nt, C, U + p * pa, 0, 2, V + p * vs, 0, 2, P + p * M * nt, nt,
+                             1.0f, 0.0f, 0, 0, 0, 0, 0, 0.0f, 0.0f, sw);
+            /* output transform and epilogue, one output channel at a time */
+            for (m = 0; m < M; m++) {
+                const float *q = P + m * nt;
+                ptrdiff_t ps = M * nt, oh, ow;
+                float bias = B ? B[m] : 0.0f;
+                float *y = Y + (n * M + m) * oH * oW;
+                const rtv c2 = V_SET1(2.0f), c4 = V_SET1(4.0f), c8 = V_SET1(8.0f);
+                const float *r = R ? R + (n * M + m) * oH * oW : 0;
+                for (j = 0; j < nt; j += RTV) {  /* O, P have room past nt */
+                    rtv sv[4][6];
+                    int k;
+                    for (k = 0; k < 6; k++) {
+                        const float *q0 = q + k * ps + j;
+                        rtv m0 = V_LD(q0), m1 = V_LD(q0 + 6 * ps), m2 = V_LD(q0 + 12 * ps);
+                        rtv m3 = V_LD(q0 + 18 * ps), m4 = V_LD(q0 + 24 * ps);
+                        rtv m5 = V_LD(q0 + 30 * ps);
+                        rtv a12 = V_ADD(m1, m2), d12 = V_SUB(m1, m2);
+                        rtv a34 = V_ADD(m3, m4), d34 = V_SUB(m3, m4);
+                        sv[0][k] = V_ADD(V_ADD(m0, a12), a34);
+                        sv[1][k] = V_FMA(c2, d34, d12);
+                        sv[2][k] = V_FMA(c4, a34, a12);
+                        sv[3][k] = V_ADD(V_FMA(c8, d34, d12), m5);
+                    }
+                    for (k = 0; k < 4; k++) {
+                        rtv a12 = V_ADD(sv[k][1], sv[k][2]), d12 = V_SUB(sv[k][1], sv[k][2]);
+                        rtv a34 = V_ADD(sv[k][3], sv[k][4]), d34 = V_SUB(sv[k][3], sv[k][4]);
+                        V_ST(O + (4 * k) * ntp + j, V_ADD(V_ADD(sv[k][0], a12), a34));
+                        V_ST(O + (4 * k + 1) * ntp + j, V_FMA(c2, d34, d12));
+                        V_ST(O + (4 * k + 2) * ntp + j, V_FMA(c4, a34, a12));
+                        V_ST(O + (4 * k + 3) * ntp + j, V_ADD(V_FMA(c8, d34, d12), sv[k][5]));
+                    }
+                }
+                for (oh = oh0; oh < oh1; oh++) {
+                    ptrdiff_t rr = oh & 3;
+                    const float *o = O + 4 * rr * ntp + (oh / 4 - ty0) * tX;
+                    float *yr = y + oh * oW;
+                    if (r) {
+                        const float *rw = r + oh * oW;
+                        for (ow = 0; ow < oW; ow++)
+                            yr[ow] = o[(ow & 3) * ntp + ow / 4] + bias + rw[ow];
+                    } else {
+                        for (ow = 0; ow < oW; ow++) yr[ow] = o[(ow & 3) * ntp + ow / 4] + bias;
+                    }
+                }
+                if (act != RT_ACT_NONE)
+                    rt_vact_f32((oh1 - oh0) * oW, y + oh0 * oW, y + oh0 * oW, act, a, b);
+            }
+        }
+    }
+}
+
+/* W[m][c][3][3] from the Winograd weights U (the layout rt_conv2d_pack_w writes): rows 0, 1
+ * and 5 of G = [1/4 0 0; -1/6 -1/6 -1/6; ...; 0 0 1] give g0 = 4 u0, g2 = u5,
+ * g1 = -6 u1 - g0 - g2, applied on both sides. */
+static void wino_recover(const float *U, ptrdiff_t C, ptrdiff_t M, float *W)
+{
+    ptrdiff_t pa = rt_sgemm_pack_a_size(M, C), m, c;
+    static const int rows[3] = { 0, 1, 5 };
+    for (m = 0; m < M; m++)
+        for (c = 0; c < C; c++) {
+            const float *u = U + m / RT_SGEMM_MR * RT_SGEMM_MR * C + c * RT_SGEMM_MR +
+                             m % RT_SGEMM_MR;
+            float h[3][3], *g = W + (m * C + c) * 9;
+            int i, k;
+            for (i = 0; i < 3; i++) {  /* row rows[i] of U G^-T: (G g)[rows[i]][:] */
+                float u0 = u[(rows[i] * 6) * pa], u1 = u[(rows[i] * 6 + 1) * pa];
+                float u5 = u[(rows[i] * 6 + 5) * pa];
+                h[i][0] = 4.0f * u0;
+                h[i][2] = u5;
+                h[i][1] = -6.0f * u1 - h[i][0] - h[i][2];
+            }
+            for (k = 0; k < 3; k++) {
+                g[k] = 4.0f * h[0][k];
+                g[6 + k] = h[2][k];
+                g[3 + k] = -6.0f * h[1][k] - g[k] - g[6 + k];
+            }
+        }
+}
+
 void rt_conv2d_f32(const float *X, const float *W, const float *B, float *Y,
                    ptrdiff_t N, ptrdiff_t C, ptrdiff_t H, ptrdiff_t Wd,
                    ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t oH, ptrdiff_t oW,
@@ -432,6 +668,20 @@ void rt_conv2d_f32(const float *X, const float *W, const float *B, float *Y,
     ptrdiff_t nc, path, n, g, p0, ta = wpacked ? 2 : 0;
     ptrdiff_t per = wpacked ? rt_sgemm_pack_a_size(mg, kk) : mg * kk;
     path = rt_conv2d_plan_(C, M, kH, kW, group, H, Wd, oH, oW, sH, sW, pT, pL, dH, dW, &nc);
+    if (wpacked && rt_conv2d_wino_(C, M, kH, kW, group)) {
+        ptrdiff_t tr;
+        if (rt_conv2d_wino_plan_(C, M, oH, oW, sH, sW, dH, dW, &tr)) {
+            conv_wino(X, W, B, Y, N, C, H, Wd, M, oH, oW, pT, pL, R, act, act_a, act_b, tr,
+                      work);
+            return;
+        }
+        /* Winograd weights on a conv that does not take path 4: W recovered, unpacked */
+        wino_recover(W, C, M, work);
+        W = work;
+        work += (M * C * 9 + 15) / 16 * 16;
+        ta = 0;
+        per = mg * kk;
+    }
     /* Callers that pass no scratch where the plan wants some (older generated code, tests)
      * still get the right result from the no-scratch row kernel (W unpacked only). */
     if (!work && path != 0 && !wpacked && (path != 1 || rt_sgemm_work(mg, npix, kk, 0, 0)))

@@ -30,6 +30,76 @@ ptrdiff_t rt_conv2d_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, 
  * row panels (RT_SGEMM_MR) would be mostly padding. */
 #define RT_CONV_DIRECT_MG 4
 
+/* ---- Winograd F(4x4, 3x3) (plan path 4) ------------------------------------------------
+ * 3x3 stride-1 undilated ungrouped convs with enough channels: each 4x4 output tile is
+ * A^T [ (G g G^T) . (B^T d B) ] A over 6x6 input tiles d (Lavin & Gray, points 0, +-1, +-2,
+ * inf), the 36 element-wise products batched over channels as 36 GEMMs
+ * U_p[M x C] x V_p[C x tiles]. The weights' layout depends on (C, M, kH, kW, group) only
+ * (what rt_conv2d_pack_w knows): when rt_conv2d_wino_ says so, the packed weights are the 36
+ * U_p, each packed as SGEMM's A (rt_sgemm_pack_a layout, pack_a_size(M, C) floats apart).
+ * A conv with such weights that cannot take path 4 (strides, dilations, small planes)
+ * recovers W from U into the scratch and takes path 2 with W unpacked. */
+/* Channel ranges measured with benchmarks/conv_bench.c (AVX-512, one core): fewer input
+ * channels make the products' K too short for the SGEMM; more channels go with planes of 14
+ * and less in the common nets, where the few tiles make the products' N too short (256->256
+ * at 14 and 64->256 at 13 are slower than im2col, 48->192 at 13 and 128->128 at 28 faster). */
+#ifndef RT_CONV_WINO_MINC
+#define RT_CONV_WINO_MINC 32
+#endif
+#ifndef RT_CONV_WINO_MAXC
+#define RT_CONV_WINO_MAXC 128
+#endif
+#ifndef RT_CONV_WINO_MAXM
+#define RT_CONV_WINO_MAXM 192
+#endif
+/* at most this many floats of transformed tiles (input and products) per chunk */
+#ifndef RT_CONV_WINO_CAP
+#define RT_CONV_WINO_CAP (160 * 1024)
+#endif
+
+ptrdiff_t rt_conv2d_wino_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group);
+ptrdiff_t rt_conv2d_wino_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t oH, ptrdiff_t oW,
+                               ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t dH, ptrdiff_t dW,
+                               ptrdiff_t *tr);
+ptrdiff_t rt_conv2d_wino_parts_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t oW, ptrdiff_t tr,
+                                ptrdiff_t *pv, ptrdiff_t *pp, ptrdiff_t *pt, ptrdiff_t *po);
+
+ptrdiff_t rt_conv2d_wino_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group)
+{
+    return kH == 3 && kW == 3 && group == 1 && C >= RT_CONV_WINO_MINC && C <= RT_CONV_WINO_MAXC &&
+           M >= 32 && M <= RT_CONV_WINO_MAXM;
+}
+
+/* 1 when a conv whose weights are in the Winograd layout runs path 4 (*tr: tile rows per
+ * chunk), 0 when it falls back to path 2 on recovered weights. */
+ptrdiff_t rt_conv2d_wino_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t oH, ptrdiff_t oW,
+                               ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t dH, ptrdiff_t dW,
+                               ptrdiff_t *tr)
+{
+    ptrdiff_t tX = (oW + 3) / 4, tY = (oH + 3) / 4, t;
+    *tr = 0;
+    if (sH != 1 || sW != 1 || dH != 1 || dW != 1 || oH < 4 || oW < 4 || tX * tY < 16) return 0;
+    t = RT_CONV_WINO_CAP / (36 * (C + M) * tX);
+    if (t < 1) t = 1;
+    if (t > tY) t = tY;
+    *tr = t;
+    return 1;
+}
+
+/* floats of each part of path 4's scratch, in order: V (36 planes of C x ntp, SGEMM's packed B
+ * layout), P (36 products M x nt), T (48 rows of wq >= tX + 1: the raw and the
+ * half-transformed input rows, 4 column phases each), O (16 x ntp: transformed outputs), then the SGEMM's scratch */
+ptrdiff_t rt_conv2d_wino_parts_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t oW, ptrdiff_t tr,
+                                ptrdiff_t *pv, ptrdiff_t *pp, ptrdiff_t *pt, ptrdiff_t *po)
+{
+    ptrdiff_t tX = (oW + 3) / 4, nt = tr * tX, ntp = (nt + RT_SGEMM_NR - 1) / RT_SGEMM_NR * RT_SGEMM_NR;
+    *pv = 36 * C * ntp;
+    *pp = (36 * M * nt + 15) / 16 * 16 + 16;
+    *pt = 48 * ((tX + 1 + 15) / 16 * 16);
+    *po = 16 * ntp;
+    return nt;
+}
+
 ptrdiff_t rt_conv2d_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group,
                           ptrdiff_t H, ptrdiff_t Wd, ptrdiff_t oH, ptrdiff_t oW,
                           ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t pT, ptrdiff_t pL,
@@ -67,6 +137,7 @@ ptrdiff_t rt_conv2d_pack_w_size(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_
 {
     ptrdiff_t cg = C / group, mg = M / group;
     if (mg <= RT_CONV_DIRECT_MG) return 0;
+    if (rt_conv2d_wino_(C, M, kH, kW, group)) return 36 * rt_sgemm_pack_a_size(M, C);
     return group * rt_sgemm_pack_a_size(mg, cg * kH * kW);
 }
 
@@ -76,6 +147,32 @@ void rt_conv2d_pack_w(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrd
     ptrdiff_t cg = C / group, mg = M / group, kk = cg * kH * kW, g;
     ptrdiff_t per = rt_sgemm_pack_a_size(mg, kk);
     if (mg <= RT_CONV_DIRECT_MG) return;
+    if (rt_conv2d_wino_(C, M, kH, kW, group)) {
+        /* U = G g G^T per (m, c), in double; U_p written straight in the packed A layout */
+        static const double G[6][3] = {
+            { 1.0 / 4, 0.0, 0.0 }, { -1.0 / 6, -1.0 / 6, -1.0 / 6 },
+            { -1.0 / 6, 1.0 / 6, -1.0 / 6 }, { 1.0 / 24, 1.0 / 12, 1.0 / 6 },
+            { 1.0 / 24, -1.0 / 12, 1.0 / 6 }, { 0.0, 0.0, 1.0 } };
+        ptrdiff_t pa = rt_sgemm_pack_a_size(M, C), i, m, c;
+        for (i = 0; i < 36 * pa; i++) packed[i] = 0.0f;
+        for (m = 0; m < M; m++)
+            for (c = 0; c < C; c++) {
+                const float *g = W + (m * C + c) * 9;
+                double t[6][3];
+                int a, b, k;
+                for (a = 0; a < 6; a++)
+                    for (b = 0; b < 3; b++)
+                        t[a][b] = G[a][0] * g[b] + G[a][1] * g[3 + b] + G[a][2] * g[6 + b];
+                for (a = 0; a < 6; a++)
+                    for (b = 0; b < 6; b++) {
+                        double u = 0.0;
+                        for (k = 0; k < 3; k++) u += t[a][k] * G[b][k];
+                        packed[(a * 6 + b) * pa + m / RT_SGEMM_MR * RT_SGEMM_MR * C +
+                               c * RT_SGEMM_MR + m % RT_SGEMM_MR] = (float)u;
+                    }
+            }
+        return;
+    }
     for (g = 0; g < group; g++)
         rt_sgemm_pack_a(mg, kk, W + g * mg * kk, kk, 0, packed + g * per);
 }
@@ -88,12 +185,24 @@ ptrdiff_t rt_conv2d_work(ptrdiff_t C, ptrdiff_t H, ptrdiff_t Wd,
                          ptrdiff_t dH, ptrdiff_t dW, ptrdiff_t group, ptrdiff_t wpacked)
 {
     ptrdiff_t cg = C / group, mg = M / group, kk = cg * kH * kW, npix = oH * oW, nc;
-    ptrdiff_t ta = wpacked ? 2 : 0, path, w1, w2;
+    ptrdiff_t ta = wpacked ? 2 : 0, path, w1, w2, rec = 0;
     path = rt_conv2d_plan_(C, M, kH, kW, group, H, Wd, oH, oW, sH, sW, pT, pL, dH, dW, &nc);
+    if (wpacked && rt_conv2d_wino_(C, M, kH, kW, group)) {
+        ptrdiff_t tr, pv, pp, pt, po, nt, tY = (oH + 3) / 4;
+        if (rt_conv2d_wino_plan_(C, M, oH, oW, sH, sW, dH, dW, &tr)) {
+            nt = rt_conv2d_wino_parts_(C, M, oW, tr, &pv, &pp, &pt, &po);
+            w1 = rt_sgemm_work(M, nt, C, 2, 2);
+            w2 = tY % tr ? rt_sgemm_work(M, tY % tr * ((oW + 3) / 4), C, 2, 2) : 0;
+            return pv + pp + pt + po + (w1 > w2 ? w1 : w2);
+        }
+        /* path 2 on W recovered from U, unpacked */
+        rec = (M * C * 9 + 15) / 16 * 16;
+        ta = 0;
+    }
     if (path == 0) return 0;
     if (path == 3) return cg * sH * sW * nc + (oH * (oW + (kW - 1) * dW / sW) + 63) / 64 * 64 + 64;
     if (path == 1) return rt_sgemm_work(mg, npix, cg, ta, 0);
     w1 = rt_sgemm_work(mg, nc, kk, ta, 0);
     w2 = npix % nc ? rt_sgemm_work(mg, npix % nc, kk, ta, 0) : 0;
-    return (kk * nc + 15) / 16 * 16 + (w1 > w2 ? w1 : w2);
+    return rec + (kk * nc + 15) / 16 * 16 + (w1 > w2 ? w1 : w2);
 }

@@ -1,7 +1,9 @@
 /* test_conv.c — rt_conv2d_f32 against a plain double-precision reference on odd shapes:
  * 1..13 channels, spatial 1..17, kernels 1..5, strides 1..3, asymmetric pads, dilations,
  * groups (depthwise, 2..4 channels per group, several outputs per group), N = 1 and 2,
- * weights as ONNX stores them and packed by rt_conv2d_pack_w, every epilogue (bias,
+ * weights as ONNX stores them and packed by rt_conv2d_pack_w (Winograd-transformed for
+ * 3x3 convs with 32..128 inputs and 32..192 outputs, run as Winograd or, for strided,
+ * dilated or small convs, on the weights recovered from that layout), every epilogue (bias,
  * residual, residual == Y, each activation against rt_act_f32). The scratch is exactly
  * rt_conv2d_work floats followed by a guard, and Y is guarded too.
  *
@@ -214,6 +216,14 @@ int main(void)
         { 2, 3, 17, 17, 16, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1, 0, 1 },     /* 7x7 s2 stem */
         { 1, 8, 12, 12, 8, 3, 3, 1, 1, 1, 1, 1, 1, 2, 2, 4, 0, 2, 7 },      /* 2 ch/group, dil */
         { 1, 2, 5, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, 0, 0, 0 },        /* test_cgen's */
+        /* Winograd F(4x4, 3x3) weights (32..128 inputs, 32..192 outputs): path 4 on odd
+         * planes and pads, and the fallbacks on recovered weights (stride, dilation, small) */
+        { 1, 32, 17, 19, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 },
+        { 2, 48, 9, 23, 33, 3, 3, 1, 1, 0, 1, 2, 1, 1, 1, 1, 0, 2, 2 },
+        { 1, 128, 13, 13, 192, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0 },
+        { 1, 32, 17, 17, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 },
+        { 1, 32, 12, 12, 36, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, 0, 1, 0 },
+        { 1, 40, 6, 7, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 },
     };
     size_t i;
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
