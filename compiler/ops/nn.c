@@ -1069,6 +1069,40 @@ int nn_pool_lower(Node *n, Lower *L)
     int col_major = want_idx && attr_i(n, "storage_order", 0) == 1;
     double p = kind == PK_LP ? pool_p(n) : 0;
     int64_t N = xt->dims[0], C = xt->dims[1];
+    /* float32 Max/Average pools (1-D as 2-D with a unit height) and the Global forms go to
+     * rt_pool.c where the target has it; Indices, LpPool and other types stay loop nests. */
+    if (dt == DT_F32 && !want_idx && kind != PK_LP) {
+        if (pool_global(n) && lw_has_kernel(L, "rt_globalpool_f32")) {
+            int64_t hw = 1;
+            for (int i = 0; i < nsp; i++) hw *= w.in[i];
+            KArg args[5] = { karg_buf(lw_in(L, 0), NULL), karg_buf(lw_out(L, 0), NULL),
+                             karg_int(N * C), karg_int(hw), karg_int(kind == PK_MAX) };
+            kcall(k, "rt_globalpool_f32", args, 5);
+            return 0;
+        }
+        const char *fn = kind == PK_MAX ? "rt_maxpool2d_f32" : "rt_avgpool2d_f32";
+        if (!pool_global(n) && nsp <= 2 && lw_has_kernel(L, fn)) {
+            int h = nsp == 2 ? 0 : -1, x = nsp - 1;
+            int64_t H = h < 0 ? 1 : w.in[h], oH = h < 0 ? 1 : w.out[h];
+            int64_t kH = h < 0 ? 1 : w.k[h], sH = h < 0 ? 1 : w.s[h], dH = h < 0 ? 1 : w.d[h];
+            int64_t pT = h < 0 ? 0 : w.pb[h], pB = h < 0 ? 0 : w.pe[h];
+            KArg args[16] = { karg_buf(lw_in(L, 0), NULL), karg_buf(lw_out(L, 0), NULL),
+                              karg_int(N * C), karg_int(H), karg_int(w.in[x]), karg_int(oH),
+                              karg_int(w.out[x]), karg_int(kH), karg_int(w.k[x]), karg_int(sH),
+                              karg_int(w.s[x]), karg_int(pT), karg_int(w.pb[x]) };
+            if (kind == PK_MAX) {
+                args[13] = karg_int(dH);
+                args[14] = karg_int(w.d[x]);
+                kcall(k, fn, args, 15);
+            } else {
+                args[13] = karg_int(pB);
+                args[14] = karg_int(w.pe[x]);
+                args[15] = karg_int(count_pad);
+                kcall(k, fn, args, 16);
+            }
+            return 0;
+        }
+    }
     int64_t xd[KIR_MAX_RANK], yd[KIR_MAX_RANK];
     xd[0] = yd[0] = N;
     xd[1] = yd[1] = C;
