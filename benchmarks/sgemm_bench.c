@@ -120,13 +120,14 @@ static double time_batch(void (*f)(void), int reps)
 
 int main(int argc, char **argv)
 {
-    int quick = 0, cold = 0, rounds, net = -1, a;
+    int quick = 0, cold = 0, only = -1, rounds, net = -1, a;
 
     double batch, nf = 0, nto = 0, ntb = 0;
     size_t s;
     for (a = 1; a < argc; a++) {
         if (!strcmp(argv[a], "quick")) quick = 1;
         if (!strcmp(argv[a], "cold")) cold = 1;
+        if (!strncmp(argv[a], "net=", 4)) only = atoi(argv[a] + 4);
     }
     rounds = quick ? 5 : 9;
     batch = quick ? 0.01 : 0.02;
@@ -139,6 +140,7 @@ int main(int argc, char **argv)
         ptrdiff_t w;
         double flops, to[9], tb[9], t1;
         int reps, r, N;
+        if (sh && only >= 0 && sh->net != only) continue;
         if (!sh || sh->net != net) {
             if (net > 0)
                 printf("| **%s** | weighted by calls | **%.1f** | **%.1f** | **%.2f** |\n",

@@ -198,6 +198,19 @@ static inline __mmask16 mask16(ptrdiff_t n)
         K8_ROW(4); K8_ROW(5); K8_ROW(6); K8_ROW(7);                 \
         a += MR; b += NR;                                           \
     } while (0)
+#define K8_HALF()                                                   \
+    do {                                                            \
+        __m512 b0 = _mm512_loadu_ps(b);                             \
+        c00 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), b0, c00);       \
+        c10 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), b0, c10);       \
+        c20 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), b0, c20);       \
+        c30 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), b0, c30);       \
+        c40 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), b0, c40);       \
+        c50 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), b0, c50);       \
+        c60 = _mm512_fmadd_ps(_mm512_set1_ps(a[6]), b0, c60);       \
+        c70 = _mm512_fmadd_ps(_mm512_set1_ps(a[7]), b0, c70);       \
+        a += MR; b += NR;                                           \
+    } while (0)
 #define K8_STORE(r)                                                         \
     if (r < mr) {                                                           \
         st16(y + r * ldy, i + r, j, c##r##0, m0, e);                        \
@@ -217,10 +230,17 @@ static void sgemm_kernel_8x32_avx512(ptrdiff_t kc, const float *a, const float *
         _mm_prefetch((const char *)(y + k * ldy), _MM_HINT_T0);
         _mm_prefetch((const char *)(y + k * ldy + 16), _MM_HINT_T0);
     }
-    for (k = 0; k + 4 <= kc; k += 4) {
-        K8_STEP(); K8_STEP(); K8_STEP(); K8_STEP();
+    if (nr <= 16) { /* a 16-column edge: half the work */
+        for (k = 0; k + 2 <= kc; k += 2) {
+            K8_HALF(); K8_HALF();
+        }
+        for (; k < kc; k++) K8_HALF();
+    } else {
+        for (k = 0; k + 4 <= kc; k += 4) {
+            K8_STEP(); K8_STEP(); K8_STEP(); K8_STEP();
+        }
+        for (; k < kc; k++) K8_STEP();
     }
-    for (; k < kc; k++) K8_STEP();
     if (!e->R && (!e->first || e->beta == 0.0f) &&
         (!e->last || (e->act >= RT_ACT_NONE && e->act <= RT_ACT_CLIP))) {
         /* The common epilogues (bias, Relu / Clip, accumulation over K blocks) with every
@@ -267,6 +287,44 @@ static void sgemm_kernel_8x32_avx512(ptrdiff_t kc, const float *a, const float *
     K8_STORE(4) K8_STORE(5) K8_STORE(6) K8_STORE(7)
 }
 #define KERNEL sgemm_kernel_8x32_avx512
+
+/* The few columns left past a multiple of 16 (nt <= 8): vectors along M instead, 16 rows
+ * (two A panels a0, a1; a1 may repeat a0 when mr <= 8) x 4 or 8 columns of the B panel,
+ * so a 1-column tail (N = 49) costs 1/16 of a vector per row instead of a whole one. The
+ * tile is transposed through memory and stored row by row with the epilogue. */
+#define KT_STEP(c) s##c = _mm512_fmadd_ps(av, _mm512_set1_ps(b[c]), s##c)
+static void sgemm_tail_avx512(ptrdiff_t kc, const float *a0, const float *a1, const float *b,
+                              ptrdiff_t nt, float *y, ptrdiff_t ldy, ptrdiff_t mr, ptrdiff_t i,
+                              ptrdiff_t j, const Epi *e)
+{
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0,
+           s7 = s0;
+    float t[8 * 16], u[16];
+    ptrdiff_t k, r, c;
+    if (nt <= 4) {
+        for (k = 0; k < kc; k++, a0 += MR, a1 += MR, b += NR) {
+            __m512 av = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(a0)),
+                                           _mm256_loadu_ps(a1), 1);
+            KT_STEP(0); KT_STEP(1); KT_STEP(2); KT_STEP(3);
+        }
+    } else {
+        for (k = 0; k < kc; k++, a0 += MR, a1 += MR, b += NR) {
+            __m512 av = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(a0)),
+                                           _mm256_loadu_ps(a1), 1);
+            KT_STEP(0); KT_STEP(1); KT_STEP(2); KT_STEP(3);
+            KT_STEP(4); KT_STEP(5); KT_STEP(6); KT_STEP(7);
+        }
+    }
+    _mm512_storeu_ps(t, s0); _mm512_storeu_ps(t + 16, s1);
+    _mm512_storeu_ps(t + 32, s2); _mm512_storeu_ps(t + 48, s3);
+    _mm512_storeu_ps(t + 64, s4); _mm512_storeu_ps(t + 80, s5);
+    _mm512_storeu_ps(t + 96, s6); _mm512_storeu_ps(t + 112, s7);
+    for (r = 0; r < mr; r++) {
+        for (c = 0; c < nt; c++) u[c] = t[c * 16 + r];
+        st16(y + r * ldy, i + r, j, _mm512_maskz_loadu_ps(mask16(nt), u), mask16(nt), e);
+    }
+}
+#undef KT_STEP
 
 #elif defined(RT_AVX2)
 
@@ -631,7 +689,11 @@ static void blocked(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A, ptrdi
     if (mcm > RT_SGEMM_MC) mcm = RT_SGEMM_MC;
     pb = transA == 2 ? work : work + mcm * kcm;
     for (jc = 0; jc < N; jc += RT_SGEMM_NC) {
-        ptrdiff_t nc = N - jc < RT_SGEMM_NC ? N - jc : RT_SGEMM_NC;
+        ptrdiff_t nc = N - jc < RT_SGEMM_NC ? N - jc : RT_SGEMM_NC, nm = nc;
+#if defined(RT_AVX512)
+        /* a tail of at most 8 columns past a multiple of 16 goes to sgemm_tail_avx512 */
+        if (nc % 16 && nc % 16 <= 8 && nc > 16) nm = nc - nc % 16;
+#endif
         for (pc = 0; pc < K; pc += RT_SGEMM_KC) {
             ptrdiff_t kc = K - pc < RT_SGEMM_KC ? K - pc : RT_SGEMM_KC, bstride;
             const float *bb;
@@ -656,13 +718,23 @@ static void blocked(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A, ptrdi
                     ab = pa;
                     astride = MR * kc;
                 }
-                for (jr = 0; jr < nc; jr += NR)
+                for (jr = 0; jr < nm; jr += NR)
                     for (ir = 0; ir < mc; ir += MR) {
                         ptrdiff_t i = ic + ir, j = jc + jr;
                         KERNEL(kc, ab + (ir / MR) * astride, bb + (jr / NR) * bstride,
                                Y + i * ldy + j, ldy, mc - ir < MR ? mc - ir : MR,
-                               nc - jr < NR ? nc - jr : NR, i, j, e);
+                               nm - jr < NR ? nm - jr : NR, i, j, e);
                     }
+#if defined(RT_AVX512)
+                for (ir = 0; nm < nc && ir < mc; ir += 2 * MR) {
+                    ptrdiff_t i = ic + ir, j = jc + nm;
+                    const float *a0 = ab + (ir / MR) * astride;
+                    sgemm_tail_avx512(kc, a0, mc - ir > MR ? a0 + astride : a0,
+                                      bb + (nm / NR) * bstride + nm % NR, nc - nm,
+                                      Y + i * ldy + j, ldy, mc - ir < 2 * MR ? mc - ir : 2 * MR,
+                                      i, j, e);
+                }
+#endif
             }
         }
     }

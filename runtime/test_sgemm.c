@@ -183,6 +183,11 @@ static void test_special(void)
         run_case(1, 100, 33, 0, 2, &o);
         run_case(2, 45, 300, 0, 1, &o);
         run_case(37, 3, 50, 2, 0, &o);
+        /* narrow column tails past a multiple of 16 (N = 49, 196-like), rows not a multiple
+         * of 16, K split into blocks, every B form */
+        for (tb = 0; tb < 3; tb++) run_case(45, 49, act % 2 ? 400 : 30, 2, tb, &o);
+        run_case(27, 2 * RT_SGEMM_NC + 20, 20, 2, 0, &o);
+        run_case(50, 70, 200, 0, 0, &o);
     }
     /* K == 0: Y = act(beta * Y + bias + R); M or N == 0: nothing written. */
     o.act = RT_ACT_NONE; o.beta = 0.5f; o.bias_mode = 2; o.res = 1;
