@@ -388,13 +388,18 @@ void rt_globalpool_f32(const float *X, float *Y, ptrdiff_t planes, ptrdiff_t HW,
             float acc = -INFINITY;
             int nan = 0;
 #if defined(RT_POOL_VL)
-            if (HW >= 2 * RT_POOL_VL) {
+            if (HW >= RT_POOL_VL) {
                 pvec a0 = PV_SET1(-INFINITY), a1 = a0;
                 for (; i + 2 * RT_POOL_VL <= HW; i += 2 * RT_POOL_VL) {
                     pvec v0 = PV_LOAD(x + i), v1 = PV_LOAD(x + i + RT_POOL_VL);
                     nan |= pv_any_nan(v0) | pv_any_nan(v1);
                     a0 = PV_MAX(a0, v0);
                     a1 = PV_MAX(a1, v1);
+                }
+                for (; i + RT_POOL_VL <= HW; i += RT_POOL_VL) {
+                    pvec v0 = PV_LOAD(x + i);
+                    nan |= pv_any_nan(v0);
+                    a0 = PV_MAX(a0, v0);
                 }
                 acc = pv_hmax(PV_MAX(a0, a1));
             }
@@ -408,7 +413,7 @@ void rt_globalpool_f32(const float *X, float *Y, ptrdiff_t planes, ptrdiff_t HW,
         } else {
             float acc = 0.0f;
 #if defined(RT_POOL_VL)
-            if (HW >= 4 * RT_POOL_VL) {
+            if (HW >= RT_POOL_VL) {
                 pvec a0 = PV_SET1(0.0f), a1 = a0, a2 = a0, a3 = a0;
                 for (; i + 4 * RT_POOL_VL <= HW; i += 4 * RT_POOL_VL) {
                     a0 = PV_ADD(a0, PV_LOAD(x + i));
