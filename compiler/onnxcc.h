@@ -92,6 +92,11 @@ struct Node {
     int nattrs;
     Graph *g;
     Epilogue *epi;        /* NULL unless a fusion pass gave the node one */
+    Node **chain;         /* FusedElementwise: the fused elementwise nodes in evaluation
+                           * order, the last one giving the output; their in/out still name
+                           * the Values they read and wrote (the inner ones no longer exist
+                           * in the graph: they become scalars of one loop nest) */
+    int nchain;
 };
 
 struct Graph {
@@ -184,6 +189,11 @@ extern const OpDef op_table[OP_COUNT];
 int op_lookup(const char *domain, const char *op_type);   /* OpId or OP_UNKNOWN */
 /* 1 where the operator may compute in fixed point (--hls-type fixed<W,I>): ops/fixed.def */
 extern const unsigned char op_fixed_point[OP_COUNT];
+
+/* ops/elementwise.c: 1 when n is an elementwise op (float32 in and out, numpy
+ * broadcasting) that a FusedElementwise chain can compute; with_vmath: the target's vector
+ * math kernels already run Exp/Tanh/Sigmoid/Erf, so those stay nodes of their own. */
+int ew_fusable(const Node *n, int with_vmath);
 
 /* ops/common.c: shared helpers for the operator files */
 int set_out(Node *n, int i, DType dt, int rank, const int64_t *dims); /* 0, or -1 if out i absent */

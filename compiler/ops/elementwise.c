@@ -615,18 +615,127 @@ static int ew_vmath(Node *n, Lower *L)
     return 1;
 }
 
+/* How many of n's inputs its expression reads. */
+static int ew_nx(const Node *n)
+{
+    switch (n->op) {
+    case OP_Sum: case OP_Mean: case OP_Max: case OP_Min: return n->nin;
+    case OP_Cast: case OP_CastLike: return 1;
+    case OP_Where: return 3;
+    case OP_Clip: return n->opset < 11 ? 1 : (n->nin < 3 ? n->nin : 3);
+    default: return n->nin >= 2 ? 2 : 1;
+    }
+}
+
 int ew_lower(Node *n, Lower *L)
 {
-    int nx;
     if (ew_vmath(n, L)) return 0;
-    switch (n->op) {
-    case OP_Sum: case OP_Mean: case OP_Max: case OP_Min: nx = n->nin; break;
-    case OP_Cast: case OP_CastLike: nx = 1; break;
-    case OP_Where: nx = 3; break;
-    case OP_Clip: nx = n->opset < 11 ? 1 : (n->nin < 3 ? n->nin : 3); break;
-    default: nx = n->nin >= 2 ? 2 : 1; break;
+    return ew_loop(n, L, ew_nx(n));
+}
+
+/* ---- fused chains (FusedElementwise) ----
+ * A chain fused by compiler/passes is one loop nest over the output: each distinct outside
+ * input is loaded once per element into a scalar, each member's ew_expr() becomes a scalar
+ * of its own type, and only the last one is stored. The intermediate tensors are gone. */
+
+int ew_fusable(const Node *n, int with_vmath)
+{
+    if (n->op < 0 || n->op >= OP_COUNT || op_table[n->op].lower != ew_lower) return 0;
+    if (n->nout != 1 || !node_out(n, 0)) return 0;
+    if (n->op == OP_Cast || n->op == OP_CastLike || n->op == OP_Where) return 0;
+    if (with_vmath && (n->op == OP_Exp || n->op == OP_Tanh || n->op == OP_Sigmoid ||
+                       n->op == OP_Erf))
+        return 0;
+    /* before opset 7 the binary ops had their own broadcast rule (ew_src_type) */
+    if (n->opset < 7 || n->nin > EW_MAX_IN || node_out(n, 0)->type.dt != DT_F32) return 0;
+    for (int i = 0; i < n->nin; i++)
+        if (n->in[i] && (!n->in[i]->has_type || n->in[i]->type.dt != DT_F32)) return 0;
+    return 1;
+}
+
+int ew_fused_infer(Node *n)
+{
+    if (!n->chain || n->nchain < 1)
+        return node_err(n, "FusedElementwise is onnxcc's own node, made by its passes only");
+    const Node *last = n->chain[n->nchain - 1];
+    return set_out_type(n, 0, &node_out(last, 0)->type);
+}
+
+int ew_fused_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    if (!n->chain || n->nchain < 1 || n->nin > EW_MAX_IN) return node_err(n, "internal: bad chain");
+    const Type *ot = &node_out(n, 0)->type;
+    int R = ot->rank, ne = n->nin;
+    int buf[EW_MAX_IN];
+    int64_t pad[EW_MAX_IN][KIR_MAX_RANK], cpad[EW_MAX_IN][KIR_MAX_RANK], cdims[KIR_MAX_RANK];
+    for (int e = 0; e < ne; e++) {
+        const Type *t = &n->in[e]->type;
+        if (t->rank > R) return node_err(n, "internal: input %d has a higher rank than the output", e);
+        buf[e] = lw_in(L, e);
+        for (int d = 0; d < R; d++) pad[e][d] = d < R - t->rank ? 1 : t->dims[d - (R - t->rank)];
     }
-    return ew_loop(n, L, nx);
+    int out = lw_out(L, 0);
+    /* coalesce the output dims as ew_loop does, over every outside input */
+    int cr = 0;
+    for (int d = 0; d < R; d++) {
+        if (ot->dims[d] == 1) continue;
+        int merge = cr > 0;
+        for (int e = 0; e < ne && merge; e++) {
+            int prev_full = cpad[e][cr - 1] == cdims[cr - 1] && cdims[cr - 1] != 1;
+            int prev_bc = cpad[e][cr - 1] == 1;
+            merge = (prev_full && pad[e][d] == ot->dims[d]) || (prev_bc && pad[e][d] == 1);
+        }
+        if (merge) {
+            cdims[cr - 1] *= ot->dims[d];
+            for (int e = 0; e < ne; e++) cpad[e][cr - 1] *= pad[e][d];
+        } else {
+            cdims[cr] = ot->dims[d];
+            for (int e = 0; e < ne; e++) cpad[e][cr] = pad[e][d];
+            cr++;
+        }
+    }
+    if (cr == 0) {
+        cdims[cr++] = 1;
+        for (int e = 0; e < ne; e++) cpad[e][0] = 1;
+    }
+    int vars[KIR_MAX_RANK];
+    if (cr == 1) vars[0] = kfor_n(k, cdims[0], KL_VECTOR);
+    else kloops(k, cr, cdims, vars);
+    int xv[EW_MAX_IN];
+    for (int e = 0; e < ne; e++)
+        xv[e] = kdecl(k, n->in[e]->type.dt,
+                      kload(k, buf[e], kindex_bcast(k, cr, cdims, vars, cr, cpad[e])));
+    int *mv = pool_alloc(n->g->pool, sizeof *mv * (size_t)n->nchain);
+    for (int m = 0; m < n->nchain; m++) {
+        Node *c = n->chain[m];
+        int nx = ew_nx(c);
+        KExpr *x[EW_MAX_IN] = {0};
+        if (nx > EW_MAX_IN) return node_err(n, "internal: too many inputs in the chain");
+        for (int i = 0; i < nx; i++) {
+            const Value *v = node_in(c, i);
+            if (!v) continue;
+            int found = 0;
+            for (int j = 0; j < m && !found; j++)
+                if (node_out(n->chain[j], 0) == v) {
+                    x[i] = kvar(k, mv[j]);
+                    found = 1;
+                }
+            for (int e = 0; e < ne && !found; e++)
+                if (n->in[e] == v) {
+                    x[i] = kvar(k, xv[e]);
+                    found = 1;
+                }
+            if (!found) return node_err(n, "internal: chain input '%s' is not bound", v->name);
+        }
+        DType t = node_out(c, 0)->type.dt;
+        KExpr *val = ew_expr(c, k, x, nx, t);
+        if (!val) return node_err(n, "internal: no elementwise expression for %s", c->op_type);
+        mv[m] = kdecl(k, t, kcast(k, t, val));
+    }
+    kstore(k, out, kindex(k, cr, cdims, vars), kvar(k, mv[n->nchain - 1]));
+    kend_n(k, cr);
+    return 0;
 }
 
 int ew_dropout_lower(Node *n, Lower *L)

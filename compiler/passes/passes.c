@@ -1,8 +1,9 @@
 /* passes.c — the graph rewrites between shape inference and lowering, and what they
  * share. passes_run folds BatchNormalization into the Conv/Gemm/MatMul before it (every
- * target), then fuses residual Adds, MatMul biases and one activation into the epilogue of
- * a float32 Conv/Gemm/MatMul where the target has the op's runtime kernel. Removed nodes
- * leave the graph and ir_finish restores order, producers and use counts. */
+ * target), fuses residual Adds, MatMul biases and one activation into the epilogue of a
+ * float32 Conv/Gemm/MatMul where the target has the op's runtime kernel, then fuses the
+ * remaining chains of elementwise ops into one loop nest each (every target). Removed
+ * nodes leave the graph and ir_finish restores order, producers and use counts. */
 #include <string.h>
 #include "passes.h"
 
@@ -105,6 +106,26 @@ static void mark_captured(PassCtx *c, Graph *sub)
 
 /* ---- the driver of the passes ---- */
 
+/* Drops the dead nodes, appends the made ones, and re-sorts. */
+static int compact(PassCtx *c, Node **made, int nmade)
+{
+    Graph *g = c->g;
+    int k = 0;
+    for (int i = 0; i < g->nnodes; i++)
+        if (!c->dead[g->nodes[i]->id]) g->nodes[k++] = g->nodes[i];
+    g->nnodes = k;
+    for (int i = 0; i < nmade; i++) VEC_PUSH(g->pool, g->nodes, g->nnodes, g->capnodes, made[i]);
+    return ir_finish(g);
+}
+
+/* Fresh node ids and an empty dead set for the next round of rewrites. */
+static void begin_round(PassCtx *c)
+{
+    Graph *g = c->g;
+    c->dead = pool_alloc(g->pool, (size_t)g->nnodes + 1);
+    for (int i = 0; i < g->nnodes; i++) g->nodes[i]->id = i;
+}
+
 int passes_run(Graph *g, const struct Target *t)
 {
     if (!g || g->err) return -1;
@@ -113,11 +134,10 @@ int passes_run(Graph *g, const struct Target *t)
     memset(&c, 0, sizeof c);
     c.g = g;
     c.t = t;
-    c.dead = pool_alloc(p, (size_t)g->nnodes + 1);
     c.ncaptured = g->nvalues;
     c.captured = pool_alloc(p, (size_t)g->nvalues + 1);
+    begin_round(&c);
     for (int i = 0; i < g->nnodes; i++) {
-        g->nodes[i]->id = i;
         Node *n = g->nodes[i];
         for (int a = 0; a < n->nattrs; a++) {
             const Attr *at = &n->attrs[a];
@@ -127,13 +147,14 @@ int passes_run(Graph *g, const struct Target *t)
                     if (at->graphs[k]) mark_captured(&c, at->graphs[k]);
         }
     }
+    /* first the kernels' epilogues (they take the activations they can), then what is
+     * left of the elementwise chains; ir_finish between them makes producers current */
     int changed = pass_fold_bn(&c);
     if (t && t->kernels) changed += pass_fuse(&c);
-    if (!changed) return 0;
-    int k = 0;
-    for (int i = 0; i < g->nnodes; i++)
-        if (!c.dead[g->nodes[i]->id]) g->nodes[k++] = g->nodes[i];
-    g->nnodes = k;
-    if (ir_finish(g) != 0) return -1;
+    if (changed && compact(&c, NULL, 0) != 0) return -1;
+    begin_round(&c);
+    Node **made;
+    int nmade;
+    if (pass_fuse_ew(&c, &made, &nmade) && compact(&c, made, nmade) != 0) return -1;
     return 0;
 }
