@@ -114,14 +114,10 @@ RT_INLINE rtv v_ld_s(const float *p, ptrdiff_t s)
     }
 }
 
-/* y = act(v + bias + r) for RTV outputs; activations with exp/erf/tanh are left to the
- * scalar pass (conv_act_tail) after the store. */
-RT_INLINE void v_epilogue(float *y, rtv v, rtv bias, const float *r, ptrdiff_t act,
-                          float a, float b)
+/* act(v) for the activations without exp/erf/tanh (the others: identity here) */
+RT_INLINE rtv v_act(rtv v, ptrdiff_t act, float a, float b)
 {
     const rtv zero = V_SET1(0.0f), one = V_SET1(1.0f);
-    v = V_ADD(v, bias);
-    if (r) v = V_ADD(v, V_LD(r));
     switch (act) {
     case RT_ACT_RELU: v = V_MAX(v, zero); break;
     case RT_ACT_CLIP: v = V_MIN(V_MAX(v, V_SET1(a)), V_SET1(b)); break;
@@ -134,7 +130,17 @@ RT_INLINE void v_epilogue(float *y, rtv v, rtv bias, const float *r, ptrdiff_t a
         break;
     default: break;
     }
-    V_ST(y, v);
+    return v;
+}
+
+/* y = act(v + bias + r) for RTV outputs; activations with exp/erf/tanh are left to the
+ * scalar pass (conv_act_tail) after the store. */
+RT_INLINE void v_epilogue(float *y, rtv v, rtv bias, const float *r, ptrdiff_t act,
+                          float a, float b)
+{
+    v = V_ADD(v, bias);
+    if (r) v = V_ADD(v, V_LD(r));
+    V_ST(y, v_act(v, act, a, b));
 }
 
 static int act_is_vector(ptrdiff_t act) { return act <= RT_ACT_HARD_SWISH; }
@@ -383,6 +389,168 @@ static void conv_staged(const float *X, const float *W, const float *B, float *Y
                 staged_out(Q, Wq, Y + (n * M + m) * oH * oW,
                            R ? R + (n * M + m) * oH * oW : 0, B ? B[m] : 0.0f, oH, oW, act, a, b);
             }
+        }
+}
+
+/* ---- depthwise 3x3, stride 1 or 2, no staging (plan path 5) ---------------------------
+ * One output plane per channel straight from the input plane: no padded copy, no scratch.
+ * AVX-512: masked loads stand in for the zero padding (masked-off lanes are never read).
+ *  - stride 1 with oH == H, oW == Wd, pads 1 (the 'same' conv): the plane is one stream of
+ *    16-output vectors, tap (kh, kw) at the fixed offset (kh - 1) Wd + kw - 1; each tap's
+ *    mask drops the lanes whose tap lies in the padding (row above the first / below the
+ *    last, column left of the first / right of the last), from a vector of column indices
+ *    carried along. Small planes (7x7, 14x14) cost no per-row work.
+ *  - otherwise by output rows, 16 columns at a time, up to three input rows each; stride 2
+ *    loads 32 + 1 columns per input row and de-interleaves them (permutex2var: even and odd
+ *    columns, valignd for the third tap); masks clip the columns to the row.
+ * Other targets: the row kernel of path 0 (direct_plane) specialised to 3x3, interior
+ * columns by vectors, border columns scalar. The epilogue runs on the vector before the
+ * store. */
+#if defined(__AVX512F__)
+/* lanes lo <= i < hi of 16 */
+RT_INLINE __mmask16 m_range(ptrdiff_t lo, ptrdiff_t hi)
+{
+    if (lo < 0) lo = 0;
+    if (hi > 16) hi = 16;
+    if (hi <= lo) return 0;
+    return (__mmask16)((((unsigned)1 << hi) - 1u) & ~(((unsigned)1 << lo) - 1u));
+}
+
+RT_INLINE void m_epilogue(float *y, __m512 v, __m512 bias, const float *r, __mmask16 k,
+                          ptrdiff_t act, float a, float b)
+{
+    v = _mm512_add_ps(v, bias);
+    if (r) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, r));
+    _mm512_mask_storeu_ps(y, k, v_act(v, act, a, b));
+}
+
+static void dw3_same_s1(const float *x, const float *w, float bias, float *y, const float *r,
+                        ptrdiff_t H, ptrdiff_t Wd, ptrdiff_t act, float a, float b)
+{
+    const ptrdiff_t n = H * Wd;
+    const __m512 w0 = _mm512_set1_ps(w[0]), w1 = _mm512_set1_ps(w[1]), w2 = _mm512_set1_ps(w[2]);
+    const __m512 w3 = _mm512_set1_ps(w[3]), w4 = _mm512_set1_ps(w[4]), w5 = _mm512_set1_ps(w[5]);
+    const __m512 w6 = _mm512_set1_ps(w[6]), w7 = _mm512_set1_ps(w[7]), w8 = _mm512_set1_ps(w[8]);
+    const __m512 vb = _mm512_set1_ps(bias);
+    const __m512i vw = _mm512_set1_epi32((int)Wd), vstep = _mm512_set1_epi32((int)(16 % Wd));
+    const __m512i vn = _mm512_set1_epi32((int)n), vnw = _mm512_set1_epi32((int)(n - Wd));
+    const __m512i vwm1 = _mm512_set1_epi32((int)(Wd - 1)), v16 = _mm512_set1_epi32(16);
+    __m512i qi = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), col;
+    ptrdiff_t q;
+    {
+        int t[16], i;
+        for (i = 0; i < 16; i++) t[i] = (int)(i % Wd);
+        col = _mm512_loadu_si512((const void *)t);
+    }
+    for (q = 0; q < n; q += 16) {
+        __mmask16 mv = _mm512_cmplt_epi32_mask(qi, vn);
+        __mmask16 mt = _mm512_mask_cmpge_epi32_mask(mv, qi, vw);
+        __mmask16 mb = _mm512_cmplt_epi32_mask(qi, vnw);
+        __mmask16 ml = _mm512_cmpgt_epi32_mask(col, _mm512_setzero_si512());
+        __mmask16 mr = _mm512_cmplt_epi32_mask(col, vwm1);
+        const float *p = x + q;
+        __m512 a0, a1, a2;
+        a0 = _mm512_mul_ps(w0, _mm512_maskz_loadu_ps(mt & ml, p - Wd - 1));
+        a1 = _mm512_mul_ps(w3, _mm512_maskz_loadu_ps(mv & ml, p - 1));
+        a2 = _mm512_mul_ps(w6, _mm512_maskz_loadu_ps(mb & ml, p + Wd - 1));
+        a0 = _mm512_fmadd_ps(w1, _mm512_maskz_loadu_ps(mt, p - Wd), a0);
+        a1 = _mm512_fmadd_ps(w4, _mm512_maskz_loadu_ps(mv, p), a1);
+        a2 = _mm512_fmadd_ps(w7, _mm512_maskz_loadu_ps(mb, p + Wd), a2);
+        a0 = _mm512_fmadd_ps(w2, _mm512_maskz_loadu_ps(mt & mr, p - Wd + 1), a0);
+        a1 = _mm512_fmadd_ps(w5, _mm512_maskz_loadu_ps(mv & mr, p + 1), a1);
+        a2 = _mm512_fmadd_ps(w8, _mm512_maskz_loadu_ps(mb & mr, p + Wd + 1), a2);
+        m_epilogue(y + q, _mm512_add_ps(_mm512_add_ps(a0, a1), a2), vb, r ? r + q : 0, mv,
+                   act, a, b);
+        qi = _mm512_add_epi32(qi, v16);
+        col = _mm512_add_epi32(col, vstep);
+        col = _mm512_mask_sub_epi32(col, _mm512_cmpge_epi32_mask(col, vw), col, vw);
+    }
+}
+
+static void dw3_rows(const float *x, const float *w, float bias, float *y, const float *r,
+                     ptrdiff_t H, ptrdiff_t Wd, ptrdiff_t oH, ptrdiff_t oW, ptrdiff_t s,
+                     ptrdiff_t pT, ptrdiff_t pL, ptrdiff_t act, float a, float b)
+{
+    const __m512 vb = _mm512_set1_ps(bias);
+    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    __m512 wv[9];
+    ptrdiff_t oh, ow, kh;
+    for (kh = 0; kh < 9; kh++) wv[kh] = _mm512_set1_ps(w[kh]);
+    for (oh = 0; oh < oH; oh++) {
+        ptrdiff_t ih0 = oh * s - pT;
+        for (ow = 0; ow < oW; ow += 16) {
+            ptrdiff_t c0 = ow * s - pL;
+            __mmask16 mo = m_range(0, oW - ow);
+            __m512 acc[3];
+            acc[0] = acc[1] = acc[2] = _mm512_setzero_ps();
+            if (s == 1) {
+                __mmask16 k0 = m_range(-c0, Wd - c0), k1 = m_range(-c0 - 1, Wd - c0 - 1);
+                __mmask16 k2 = m_range(-c0 - 2, Wd - c0 - 2);
+                for (kh = 0; kh < 3; kh++) {
+                    ptrdiff_t ih = ih0 + kh;
+                    const float *p;
+                    if (ih < 0 || ih >= H) continue;
+                    p = x + ih * Wd + c0;
+                    acc[kh] = _mm512_mul_ps(wv[3 * kh], _mm512_maskz_loadu_ps(k0, p));
+                    acc[kh] = _mm512_fmadd_ps(wv[3 * kh + 1], _mm512_maskz_loadu_ps(k1, p + 1),
+                                              acc[kh]);
+                    acc[kh] = _mm512_fmadd_ps(wv[3 * kh + 2], _mm512_maskz_loadu_ps(k2, p + 2),
+                                              acc[kh]);
+                }
+            } else {
+                __mmask16 k0 = m_range(-c0, Wd - c0), k1 = m_range(-c0 - 16, Wd - c0 - 16);
+                __mmask16 k2 = (__mmask16)(m_range(-c0 - 32, Wd - c0 - 32) & 1);
+                for (kh = 0; kh < 3; kh++) {
+                    ptrdiff_t ih = ih0 + kh;
+                    const float *p;
+                    __m512 lo, hi, t0, t2;
+                    if (ih < 0 || ih >= H) continue;
+                    p = x + ih * Wd + c0;
+                    lo = _mm512_maskz_loadu_ps(k0, p);
+                    hi = _mm512_maskz_loadu_ps(k1, p + 16);
+                    t0 = _mm512_permutex2var_ps(lo, ev, hi);
+                    t2 = _mm512_castsi512_ps(_mm512_alignr_epi32(
+                        _mm512_castps_si512(_mm512_maskz_loadu_ps(k2, p + 32)),
+                        _mm512_castps_si512(t0), 1));
+                    acc[kh] = _mm512_mul_ps(wv[3 * kh], t0);
+                    acc[kh] = _mm512_fmadd_ps(wv[3 * kh + 1], _mm512_permutex2var_ps(lo, od, hi),
+                                              acc[kh]);
+                    acc[kh] = _mm512_fmadd_ps(wv[3 * kh + 2], t2, acc[kh]);
+                }
+            }
+            m_epilogue(y + oh * oW + ow, _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), acc[2]),
+                       vb, r ? r + oh * oW + ow : 0, mo, act, a, b);
+        }
+    }
+}
+#endif
+
+static void conv_dw3(const float *X, const float *W, const float *B, float *Y,
+                     ptrdiff_t N, ptrdiff_t C, ptrdiff_t H, ptrdiff_t Wd,
+                     ptrdiff_t oH, ptrdiff_t oW, ptrdiff_t s, ptrdiff_t pT, ptrdiff_t pL,
+                     const float *R, ptrdiff_t act, float a, float b)
+{
+    ptrdiff_t n, c;
+    for (n = 0; n < N; n++)
+        for (c = 0; c < C; c++) {
+            const float *x = X + (n * C + c) * H * Wd, *w = W + c * 9;
+            float *y = Y + (n * C + c) * oH * oW, bias = B ? B[c] : 0.0f;
+            const float *r = R ? R + (n * C + c) * oH * oW : 0;
+#if defined(__AVX512F__)
+            if (s == 1 && pT == 1 && pL == 1 && oH == H && oW == Wd)
+                dw3_same_s1(x, w, bias, y, r, H, Wd, act, a, b);
+            else
+                dw3_rows(x, w, bias, y, r, H, Wd, oH, oW, s, pT, pL, act, a, b);
+            if (!act_is_vector(act)) conv_act_tail(y, oH * oW, act, a, b);
+#else
+            if (s == 1)
+                direct_plane(x, w, bias, y, r, act, a, b, H, Wd, oH, oW, 1, pT, pL, 1,
+                             1, 3, 3, 1, 1);
+            else
+                direct_plane(x, w, bias, y, r, act, a, b, H, Wd, oH, oW, 2, pT, pL, 1,
+                             1, 3, 3, 2, 1);
+#endif
         }
 }
 
@@ -684,8 +852,12 @@ void rt_conv2d_f32(const float *X, const float *W, const float *B, float *Y,
     }
     /* Callers that pass no scratch where the plan wants some (older generated code, tests)
      * still get the right result from the no-scratch row kernel (W unpacked only). */
-    if (!work && path != 0 && !wpacked && (path != 1 || rt_sgemm_work(mg, npix, kk, 0, 0)))
+    if (!work && path != 0 && path != 5 && !wpacked && (path != 1 || rt_sgemm_work(mg, npix, kk, 0, 0)))
         path = 0;
+    if (path == 5) {
+        conv_dw3(X, W, B, Y, N, C, H, Wd, oH, oW, sH, pT, pL, R, act, act_a, act_b);
+        return;
+    }
     if (path == 3) {
         conv_staged(X, W, B, Y, N, C, H, Wd, M, kH, kW, oH, oW, sH, sW, pT, pL, dH, dW, group,
                     R, act, act_a, act_b, nc, work);

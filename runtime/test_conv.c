@@ -1,6 +1,7 @@
 /* test_conv.c — rt_conv2d_f32 against a plain double-precision reference on odd shapes:
  * 1..13 channels, spatial 1..17, kernels 1..5, strides 1..3, asymmetric pads, dilations,
- * groups (depthwise, 2..4 channels per group, several outputs per group), N = 1 and 2,
+ * groups (depthwise: 3x3 stride 1 and 2 on every plane 1..17 x 1..17; 2..4 channels per
+ * group, several outputs per group), N = 1 and 2,
  * weights as ONNX stores them and packed by rt_conv2d_pack_w (Winograd-transformed for
  * 3x3 convs with 32..128 inputs and 32..192 outputs, run as Winograd or, for strided,
  * dilated or small convs, on the weights recovered from that layout), every epilogue (bias,
@@ -209,6 +210,10 @@ int main(void)
         { 1, 3, 40, 70, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1, 6 },      /* dw wide rows */
         { 1, 3, 40, 70, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 3, 1, 0, 1 },      /* dw wide s2 */
         { 1, 5, 20, 67, 5, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 5, 1, 0, 0 },      /* dw 5x5 */
+        { 1, 9, 7, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 9, 1, 1, 2 },        /* dw 7x7 */
+        { 2, 5, 14, 14, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 5, 1, 2, 2 },      /* dw s2 14 -> 7 */
+        { 1, 3, 33, 47, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 3, 1, 1, 2 },      /* dw s2 odd wide */
+        { 1, 3, 20, 37, 3, 3, 3, 1, 1, 0, 1, 1, 0, 1, 1, 3, 1, 1, 2 },      /* dw s1 uneven pads */
         { 2, 13, 17, 17, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1 },    /* 1x1 GEMM */
         { 1, 16, 9, 9, 20, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 4, 1, 2, 3 },      /* grouped 1x1 */
         { 1, 13, 17, 15, 20, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0 },    /* strided 1x1 */
@@ -259,6 +264,26 @@ int main(void)
     for (i = 0; i < 1500; i++) {
         Case t;
         random_case(&t);
+        run_case(&t);
+    }
+    /* depthwise 3x3 stride 1 and 2 (plan path 5): every plane 1..17 x 1..17 once, pads 0/1 */
+    for (i = 0; i < 17 * 17; i++) {
+        Case t;
+        memset(&t, 0, sizeof t);
+        t.N = rndi(1, 2);
+        t.C = t.M = t.group = rndi(1, 5);
+        t.H = (int)(i / 17) + 1;
+        t.Wd = (int)(i % 17) + 1;
+        t.kH = t.kW = 3;
+        t.sH = t.sW = rndi(1, 2);
+        t.dH = t.dW = 1;
+        t.pT = rndi(0, 3) ? 1 : 0;
+        t.pL = rndi(0, 3) ? 1 : 0;
+        t.pB = rndi(0, 3) ? 1 : 0;
+        t.pR = rndi(0, 3) ? 1 : 0;
+        t.bias = rndi(0, 1);
+        t.res = rndi(0, 2);
+        t.act = rndi(0, 9);
         run_case(&t);
     }
     printf("%d conv runs, %d failures\n", cases_run, failures);
