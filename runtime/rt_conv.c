@@ -424,8 +424,10 @@ RT_INLINE void m_epilogue(float *y, __m512 v, __m512 bias, const float *r, __mma
     _mm512_mask_storeu_ps(y, k, v_act(v, act, a, b));
 }
 
-static void dw3_same_s1(const float *x, const float *w, float bias, float *y, const float *r,
-                        ptrdiff_t H, ptrdiff_t Wd, ptrdiff_t act, float a, float b)
+/* col0: the column of lanes 0..15 of the first vector (i % Wd) */
+RT_INLINE void dw3_same_s1(const float *x, const float *w, float bias, float *y, const float *r,
+                        ptrdiff_t H, ptrdiff_t Wd, __m512i col0, ptrdiff_t act, float a,
+                        float b)
 {
     const ptrdiff_t n = H * Wd;
     const __m512 w0 = _mm512_set1_ps(w[0]), w1 = _mm512_set1_ps(w[1]), w2 = _mm512_set1_ps(w[2]);
@@ -435,13 +437,9 @@ static void dw3_same_s1(const float *x, const float *w, float bias, float *y, co
     const __m512i vw = _mm512_set1_epi32((int)Wd), vstep = _mm512_set1_epi32((int)(16 % Wd));
     const __m512i vn = _mm512_set1_epi32((int)n), vnw = _mm512_set1_epi32((int)(n - Wd));
     const __m512i vwm1 = _mm512_set1_epi32((int)(Wd - 1)), v16 = _mm512_set1_epi32(16);
-    __m512i qi = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), col;
+    __m512i qi = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    __m512i col = col0;
     ptrdiff_t q;
-    {
-        int t[16], i;
-        for (i = 0; i < 16; i++) t[i] = (int)(i % Wd);
-        col = _mm512_loadu_si512((const void *)t);
-    }
     for (q = 0; q < n; q += 16) {
         __mmask16 mv = _mm512_cmplt_epi32_mask(qi, vn);
         __mmask16 mt = _mm512_mask_cmpge_epi32_mask(mv, qi, vw);
@@ -467,7 +465,7 @@ static void dw3_same_s1(const float *x, const float *w, float bias, float *y, co
     }
 }
 
-static void dw3_rows(const float *x, const float *w, float bias, float *y, const float *r,
+RT_INLINE void dw3_rows(const float *x, const float *w, float bias, float *y, const float *r,
                      ptrdiff_t H, ptrdiff_t Wd, ptrdiff_t oH, ptrdiff_t oW, ptrdiff_t s,
                      ptrdiff_t pT, ptrdiff_t pL, ptrdiff_t act, float a, float b)
 {
@@ -477,16 +475,23 @@ static void dw3_rows(const float *x, const float *w, float bias, float *y, const
     __m512 wv[9];
     ptrdiff_t oh, ow, kh;
     for (kh = 0; kh < 9; kh++) wv[kh] = _mm512_set1_ps(w[kh]);
-    for (oh = 0; oh < oH; oh++) {
-        ptrdiff_t ih0 = oh * s - pT;
-        for (ow = 0; ow < oW; ow += 16) {
-            ptrdiff_t c0 = ow * s - pL;
-            __mmask16 mo = m_range(0, oW - ow);
+    for (ow = 0; ow < oW; ow += 16) {
+        ptrdiff_t c0 = ow * s - pL;
+        __mmask16 mo = m_range(0, oW - ow), k0, k1, k2;
+        if (s == 1) {
+            k0 = m_range(-c0, Wd - c0);
+            k1 = m_range(-c0 - 1, Wd - c0 - 1);
+            k2 = m_range(-c0 - 2, Wd - c0 - 2);
+        } else {
+            k0 = m_range(-c0, Wd - c0);
+            k1 = m_range(-c0 - 16, Wd - c0 - 16);
+            k2 = (__mmask16)(m_range(-c0 - 32, Wd - c0 - 32) & 1);
+        }
+        for (oh = 0; oh < oH; oh++) {
+            ptrdiff_t ih0 = oh * s - pT;
             __m512 acc[3];
             acc[0] = acc[1] = acc[2] = _mm512_setzero_ps();
             if (s == 1) {
-                __mmask16 k0 = m_range(-c0, Wd - c0), k1 = m_range(-c0 - 1, Wd - c0 - 1);
-                __mmask16 k2 = m_range(-c0 - 2, Wd - c0 - 2);
                 for (kh = 0; kh < 3; kh++) {
                     ptrdiff_t ih = ih0 + kh;
                     const float *p;
@@ -499,8 +504,6 @@ static void dw3_rows(const float *x, const float *w, float bias, float *y, const
                                               acc[kh]);
                 }
             } else {
-                __mmask16 k0 = m_range(-c0, Wd - c0), k1 = m_range(-c0 - 16, Wd - c0 - 16);
-                __mmask16 k2 = (__mmask16)(m_range(-c0 - 32, Wd - c0 - 32) & 1);
                 for (kh = 0; kh < 3; kh++) {
                     ptrdiff_t ih = ih0 + kh;
                     const float *p;
@@ -524,6 +527,58 @@ static void dw3_rows(const float *x, const float *w, float bias, float *y, const
         }
     }
 }
+
+/* stride 2 with oW <= 7: output rows oh and oh + 1 in lanes 0..6 and 8..14 of one vector,
+ * each from 16 columns of its input rows (the taps of 7 outputs span 15); the two rows'
+ * lanes are compressed together before the epilogue and a contiguous store */
+RT_INLINE void dw3_s2_narrow(const float *x, const float *w, float bias, float *y,
+                          const float *r, ptrdiff_t H, ptrdiff_t Wd, ptrdiff_t oH,
+                          ptrdiff_t oW, ptrdiff_t pT, ptrdiff_t pL, ptrdiff_t act, float a,
+                          float b)
+{
+    const __m512 vb = _mm512_set1_ps(bias);
+    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    const __m512i e2 = _mm512_set_epi32(30, 30, 28, 26, 24, 22, 20, 18, 14, 14, 12, 10, 8, 6, 4, 2);
+    const __mmask16 k0 = m_range(pL, Wd + pL);
+    const __mmask16 sel = (__mmask16)(m_range(0, oW) | m_range(8, 8 + oW));
+    __m512 wv[9];
+    ptrdiff_t oh, kh;
+    for (kh = 0; kh < 9; kh++) wv[kh] = _mm512_set1_ps(w[kh]);
+    for (oh = 0; oh < oH; oh += 2) {
+        ptrdiff_t two = oh + 1 < oH, ih0 = 2 * oh - pT;
+        __m512 acc[3], v;
+        for (kh = 0; kh < 3; kh++) {
+            ptrdiff_t ia = ih0 + kh, ib = ia + 2;
+            __m512 lo = _mm512_setzero_ps(), hi = lo;
+            if (ia >= 0 && ia < H) lo = _mm512_maskz_loadu_ps(k0, x + ia * Wd - pL);
+            if (two && ib >= 0 && ib < H) hi = _mm512_maskz_loadu_ps(k0, x + ib * Wd - pL);
+            acc[kh] = _mm512_mul_ps(wv[3 * kh], _mm512_permutex2var_ps(lo, ev, hi));
+            acc[kh] = _mm512_fmadd_ps(wv[3 * kh + 1], _mm512_permutex2var_ps(lo, od, hi), acc[kh]);
+            acc[kh] = _mm512_fmadd_ps(wv[3 * kh + 2], _mm512_permutex2var_ps(lo, e2, hi), acc[kh]);
+        }
+        v = _mm512_maskz_compress_ps(sel, _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), acc[2]));
+        m_epilogue(y + oh * oW, v, vb, r ? r + oh * oW : 0, m_range(0, (1 + two) * oW), act,
+                   a, b);
+    }
+}
+#endif
+
+#if defined(__AVX512F__)
+RT_INLINE void dw3_plane(const float *x, const float *w, float bias, float *y, const float *r,
+                         ptrdiff_t H, ptrdiff_t Wd, ptrdiff_t oH, ptrdiff_t oW, ptrdiff_t s,
+                         ptrdiff_t pT, ptrdiff_t pL, __m512i col0, ptrdiff_t act, float a,
+                         float b)
+{
+    if (s == 1 && pT == 1 && pL == 1 && oH == H && oW == Wd)
+        dw3_same_s1(x, w, bias, y, r, H, Wd, col0, act, a, b);
+    else if (s == 2 && oW <= 7)
+        dw3_s2_narrow(x, w, bias, y, r, H, Wd, oH, oW, pT, pL, act, a, b);
+    else if (s == 2)
+        dw3_rows(x, w, bias, y, r, H, Wd, oH, oW, 2, pT, pL, act, a, b);
+    else
+        dw3_rows(x, w, bias, y, r, H, Wd, oH, oW, 1, pT, pL, act, a, b);
+}
 #endif
 
 static void conv_dw3(const float *X, const float *W, const float *B, float *Y,
@@ -532,16 +587,29 @@ static void conv_dw3(const float *X, const float *W, const float *B, float *Y,
                      const float *R, ptrdiff_t act, float a, float b)
 {
     ptrdiff_t n, c;
+#if defined(__AVX512F__)
+    __m512i col0;
+    {
+        int t[16], i;
+        for (i = 0; i < 16; i++) t[i] = (int)(i % Wd);
+        col0 = _mm512_loadu_si512((const void *)t);
+    }
+#endif
     for (n = 0; n < N; n++)
         for (c = 0; c < C; c++) {
             const float *x = X + (n * C + c) * H * Wd, *w = W + c * 9;
             float *y = Y + (n * C + c) * oH * oW, bias = B ? B[c] : 0.0f;
             const float *r = R ? R + (n * C + c) * oH * oW : 0;
 #if defined(__AVX512F__)
-            if (s == 1 && pT == 1 && pL == 1 && oH == H && oW == Wd)
-                dw3_same_s1(x, w, bias, y, r, H, Wd, act, a, b);
+            /* the common activations as constants, so that the epilogue folds */
+            if (act == RT_ACT_CLIP)
+                dw3_plane(x, w, bias, y, r, H, Wd, oH, oW, s, pT, pL, col0, RT_ACT_CLIP, a, b);
+            else if (act == RT_ACT_RELU)
+                dw3_plane(x, w, bias, y, r, H, Wd, oH, oW, s, pT, pL, col0, RT_ACT_RELU, a, b);
+            else if (act == RT_ACT_NONE)
+                dw3_plane(x, w, bias, y, r, H, Wd, oH, oW, s, pT, pL, col0, RT_ACT_NONE, a, b);
             else
-                dw3_rows(x, w, bias, y, r, H, Wd, oH, oW, s, pT, pL, act, a, b);
+                dw3_plane(x, w, bias, y, r, H, Wd, oH, oW, s, pT, pL, col0, act, a, b);
             if (!act_is_vector(act)) conv_act_tail(y, oH * oW, act, a, b);
 #else
             if (s == 1)
