@@ -403,8 +403,8 @@ static void conv_staged(const float *X, const float *W, const float *B, float *Y
  *  - otherwise by output rows, 16 columns at a time, up to three input rows each; stride 2
  *    loads 32 + 1 columns per input row and de-interleaves them (permutex2var: even and odd
  *    columns, valignd for the third tap); masks clip the columns to the row.
- * Other targets: the row kernel of path 0 (direct_plane) specialised to 3x3, interior
- * columns by vectors, border columns scalar. The epilogue runs on the vector before the
+ * Other targets: the staged kernel of path 3 where the plan sized scratch for it, else
+ * the row kernel of path 0 (direct_plane) specialised to 3x3. The epilogue runs on the vector before the
  * store. */
 #if defined(__AVX512F__)
 /* lanes lo <= i < hi of 16 */
@@ -923,6 +923,13 @@ void rt_conv2d_f32(const float *X, const float *W, const float *B, float *Y,
     if (!work && path != 0 && path != 5 && !wpacked && (path != 1 || rt_sgemm_work(mg, npix, kk, 0, 0)))
         path = 0;
     if (path == 5) {
+#if !defined(__AVX512F__)
+        if (nc && work) {  /* other targets: the staged kernel (the plan sized its scratch) */
+            conv_staged(X, W, B, Y, N, C, H, Wd, M, kH, kW, oH, oW, sH, sW, pT, pL, dH, dW,
+                        group, R, act, act_a, act_b, nc, work);
+            return;
+        }
+#endif
         conv_dw3(X, W, B, Y, N, C, H, Wd, oH, oW, sH, pT, pL, R, act, act_a, act_b);
         return;
     }

@@ -16,7 +16,8 @@
  *    and 64 more that the last row's vector reads may touch.
  *    Every tap is then a unit-stride read at a fixed offset from the output index.
  *  5 depthwise 3x3, stride 1 or 2 (both), undilated, pads at most 1: per channel straight
- *    from the input plane (rt_conv.c conv_dw3), no scratch.
+ *    from the input plane (rt_conv.c conv_dw3) with AVX-512; other targets stage as path 3
+ *    where *nc > 0 (the scratch is sized for that; AVX-512 leaves it unused).
  * Paths 0, 3 and 5 (groups with few output channels: depthwise) read W as ONNX stores it. */
 ptrdiff_t rt_conv2d_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group,
                           ptrdiff_t H, ptrdiff_t Wd, ptrdiff_t oH, ptrdiff_t oW,
@@ -109,16 +110,18 @@ ptrdiff_t rt_conv2d_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, 
 {
     ptrdiff_t kk = C / group * kH * kW, npix = oH * oW, n;
     *nc = 0;
-    if (group == C && M == C && kH == 3 && kW == 3 && dH == 1 && dW == 1 && sH == sW &&
-        sH <= 2 && pT <= 1 && pL <= 1)
-        return 5;
     if (M / group <= RT_CONV_DIRECT_MG) {
         ptrdiff_t Hq = oH + (kH - 1) * dH / sH, Wq = oW + (kW - 1) * dW / sW;
         ptrdiff_t ps = Hq * Wq + Wq + 64;
-        (void)H; (void)Wd; (void)pT; (void)pL;
-        if (oH * oW * kk * M < 4096 || kH > 16 || kW > 16 ||
-            C / group * sH * sW * ps > RT_CONV_COL_CAP)
-            return 0;
+        int staged = !(oH * oW * kk * M < 4096 || kH > 16 || kW > 16 ||
+                       C / group * sH * sW * ps > RT_CONV_COL_CAP);
+        (void)H; (void)Wd;
+        if (group == C && M == C && kH == 3 && kW == 3 && dH == 1 && dW == 1 && sH == sW &&
+            sH <= 2 && pT <= 1 && pL <= 1) {
+            *nc = staged ? ps : 0;
+            return 5;
+        }
+        if (!staged) return 0;
         *nc = ps;
         return 3;
     }
@@ -204,8 +207,8 @@ ptrdiff_t rt_conv2d_work(ptrdiff_t C, ptrdiff_t H, ptrdiff_t Wd,
         rec = (M * C * 9 + 15) / 16 * 16;
         ta = 0;
     }
-    if (path == 0 || path == 5) return 0;
-    if (path == 3) return cg * sH * sW * nc + (oH * (oW + (kW - 1) * dW / sW) + 63) / 64 * 64 + 64;
+    if (path == 0 || (path == 5 && nc == 0)) return 0;
+    if (path == 3 || path == 5) return cg * sH * sW * nc + (oH * (oW + (kW - 1) * dW / sW) + 63) / 64 * 64 + 64;
     if (path == 1) return rt_sgemm_work(mg, npix, cg, ta, 0);
     w1 = rt_sgemm_work(mg, nc, kk, ta, 0);
     w2 = npix % nc ? rt_sgemm_work(mg, npix % nc, kk, ta, 0) : 0;
