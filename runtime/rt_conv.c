@@ -649,9 +649,18 @@ static void im2col(const float *x, float *col, ptrdiff_t cg, ptrdiff_t H, ptrdif
                         if (jhi > seg) jhi = seg;
                         if (jlo > jhi) jlo = jhi;
                         for (j = 0; j < jlo; j++) d[j] = 0.0f;
-                        if (sW == 1)
+                        if (sW == 1) {  /* AVX-512: masked vectors, no libc call */
+                            const float *sp = s + iw0;
+#if defined(__AVX512F__)
+                            for (j = jlo; j < jhi; j += 16) {
+                                __mmask16 k = m_range(0, jhi - j);
+                                _mm512_mask_storeu_ps(d + j, k, _mm512_maskz_loadu_ps(k, sp + j));
+                            }
+#else
+                            (void)sp;
                             memcpy(d + jlo, s + iw0 + jlo, sizeof(float) * (size_t)(jhi - jlo));
-                        else
+#endif
+                        } else
                             for (j = jlo; j < jhi; j++) d[j] = s[iw0 + j * sW];
                         for (j = jhi; j < seg; j++) d[j] = 0.0f;
                     }
