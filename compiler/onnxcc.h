@@ -77,6 +77,14 @@ typedef struct Epilogue {
     int residual_in;      /* input index of a tensor shaped like the output, or -1 */
 } Epilogue;
 
+/* A Transpose that compiler/passes folded into a MatMul operand: the node's input is now
+ * the Transpose's input, read through perm (view axis d is source axis perm[d]), so the
+ * GEMM takes it with strides and a transposition flag instead of a copy. */
+typedef struct OperandView {
+    int rank;
+    int perm[KIR_MAX_RANK];
+} OperandView;
+
 struct Node {
     const char *name;     /* never NULL: load gives unnamed nodes "<op>_<index>" */
     const char *op_type;
@@ -92,6 +100,7 @@ struct Node {
     int nattrs;
     Graph *g;
     Epilogue *epi;        /* NULL unless a fusion pass gave the node one */
+    OperandView *view[2]; /* MatMul: operands 0/1 read through a folded Transpose, or NULL */
     Node **chain;         /* FusedElementwise: the fused elementwise nodes in evaluation
                            * order, the last one giving the output; their in/out still name
                            * the Values they read and wrote (the inner ones no longer exist

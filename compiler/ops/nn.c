@@ -427,18 +427,69 @@ static const float *whole_const(const Node *n, int i)
     return v && v->data && v->type.dt == DT_F32 ? v->data : NULL;
 }
 
+/* The operand MatMul computes with: node input i, or its folded Transpose (Node.view). */
+static const Type *mm_operand(const Node *n, int i, Type *tmp)
+{
+    const Type *t = in_type(n, i);
+    const OperandView *w = i < 2 ? n->view[i] : NULL;
+    if (!w || !t || w->rank != t->rank) return t;
+    *tmp = *t;
+    for (int d = 0; d < w->rank; d++) tmp->dims[d] = t->dims[w->perm[d]];
+    return tmp;
+}
+
+/* Element strides of operand i along the axes MatMul sees (row-major source). */
+static void mm_strides(const Node *n, int i, int64_t *st)
+{
+    const Type *t = in_type(n, i);
+    const OperandView *w = n->view[i];
+    int64_t sst[KIR_MAX_RANK], sz = 1;
+    for (int d = t->rank - 1; d >= 0; d--) {
+        sst[d] = sz;
+        sz *= t->dims[d];
+    }
+    for (int d = 0; d < t->rank; d++) st[d] = w ? sst[w->perm[d]] : sst[d];
+}
+
+/* The offset of the batch element at vars[] of the output batch in an operand with these
+ * batch dims (right-aligned, broadcast where 1) and strides. */
+static KExpr *strided_batch_off(KB *k, const MM *m, const int *vars, int rank,
+                                const int64_t *dims, const int64_t *st)
+{
+    KExpr *e = kc_idx(k, 0);
+    for (int d = 0; d < rank; d++)
+        if (dims[d] != 1) e = kadd(k, e, kmuli(k, V(k, vars[m->rb - rank + d]), st[d]));
+    return e;
+}
+
+/* Stride form of an operand's matrix: ld and the transposition flag, from the strides of
+ * its last two axes (one of them is 1: fold_transpose.c only folds such views). */
+static void mm_matrix(const Type *t, const int64_t *st, int64_t *ld, int *trans)
+{
+    int r = t->rank;
+    if (r < 2) {
+        *ld = 1;          /* A as a row [1,K] never steps rows; B as a column [K,1] steps 1 */
+        *trans = 0;
+        return;
+    }
+    *trans = st[r - 1] != 1;
+    *ld = *trans ? st[r - 1] : st[r - 2];
+}
+
 int nn_matmul_lower(Node *n, Lower *L)
 {
     KB *k = L->k;
     int ql = n->op == OP_QLinearMatMul, q = n->op == OP_MatMulInteger || ql;
-    const Type *a = in_type(n, 0), *b = in_type(n, ql ? 3 : 1);
+    Type va, vb;
+    const Type *a = mm_operand(n, 0, &va), *b = mm_operand(n, ql ? 3 : 1, &vb);
     DType dt = q ? DT_I32 : a->dt, yt = dt;
     if (ql && qlinear_out(n, &yt)) return -1;
     MM m;
     if (mm_shape(n, a, b, &m)) return -1;
     int A = lw_in(L, 0), B = lw_in(L, ql ? 3 : 1), Y = lw_out(L, 0);
-    if (n->epi && !(dt == DT_F32 && lw_has_kernel(L, "rt_sgemm_f32")))
-        return node_err(n, "internal: a fused epilogue without the SGEMM kernel");
+    int views = !ql && (n->view[0] || n->view[1]);
+    if ((n->epi || views) && !(dt == DT_F32 && lw_has_kernel(L, "rt_sgemm_f32")))
+        return node_err(n, "internal: a fused epilogue or operand view without the SGEMM kernel");
     if (dt == DT_F32 && lw_has_kernel(L, "rt_sgemm_f32")) {
         /* B shared by every batch and A's batch not broadcast: the batch rows of A are
          * consecutive, so the whole MatMul is one (batch*M) x N GEMM. */
@@ -457,7 +508,7 @@ int nn_matmul_lower(Node *n, Lower *L)
             .bconst = bpm == 1 && (fold || nb == 1) ? whole_const(n, 1) : NULL,
             .aconst = fold || nb == 1 ? whole_const(n, 0) : NULL,
         };
-        if (fold || nb == 1) {
+        if (!views && (fold || nb == 1)) {
             gemm_call(k, L, n, &g);
             return 0;
         }
@@ -465,9 +516,21 @@ int nn_matmul_lower(Node *n, Lower *L)
         open_loops(k, m.rb, m.ob, bv, 1);
         g.yoff = kmuli(k, kindex(k, m.rb, m.ob, bv), m.M * m.N);
         g.roff = g.res >= 0 ? kmuli(k, kindex(k, m.rb, m.ob, bv), m.M * m.N) : NULL;
-        g.aoff = batch_off(k, &m, bv, m.ra, m.ab, m.M * m.K);
-        g.boff = batch_off(k, &m, bv, m.rbb, m.bb, m.K * m.N);
         g.aconst = NULL;
+        if (views) {
+            /* operands read through folded Transposes: strides, not copies */
+            int64_t sa[KIR_MAX_RANK], sb[KIR_MAX_RANK];
+            mm_strides(n, 0, sa);
+            mm_strides(n, 1, sb);
+            mm_matrix(a, sa, &g.lda, &g.ta);
+            mm_matrix(b, sb, &g.ldb, &g.tb);
+            g.aoff = strided_batch_off(k, &m, bv, m.ra, m.ab, sa);
+            g.boff = strided_batch_off(k, &m, bv, m.rbb, m.bb, sb);
+            g.bconst = NULL;
+        } else {
+            g.aoff = batch_off(k, &m, bv, m.ra, m.ab, m.M * m.K);
+            g.boff = batch_off(k, &m, bv, m.rbb, m.bb, m.K * m.N);
+        }
         gemm_call(k, L, n, &g);
         kend_n(k, m.rb);
         return 0;

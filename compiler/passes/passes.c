@@ -150,7 +150,7 @@ int passes_run(Graph *g, const struct Target *t)
     /* first the kernels' epilogues (they take the activations they can), then what is
      * left of the elementwise chains; ir_finish between them makes producers current */
     int changed = pass_fold_bn(&c);
-    if (t && t->kernels) changed += pass_fuse(&c);
+    if (t && t->kernels) changed += pass_fold_transpose(&c) + pass_fuse(&c);
     if (changed && compact(&c, NULL, 0) != 0) return -1;
     begin_round(&c);
     Node **made;

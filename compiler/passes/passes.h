@@ -38,6 +38,8 @@ int pass_append_input(Graph *g, Node *n, Value *v, int at);
 
 int pass_fold_bn(PassCtx *c);   /* fold_bn.c: number of BatchNormalization folded */
 int pass_fuse(PassCtx *c);      /* fuse.c: number of nodes given an epilogue */
+/* fold_transpose.c: number of Transposes folded into MatMul operands (Node.view) */
+int pass_fold_transpose(PassCtx *c);
 /* fuse_ew.c: number of FusedElementwise nodes made; they are returned in *made, not yet
  * in the graph (passes_run adds them). */
 int pass_fuse_ew(PassCtx *c, Node ***made, int *nmade);

@@ -115,6 +115,17 @@ static void attr_float(Node *n, const char *name, float v)
     a->f = v;
 }
 
+static void attr_perm(Node *n, int rank, const int64_t *perm)
+{
+    n->attrs = pool_grow(P, n->attrs, (size_t)n->nattrs, sizeof *n->attrs, &(size_t){ 0 });
+    Attr *a = &n->attrs[n->nattrs++];
+    memset(a, 0, sizeof *a);
+    a->name = "perm";
+    a->kind = A_INTS;
+    a->ints = pool_dup(P, perm, sizeof *perm * (size_t)rank);
+    a->n = rank;
+}
+
 static void output(Value *v)
 {
     v->is_output = 1;
@@ -592,6 +603,65 @@ START_TEST(elementwise_chain_stops_at_shapes)
 }
 END_TEST
 
+START_TEST(transposes_fold_into_matmul)
+{
+    /* attention as exported: Q [1,8,2,4] -> heads [1,2,8,4]; K -> [1,2,4,8] (K^T) */
+    int64_t qd[4] = { 1, 8, 2, 4 };
+    int64_t ph[4] = { 0, 2, 1, 3 }, pk[4] = { 0, 2, 3, 1 };
+    Value *q = input("q", DT_F32, 4, qd), *kk = input("k", DT_F32, 4, qd);
+    Node *tq = node("Transpose", 1, &q, "tq");
+    attr_perm(tq, 4, ph);
+    Node *tk = node("Transpose", 1, &kk, "tk");
+    attr_perm(tk, 4, pk);
+    Node *mm = node("MatMul", 2, (Value *[]){ tq->out[0], tk->out[0] }, "y");
+    output(mm->out[0]);
+    run_passes("c");
+    ck_assert_int_eq(G->nnodes, 1);
+    ck_assert_ptr_eq(mm->in[0], q);
+    ck_assert_ptr_eq(mm->in[1], kk);
+    ck_assert_ptr_nonnull(mm->view[0]);
+    ck_assert_ptr_nonnull(mm->view[1]);
+    ck_assert_int_eq(mm->view[1]->perm[3], 1);
+    ck_assert_str_eq(mm->op_type, "MatMul+Transpose+Transpose");
+    lowers_on("c");
+}
+END_TEST
+
+START_TEST(transposes_that_cannot_fold)
+{
+    /* the source's last axis goes to a batch axis: no unit stride in the matrix; and on
+     * a target without the SGEMM kernel nothing folds */
+    int64_t qd[3] = { 2, 3, 4 }, p[3] = { 2, 0, 1 }, wd[2] = { 3, 5 };
+    Value *q = input("q", DT_F32, 3, qd);
+    Node *t = node("Transpose", 1, &q, "t");
+    attr_perm(t, 3, p);
+    Node *mm = node("MatMul", 2, (Value *[]){ t->out[0], ramp("W", DT_F32, 2, wd, 0.1, 0) }, "y");
+    output(mm->out[0]);
+    run_passes("c");
+    ck_assert_int_eq(G->nnodes, 2);
+    ck_assert_ptr_null(mm->view[0]);
+    lowers_on("c");
+}
+END_TEST
+
+START_TEST(transposes_stay_without_kernels)
+{
+    int64_t qd[4] = { 1, 8, 2, 4 }, ph[4] = { 0, 2, 1, 3 }, pk[4] = { 0, 2, 3, 1 };
+    Value *q = input("q", DT_F32, 4, qd), *kk = input("k", DT_F32, 4, qd);
+    Node *tq = node("Transpose", 1, &q, "tq");
+    attr_perm(tq, 4, ph);
+    Node *tk = node("Transpose", 1, &kk, "tk");
+    attr_perm(tk, 4, pk);
+    Node *mm = node("MatMul", 2, (Value *[]){ tq->out[0], tk->out[0] }, "y");
+    output(mm->out[0]);
+    run_passes("hls");
+    ck_assert_int_eq(G->nnodes, 3);
+    ck_assert_ptr_null(mm->view[0]);
+    ck_assert_ptr_null(mm->view[1]);
+    lowers_on("hls");
+}
+END_TEST
+
 START_TEST(silu_fuses)
 {
     int64_t ad[2] = { 3, 4 }, bd[2] = { 4, 5 };
@@ -729,6 +799,9 @@ static Suite *passes_suite(void)
     tcase_add_test(tc, residual_produced_later_is_ordered_first);
     tcase_add_test(tc, no_kernels_no_fusion);
     tcase_add_test(tc, elementwise_chain_fuses);
+    tcase_add_test(tc, transposes_fold_into_matmul);
+    tcase_add_test(tc, transposes_that_cannot_fold);
+    tcase_add_test(tc, transposes_stay_without_kernels);
     tcase_add_test(tc, elementwise_chain_stops_at_shapes);
     tcase_add_test(tc, shared_intermediate_does_not_fuse);
     tcase_add_test(tc, graph_output_intermediate_does_not_fuse);
