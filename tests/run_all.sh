@@ -30,11 +30,11 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 step meson test -C build-asan --suite unit --print-errorlogs
 
 result=build/tests/conformance/conformance-result-c.txt
-rm -f "$result" build/tests/conformance/conformance-result-{x86_64,aarch64}.txt
+rm -f "$result" build/tests/conformance/conformance-result-{x86_64,x86_64-native,aarch64}.txt
 step meson test -C build --print-errorlogs
 
 # The LLVM back end's runs (when built with it): their closing counts, before the C one.
-for t in x86_64 aarch64; do
+for t in x86_64 x86_64-native aarch64; do
     r=build/tests/conformance/conformance-result-$t.txt
     [ -f "$r" ] || continue
     echo "---- conformance ($t, LLVM back end)"

@@ -427,6 +427,8 @@ typedef struct Config {
     int update;
     int verbose;
     const char *list;     /* --list FILE: only the tests named there (one per line) */
+    const char *cpu;      /* --cpu NAME passed to onnxcc check (LLVM targets), or NULL */
+    const char *label;    /* names the result files: the target, "-CPU" appended */
 } Config;
 
 /* Test names of a --list file: one per line, '#' starts a comment. Dies when unreadable,
@@ -468,13 +470,17 @@ static pid_t spawn(const Config *cfg, Test *t, const char *logpath, const char *
 {
     int ndata = 0;
     char **data = list_dir(t->dir, keep_dataset, &ndata);
-    const char **argv = xmalloc((size_t)(ndata + 8) * sizeof *argv);
+    const char **argv = xmalloc((size_t)(ndata + 10) * sizeof *argv);
     int a = 0;
     argv[a++] = cfg->onnxcc;
     argv[a++] = "check";
     if (strcmp(cfg->target, "c") != 0) {
         argv[a++] = "--target";
         argv[a++] = cfg->target;
+    }
+    if (cfg->cpu) {
+        argv[a++] = "--cpu";
+        argv[a++] = cfg->cpu;
     }
     char *model = xfmt("%s/model.onnx", t->dir);
     argv[a++] = model;
@@ -782,6 +788,8 @@ static void usage(FILE *f)
             "  --expect FILE     expected failures (default\n"
             "                    tests/conformance/expected_failures_TARGET.txt)\n"
             "  --target T        target passed to onnxcc check (default c)\n"
+            "  --cpu NAME        --cpu passed to onnxcc check (LLVM targets; result files\n"
+            "                    are then named TARGET-NAME)\n"
             "  --jobs N          parallel tests (default: number of online CPUs)\n"
             "  --timeout S       seconds per test before it counts as a crash (default 120)\n"
             "  --filter SUBSTR   only tests whose name contains SUBSTR\n"
@@ -794,7 +802,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    Config cfg = { "onnxcc", DEFAULT_DATA, NULL, "c", NULL, ".", 0, 120, 0, 0, NULL };
+    Config cfg = { "onnxcc", DEFAULT_DATA, NULL, "c", NULL, ".", 0, 120, 0, 0, NULL, NULL, NULL };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
 #define ARG(flag) (!strcmp(a, flag) && (i + 1 < argc || (die("%s needs a value", flag), 0)))
@@ -802,6 +810,7 @@ int main(int argc, char **argv)
         else if (ARG("--data")) cfg.data = argv[++i];
         else if (ARG("--expect")) cfg.expect = argv[++i];
         else if (ARG("--target")) cfg.target = argv[++i];
+        else if (ARG("--cpu")) cfg.cpu = argv[++i];
         else if (ARG("--filter")) cfg.filter = argv[++i];
         else if (ARG("--list")) cfg.list = argv[++i];
         else if (ARG("--out")) cfg.out = argv[++i];
@@ -824,11 +833,13 @@ int main(int argc, char **argv)
     }
     if (cfg.timeout <= 0) die("--timeout must be positive");
     char *default_expect = xfmt("tests/conformance/expected_failures_%s.txt", cfg.target);
+    char *label = cfg.cpu ? xfmt("%s-%s", cfg.target, cfg.cpu) : xfmt("%s", cfg.target);
+    cfg.label = label;
     if (!cfg.expect) cfg.expect = default_expect;
 
     if (!is_dir(cfg.out) && mkdir(cfg.out, 0755) != 0)
         die("cannot create %s: %s", cfg.out, strerror(errno));
-    char *respath = xfmt("%s/conformance-result-%s.txt", cfg.out, cfg.target);
+    char *respath = xfmt("%s/conformance-result-%s.txt", cfg.out, cfg.label);
     result_file = fopen(respath, "w");
     if (!result_file)
         fprintf(stderr, "%s: cannot write %s: %s\n", progname, respath, strerror(errno));
@@ -867,7 +878,7 @@ int main(int argc, char **argv)
         return cfg.filter ? 0 : 77;
     }
 
-    char *workdir = xfmt("%s/conformance-work-%s", cfg.out, cfg.target);
+    char *workdir = xfmt("%s/conformance-work-%s", cfg.out, cfg.label);
     rm_tree(workdir);
     if (mkdir(workdir, 0755) != 0) die("cannot create %s: %s", workdir, strerror(errno));
     struct sigaction sa;
@@ -948,8 +959,8 @@ int main(int argc, char **argv)
         }
     }
 
-    char *covpath = xfmt("%s/conformance-coverage-%s.md", cfg.out, cfg.target);
-    char *logpath = xfmt("%s/conformance-failures-%s.log", cfg.out, cfg.target);
+    char *covpath = xfmt("%s/conformance-coverage-%s.md", cfg.out, cfg.label);
+    char *logpath = xfmt("%s/conformance-failures-%s.log", cfg.out, cfg.label);
     write_coverage(&cfg, tests, n, covpath);
     write_failure_log(tests, n, logpath);
     say("%d tests in %.0f s on %d jobs; coverage table: %s; failure log: %s\n", n, elapsed,
