@@ -22,6 +22,12 @@ typedef struct LowerCtx {
     int nnames;
     size_t capnames;
     char *err;               /* first lw_* failure for the current node */
+    struct MadeConst {       /* lw_const: what each made constant was made from, and its */
+        ConstKey key;        /* program tensor */
+        int id;
+    } *made;
+    int nmade;
+    size_t capmade;
 } LowerCtx;
 
 static const char *const reserved[] = {
@@ -223,7 +229,20 @@ int lw_temp(Lower *L, DType t, int64_t n)
     return kb_buf(L->k, t, n, KR_TEMP, id);
 }
 
-int lw_const(Lower *L, const char *what, DType t, int64_t n, const void *data)
+int lw_const_find(Lower *L, const ConstKey *key)
+{
+    LowerCtx *c = (LowerCtx *)L;
+    for (int i = 0; key && i < c->nmade; i++) {
+        const ConstKey *q = &c->made[i].key;
+        if (q->src != key->src || memcmp(q->k, key->k, sizeof q->k)) continue;
+        const KTensor *kt = &L->prog->tensors[c->made[i].id];
+        return kb_buf(L->k, kt->t, kt->n, KR_IN, c->made[i].id);
+    }
+    return -1;
+}
+
+int lw_const(Lower *L, const char *what, DType t, int64_t n, const void *data,
+             const ConstKey *key)
 {
     LowerCtx *c = (LowerCtx *)L;
     if (c->standalone) return set_err(c, "internal: a compile-time constant in standalone lowering");
@@ -241,6 +260,10 @@ int lw_const(Lower *L, const char *what, DType t, int64_t n, const void *data)
     kt.data = data;
     kt.first = kt.last = -1;
     int id = kprog_tensor(L->prog, &kt);
+    if (key) {
+        struct MadeConst mc = { *key, id };
+        VEC_PUSH(L->prog->pool, c->made, c->nmade, c->capmade, mc);
+    }
     return kb_buf(L->k, t, n, KR_IN, id);
 }
 

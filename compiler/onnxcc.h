@@ -250,8 +250,16 @@ int lw_in(Lower *L, int i);     /* buffer of node input i (created on first use)
 int lw_out(Lower *L, int i);    /* buffer of node output i */
 int lw_temp(Lower *L, DType t, int64_t n); /* scratch buffer live only during this node */
 /* A constant made while lowering (weights packed for a kernel): n elements of t at data,
- * which must live as long as the program (allocate it from L->prog->pool). */
-int lw_const(Lower *L, const char *what, DType t, int64_t n, const void *data);
+ * which must live as long as the program (allocate it from L->prog->pool). With a key (what
+ * it was made from: the source data and the layout's parameters), lw_const_find gives later
+ * nodes that need the same thing its buffer instead of a second copy (-1: none yet). */
+typedef struct ConstKey {
+    const void *src;
+    int64_t k[5];
+} ConstKey;
+int lw_const(Lower *L, const char *what, DType t, int64_t n, const void *data,
+             const ConstKey *key);
+int lw_const_find(Lower *L, const ConstKey *key);
 int lw_has_kernel(const Lower *L, const char *kernel);
 
 /* Lowers every node of g (after shape_infer) into a program for target t.

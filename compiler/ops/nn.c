@@ -355,6 +355,8 @@ static KExpr *batch_off(KB *k, const MM *m, const int *vars, int src_rank, const
 typedef struct GemmOp {
     int64_t M, N, K;
     int A, B, Y;                 /* buffers */
+    int a_from, b_from;          /* 1 + the node input A / B come from, bound only when the
+                                  * kernel reads it (packed constants replace it): 0 = A/B */
     KExpr *aoff, *boff, *yoff;   /* element offsets (NULL: 0) */
     int ta, tb;                  /* stored transposed */
     int64_t lda, ldb;
@@ -380,11 +382,17 @@ static int pack_operand(Lower *L, const float *data, int is_a, int64_t rows, int
                         int64_t ld, int trans)
 {
     ptrdiff_t sz = is_a ? rt_sgemm_pack_a_size(rows, cols) : rt_sgemm_pack_b_size(rows, cols);
-    if (sz <= 0) return -1;
+    /* panels are padded to whole micro-tiles: a thin matrix (a classifier's 10 columns)
+     * would grow several times in flash for a product that is a GEMV anyway */
+    if (sz <= 0 || sz > rows * cols + rows * cols / 4) return -1;
+    /* weights shared by several nodes (an unrolled RNN) are packed once */
+    ConstKey key = { data, { is_a, rows, cols, ld, trans } };
+    int b = lw_const_find(L, &key);
+    if (b >= 0) return b;
     float *pk = pool_alloc(L->prog->pool, sizeof(float) * (size_t)sz);
     if (is_a) rt_sgemm_pack_a(rows, cols, data, ld, trans, pk);
     else rt_sgemm_pack_b(rows, cols, data, ld, trans, pk);
-    return lw_const(L, is_a ? "packed_a" : "packed_b", DT_F32, sz, pk);
+    return lw_const(L, is_a ? "packed_a" : "packed_b", DT_F32, sz, pk, &key);
 }
 
 static void gemm_call(KB *k, Lower *L, const Node *n, GemmOp *g)
@@ -399,6 +407,9 @@ static void gemm_call(KB *k, Lower *L, const Node *n, GemmOp *g)
         int pb = pack_operand(L, g->bconst, 0, g->K, g->N, g->ldb, tb);
         if (pb >= 0) { B = pb; tb = 2; boff = NULL; }
     }
+    /* the unpacked weights stay out of the program unless the kernel reads them */
+    if (ta != 2 && g->a_from) A = lw_in(L, g->a_from - 1);
+    if (tb != 2 && g->b_from) B = lw_in(L, g->b_from - 1);
     ptrdiff_t wsz = rt_sgemm_work(g->M, g->N, g->K, ta, tb);
     int work = wsz > 0 ? lw_temp(L, DT_F32, wsz) : -1;
     double a, b;
@@ -486,7 +497,7 @@ int nn_matmul_lower(Node *n, Lower *L)
     if (ql && qlinear_out(n, &yt)) return -1;
     MM m;
     if (mm_shape(n, a, b, &m)) return -1;
-    int A = lw_in(L, 0), B = lw_in(L, ql ? 3 : 1), Y = lw_out(L, 0);
+    int Y = lw_out(L, 0);
     int views = !ql && (n->view[0] || n->view[1]);
     if ((n->epi || views) && !(dt == DT_F32 && lw_has_kernel(L, "rt_sgemm_f32")))
         return node_err(n, "internal: a fused epilogue or operand view without the SGEMM kernel");
@@ -501,7 +512,8 @@ int nn_matmul_lower(Node *n, Lower *L)
         for (int i = 0; i < m.rbb; i++) bpm *= m.bb[i];
         int bi = epi_bias(n), ri = epi_res(n);
         GemmOp g = {
-            .M = fold ? nb * m.M : m.M, .N = m.N, .K = m.K, .A = A, .B = B, .Y = Y,
+            .M = fold ? nb * m.M : m.M, .N = m.N, .K = m.K, .A = -1, .B = -1, .Y = Y,
+            .a_from = 1, .b_from = 2,
             .lda = m.K, .ldb = m.N, .alpha = 1.0, .beta = 0.0,
             .bias = bi >= 0 ? lw_in(L, bi) : -1, .bias_mode = 2,
             .res = ri >= 0 ? lw_in(L, ri) : -1,
@@ -535,6 +547,7 @@ int nn_matmul_lower(Node *n, Lower *L)
         kend_n(k, m.rb);
         return 0;
     }
+    int A = lw_in(L, 0), B = lw_in(L, ql ? 3 : 1);
     int yz = ql ? q_zp(k, L, n, 7, NULL) : -1;
     int bv[KIR_MAX_RANK];
     open_loops(k, m.rb, m.ob, bv, 1);
@@ -623,13 +636,14 @@ int nn_gemm_lower(Node *n, Lower *L)
     int64_t M = ta ? a->dims[1] : a->dims[0], K = ta ? a->dims[0] : a->dims[1];
     int64_t N = tb ? b->dims[0] : b->dims[1];
     int64_t od[2] = {M, N};
-    int A = lw_in(L, 0), B = lw_in(L, 1), Y = lw_out(L, 0);
+    int Y = lw_out(L, 0);
     int C = (c && beta != 0.0) ? lw_in(L, 2) : -1;
     if (n->epi && !(dt == DT_F32 && lw_has_kernel(L, "rt_sgemm_f32")))
         return node_err(n, "internal: a fused epilogue without the SGEMM kernel");
     if (dt == DT_F32 && lw_has_kernel(L, "rt_sgemm_f32")) {
         GemmOp g = {
-            .M = M, .N = N, .K = K, .A = A, .B = B, .Y = Y, .ta = ta, .tb = tb,
+            .M = M, .N = N, .K = K, .A = -1, .B = -1, .a_from = 1, .b_from = 2, .Y = Y,
+            .ta = ta, .tb = tb,
             .lda = ta ? M : K, .ldb = tb ? K : N, .alpha = alpha, .beta = 0.0,
             .aconst = whole_const(n, 0), .bconst = whole_const(n, 1),
             .bias = -1, .res = epi_res(n) >= 0 ? lw_in(L, epi_res(n)) : -1,
@@ -654,6 +668,7 @@ int nn_gemm_lower(Node *n, Lower *L)
         gemm_call(k, L, n, &g);
         return 0;
     }
+    int A = lw_in(L, 0), B = lw_in(L, 1);
     int iv = kfor_n(k, M, KL_PARALLEL);
     int jv = kfor_n(k, N, KL_SERIAL);
     int acc = kdecl(k, dt, kc(k, dt, 0));
@@ -752,7 +767,7 @@ int nn_conv_lower(Node *n, Lower *L)
     if (ql && qlinear_out(n, &yt)) return -1;
     int nsp = w.nsp;
     int64_t N = xt->dims[0], C = xt->dims[1], M = wt->dims[0], Cg = C / group, Mg = M / group;
-    int X = lw_in(L, 0), W = lw_in(L, ql ? 3 : 1), Bb = bi >= 0 && node_in(n, bi) ? lw_in(L, bi) : -1;
+    int X = lw_in(L, 0), Bb = bi >= 0 && node_in(n, bi) ? lw_in(L, bi) : -1;
     int Y = lw_out(L, 0);
     int kernel = dt == DT_F32 && nsp <= 2 && lw_has_kernel(L, "rt_conv2d_f32");
     if (n->epi && !kernel) return node_err(n, "internal: a fused epilogue without the conv kernel");
@@ -763,14 +778,20 @@ int nn_conv_lower(Node *n, Lower *L)
         int64_t oH = h < 0 ? 1 : w.out[h], oW = w.out[x], sH = h < 0 ? 1 : w.s[h], sW = w.s[x];
         int64_t pT = h < 0 ? 0 : w.pb[h], pL = w.pb[x], dH = h < 0 ? 1 : w.d[h], dW = w.d[x];
         /* constant weights go out in the layout the kernel reads */
-        int wpacked = 0, Wk = W;
+        int wpacked = 0, Wk = -1;
         const float *wv = whole_const(n, 1);
         ptrdiff_t psz = wv ? rt_conv2d_pack_w_size(C, M, kH, kW, group) : 0;
         if (psz > 0) {
-            float *pk = pool_alloc(L->prog->pool, sizeof(float) * (size_t)psz);
-            rt_conv2d_pack_w(C, M, kH, kW, group, wv, pk);
-            Wk = lw_const(L, "packed_w", DT_F32, psz, pk);
+            ConstKey key = { wv, { 2, C, M, kH * 65536 + kW, group } };
+            Wk = lw_const_find(L, &key);
+            if (Wk < 0) {
+                float *pk = pool_alloc(L->prog->pool, sizeof(float) * (size_t)psz);
+                rt_conv2d_pack_w(C, M, kH, kW, group, wv, pk);
+                Wk = lw_const(L, "packed_w", DT_F32, psz, pk, &key);
+            }
             wpacked = 1;
+        } else {
+            Wk = lw_in(L, 1);   /* only now: packed weights leave the originals unused */
         }
         ptrdiff_t wsz = rt_conv2d_work(C, H, Wd, M, kH, kW, oH, oW, sH, sW, pT, pL, dH, dW,
                                        group, wpacked);
@@ -790,6 +811,7 @@ int nn_conv_lower(Node *n, Lower *L)
         kcall(k, "rt_conv2d_f32", args, 26);
         return 0;
     }
+    int W = lw_in(L, ql ? 3 : 1);
     int64_t xd[KIR_MAX_RANK], wd[KIR_MAX_RANK], yd[KIR_MAX_RANK];
     xd[0] = N; xd[1] = C;
     wd[0] = M; wd[1] = Cg;
@@ -1671,17 +1693,18 @@ int nn_rnn_lower(Node *n, Lower *L)
     int lstm = n->op == OP_LSTM, gru = n->op == OP_GRU;
     int lbr = gru && attr_i(n, "linear_before_reset", 0) != 0;
     double clip = attr_get(n, "clip") ? attr_f(n, "clip", 0) : 0;
-    int X = lw_in(L, 0), W = lw_in(L, 1), R = lw_in(L, 2);
+    /* With the SGEMM kernel (and no per-row lengths), the input projection of every time
+     * step is one GEMM per direction before the recurrence, and each step's recurrent
+     * product is a GEMV on the packed R; otherwise both are loop nests per step. W and R
+     * are then bound only where the kernel reads them unpacked (or GRU's reset product). */
+    int fast = dt == DT_F32 && !node_in(n, 4) && lw_has_kernel(L, "rt_sgemm_f32");
+    int X = lw_in(L, 0), W = fast ? -1 : lw_in(L, 1), R = fast && !(gru && !lbr) ? -1 : lw_in(L, 2);
     int B = node_in(n, 3) ? lw_in(L, 3) : -1, SL = node_in(n, 4) ? lw_in(L, 4) : -1;
     int H0 = node_in(n, 5) ? lw_in(L, 5) : -1;
     int C0 = lstm && node_in(n, 6) ? lw_in(L, 6) : -1, P = lstm && node_in(n, 7) ? lw_in(L, 7) : -1;
     int Y = node_out(n, 0) ? lw_out(L, 0) : -1, YH = node_out(n, 1) ? lw_out(L, 1) : -1;
     int YC = lstm && node_out(n, 2) ? lw_out(L, 2) : -1;
     int Hs = lw_temp(L, dt, NB * H), Cs = lstm ? lw_temp(L, dt, NB * H) : -1;
-    /* With the SGEMM kernel (and no per-row lengths), the input projection of every time
-     * step is one GEMM per direction before the recurrence, and each step's recurrent
-     * product is a GEMV on the packed R; otherwise both are loop nests per step. */
-    int fast = dt == DT_F32 && SL < 0 && lw_has_kernel(L, "rt_sgemm_f32");
     int Gx = lw_temp(L, dt, fast ? S * NB * GH : GH), Gh = lw_temp(L, dt, GH);
     int ZR = gru ? lw_temp(L, dt, 2 * H) : -1;
     int64_t NRh = (gru && !lbr) ? 2 * H : GH;   /* rows of R in the per-step product */
@@ -1698,7 +1721,7 @@ int nn_rnn_lower(Node *n, Lower *L)
         if (fast) {
             /* Gx[row of x_t] = x_t W^T + Wb, every step at once (rows in X's order) */
             GemmOp g = {
-                .M = S * NB, .N = GH, .K = I, .A = X, .B = W, .Y = Gx, .tb = 1,
+                .M = S * NB, .N = GH, .K = I, .A = X, .B = -1, .b_from = 2, .Y = Gx, .tb = 1,
                 .lda = I, .ldb = I, .alpha = 1.0, .beta = 0.0,
                 .boff = kc_idx(k, d * GH * I), .bconst = Wc ? Wc + d * GH * I : NULL,
                 .bias = B, .bias_mode = 2, .res = -1,
@@ -1734,7 +1757,7 @@ int nn_rnn_lower(Node *n, Lower *L)
             gxo = kdecl(k, DT_IDX, kmuli(k, xrow, GH));
             /* Gh = h R^T + Rb: a GEMV on the packed rows of R */
             GemmOp g = {
-                .M = 1, .N = NRh, .K = H, .A = Hs, .B = R, .Y = Gh, .tb = 1,
+                .M = 1, .N = NRh, .K = H, .A = Hs, .B = -1, .b_from = 3, .Y = Gh, .tb = 1,
                 .lda = H, .ldb = H, .alpha = 1.0, .beta = 0.0,
                 .aoff = kmuli(k, V(k, b), H),
                 .boff = kc_idx(k, d * GH * H), .bconst = Rc ? Rc + d * GH * H : NULL,

@@ -767,6 +767,31 @@ START_TEST(check_fused_models)
 }
 END_TEST
 
+/* Packed weights replace the originals instead of joining them, and weights shared by
+ * several nodes (the unrolled LSTM's) are packed once: the program holds no more weight
+ * bytes than the model where no layout pads or transforms them. */
+static const char *const lean_models[] = { "samples/digits/digits.onnx",
+                                           "tests/models/lstm/model.onnx",
+                                           "tests/models/mlp/model.onnx" };
+
+START_TEST(packed_weights_are_not_duplicated)
+{
+    char model[512];
+    snprintf(model, sizeof model, "%s/%s", ONNXCC_SOURCE_ROOT, lean_models[_i]);
+    if (access(model, R_OK) != 0) return;
+    const char *args[] = { "report", model, NULL };
+    ck_assert_msg(run_onnxcc(args) == 0, "%s", output_buf);
+    const char *w = strstr(output_buf, "\nweights: ");
+    ck_assert_msg(w != NULL, "%s", output_buf);
+    long long prog = 0, orig = -1;
+    const char *m = strstr(w, "(the model's: ");
+    ck_assert_msg(m && sscanf(w, "\nweights: %lld", &prog) == 1 &&
+                  sscanf(m, "(the model's: %lld", &orig) == 1, "%s", w);
+    ck_assert_msg(prog <= orig, "%s: program weights %lld bytes, model's %lld", lean_models[_i],
+                  prog, orig);
+}
+END_TEST
+
 START_TEST(report_shows_fused_nodes)
 {
     char model[512];
@@ -818,6 +843,8 @@ static Suite *passes_suite(void)
     tcase_set_timeout(e2e, 240);
     tcase_add_loop_test(e2e, check_fused_models, 0, (int)(sizeof e2e_models / sizeof *e2e_models));
     tcase_add_test(e2e, report_shows_fused_nodes);
+    tcase_add_loop_test(e2e, packed_weights_are_not_duplicated, 0,
+                        (int)(sizeof lean_models / sizeof *lean_models));
     suite_add_tcase(s, e2e);
     return s;
 }
