@@ -60,12 +60,23 @@ ptrdiff_t rt_conv2d_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, 
 #define RT_CONV_WINO_CAP (160 * 1024)
 #endif
 
+ptrdiff_t rt_conv2d_direct_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group);
 ptrdiff_t rt_conv2d_wino_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group);
 ptrdiff_t rt_conv2d_wino_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t oH, ptrdiff_t oW,
                                ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t dH, ptrdiff_t dW,
                                ptrdiff_t *tr);
 ptrdiff_t rt_conv2d_wino_parts_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t oW, ptrdiff_t tr,
                                 ptrdiff_t *pv, ptrdiff_t *pp, ptrdiff_t *pt, ptrdiff_t *po);
+
+/* 1 when the direct kernels (paths 0, 3, 5) run this conv, reading W as ONNX stores it:
+ * groups with few output channels (depthwise: the GEMM's row panels would be mostly
+ * padding), and k x k convs of a few input channels and few outputs (an MNIST-size
+ * network's first layer: K = Cg*kH*kW too short for the GEMM to pay for its im2col). */
+ptrdiff_t rt_conv2d_direct_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group)
+{
+    ptrdiff_t mg = M / group, kk = C / group * kH * kW;
+    return mg <= RT_CONV_DIRECT_MG || (kH * kW > 1 && kk <= 32 && mg <= 16);
+}
 
 ptrdiff_t rt_conv2d_wino_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group)
 {
@@ -110,7 +121,7 @@ ptrdiff_t rt_conv2d_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, 
 {
     ptrdiff_t kk = C / group * kH * kW, npix = oH * oW, n;
     *nc = 0;
-    if (M / group <= RT_CONV_DIRECT_MG) {
+    if (rt_conv2d_direct_(C, M, kH, kW, group)) {
         ptrdiff_t Hq = oH + (kH - 1) * dH / sH, Wq = oW + (kW - 1) * dW / sW;
         ptrdiff_t ps = Hq * Wq + Wq + 64;
         int staged = !(oH * oW * kk * M < 4096 || kH > 16 || kW > 16 ||
@@ -144,7 +155,7 @@ ptrdiff_t rt_conv2d_pack_w_size(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_
                                 ptrdiff_t group)
 {
     ptrdiff_t cg = C / group, mg = M / group;
-    if (mg <= RT_CONV_DIRECT_MG) return 0;
+    if (rt_conv2d_direct_(C, M, kH, kW, group)) return 0;
     if (rt_conv2d_wino_(C, M, kH, kW, group)) return 36 * rt_sgemm_pack_a_size(M, C);
     return group * rt_sgemm_pack_a_size(mg, cg * kH * kW);
 }
@@ -154,7 +165,7 @@ void rt_conv2d_pack_w(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrd
 {
     ptrdiff_t cg = C / group, mg = M / group, kk = cg * kH * kW, g;
     ptrdiff_t per = rt_sgemm_pack_a_size(mg, kk);
-    if (mg <= RT_CONV_DIRECT_MG) return;
+    if (rt_conv2d_direct_(C, M, kH, kW, group)) return;
     if (rt_conv2d_wino_(C, M, kH, kW, group)) {
         /* U = G g G^T per (m, c), in double; U_p written straight in the packed A layout */
         static const double G[6][3] = {
