@@ -497,7 +497,9 @@ int nn_matmul_lower(Node *n, Lower *L)
     if (ql && qlinear_out(n, &yt)) return -1;
     MM m;
     if (mm_shape(n, a, b, &m)) return -1;
-    int Y = lw_out(L, 0);
+    /* the kernel binds A and B itself, so packed constants leave the originals unused */
+    int kernel = dt == DT_F32 && lw_has_kernel(L, "rt_sgemm_f32");
+    int A = kernel ? -1 : lw_in(L, 0), B = kernel ? -1 : lw_in(L, ql ? 3 : 1), Y = lw_out(L, 0);
     int views = !ql && (n->view[0] || n->view[1]);
     if ((n->epi || views) && !(dt == DT_F32 && lw_has_kernel(L, "rt_sgemm_f32")))
         return node_err(n, "internal: a fused epilogue or operand view without the SGEMM kernel");
@@ -547,7 +549,6 @@ int nn_matmul_lower(Node *n, Lower *L)
         kend_n(k, m.rb);
         return 0;
     }
-    int A = lw_in(L, 0), B = lw_in(L, ql ? 3 : 1);
     int yz = ql ? q_zp(k, L, n, 7, NULL) : -1;
     int bv[KIR_MAX_RANK];
     open_loops(k, m.rb, m.ob, bv, 1);
@@ -636,7 +637,8 @@ int nn_gemm_lower(Node *n, Lower *L)
     int64_t M = ta ? a->dims[1] : a->dims[0], K = ta ? a->dims[0] : a->dims[1];
     int64_t N = tb ? b->dims[0] : b->dims[1];
     int64_t od[2] = {M, N};
-    int Y = lw_out(L, 0);
+    int kernel = dt == DT_F32 && lw_has_kernel(L, "rt_sgemm_f32");
+    int A = kernel ? -1 : lw_in(L, 0), B = kernel ? -1 : lw_in(L, 1), Y = lw_out(L, 0);
     int C = (c && beta != 0.0) ? lw_in(L, 2) : -1;
     if (n->epi && !(dt == DT_F32 && lw_has_kernel(L, "rt_sgemm_f32")))
         return node_err(n, "internal: a fused epilogue without the SGEMM kernel");
@@ -668,7 +670,6 @@ int nn_gemm_lower(Node *n, Lower *L)
         gemm_call(k, L, n, &g);
         return 0;
     }
-    int A = lw_in(L, 0), B = lw_in(L, 1);
     int iv = kfor_n(k, M, KL_PARALLEL);
     int jv = kfor_n(k, N, KL_SERIAL);
     int acc = kdecl(k, dt, kc(k, dt, 0));
@@ -767,9 +768,11 @@ int nn_conv_lower(Node *n, Lower *L)
     if (ql && qlinear_out(n, &yt)) return -1;
     int nsp = w.nsp;
     int64_t N = xt->dims[0], C = xt->dims[1], M = wt->dims[0], Cg = C / group, Mg = M / group;
-    int X = lw_in(L, 0), Bb = bi >= 0 && node_in(n, bi) ? lw_in(L, bi) : -1;
-    int Y = lw_out(L, 0);
     int kernel = dt == DT_F32 && nsp <= 2 && lw_has_kernel(L, "rt_conv2d_f32");
+    /* the kernel path binds W only when it reads it unpacked */
+    int X = lw_in(L, 0), W = kernel ? -1 : lw_in(L, ql ? 3 : 1);
+    int Bb = bi >= 0 && node_in(n, bi) ? lw_in(L, bi) : -1;
+    int Y = lw_out(L, 0);
     if (n->epi && !kernel) return node_err(n, "internal: a fused epilogue without the conv kernel");
     if (kernel) {
         /* 1-D runs as 2-D with a unit height */
@@ -811,7 +814,6 @@ int nn_conv_lower(Node *n, Lower *L)
         kcall(k, "rt_conv2d_f32", args, 26);
         return 0;
     }
-    int W = lw_in(L, ql ? 3 : 1);
     int64_t xd[KIR_MAX_RANK], wd[KIR_MAX_RANK], yd[KIR_MAX_RANK];
     xd[0] = N; xd[1] = C;
     wd[0] = M; wd[1] = Cg;
