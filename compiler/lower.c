@@ -270,10 +270,7 @@ int lw_const(Lower *L, const char *what, DType t, int64_t n, const void *data,
 int lw_has_kernel(const Lower *L, const char *kernel)
 {
     /* the interpreter (standalone lowering) cannot run kernels: no target there */
-    if (!L->target || !L->target->kernels) return 0;
-    for (const char *const *k = L->target->kernels; *k; k++)
-        if (!strcmp(*k, kernel)) return 1;
-    return 0;
+    return target_has_kernel(L->target, kernel);
 }
 
 int lower_node_folded(const Node *n)

@@ -307,6 +307,7 @@ typedef struct Target {
 } Target;
 const Target *target_find(const char *name);
 const char *target_names(void);  /* "c, ..." for messages */
+int target_has_kernel(const Target *t, const char *kernel);  /* t may be NULL: 0 */
 /* Multiply-accumulates done by one call of a runtime kernel, from the call's arguments
  * (the cost model lives beside the kernel list, not in the ops); -1 if unknown. */
 int64_t kernel_macs(const char *kernel, const KArg *args, int nargs);

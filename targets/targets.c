@@ -96,6 +96,14 @@ const Target *target_find(const char *name)
     return NULL;
 }
 
+int target_has_kernel(const Target *t, const char *kernel)
+{
+    if (!t || !t->kernels || !kernel) return 0;
+    for (const char *const *k = t->kernels; *k; k++)
+        if (!strcmp(*k, kernel)) return 1;
+    return 0;
+}
+
 const char *target_names(void)
 {
     /* Kept in sync with the table by hand is fragile; build it once instead. */

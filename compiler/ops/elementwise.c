@@ -521,18 +521,57 @@ static KExpr *ew_expr(Node *n, KB *k, KExpr **x, int nx, DType ot)
 
 /* ---- lowering ---- */
 
-/* One loop nest over output 0: loads inputs [0, nx), broadcast as needed, stores
- * ew_expr(). The output shape is first coalesced: size-1 dims are dropped and adjacent
- * dims merge where every input is either full in both or broadcast in both, so
+/* Coalesces the output shape for one loop nest over ns sources (pad[i]: source i's shape
+ * right-aligned to the output rank; used[i] == 0 skips it): size-1 dims are dropped and
+ * adjacent dims merge where every source is either full in both or broadcast in both, so
  * [3,4,5] + [5] runs as a 12x5 nest and equal shapes run as one flat vector loop
- * (broadcasting only inserted size-1 dims, so the flat layouts coincide). */
+ * (broadcasting only inserted size-1 dims, so the flat layouts coincide). Fills cdims and
+ * cpad (the sources' coalesced shapes); returns the coalesced rank, at least 1. */
+static int ew_coalesce(const Type *ot, int ns, const unsigned char *used,
+                       int64_t (*pad)[KIR_MAX_RANK], int64_t (*cpad)[KIR_MAX_RANK],
+                       int64_t *cdims)
+{
+    int cr = 0;
+    for (int d = 0; d < ot->rank; d++) {
+        if (ot->dims[d] == 1) continue;
+        int merge = cr > 0;
+        for (int i = 0; i < ns && merge; i++) {
+            if (!used[i]) continue;
+            int prev_full = cpad[i][cr - 1] == cdims[cr - 1] && cdims[cr - 1] != 1;
+            int prev_bc = cpad[i][cr - 1] == 1;
+            int cur_full = pad[i][d] == ot->dims[d], cur_bc = pad[i][d] == 1;
+            merge = (prev_full && cur_full) || (prev_bc && cur_bc);
+        }
+        if (merge) {
+            cdims[cr - 1] *= ot->dims[d];
+            for (int i = 0; i < ns; i++)
+                if (used[i]) cpad[i][cr - 1] *= pad[i][d];
+        } else {
+            cdims[cr] = ot->dims[d];
+            for (int i = 0; i < ns; i++)
+                if (used[i]) cpad[i][cr] = pad[i][d];
+            cr++;
+        }
+    }
+    if (cr == 0) {
+        /* one element: still one loop, for one code shape */
+        cdims[cr++] = 1;
+        for (int i = 0; i < ns; i++)
+            if (used[i]) cpad[i][0] = 1;
+    }
+    return cr;
+}
+
+/* One loop nest over output 0: loads inputs [0, nx), broadcast as needed, stores
+ * ew_expr() over the coalesced output shape (ew_coalesce). */
 static int ew_loop(Node *n, Lower *L, int nx)
 {
     KB *k = L->k;
     const Type *ot = &node_out(n, 0)->type;
     int buf[EW_MAX_IN];
     int64_t pad[EW_MAX_IN][KIR_MAX_RANK], cpad[EW_MAX_IN][KIR_MAX_RANK], cdims[KIR_MAX_RANK];
-    int cr = 0, R = ot->rank;
+    unsigned char used[EW_MAX_IN] = {0};
+    int R = ot->rank;
     if (nx > EW_MAX_IN) return node_err(n, "too many inputs");
     /* buffers are created in input order, every present input, so they bind in order */
     for (int i = 0; i < n->nin && i < EW_MAX_IN; i++)
@@ -545,31 +584,9 @@ static int ew_loop(Node *n, Lower *L, int nx)
         if (src.rank > R) return node_err(n, "internal: input %d has a higher rank than the output", i);
         for (int d = 0; d < R; d++)
             pad[i][d] = d < R - src.rank ? 1 : src.dims[d - (R - src.rank)];
+        used[i] = 1;
     }
-    for (int d = 0; d < R; d++) {
-        if (ot->dims[d] == 1) continue;
-        int merge = cr > 0;
-        for (int i = 0; i < nx && merge; i++) {
-            if (!node_in(n, i)) continue;
-            int prev_full = cpad[i][cr - 1] == cdims[cr - 1] && cdims[cr - 1] != 1;
-            int prev_bc = cpad[i][cr - 1] == 1;
-            int cur_full = pad[i][d] == ot->dims[d], cur_bc = pad[i][d] == 1;
-            merge = (prev_full && cur_full) || (prev_bc && cur_bc);
-        }
-        if (merge) {
-            cdims[cr - 1] *= ot->dims[d];
-            for (int i = 0; i < nx; i++)
-                if (node_in(n, i)) cpad[i][cr - 1] *= pad[i][d];
-        } else {
-            cdims[cr] = ot->dims[d];
-            for (int i = 0; i < nx; i++)
-                if (node_in(n, i)) cpad[i][cr] = pad[i][d];
-            cr++;
-        }
-    }
-    if (cr == 0) cdims[cr++] = 1; /* one element: still one loop, for one code shape */
-    for (int i = 0; i < nx; i++)
-        if (node_in(n, i) && cr == 1 && cdims[0] == 1) cpad[i][0] = 1;
+    int cr = ew_coalesce(ot, nx, used, pad, cpad, cdims);
 
     KExpr *x[EW_MAX_IN] = {0};
     int vars[KIR_MAX_RANK];
@@ -676,29 +693,9 @@ int ew_fused_lower(Node *n, Lower *L)
         for (int d = 0; d < R; d++) pad[e][d] = d < R - t->rank ? 1 : t->dims[d - (R - t->rank)];
     }
     int out = lw_out(L, 0);
-    /* coalesce the output dims as ew_loop does, over every outside input */
-    int cr = 0;
-    for (int d = 0; d < R; d++) {
-        if (ot->dims[d] == 1) continue;
-        int merge = cr > 0;
-        for (int e = 0; e < ne && merge; e++) {
-            int prev_full = cpad[e][cr - 1] == cdims[cr - 1] && cdims[cr - 1] != 1;
-            int prev_bc = cpad[e][cr - 1] == 1;
-            merge = (prev_full && pad[e][d] == ot->dims[d]) || (prev_bc && pad[e][d] == 1);
-        }
-        if (merge) {
-            cdims[cr - 1] *= ot->dims[d];
-            for (int e = 0; e < ne; e++) cpad[e][cr - 1] *= pad[e][d];
-        } else {
-            cdims[cr] = ot->dims[d];
-            for (int e = 0; e < ne; e++) cpad[e][cr] = pad[e][d];
-            cr++;
-        }
-    }
-    if (cr == 0) {
-        cdims[cr++] = 1;
-        for (int e = 0; e < ne; e++) cpad[e][0] = 1;
-    }
+    unsigned char used[EW_MAX_IN];
+    memset(used, 1, sizeof used);
+    int cr = ew_coalesce(ot, ne, used, pad, cpad, cdims);
     int vars[KIR_MAX_RANK];
     if (cr == 1) vars[0] = kfor_n(k, cdims[0], KL_VECTOR);
     else kloops(k, cr, cdims, vars);

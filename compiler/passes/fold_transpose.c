@@ -10,14 +10,6 @@
 #include <string.h>
 #include "passes.h"
 
-static int has_kernel(const struct Target *t, const char *k)
-{
-    if (!t || !t->kernels) return 0;
-    for (const char *const *p = t->kernels; *p; p++)
-        if (!strcmp(*p, k)) return 1;
-    return 0;
-}
-
 /* The Transpose's permutation into perm (its rank), or 0 when it is not a plain one. */
 static int read_perm(const Node *t, int *perm)
 {
@@ -43,7 +35,7 @@ static int read_perm(const Node *t, int *perm)
 int pass_fold_transpose(PassCtx *c)
 {
     Graph *g = c->g;
-    if (!has_kernel(c->t, "rt_sgemm_f32")) return 0;
+    if (!target_has_kernel(c->t, "rt_sgemm_f32")) return 0;
     int count = 0;
     for (int i = 0; i < g->nnodes; i++) {
         Node *mm = g->nodes[i];

@@ -20,14 +20,6 @@
 #include "passes.h"
 #include "../../runtime/onnxcc_rt.h"
 
-static int has_kernel(const struct Target *t, const char *k)
-{
-    if (!t || !t->kernels) return 0;
-    for (const char *const *p = t->kernels; *p; p++)
-        if (!strcmp(*p, k)) return 1;
-    return 0;
-}
-
 static int near(double a, double b) { return fabs(a - b) <= 1e-6 * (fabs(b) > 1 ? fabs(b) : 1); }
 
 /* A constant with one element near want. */
@@ -222,7 +214,7 @@ static int try_fuse(PassCtx *c, Node *n)
     Graph *g = c->g;
     int conv = n->op == OP_Conv, mm = n->op == OP_MatMul, gemm = n->op == OP_Gemm;
     if (!(conv || mm || gemm) || n->epi || n->nout != 1) return 0;
-    if (!has_kernel(c->t, conv ? "rt_conv2d_f32" : "rt_sgemm_f32")) return 0;
+    if (!target_has_kernel(c->t, conv ? "rt_conv2d_f32" : "rt_sgemm_f32")) return 0;
     Value *y = n->out[0], *a = node_in(n, 0), *b = node_in(n, 1);
     if (!y || y->data || !y->has_type || y->type.dt != DT_F32 || type_numel(&y->type) < 0)
         return 0;

@@ -54,11 +54,7 @@ static void grow(PassCtx *pc, Chain *ch, Node *c, const Type *ot, int vm)
 int pass_fuse_ew(PassCtx *c, Node ***made, int *nmade)
 {
     Graph *g = c->g;
-    int vm = c->t && c->t->kernels;
-    if (vm) {
-        vm = 0;
-        for (const char *const *k = c->t->kernels; *k; k++) vm |= !strcmp(*k, "rt_vmath_f32");
-    }
+    int vm = target_has_kernel(c->t, "rt_vmath_f32");
     int count = 0;
     size_t cap = 0;
     *made = NULL;
