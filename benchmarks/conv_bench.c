@@ -2,7 +2,7 @@
  * layers (one image, weights packed as onnxcc packs them, scratch from rt_conv2d_work).
  *
  *   cc -std=c99 -O3 -march=native -Iruntime benchmarks/conv_bench.c runtime/rt_sgemm_pack.c \
- *      runtime/rt_sgemm.c runtime/rt_conv_pack.c runtime/rt_conv.c -lm -o conv_bench
+ *      runtime/rt_sgemm.c runtime/rt_conv_pack.c runtime/rt_conv.c runtime/rt_vmath.c -lm -o conv_bench
  *   taskset -c 1 ./conv_bench [FILTER]
  *
  * FILTER, when given, keeps the layers whose name contains it. Each layer runs for at least
@@ -63,7 +63,7 @@ int main(int argc, char **argv)
         const Layer *L = &layers[li];
         ptrdiff_t oH = (L->H + 2 * L->p - L->k) / L->s + 1, oW = oH, cg = L->C / L->group;
         ptrdiff_t nx = (ptrdiff_t)L->C * L->H * L->H, nw = (ptrdiff_t)L->M * cg * L->k * L->k;
-        ptrdiff_t ny = L->M * oH * oW, psz, wsz, i;
+        ptrdiff_t ny = L->M * oH * oW, psz, wsz, i, kind;
         double flops = 2.0 * (double)nw * (double)(oH * oW), best = 0.0;
         float *x, *w, *b, *y, *pk = 0, *work;
         int rep;
@@ -75,13 +75,14 @@ int main(int argc, char **argv)
         for (i = 0; i < nx; i++) x[i] = (float)(i % 17) * 0.01f;
         for (i = 0; i < nw; i++) w[i] = (float)(i % 13) * 0.01f - 0.05f;
         for (i = 0; i < L->M; i++) b[i] = 0.1f;
-        psz = rt_conv2d_pack_w_size(L->C, L->M, L->k, L->k, L->group);
+        kind = rt_conv2d_pack_kind(L->C, L->M, L->k, L->k, L->group, oH, oW, L->s, L->s, 1, 1);
+        psz = rt_conv2d_pack_w_size(L->C, L->M, L->k, L->k, L->group, kind);
         if (psz > 0) {
             pk = malloc(sizeof(float) * (size_t)psz);
-            rt_conv2d_pack_w(L->C, L->M, L->k, L->k, L->group, w, pk);
+            rt_conv2d_pack_w(L->C, L->M, L->k, L->k, L->group, kind, w, pk);
         }
         wsz = rt_conv2d_work(L->C, L->H, L->H, L->M, L->k, L->k, oH, oW, L->s, L->s, L->p, L->p,
-                             1, 1, L->group, psz > 0);
+                             1, 1, L->group, kind);
         work = wsz ? malloc(sizeof(float) * (size_t)wsz) : 0;
         for (rep = 0; rep < 4; rep++) {
             long it = 0;
@@ -89,7 +90,7 @@ int main(int argc, char **argv)
             do {
                 rt_conv2d_f32(x, pk ? pk : w, b, y, 1, L->C, L->H, L->H, L->M, L->k, L->k, oH,
                               oW, L->s, L->s, L->p, L->p, 1, 1, L->group, 0, L->act, 0.0f, 6.0f,
-                              psz > 0, work);
+                              kind, work);
                 it++;
                 t = now() - t0;
             } while (t < (rep ? 0.3 : 0.1));

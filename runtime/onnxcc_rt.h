@@ -105,7 +105,7 @@ void rt_sgemm_pack_b(ptrdiff_t K, ptrdiff_t N, const float *B, ptrdiff_t ldb,
  * same epilogue as SGEMM: Y = act(conv + B + R), R NULL or shaped like Y (may be Y).
  * Zero padding; pT/pL are the top/left pads (bottom/right follow from oH/oW). sH/sW
  * strides, dH/dW dilations.
- * wpacked: 0: W as ONNX stores it; 1: W was packed by rt_conv2d_pack_w.
+ * wpacked: 0: W as ONNX stores it; 1 or 2: W was packed by rt_conv2d_pack_w of that kind.
  * work: rt_conv2d_work(...) floats of scratch (NULL when that is 0). */
 void rt_conv2d_f32(const float *X, const float *W, const float *B, float *Y,
                    ptrdiff_t N, ptrdiff_t C, ptrdiff_t H, ptrdiff_t Wd,
@@ -121,12 +121,17 @@ ptrdiff_t rt_conv2d_work(ptrdiff_t C, ptrdiff_t H, ptrdiff_t Wd,
                          ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t pT, ptrdiff_t pL,
                          ptrdiff_t dH, ptrdiff_t dW, ptrdiff_t group, ptrdiff_t wpacked);
 
-/* Compile-time packing of the weights. Returns 0 when this shape reads W as ONNX stores
- * it (depthwise, for one): then there is nothing to pack and wpacked must be 0. */
+/* Compile-time packing of the weights. rt_conv2d_pack_kind says which layout this conv
+ * reads fastest: 0, W as ONNX stores it (depthwise, for one: nothing to pack, wpacked 0);
+ * 1, GEMM panels; 2, Winograd-transformed (3x3 stride 1, the shapes where that pays).
+ * rt_conv2d_pack_w_size / rt_conv2d_pack_w write that kind; wpacked is then the kind. */
+ptrdiff_t rt_conv2d_pack_kind(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group,
+                              ptrdiff_t oH, ptrdiff_t oW, ptrdiff_t sH, ptrdiff_t sW,
+                              ptrdiff_t dH, ptrdiff_t dW);
 ptrdiff_t rt_conv2d_pack_w_size(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW,
-                                ptrdiff_t group);
+                                ptrdiff_t group, ptrdiff_t kind);
 void rt_conv2d_pack_w(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group,
-                      const float *W, float *packed);
+                      ptrdiff_t kind, const float *W, float *packed);
 
 /* ---- vectorised math: rt_vmath.c -------------------------------------------------------
  * Elementwise over n contiguous floats; y may be x (in place), otherwise no overlap.

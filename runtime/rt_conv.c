@@ -913,7 +913,7 @@ void rt_conv2d_f32(const float *X, const float *W, const float *B, float *Y,
     ptrdiff_t nc, path, n, g, p0, ta = wpacked ? 2 : 0;
     ptrdiff_t per = wpacked ? rt_sgemm_pack_a_size(mg, kk) : mg * kk;
     path = rt_conv2d_plan_(C, M, kH, kW, group, H, Wd, oH, oW, sH, sW, pT, pL, dH, dW, &nc);
-    if (wpacked && rt_conv2d_wino_(C, M, kH, kW, group)) {
+    if (wpacked == 2 && rt_conv2d_wino_(C, M, kH, kW, group)) {
         ptrdiff_t tr;
         if (rt_conv2d_wino_plan_(C, M, oH, oW, sH, sW, dH, dW, &tr)) {
             conv_wino(X, W, B, Y, N, C, H, Wd, M, oH, oW, pT, pL, R, act, act_a, act_b, tr,

@@ -37,23 +37,22 @@ ptrdiff_t rt_conv2d_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, 
  * 3x3 stride-1 undilated ungrouped convs with enough channels: each 4x4 output tile is
  * A^T [ (G g G^T) . (B^T d B) ] A over 6x6 input tiles d (Lavin & Gray, points 0, +-1, +-2,
  * inf), the 36 element-wise products batched over channels as 36 GEMMs
- * U_p[M x C] x V_p[C x tiles]. The weights' layout depends on (C, M, kH, kW, group) only
- * (what rt_conv2d_pack_w knows): when rt_conv2d_wino_ says so, the packed weights are the 36
- * U_p, each packed as SGEMM's A (rt_sgemm_pack_a layout, pack_a_size(M, C) floats apart).
- * A conv with such weights that cannot take path 4 (strides, dilations, small planes)
- * recovers W from U into the scratch and takes path 2 with W unpacked. */
+ * U_p[M x C] x V_p[C x tiles]. rt_conv2d_pack_kind picks this layout (kind 2) for the
+ * shapes that take path 4: the packed weights are then the 36 U_p, each packed as SGEMM's A
+ * (rt_sgemm_pack_a layout, pack_a_size(M, C) floats apart). A conv given such weights that
+ * cannot take path 4 (strides, dilations, small planes) still works: it recovers W from U
+ * into the scratch and takes path 2 with W unpacked. */
 /* Channel ranges measured with benchmarks/conv_bench.c (AVX-512, one core): fewer input
- * channels make the products' K too short for the SGEMM; more channels go with planes of 14
- * and less in the common nets, where the few tiles make the products' N too short (256->256
- * at 14 and 64->256 at 13 are slower than im2col, 48->192 at 13 and 128->128 at 28 faster). */
+ * channels make the products' K too short for the SGEMM; at 512 channels the planes are 7x7
+ * in the common nets, 4 tiles, and the 36 U_p (37 MB) are streamed for too little work. */
 #ifndef RT_CONV_WINO_MINC
 #define RT_CONV_WINO_MINC 32
 #endif
 #ifndef RT_CONV_WINO_MAXC
-#define RT_CONV_WINO_MAXC 128
+#define RT_CONV_WINO_MAXC 256
 #endif
 #ifndef RT_CONV_WINO_MAXM
-#define RT_CONV_WINO_MAXM 192
+#define RT_CONV_WINO_MAXM 256
 #endif
 /* at most this many floats of transformed tiles (input and products) per chunk */
 #ifndef RT_CONV_WINO_CAP
@@ -85,15 +84,20 @@ ptrdiff_t rt_conv2d_wino_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, 
 }
 
 /* 1 when a conv whose weights are in the Winograd layout runs path 4 (*tr: tile rows per
- * chunk), 0 when it falls back to path 2 on recovered weights. */
+ * chunk), 0 when it falls back to path 2 on recovered weights. A chunk's transformed tiles
+ * stay within RT_CONV_WINO_CAP floats (they are reread by all 36 products) unless that leaves
+ * it fewer than C M / 256 tiles: every chunk streams all 36 U_p (36 C M floats), so with
+ * large channel counts fewer, larger chunks win (conv_bench: 256->256 at 14, 93 -> 185
+ * GFLOP/s; 128->128 at 28, 150 -> 185; 64->64 at 56 prefers the small chunks). */
 ptrdiff_t rt_conv2d_wino_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t oH, ptrdiff_t oW,
                                ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t dH, ptrdiff_t dW,
                                ptrdiff_t *tr)
 {
-    ptrdiff_t tX = (oW + 3) / 4, tY = (oH + 3) / 4, t;
+    ptrdiff_t tX = (oW + 3) / 4, tY = (oH + 3) / 4, t, mint = C * M / 256;
     *tr = 0;
     if (sH != 1 || sW != 1 || dH != 1 || dW != 1 || oH < 4 || oW < 4 || tX * tY < 16) return 0;
     t = RT_CONV_WINO_CAP / (36 * (C + M) * tX);
+    if (t * tX < mint) t = (mint + tX - 1) / tX;
     if (t < 1) t = 1;
     if (t > tY) t = tY;
     *tr = t;
@@ -149,24 +153,37 @@ ptrdiff_t rt_conv2d_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, 
     return 2;
 }
 
-/* Conv weights: per group, the Mg x (Cg*kH*kW) matrix W_g packed as SGEMM's A (the GEMM
- * paths); the direct path reads W as it is. */
+/* Conv weights: kind 1, per group the Mg x (Cg*kH*kW) matrix W_g packed as SGEMM's A (the
+ * GEMM paths); kind 2, the Winograd U_p (path 4); kind 0, none: the direct paths read W as
+ * it is. Kind 2 is asked of shapes rt_conv2d_wino_ accepts, or it means kind 1. */
+ptrdiff_t rt_conv2d_pack_kind(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group,
+                              ptrdiff_t oH, ptrdiff_t oW, ptrdiff_t sH, ptrdiff_t sW,
+                              ptrdiff_t dH, ptrdiff_t dW)
+{
+    ptrdiff_t tr;
+    if (rt_conv2d_direct_(C, M, kH, kW, group)) return 0;
+    if (rt_conv2d_wino_(C, M, kH, kW, group) &&
+        rt_conv2d_wino_plan_(C, M, oH, oW, sH, sW, dH, dW, &tr))
+        return 2;
+    return 1;
+}
+
 ptrdiff_t rt_conv2d_pack_w_size(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW,
-                                ptrdiff_t group)
+                                ptrdiff_t group, ptrdiff_t kind)
 {
     ptrdiff_t cg = C / group, mg = M / group;
-    if (rt_conv2d_direct_(C, M, kH, kW, group)) return 0;
-    if (rt_conv2d_wino_(C, M, kH, kW, group)) return 36 * rt_sgemm_pack_a_size(M, C);
+    if (kind == 0 || rt_conv2d_direct_(C, M, kH, kW, group)) return 0;
+    if (kind == 2 && rt_conv2d_wino_(C, M, kH, kW, group)) return 36 * rt_sgemm_pack_a_size(M, C);
     return group * rt_sgemm_pack_a_size(mg, cg * kH * kW);
 }
 
 void rt_conv2d_pack_w(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group,
-                      const float *W, float *packed)
+                      ptrdiff_t kind, const float *W, float *packed)
 {
     ptrdiff_t cg = C / group, mg = M / group, kk = cg * kH * kW, g;
     ptrdiff_t per = rt_sgemm_pack_a_size(mg, kk);
-    if (rt_conv2d_direct_(C, M, kH, kW, group)) return;
-    if (rt_conv2d_wino_(C, M, kH, kW, group)) {
+    if (kind == 0 || rt_conv2d_direct_(C, M, kH, kW, group)) return;
+    if (kind == 2 && rt_conv2d_wino_(C, M, kH, kW, group)) {
         /* U = G g G^T per (m, c), in double; U_p written straight in the packed A layout */
         static const double G[6][3] = {
             { 1.0 / 4, 0.0, 0.0 }, { -1.0 / 6, -1.0 / 6, -1.0 / 6 },
@@ -206,7 +223,7 @@ ptrdiff_t rt_conv2d_work(ptrdiff_t C, ptrdiff_t H, ptrdiff_t Wd,
     ptrdiff_t cg = C / group, mg = M / group, kk = cg * kH * kW, npix = oH * oW, nc;
     ptrdiff_t ta = wpacked ? 2 : 0, path, w1, w2, rec = 0;
     path = rt_conv2d_plan_(C, M, kH, kW, group, H, Wd, oH, oW, sH, sW, pT, pL, dH, dW, &nc);
-    if (wpacked && rt_conv2d_wino_(C, M, kH, kW, group)) {
+    if (wpacked == 2 && rt_conv2d_wino_(C, M, kH, kW, group)) {
         ptrdiff_t tr, pv, pp, pt, po, nt, tY = (oH + 3) / 4;
         if (rt_conv2d_wino_plan_(C, M, oH, oW, sH, sW, dH, dW, &tr)) {
             nt = rt_conv2d_wino_parts_(C, M, oW, tr, &pv, &pp, &pt, &po);

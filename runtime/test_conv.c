@@ -104,13 +104,19 @@ static void run_case(const Case *t)
                     want[yi] = rt_act_f32((float)v, t->act, aa, ab);
                 }
         }
-    psz = rt_conv2d_pack_w_size(t->C, t->M, t->kH, t->kW, t->group);
-    if (psz > 0) {
-        pk = malloc(sizeof(float) * (size_t)psz);
-        rt_conv2d_pack_w(t->C, t->M, t->kH, t->kW, t->group, w, pk);
-    }
-    for (wpacked = 0; wpacked <= (psz > 0); wpacked++) {
+    /* every layout: as stored, GEMM panels, and Winograd (also where the plan would not pick
+     * it: such a conv recovers W) */
+    for (wpacked = 0; wpacked <= 2; wpacked++) {
         int bad = 0;
+        psz = rt_conv2d_pack_w_size(t->C, t->M, t->kH, t->kW, t->group, wpacked);
+        if (wpacked && psz == 0) continue;
+        if (wpacked == 2 && psz == rt_conv2d_pack_w_size(t->C, t->M, t->kH, t->kW, t->group, 1))
+            continue;  /* no Winograd layout for this shape */
+        if (wpacked) {
+            free(pk);
+            pk = malloc(sizeof(float) * (size_t)psz);
+            rt_conv2d_pack_w(t->C, t->M, t->kH, t->kW, t->group, wpacked, w, pk);
+        }
         wsz = rt_conv2d_work(t->C, t->H, t->Wd, t->M, t->kH, t->kW, oH, oW, t->sH, t->sW,
                              t->pT, t->pL, t->dH, t->dW, t->group, wpacked);
         work = malloc(sizeof(float) * (size_t)(wsz + GUARD));
@@ -221,14 +227,18 @@ int main(void)
         { 2, 3, 17, 17, 16, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1, 0, 1 },     /* 7x7 s2 stem */
         { 1, 8, 12, 12, 8, 3, 3, 1, 1, 1, 1, 1, 1, 2, 2, 4, 0, 2, 7 },      /* 2 ch/group, dil */
         { 1, 2, 5, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, 0, 0, 0 },        /* test_cgen's */
-        /* Winograd F(4x4, 3x3) weights (32..128 inputs, 32..192 outputs): path 4 on odd
-         * planes and pads, and the fallbacks on recovered weights (stride, dilation, small) */
+        /* Winograd F(4x4, 3x3) weights (32..256 inputs and outputs): path 4 on odd planes
+         * and pads, one chunk or several, and the fallbacks on recovered weights (stride,
+         * dilation, small) */
         { 1, 32, 17, 19, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 },
         { 2, 48, 9, 23, 33, 3, 3, 1, 1, 0, 1, 2, 1, 1, 1, 1, 0, 2, 2 },
         { 1, 128, 13, 13, 192, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0 },
         { 1, 32, 17, 17, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 },
         { 1, 32, 12, 12, 36, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, 0, 1, 0 },
         { 1, 40, 6, 7, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 },
+        { 1, 256, 14, 14, 200, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 },
+        { 1, 256, 57, 59, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 2 },
+        { 1, 256, 15, 15, 256, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1 },
     };
     size_t i;
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))

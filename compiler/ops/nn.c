@@ -783,16 +783,17 @@ int nn_conv_lower(Node *n, Lower *L)
         /* constant weights go out in the layout the kernel reads */
         int wpacked = 0, Wk = -1;
         const float *wv = whole_const(n, 1);
-        ptrdiff_t psz = wv ? rt_conv2d_pack_w_size(C, M, kH, kW, group) : 0;
+        ptrdiff_t kind = rt_conv2d_pack_kind(C, M, kH, kW, group, oH, oW, sH, sW, dH, dW);
+        ptrdiff_t psz = wv ? rt_conv2d_pack_w_size(C, M, kH, kW, group, kind) : 0;
         if (psz > 0) {
-            ConstKey key = { wv, { 2, C, M, kH * 65536 + kW, group } };
+            ConstKey key = { wv, { 2 + 16 * kind, C, M, kH * 65536 + kW, group } };
             Wk = lw_const_find(L, &key);
             if (Wk < 0) {
                 float *pk = pool_alloc(L->prog->pool, sizeof(float) * (size_t)psz);
-                rt_conv2d_pack_w(C, M, kH, kW, group, wv, pk);
+                rt_conv2d_pack_w(C, M, kH, kW, group, kind, wv, pk);
                 Wk = lw_const(L, "packed_w", DT_F32, psz, pk, &key);
             }
-            wpacked = 1;
+            wpacked = (int)kind;
         } else {
             Wk = lw_in(L, 1);   /* only now: packed weights leave the originals unused */
         }
