@@ -281,6 +281,11 @@ int lw_const(Lower *L, const char *what, DType t, int64_t n, const void *data,
              const ConstKey *key);
 int lw_const_find(Lower *L, const ConstKey *key);
 int lw_has_kernel(const Lower *L, const char *kernel);
+/* Lowers every node of a subgraph (If branch, Loop/Scan body) into the current function at
+ * the builder's position: in_bufs[i] (or NULL) holds sub's input i, and sub's output i ends
+ * up in buffer out_bufs[i] (-1: not wanted). The nodes' own values become scratch of this
+ * function; values of enclosing graphs are read where they are (captured). 0 or -1. */
+int lw_subgraph(Lower *L, Graph *sub, const int *in_bufs, const int *out_bufs);
 
 /* Lowers every node of g (after shape_infer) into a program for target t.
  * NULL with *err on failure (e.g. an op the target cannot run). */
