@@ -109,9 +109,11 @@ static double now_s(void)
 
 /* ---- the pipeline up to a planned program ---- */
 
-/* Loads the model with shape bindings and infers shapes. NULL with *msg. */
+/* Loads the model with shape bindings and frozen inputs, says what was frozen (after
+ * `prefix`, on `note`; NULL: silent) and infers shapes. NULL with *msg. */
 static Graph *load_infer(Pool *p, const char *model, const char **names, const Type *types,
-                         int nshapes, char **msg)
+                         int nshapes, const Freeze *fz, int nfz, FILE *note,
+                         const char *prefix, char **msg)
 {
     if (access(model, R_OK) != 0) {
         *msg = pool_fmt(p, "%s: cannot read model: %s", model, strerror(errno));
@@ -122,6 +124,8 @@ static Graph *load_infer(Pool *p, const char *model, const char **names, const T
     lo.shape_names = names;
     lo.shape_types = types;
     lo.nshapes = nshapes;
+    lo.freeze = fz;
+    lo.nfreeze = nfz;
     char *err = NULL;
     Graph *g = load_model(p, model, &lo, &err);
     if (!g) {
@@ -131,6 +135,7 @@ static Graph *load_infer(Pool *p, const char *model, const char **names, const T
     for (int i = 0; i < nshapes; i++) {
         int found = 0;
         for (int k = 0; k < g->ninputs && !found; k++) found = !strcmp(g->inputs[k]->name, names[i]);
+        for (int k = 0; k < nfz && !found; k++) found = !strcmp(fz[k].name, names[i]);
         if (!found) {
             StrBuf sb;
             sb_init(&sb);
@@ -141,6 +146,17 @@ static Graph *load_infer(Pool *p, const char *model, const char **names, const T
             sb_free(&sb);
             return NULL;
         }
+    }
+    for (int i = 0; note && i < nfz; i++) {
+        const Value *v = ir_find(g, fz[i].name);
+        if (!v) continue;
+        if (fz[i].value)
+            fprintf(note, "%snote: input '%s' frozen to its dataset value %s (an operator needs "
+                    "it at compile time; --freeze does this by hand)\n", prefix, v->name,
+                    freeze_describe(p, v));
+        else
+            fprintf(note, "%sfrozen: %s (compiled in; no longer a parameter of the run function)\n", prefix,
+                    freeze_describe(p, v));
     }
     if (shape_infer(g) != 0) {
         *msg = pool_strdup(p, g->err ? g->err : "shape inference failed");
@@ -622,7 +638,8 @@ int driver_compile(const DriverOpts *o)
     int rc = 1;
     const Target *t = resolve_target(o, p, &msg);
     const char *name = o->name ? o->name : default_name(p, o->model);
-    Graph *g = t ? load_infer(p, o->model, o->shape_names, o->shape_types, o->nshapes, &msg)
+    Graph *g = t ? load_infer(p, o->model, o->shape_names, o->shape_types, o->nshapes, o->freeze,
+                              o->nfreeze, o->out, "", &msg)
                  : NULL;
     if (g && t->backend == BACKEND_HLS) {
         HlsOptions h;
@@ -751,6 +768,8 @@ int driver_report(const DriverOpts *o)
     lo.shape_names = o->shape_names;
     lo.shape_types = o->shape_types;
     lo.nshapes = o->nshapes;
+    lo.freeze = o->freeze;
+    lo.nfreeze = o->nfreeze;
     char *lerr = NULL;
     Graph *g0 = load_model(p, o->model, &lo, &lerr);
     if (!g0) {
@@ -762,7 +781,8 @@ int driver_report(const DriverOpts *o)
         msg = pool_fmt(p, "%s: %s", o->model, uns);
         goto done;
     }
-    Graph *g = load_infer(p, o->model, o->shape_names, o->shape_types, o->nshapes, &msg);
+    Graph *g = load_infer(p, o->model, o->shape_names, o->shape_types, o->nshapes, o->freeze,
+                              o->nfreeze, o->out, "", &msg);
     const char *name = o->name ? o->name : default_name(p, o->model);
     HlsOptions hls;
     if (g && t->backend == BACKEND_HLS) {
@@ -1038,51 +1058,35 @@ static int file_exists(const char *path)
 
 /* Loads the model again with every scalar and small integer/bool graph input turned into
  * a constant holding the dataset's value. NULL with *msg; *nfrozen = how many were frozen. */
-static Graph *load_frozen(const DriverOpts *o, Pool *p, const char **names, const Type *types,
-                          Value **ins, int nin, const char *prefix, int *nfrozen, char **msg)
+/* check's specialisation: when an operator needs an input at compile time (node tests
+ * feed Reshape's shape as a graph input), freeze the dataset's value of every small
+ * integer (or one-element) input, through the same mechanism as --freeze, and say so.
+ * *nfrozen: how many were frozen automatically. */
+static Graph *load_frozen(const DriverOpts *o, Pool *p, const Graph *g0, const char **names,
+                          const Type *types, Value **ins, int nin, const char *prefix,
+                          int *nfrozen, char **msg)
 {
-    LoadOptions lo;
-    memset(&lo, 0, sizeof lo);
-    lo.shape_names = names;
-    lo.shape_types = types;
-    lo.nshapes = nin;
-    char *err = NULL;
-    Graph *g = load_model(p, o->model, &lo, &err);
-    if (!g || g->ninputs != nin) {
-        *msg = pool_strdup(p, err ? err : "cannot load the model");
-        return NULL;
-    }
-    int keep = 0;
-    for (int j = 0; j < nin; j++) {
-        Value *v = g->inputs[j];
-        int k = 0;
-        while (k < nin && strcmp(names[k], v->name)) k++;
-        if (k == nin) {
-            g->inputs[keep++] = v;
-            continue;
-        }
+    Freeze *fz = pool_alloc(p, sizeof *fz * (size_t)(nin + o->nfreeze + 1));
+    int nfz = 0;
+    for (int i = 0; i < o->nfreeze; i++) fz[nfz++] = o->freeze[i];
+    for (int k = 0; k < nin; k++) {
+        int user = 0;
+        for (int i = 0; i < o->nfreeze; i++) user |= !strcmp(o->freeze[i].name, names[k]);
+        if (user) continue;
         DType dt = ins[k]->type.dt;
         int64_t numel = type_numel(&ins[k]->type);
         int small_int = (dt_is_int(dt) || dt == DT_BOOL) && numel <= 4096;
-        if (v->type.dt == dt && (numel <= 1 || small_int)) {
-            v->data = ins[k]->data;
-            v->kind = V_WEIGHT;
-            v->type = ins[k]->type;
-            v->has_type = 1;
-            fprintf(o->out, "%snote: input '%s' frozen to its dataset value (an operator "
-                    "needs it at compile time)\n", prefix, v->name);
-            (*nfrozen)++;
-        } else {
-            g->inputs[keep++] = v;
-        }
+        int same = 1;   /* an input of another type is the model's problem, not a freeze */
+        for (int j = 0; g0 && j < g0->ninputs; j++)
+            if (!strcmp(g0->inputs[j]->name, names[k])) same = g0->inputs[j]->type.dt == dt;
+        if (!same || !(numel <= 1 || small_int)) continue;
+        fz[nfz].name = names[k];
+        fz[nfz].value = ins[k];
+        nfz++;
+        (*nfrozen)++;
     }
-    g->ninputs = keep;
     if (!*nfrozen) return NULL;
-    if (shape_infer(g) != 0) {
-        *msg = pool_strdup(p, g->err ? g->err : "shape inference failed");
-        return NULL;
-    }
-    return g;
+    return load_infer(p, o->model, names, types, nin, fz, nfz, o->out, prefix, msg);
 }
 
 /* Compiles the model for one dataset, builds and runs it, compares. Prints per-output
@@ -1239,14 +1243,15 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
             types[k] = ins[k]->type;
         }
     }
-    Graph *g = load_infer(p, o->model, names, types, nin, &msg);
+    Graph *g = load_infer(p, o->model, names, types, nin, o->freeze, o->nfreeze, o->out, prefix,
+                          &msg);
     if (!g && msg && strstr(msg, "constant")) {
         /* An operator needs one of the inputs at compile time (Reshape's shape fed as a
          * graph input, as node tests do): compile a model specialised to the dataset's
          * value of its small integer inputs, and say so. */
         char *msg2 = NULL;
         int nfrozen = 0;
-        g = load_frozen(o, p, names, types, ins, nin, prefix, &nfrozen, &msg2);
+        g = load_frozen(o, p, g0, names, types, ins, nin, prefix, &nfrozen, &msg2);
         if (!g && nfrozen) msg = msg2;
     }
     if (!g) return model_error(msg);
@@ -1437,7 +1442,8 @@ int driver_bench(const DriverOpts *o)
     KProg *prog = NULL;
     char *dir = NULL;
     const Target *t = resolve_target(o, p, &msg);
-    Graph *g = t ? load_infer(p, o->model, o->shape_names, o->shape_types, o->nshapes, &msg)
+    Graph *g = t ? load_infer(p, o->model, o->shape_names, o->shape_types, o->nshapes, o->freeze,
+                              o->nfreeze, o->out, "", &msg)
                  : NULL;
     if (g && t->backend == BACKEND_HLS) {
         msg = pool_strdup(p, "bench does not apply to target hls (its C is for synthesis; "

@@ -826,6 +826,9 @@ static int bind_shapes(Ld *ld, Graph *g, const LoadOptions *opt)
     for (int i = 0; opt && i < opt->nshapes; i++) {
         const char *nm = opt->shape_names[i];
         const Type *st = &opt->shape_types[i];
+        int frozen = 0;   /* the value's own shape wins over a binding (check binds all) */
+        for (int f = 0; f < opt->nfreeze; f++) frozen |= !strcmp(opt->freeze[f].name, nm);
+        if (frozen) continue;
         int k = 0;
         while (k < g->ninputs && strcmp(g->inputs[k]->name, nm)) k++;
         if (k == g->ninputs) {
@@ -951,6 +954,14 @@ Graph *load_model(Pool *p, const char *path, const LoadOptions *opt, char **err)
     if (!found) g->opset = 1;
 
     if (fill_graph(&ld, g, m->graph, &sc)) goto out;
+    /* frozen inputs first: they leave g->inputs, so their symbolic dims need no --shape */
+    if (opt && opt->nfreeze) {
+        char *fmsg = NULL;
+        if (freeze_apply(g, opt->freeze, opt->nfreeze, &fmsg)) {
+            ld.err = fmsg;
+            goto out;
+        }
+    }
     if (bind_shapes(&ld, g, opt)) goto out;
     if (ir_finish(g)) ld.err = g->err;
 

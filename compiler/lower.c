@@ -22,6 +22,7 @@ typedef struct LowerCtx {
     int nnames;
     size_t capnames;
     char *err;               /* first lw_* failure for the current node */
+    struct SubScope *scope;  /* innermost subgraph being lowered into the current function */
     struct MadeConst {       /* lw_const: what each made constant was made from, and its */
         ConstKey key;        /* program tensor */
         int id;
@@ -29,6 +30,15 @@ typedef struct LowerCtx {
     int nmade;
     size_t capmade;
 } LowerCtx;
+
+/* A subgraph (If branch, Loop/Scan body) lowered into the function of the node that holds
+ * it: its values live in buffers of that one function. Value ids are per graph, so each
+ * scope keeps its own map; lookups walk outwards to the root graph's program tensors. */
+struct SubScope {
+    Graph *g;
+    int *buf;                /* sub Value id -> buffer of the current function, or -1 */
+    struct SubScope *up;
+};
 
 static const char *const reserved[] = {
     /* C99 keywords */
@@ -271,6 +281,127 @@ int lw_has_kernel(const Lower *L, const char *kernel)
 {
     /* the interpreter (standalone lowering) cannot run kernels: no target there */
     return target_has_kernel(L->target, kernel);
+}
+
+static int run_op_lower(LowerCtx *c, Node *n);
+
+static int owns(const Graph *g, const Value *v)
+{
+    return v->id >= 0 && v->id < g->nvalues && g->values[v->id] == v;
+}
+
+/* Buffer of the current function holding v, as read by a node of the innermost scope:
+ * a value of an open subgraph, a constant, or a tensor of the root graph (captured). */
+static int scope_read(LowerCtx *c, const Value *v)
+{
+    KB *k = c->L.k;
+    for (struct SubScope *s = c->scope; s; s = s->up) {
+        if (!owns(s->g, v)) continue;
+        if (s->buf[v->id] >= 0) return s->buf[v->id];
+        if (!v->data)
+            return set_err(c, pool_fmt(c->p, "value '%s' is read before any node of its graph "
+                                       "writes it", v->name));
+        int t = new_tensor(c, v, KT_CONST);
+        if (t < 0) return -1;
+        const KTensor *kt = &c->L.prog->tensors[t];
+        return s->buf[v->id] = kb_buf(k, kt->t, kt->n, KR_IN, t);
+    }
+    if (!c->g || !owns(c->g, v))
+        return set_err(c, pool_fmt(c->p, "value '%s' belongs to no enclosing graph", v->name));
+    int t = c->L.value_tensor[v->id];
+    if (t < 0 && v->data) t = const_tensor(c, v);
+    if (t < 0)
+        return set_err(c, pool_fmt(c->p, "input '%s' is read before any node writes it",
+                                   v->name));
+    /* one parameter per captured tensor, however many inner nodes read it */
+    for (int b = 0; b < k->f->nbufs; b++)
+        if (k->f->bufs[b].tensor == t && k->f->bufs[b].role == KR_IN) return b;
+    const KTensor *kt = &c->L.prog->tensors[t];
+    return kb_buf(k, kt->t, kt->n, KR_IN, t);
+}
+
+int lw_subgraph(Lower *L, Graph *sub, const int *in_bufs, const int *out_bufs)
+{
+    LowerCtx *c = (LowerCtx *)L;
+    if (c->standalone) return set_err(c, "a subgraph is not folded by the interpreter");
+    Node *holder = L->n;
+    int saved_in[16], saved_out[16];
+    memcpy(saved_in, L->in_buf, sizeof saved_in);
+    memcpy(saved_out, L->out_buf, sizeof saved_out);
+    struct SubScope sc = { sub, pool_alloc(c->p, sizeof(int) * (size_t)(sub->nvalues + 1)),
+                           c->scope };
+    for (int i = 0; i < sub->nvalues; i++) sc.buf[i] = -1;
+    for (int i = 0; i < sub->ninputs; i++)
+        if (in_bufs && in_bufs[i] >= 0 && owns(sub, sub->inputs[i]))
+            sc.buf[sub->inputs[i]->id] = in_bufs[i];
+    /* an output computed by a node of sub is written by that node straight into the
+     * destination: no copy, and the branch's result needs no slot of its own */
+    unsigned char *direct = pool_alloc(c->p, (size_t)sub->noutputs + 1);
+    for (int i = 0; i < sub->noutputs; i++) {
+        Value *v = sub->outputs[i];
+        if (!out_bufs || out_bufs[i] < 0 || !owns(sub, v) || !v->producer || v->data ||
+            sc.buf[v->id] >= 0)
+            continue;
+        const KBuf *d = &L->k->f->bufs[out_bufs[i]];
+        if (d->t != v->type.dt || d->n != type_numel(&v->type)) continue;
+        sc.buf[v->id] = out_bufs[i];
+        direct[i] = 1;
+    }
+    c->scope = &sc;
+    int rc = 0;
+    for (int i = 0; i < sub->nnodes && !rc; i++) {
+        Node *n = sub->nodes[i];
+        if (lower_node_folded(n)) continue;
+        if (n->nin > 16 || n->nout > 16) {
+            rc = set_err(c, "too many inputs or outputs to lower");
+            break;
+        }
+        L->n = n;
+        for (int j = 0; j < 16; j++) L->in_buf[j] = L->out_buf[j] = -1;
+        for (int j = 0; j < n->nin && !rc; j++)
+            if (n->in[j] && (L->in_buf[j] = scope_read(c, n->in[j])) < 0) rc = -1;
+        for (int j = 0; j < n->nout && !rc; j++) {
+            Value *v = n->out[j];
+            if (!v) continue;
+            if (sc.buf[v->id] < 0) {
+                int t = new_tensor(c, v, KT_ARENA);
+                if (t < 0) {
+                    rc = -1;
+                    break;
+                }
+                const KTensor *kt = &L->prog->tensors[t];
+                sc.buf[v->id] = kb_buf(L->k, kt->t, kt->n, KR_TEMP, t);
+            }
+            L->out_buf[j] = sc.buf[v->id];
+        }
+        if (!rc) rc = run_op_lower(c, n);
+    }
+    for (int i = 0; i < sub->noutputs && !rc; i++) {
+        if (direct[i] || !out_bufs || out_bufs[i] < 0) continue;
+        L->n = holder;
+        int src = scope_read(c, sub->outputs[i]);
+        if (src < 0) {
+            rc = -1;
+            break;
+        }
+        KB *k = L->k;
+        const KBuf *d = &k->f->bufs[out_bufs[i]];
+        if (k->f->bufs[src].t != d->t || k->f->bufs[src].n != d->n) {
+            rc = set_err(c, pool_fmt(c->p, "graph '%s' output %d '%s' is %s with %lld elements; "
+                                     "%lld expected", sub->name, i, sub->outputs[i]->name,
+                                     dt_name(k->f->bufs[src].t), (long long)k->f->bufs[src].n,
+                                     (long long)d->n));
+            break;
+        }
+        int v = kfor_n(k, d->n, KL_VECTOR);
+        kstore(k, out_bufs[i], kvar(k, v), kload(k, src, kvar(k, v)));
+        kend(k);
+    }
+    c->scope = sc.up;
+    L->n = holder;
+    memcpy(L->in_buf, saved_in, sizeof saved_in);
+    memcpy(L->out_buf, saved_out, sizeof saved_out);
+    return rc;
 }
 
 int lower_node_folded(const Node *n)

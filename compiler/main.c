@@ -10,6 +10,7 @@ static const char usage[] =
     "usage: onnxcc COMMAND ...\n"
     "\n"
     "  onnxcc compile MODEL.onnx -o DIR [--name NAME] [--shape INPUT=1x3x224x224 ...]\n"
+    "                 [--freeze INPUT=VALUES ...]\n"
     "                 [--target TARGET] [--cpu CPU] [--features +f1,-f2] [--emit-llvm]\n"
     "      Writes DIR/NAME.h, DIR/NAME.c, DIR/NAME_weights.c and the runtime files used,\n"
     "      so DIR builds alone with any C99 compiler. NAME defaults to the model's file name.\n"
@@ -28,6 +29,10 @@ static const char usage[] =
     "      Builds with -O2 -march=native and prints the median time of N runs.\n"
     "\n"
     "  --shape NAME=DIMS   bind a graph input's dimensions (repeatable), e.g. x=1x3x224x224\n"
+    "  --freeze NAME=VALUES  bind a graph input's value at compile time (repeatable): numbers\n"
+    "                      separated by commas (sr=16000, shape=1,-1, flag=true) or\n"
+    "                      NAME=@tensor.pb; the input leaves NAME_run and what it decides\n"
+    "                      (a branch, a shape) folds away (compile, report, check, bench)\n"
     "  --target TARGET     code generation target (default c; x86_64, aarch64: LLVM;\n"
     "                      nvptx: LLVM, PTX for NVIDIA GPUs; hls)\n"
     "  --cpu CPU           LLVM targets: CPU to tune for (x86-64, znver4, cortex-a72, sm_90,\n"
@@ -69,13 +74,13 @@ typedef enum { CMD_COMPILE, CMD_REPORT, CMD_CHECK, CMD_BENCH } Command;
  * error, not silently ignored. */
 enum { F_OUT = 1, F_NAME = 2, F_SHAPE = 4, F_TARGET = 8, F_TOL = 16, F_TIMEOUT = 32,
        F_KEEP = 64, F_RUNS = 128, F_CPU = 256, F_EMIT = 512, F_HLS = 1024, F_HLSDATA = 2048,
-       F_API = 4096 };
+       F_API = 4096, F_FREEZE = 8192 };
 static const unsigned allowed[] = {
     [CMD_COMPILE] = F_OUT | F_NAME | F_SHAPE | F_TARGET | F_CPU | F_EMIT | F_HLS | F_HLSDATA |
-                    F_API,
-    [CMD_REPORT] = F_SHAPE | F_TARGET | F_NAME | F_HLS | F_API,
-    [CMD_CHECK] = F_TOL | F_TIMEOUT | F_KEEP | F_TARGET | F_CPU | F_HLS | F_API,
-    [CMD_BENCH] = F_RUNS | F_SHAPE | F_TIMEOUT | F_TARGET | F_CPU | F_API,
+                    F_API | F_FREEZE,
+    [CMD_REPORT] = F_SHAPE | F_TARGET | F_NAME | F_HLS | F_API | F_FREEZE,
+    [CMD_CHECK] = F_TOL | F_TIMEOUT | F_KEEP | F_TARGET | F_CPU | F_HLS | F_API | F_FREEZE,
+    [CMD_BENCH] = F_RUNS | F_SHAPE | F_TIMEOUT | F_TARGET | F_CPU | F_API | F_FREEZE,
 };
 
 static int is_ident(const char *s)
@@ -126,6 +131,7 @@ int main(int argc, char **argv)
     int npos = 0;
     const char **snames = pool_alloc(p, sizeof *snames * (size_t)argc);
     Type *stypes = pool_alloc(p, sizeof *stypes * (size_t)argc);
+    Freeze *freezes = pool_alloc(p, sizeof *freezes * (size_t)argc);
     int rc = 2;
 
     for (int i = 2; i < argc; i++) {
@@ -151,6 +157,7 @@ int main(int argc, char **argv)
         unsigned flag = !strcmp(a, "-o") || !strcmp(a, "--output") ? F_OUT
                         : !strcmp(a, "--name") ? F_NAME
                         : !strcmp(a, "--shape") ? F_SHAPE
+                        : !strcmp(a, "--freeze") ? F_FREEZE
                         : !strcmp(a, "--target") ? F_TARGET
                         : !strcmp(a, "--rtol") || !strcmp(a, "--atol") ? F_TOL
                         : !strcmp(a, "--timeout") ? F_TIMEOUT
@@ -270,6 +277,19 @@ int main(int argc, char **argv)
             }
             o.nshapes++;
             break;
+        case F_FREEZE:
+            if (freeze_parse(p, val, &freezes[o.nfreeze]) != 0) {
+                rc = usage_error("bad --freeze '%s': expected NAME=VALUES (numbers separated by "
+                                 "commas, e.g. sr=16000 or shape=1,-1) or NAME=@tensor.pb", val);
+                goto out;
+            }
+            for (int k = 0; k < o.nfreeze; k++)
+                if (!strcmp(freezes[k].name, freezes[o.nfreeze].name)) {
+                    rc = usage_error("--freeze '%s' is given twice", freezes[k].name);
+                    goto out;
+                }
+            o.nfreeze++;
+            break;
         case F_TARGET:
             if (!target_find(val)) {
                 fprintf(stderr, "onnxcc: unknown target '%s' (known: %s; see onnxcc --help)\n",
@@ -308,6 +328,7 @@ int main(int argc, char **argv)
     }
     o.shape_names = snames;
     o.shape_types = stypes;
+    o.freeze = freezes;
     if ((o.cpu || o.features || o.emit_llvm) && target_find(o.target)->backend != BACKEND_LLVM &&
         target_find(o.target)->backend != BACKEND_NVPTX) {
         fprintf(stderr, "onnxcc: --cpu, --features and --emit-llvm apply to the LLVM targets "

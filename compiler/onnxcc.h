@@ -158,12 +158,32 @@ int const_ints(const Node *n, int input, int64_t **vals);
 /* Reads element i of a constant tensor of any numeric type as double. */
 double const_elem_f(const Value *v, int64_t i);
 
+/* freeze.c: a graph input bound to a value at compile time (--freeze, check's
+ * specialisation). It becomes a constant (kind V_WEIGHT with data) and leaves g->inputs,
+ * so NAME_run no longer takes it and folding removes what it decides. */
+typedef struct Freeze {
+    const char *name;
+    const char *text;      /* NAME=VALUES: comma-separated numbers (true/false for bool) */
+    const char *file;      /* NAME=@FILE: a serialized TensorProto */
+    const Value *value;    /* a tensor already read (check: the dataset's), or NULL */
+} Freeze;
+/* Parses "NAME=1,2,3" or "NAME=@tensor.pb" (syntax only). 0, or -1 on bad syntax. */
+int freeze_parse(Pool *p, const char *arg, Freeze *f);
+/* Binds every f to its input of g: type checked against the declared one (the shape of a
+ * list of numbers is the declared shape, its one unknown dimension solved). 0, or -1
+ * with *msg (one line naming the file and the input). */
+int freeze_apply(Graph *g, const Freeze *f, int n, char **msg);
+/* "'x' = int64[2] {1, 2}": what a frozen input was bound to, for messages. */
+char *freeze_describe(Pool *p, const Value *v);
+
 /* load.c */
 
 typedef struct LoadOptions {
     const char *const *shape_names; /* --shape NAME=DIMS bindings */
     const Type *shape_types;        /* only rank/dims are used */
     int nshapes;
+    const Freeze *freeze;           /* inputs bound to values (freeze.c), applied before */
+    int nfreeze;                    /* the shape bindings */
 } LoadOptions;
 
 /* Reads an ONNX model into a Graph allocated from p. Returns NULL with *err set to one
@@ -261,6 +281,11 @@ int lw_const(Lower *L, const char *what, DType t, int64_t n, const void *data,
              const ConstKey *key);
 int lw_const_find(Lower *L, const ConstKey *key);
 int lw_has_kernel(const Lower *L, const char *kernel);
+/* Lowers every node of a subgraph (If branch, Loop/Scan body) into the current function at
+ * the builder's position: in_bufs[i] (or NULL) holds sub's input i, and sub's output i ends
+ * up in buffer out_bufs[i] (-1: not wanted). The nodes' own values become scratch of this
+ * function; values of enclosing graphs are read where they are (captured). 0 or -1. */
+int lw_subgraph(Lower *L, Graph *sub, const int *in_bufs, const int *out_bufs);
 
 /* Lowers every node of g (after shape_infer) into a program for target t.
  * NULL with *err on failure (e.g. an op the target cannot run). */
@@ -323,6 +348,8 @@ typedef struct DriverOpts {
     const char **shape_names;      /* --shape NAME=DIMS */
     Type *shape_types;
     int nshapes;
+    const Freeze *freeze;          /* --freeze NAME=VALUES | NAME=@FILE */
+    int nfreeze;
     const char **datasets;         /* check: dataset directories */
     int ndatasets;
     double rtol, atol;             /* check tolerances */

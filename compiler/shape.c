@@ -11,13 +11,17 @@
  * computation instead of stalling the compiler. */
 #define FOLD_MAX_ELEMS (1 << 22)
 
-char *shape_unsupported(Graph *g)
+/* Every node of g and of the graphs nested in it (If branches, Loop bodies), in order. */
+static void unsupported_in(Graph *g, StrBuf *sb, int *count)
 {
-    StrBuf sb;
-    int count = 0;
-    sb_init(&sb);
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = g->nodes[i];
+        for (int a = 0; a < n->nattrs; a++) {
+            const Attr *at = &n->attrs[a];
+            if (at->kind == A_GRAPH && at->g) unsupported_in(at->g, sb, count);
+            for (int k = 0; at->kind == A_GRAPHS && k < at->n; k++)
+                if (at->graphs[k]) unsupported_in(at->graphs[k], sb, count);
+        }
         const char *why = NULL;
         char buf[96];
         if (n->op == OP_UNKNOWN) {
@@ -28,13 +32,21 @@ char *shape_unsupported(Graph *g)
             why = buf;
         }
         if (!why) continue;
-        if (count < 24) {
-            sb_printf(&sb, "%s%s%s%s%s (node '%s')", count ? ", " : "",
+        if (*count < 24) {
+            sb_printf(sb, "%s%s%s%s%s (node '%s')", *count ? ", " : "",
                       n->domain && *n->domain ? n->domain : "", n->domain && *n->domain ? "." : "",
                       n->op_type, why, n->name);
         }
-        count++;
+        (*count)++;
     }
+}
+
+char *shape_unsupported(Graph *g)
+{
+    StrBuf sb;
+    int count = 0;
+    sb_init(&sb);
+    unsupported_in(g, &sb, &count);
     char *r = NULL;
     if (count) {
         if (count > 24) sb_printf(&sb, ", and %d more", count - 24);
@@ -142,7 +154,12 @@ int shape_infer(Graph *g)
                 return node_err(n, "unsupported data type %s on output '%s'", dt_name(v->type.dt),
                                 v->name);
         }
-        if (all_inputs_const(n) && !all_outputs_known(n)) fold_node(g, n);
+        /* a node holding a subgraph reads captured values that are not its inputs: its
+         * shape rule folds it where it can */
+        int holds_graph = 0;
+        for (int a = 0; a < n->nattrs; a++)
+            holds_graph |= n->attrs[a].kind == A_GRAPH || n->attrs[a].kind == A_GRAPHS;
+        if (!holds_graph && all_inputs_const(n) && !all_outputs_known(n)) fold_node(g, n);
     }
     return 0;
 }

@@ -826,7 +826,7 @@ START_TEST(shape_binding)
 
     const char *names[] = {"x"};
     Type t = {DT_F32, 3, {2, 3, 5}};
-    LoadOptions opt = {names, &t, 1};
+    LoadOptions opt = {.shape_names = names, .shape_types = &t, .nshapes = 1};
     Graph *G = load_ok(sym_model(), &opt);
     Type want = {DT_F32, 3, {2, 3, 5}};
     ck_assert(type_equal(&G->inputs[0]->type, &want));
@@ -855,7 +855,7 @@ START_TEST(shape_binding)
     /* an unnamed unknown dim alone */
     const char *both[] = {"y", "x"};
     Type tt[2] = {{DT_F32, 2, {7, 2}}, {DT_F32, 3, {7, 3, 1}}};
-    LoadOptions opt2 = {both, tt, 2};
+    LoadOptions opt2 = {.shape_names = both, .shape_types = tt, .nshapes = 2};
     G = load_ok(sym_model(), &opt2);
     ck_assert_int_eq(G->inputs[0]->type.dims[0], 7);
     const char *only_y[] = {"y"};

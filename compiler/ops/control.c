@@ -1,0 +1,463 @@
+/* control.c — control flow: If, Loop, Scan. Their bodies are subgraphs (GraphProto
+ * attributes) that load.c read and ir_finish scoped; here they are shape-inferred against
+ * the values they capture and lowered into the holder's own function (lw_subgraph), so a
+ * branch or a loop body is ordinary loop IR: a KS_IF, or a bounded KS_FOR. No back end
+ * learns anything new, and no generated code recurses or allocates.
+ *
+ * - If: a condition known at compile time (a constant, a folded value, a --freeze'd input)
+ *   lowers the taken branch alone, so no branch is left; otherwise both branches are lowered
+ *   under one `if`, each writing the node's outputs directly where its producer allows.
+ *   Both branches must then give the same output types (a static shape per output). */
+#include <string.h>
+#include "../onnxcc.h"
+
+static Graph *graph_attr(Node *n, const char *name)
+{
+    const Attr *a = attr_get(n, name);
+    return a && a->kind == A_GRAPH ? a->g : NULL;
+}
+
+/* Infers a body whose inputs already carry their types; errors keep the inner node's name. */
+static int infer_body(Node *n, Graph *sub, const char *what)
+{
+    if (shape_infer(sub) != 0) {
+        if (!n->g->err) node_err(n, "%s: %s", what, sub->err ? sub->err : "shape inference failed");
+        return -1;
+    }
+    return 0;
+}
+
+/* The condition as a compile-time truth value: 1/0, or -1 when only known at run time. */
+static int const_cond(const Node *n)
+{
+    const Value *c = n->in[0];
+    if (!c->data) return -1;
+    return const_elem_f(c, 0) != 0;
+}
+
+int if_infer(Node *n)
+{
+    Graph *br[2] = { graph_attr(n, "then_branch"), graph_attr(n, "else_branch") };
+    if (!br[0] || !br[1]) return node_err(n, "needs graph attributes then_branch and else_branch");
+    Value *c = node_in(n, 0);
+    if (!c || n->nin != 1) return node_err(n, "needs exactly one input, the condition");
+    if (c->type.dt != DT_BOOL || type_numel(&c->type) != 1)
+        return node_err(n, "the condition '%s' is %s; a single bool is expected", c->name,
+                        type_str(n->g->pool, &c->type));
+    for (int b = 0; b < 2; b++) {
+        if (br[b]->ninputs)
+            return node_err(n, "%s takes %d inputs; an If branch takes none",
+                            b ? "else_branch" : "then_branch", br[b]->ninputs);
+        if (br[b]->noutputs != n->nout)
+            return node_err(n, "%s has %d outputs, the node %d", b ? "else_branch" : "then_branch",
+                            br[b]->noutputs, n->nout);
+    }
+    int taken = const_cond(n);
+    /* a folded condition: the other branch is never compiled, so it need not even type */
+    for (int b = 0; b < 2; b++)
+        if (taken < 0 || taken == !b)
+            if (infer_body(n, br[b], b ? "else_branch" : "then_branch")) return -1;
+    for (int i = 0; i < n->nout; i++) {
+        Value *o = n->out[i];
+        if (!o) continue;
+        const Value *tv = br[0]->outputs[i], *ev = br[1]->outputs[i];
+        if (taken >= 0) {
+            const Value *v = taken ? tv : ev;
+            o->type = v->type;
+            o->has_type = 1;
+            o->data = v->data;   /* a constant branch result folds the whole If */
+            continue;
+        }
+        if (!type_equal(&tv->type, &ev->type))
+            return node_err(n, "output %d is %s in then_branch and %s in else_branch: branches of "
+                            "different shapes are not supported with a run-time condition "
+                            "(freeze the condition with --freeze)", i,
+                            type_str(n->g->pool, &tv->type), type_str(n->g->pool, &ev->type));
+        o->type = tv->type;
+        o->has_type = 1;
+    }
+    return 0;
+}
+
+int if_lower(Node *n, Lower *L)
+{
+    Graph *br[2] = { graph_attr(n, "then_branch"), graph_attr(n, "else_branch") };
+    int outs[16];
+    for (int i = 0; i < n->nout && i < 16; i++) outs[i] = n->out[i] ? lw_out(L, i) : -1;
+    for (int i = 0; i < n->nout && i < 16; i++)
+        if (n->out[i] && outs[i] < 0) return -1;
+    int taken = const_cond(n);
+    if (taken >= 0) return lw_subgraph(L, br[taken ? 0 : 1], NULL, outs);
+    int cb = lw_in(L, 0);
+    if (cb < 0) return -1;
+    KB *k = L->k;
+    kif(k, kload(k, cb, kc_idx(k, 0)));
+    if (lw_subgraph(L, br[0], NULL, outs)) return -1;
+    kelse(k);
+    if (lw_subgraph(L, br[1], NULL, outs)) return -1;
+    kend(k);
+    return 0;
+}
+
+/* ---- Loop ----
+ * Inputs M (trip count), cond, v_initial...; body (iter_num, cond_in, v_in...) ->
+ * (cond_out, v_out..., scan...). The carried values live in the node's outputs (or scratch
+ * when an output is absent), so they are arena slots like any tensor; each iteration the
+ * body writes the next values into scratch, copied back after it (the body may still read
+ * the old ones while it writes). The early exit is a guard on the running condition: a
+ * bounded KS_FOR needs no break. A trip count known at compile time bounds the loop (HLS
+ * needs that); a run-time M is the loop's bound on the CPU targets. Scan outputs need a
+ * trip count that is a constant and a condition that cannot end the loop early, so their
+ * length is static. */
+
+/* 1 when the body hands its condition through unchanged (cond_out = cond_in, directly or
+ * by Identity) and the initial condition is absent or constant true: no early exit. */
+static int loop_never_exits(const Node *n, const Graph *body)
+{
+    const Value *c0 = node_in(n, 1);
+    if (c0 && (!c0->data || const_elem_f(c0, 0) == 0)) return 0;
+    const Value *co = body->outputs[0];
+    if (co->data) return const_elem_f(co, 0) != 0;
+    if (co == body->inputs[1]) return 1;
+    return co->producer && co->producer->op == OP_Identity && co->producer->in[0] == body->inputs[1];
+}
+
+static int loop_trip_const(const Node *n, int64_t *trip)
+{
+    const Value *m = node_in(n, 0);
+    if (!m || !m->data) return 0;
+    *trip = (int64_t)const_elem_f(m, 0);
+    if (*trip < 0) *trip = 0;
+    return 1;
+}
+
+int loop_infer(Node *n)
+{
+    Graph *body = graph_attr(n, "body");
+    if (!body) return node_err(n, "needs a graph attribute body");
+    if (n->nin < 2) return node_err(n, "needs inputs M and cond (either may be empty)");
+    int nc = n->nin - 2;               /* loop-carried values */
+    int nk = n->nout - nc;             /* scan outputs */
+    if (nk < 0) return node_err(n, "has %d outputs for %d loop-carried values", n->nout, nc);
+    if (body->ninputs != nc + 2 || body->noutputs != nc + 1 + nk)
+        return node_err(n, "its body takes %d inputs and gives %d outputs; %d and %d expected",
+                        body->ninputs, body->noutputs, nc + 2, nc + 1 + nk);
+    const Value *m = node_in(n, 0), *c = node_in(n, 1);
+    if (m && (m->type.dt != DT_I64 || type_numel(&m->type) != 1))
+        return node_err(n, "trip count M '%s' is %s; an int64 scalar is expected", m->name,
+                        type_str(n->g->pool, &m->type));
+    if (c && (c->type.dt != DT_BOOL || type_numel(&c->type) != 1))
+        return node_err(n, "condition '%s' is %s; a bool scalar is expected", c->name,
+                        type_str(n->g->pool, &c->type));
+    if (!m)
+        return node_err(n, "a Loop without a trip count M (ended by its condition alone) is "
+                        "not supported: its iterations have no static bound");
+    for (int i = 0; i < nc; i++)
+        if (!n->in[2 + i]) return node_err(n, "loop-carried initial value %d is empty", i);
+    Value *bi[2] = { body->inputs[0], body->inputs[1] };
+    bi[0]->type.dt = DT_I64;
+    bi[0]->type.rank = 0;
+    bi[1]->type.dt = DT_BOOL;
+    bi[1]->type.rank = 0;
+    for (int i = 0; i < 2; i++) {
+        bi[i]->has_type = 1;
+        bi[i]->data = NULL;
+    }
+    for (int i = 0; i < nc; i++) {
+        Value *v = body->inputs[2 + i];
+        v->type = n->in[2 + i]->type;
+        v->has_type = 1;
+        v->data = NULL;
+    }
+    if (infer_body(n, body, "body")) return -1;
+    if (body->outputs[0]->type.dt != DT_BOOL || type_numel(&body->outputs[0]->type) != 1)
+        return node_err(n, "the body's condition output is %s; a bool scalar is expected",
+                        type_str(n->g->pool, &body->outputs[0]->type));
+    for (int i = 0; i < nc; i++) {
+        const Value *vo = body->outputs[1 + i];
+        if (!type_equal(&vo->type, &n->in[2 + i]->type))
+            return node_err(n, "loop-carried value %d is %s before the loop and %s after an "
+                            "iteration: values that change shape across iterations are not "
+                            "supported", i, type_str(n->g->pool, &n->in[2 + i]->type),
+                            type_str(n->g->pool, &vo->type));
+        if (n->out[i]) {
+            n->out[i]->type = vo->type;
+            n->out[i]->has_type = 1;
+        }
+    }
+    int64_t trip = 0;
+    if (nk > 0) {
+        if (!loop_trip_const(n, &trip))
+            return node_err(n, "scan outputs of a Loop whose trip count M is not a compile-time "
+                            "constant are not supported (their length would depend on data)");
+        if (!loop_never_exits(n, body))
+            return node_err(n, "scan outputs of a Loop whose condition may end it early are not "
+                            "supported (their length would depend on data; the condition is "
+                            "not a compile-time constant)");
+    }
+    for (int k = 0; k < nk; k++) {
+        const Value *so = body->outputs[1 + nc + k];
+        Value *o = n->out[nc + k];
+        if (!o) continue;
+        if (so->type.rank + 1 > KIR_MAX_RANK)
+            return node_err(n, "scan output %d would have rank %d", k, so->type.rank + 1);
+        o->type.dt = so->type.dt;
+        o->type.rank = so->type.rank + 1;
+        o->type.dims[0] = trip;
+        for (int d = 0; d < so->type.rank; d++) o->type.dims[1 + d] = so->type.dims[d];
+        o->has_type = 1;
+    }
+    return 0;
+}
+
+/* dst[0..n) = src[0..n) */
+static void copy_buf(KB *k, int dst, int src, int64_t n)
+{
+    int v = kfor_n(k, n, KL_VECTOR);
+    kstore(k, dst, kvar(k, v), kload(k, src, kvar(k, v)));
+    kend(k);
+}
+
+int loop_lower(Node *n, Lower *L)
+{
+    Graph *body = graph_attr(n, "body");
+    KB *k = L->k;
+    int nc = n->nin - 2, nk = n->nout - nc;
+    if (nc + 2 > 16 || nc + 1 + nk > 16) return node_err(n, "too many loop values to lower");
+    int in_b[16], out_b[16], state[16];
+    in_b[0] = lw_temp(L, DT_I64, 1);
+    in_b[1] = lw_temp(L, DT_BOOL, 1);
+    if (in_b[0] < 0 || in_b[1] < 0) return -1;
+    for (int i = 0; i < nc; i++) {
+        const Type *t = &n->in[2 + i]->type;
+        int64_t cnt = type_numel(t);
+        state[i] = n->out[i] ? lw_out(L, i) : lw_temp(L, t->dt, cnt);
+        int init = lw_in(L, 2 + i);
+        if (state[i] < 0 || init < 0) return -1;
+        copy_buf(k, state[i], init, cnt);
+        in_b[2 + i] = state[i];
+        out_b[1 + i] = lw_temp(L, t->dt, cnt);
+        if (out_b[1 + i] < 0) return -1;
+    }
+    out_b[0] = lw_temp(L, DT_BOOL, 1);
+    if (out_b[0] < 0) return -1;
+    int scan_out[16];
+    for (int j = 0; j < nk; j++) {
+        const Value *so = body->outputs[1 + nc + j];
+        scan_out[j] = n->out[nc + j] ? lw_out(L, nc + j) : -1;
+        out_b[1 + nc + j] = scan_out[j] >= 0 ? lw_temp(L, so->type.dt, type_numel(&so->type)) : -1;
+    }
+    const Value *c0 = node_in(n, 1);
+    if (c0) {
+        int cb = lw_in(L, 1);
+        if (cb < 0) return -1;
+        kstore(k, in_b[1], kc_idx(k, 0), kload(k, cb, kc_idx(k, 0)));
+    } else {
+        kstore(k, in_b[1], kc_idx(k, 0), kc_int(k, DT_BOOL, 1));
+    }
+    int64_t trip;
+    KExpr *hi;
+    if (loop_trip_const(n, &trip)) {
+        hi = kc_idx(k, trip);
+    } else {
+        int mb = lw_in(L, 0);
+        if (mb < 0) return -1;
+        KExpr *m = kbin(k, KB_MAX, kload(k, mb, kc_idx(k, 0)), kc_int(k, DT_I64, 0));
+        hi = kcast(k, DT_IDX, m);
+    }
+    int guard = !loop_never_exits(n, body);
+    int it = kfor(k, kc_idx(k, 0), hi, KL_SERIAL);
+    if (guard) kif(k, kload(k, in_b[1], kc_idx(k, 0)));
+    kstore(k, in_b[0], kc_idx(k, 0), kcast(k, DT_I64, kvar(k, it)));
+    if (lw_subgraph(L, body, in_b, out_b)) return -1;
+    kstore(k, in_b[1], kc_idx(k, 0), kload(k, out_b[0], kc_idx(k, 0)));
+    for (int i = 0; i < nc; i++) copy_buf(k, state[i], out_b[1 + i], type_numel(&n->in[2 + i]->type));
+    for (int j = 0; j < nk; j++) {
+        if (scan_out[j] < 0) continue;
+        int64_t sz = type_numel(&body->outputs[1 + nc + j]->type);
+        int v = kfor_n(k, sz, KL_VECTOR);
+        kstore(k, scan_out[j], kadd(k, kmuli(k, kvar(k, it), sz), kvar(k, v)),
+               kload(k, out_b[1 + nc + j], kvar(k, v)));
+        kend(k);
+    }
+    if (guard) kend(k);
+    kend(k);
+    return 0;
+}
+
+/* ---- Scan (opset 9 and later) ----
+ * Inputs: N initial states, then num_scan_inputs sequences; the body maps (states, one
+ * slice of each sequence along its axis) -> (next states, one slice of each scan output).
+ * The trip count is the sequences' length along their axes: always static. Each iteration
+ * gathers the slices into scratch, runs the body, copies the states back and scatters the
+ * scan slices into the outputs (reversed where a direction says so). */
+
+typedef struct ScanAxes {
+    int64_t outer, len, inner;   /* elements before, along, after the axis */
+} ScanAxes;
+
+static ScanAxes scan_split(const Type *t, int axis)
+{
+    ScanAxes s = { 1, t->dims[axis], 1 };
+    for (int d = 0; d < axis; d++) s.outer *= t->dims[d];
+    for (int d = axis + 1; d < t->rank; d++) s.inner *= t->dims[d];
+    return s;
+}
+
+/* Attribute list entry i (axes or directions), def when absent; -1 with node_err if the
+ * list is too short. */
+static int scan_attr(const Node *n, const char *name, int i, int64_t def, int64_t *out)
+{
+    int cnt = 0;
+    const int64_t *v = attr_ints(n, name, &cnt);
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    if (i >= cnt) return node_err(n, "attribute %s has %d entries; entry %d is needed", name, cnt, i);
+    *out = v[i];
+    return 0;
+}
+
+static int scan_in_axis(Node *n, int j, int rank, int *axis, int *rev)
+{
+    int64_t a = 0, d = 0;
+    if (scan_attr(n, "scan_input_axes", j, 0, &a) || scan_attr(n, "scan_input_directions", j, 0, &d))
+        return -1;
+    *rev = d != 0;
+    return norm_axis(n, a, rank, axis);
+}
+
+static int scan_out_axis(Node *n, int j, int rank, int *axis, int *rev)
+{
+    int64_t a = 0, d = 0;
+    if (scan_attr(n, "scan_output_axes", j, 0, &a) ||
+        scan_attr(n, "scan_output_directions", j, 0, &d))
+        return -1;
+    *rev = d != 0;
+    return norm_axis(n, a, rank, axis);
+}
+
+int scan_infer(Node *n)
+{
+    Graph *body = graph_attr(n, "body");
+    if (!body) return node_err(n, "needs a graph attribute body");
+    if (n->opset < 9) return node_err(n, "Scan before opset 9 (batched, with sequence_lens) is not supported");
+    int m = (int)attr_i(n, "num_scan_inputs", -1);
+    if (m < 1 || m > n->nin) return node_err(n, "num_scan_inputs %d does not fit its %d inputs", m, n->nin);
+    int ns = n->nin - m, nk = n->nout - ns;
+    if (nk < 0) return node_err(n, "has %d outputs for %d states", n->nout, ns);
+    if (body->ninputs != n->nin || body->noutputs != n->nout)
+        return node_err(n, "its body takes %d inputs and gives %d outputs; %d and %d expected",
+                        body->ninputs, body->noutputs, n->nin, n->nout);
+    int64_t trip = -1;
+    for (int i = 0; i < n->nin; i++) {
+        Value *x = node_in(n, i);
+        if (!x) return node_err(n, "input %d is empty", i);
+        Value *bi = body->inputs[i];
+        bi->type = x->type;
+        bi->has_type = 1;
+        bi->data = NULL;
+        if (i < ns) continue;
+        int axis, rev;
+        if (scan_in_axis(n, i - ns, x->type.rank, &axis, &rev)) return -1;
+        if (trip >= 0 && x->type.dims[axis] != trip)
+            return node_err(n, "scan input '%s' has %lld steps along axis %d, the first one %lld",
+                            x->name, (long long)x->type.dims[axis], axis, (long long)trip);
+        trip = x->type.dims[axis];
+        bi->type.rank = x->type.rank - 1;
+        for (int d = axis; d < bi->type.rank; d++) bi->type.dims[d] = x->type.dims[d + 1];
+    }
+    if (infer_body(n, body, "body")) return -1;
+    for (int i = 0; i < ns; i++) {
+        if (!type_equal(&body->outputs[i]->type, &n->in[i]->type))
+            return node_err(n, "state %d is %s before the scan and %s after a step: states that "
+                            "change shape are not supported", i,
+                            type_str(n->g->pool, &n->in[i]->type),
+                            type_str(n->g->pool, &body->outputs[i]->type));
+        if (n->out[i]) {
+            n->out[i]->type = n->in[i]->type;
+            n->out[i]->has_type = 1;
+        }
+    }
+    for (int j = 0; j < nk; j++) {
+        const Value *so = body->outputs[ns + j];
+        Value *o = n->out[ns + j];
+        if (!o) continue;
+        if (so->type.rank + 1 > KIR_MAX_RANK)
+            return node_err(n, "scan output %d would have rank %d", j, so->type.rank + 1);
+        int axis, rev;
+        if (scan_out_axis(n, j, so->type.rank + 1, &axis, &rev)) return -1;
+        o->type.dt = so->type.dt;
+        o->type.rank = so->type.rank + 1;
+        for (int d = 0, s = 0; d < o->type.rank; d++)
+            o->type.dims[d] = d == axis ? trip : so->type.dims[s++];
+        o->has_type = 1;
+    }
+    return 0;
+}
+
+int scan_lower(Node *n, Lower *L)
+{
+    Graph *body = graph_attr(n, "body");
+    KB *k = L->k;
+    int m = (int)attr_i(n, "num_scan_inputs", 1);
+    int ns = n->nin - m, nk = n->nout - ns;
+    if (n->nin > 16 || n->nout > 16) return node_err(n, "too many scan values to lower");
+    int in_b[16], out_b[16], state[16], seq[16];
+    for (int i = 0; i < ns; i++) {
+        int64_t cnt = type_numel(&n->in[i]->type);
+        state[i] = n->out[i] ? lw_out(L, i) : lw_temp(L, n->in[i]->type.dt, cnt);
+        int init = lw_in(L, i);
+        out_b[i] = lw_temp(L, n->in[i]->type.dt, cnt);
+        if (state[i] < 0 || init < 0 || out_b[i] < 0) return -1;
+        copy_buf(k, state[i], init, cnt);
+        in_b[i] = state[i];
+    }
+    for (int i = ns; i < n->nin; i++) {
+        const Value *bi = body->inputs[i];
+        seq[i] = lw_in(L, i);
+        in_b[i] = lw_temp(L, bi->type.dt, type_numel(&bi->type));
+        if (seq[i] < 0 || in_b[i] < 0) return -1;
+    }
+    int scan_out[16];
+    for (int j = 0; j < nk; j++) {
+        const Value *so = body->outputs[ns + j];
+        scan_out[j] = n->out[ns + j] ? lw_out(L, ns + j) : -1;
+        out_b[ns + j] = scan_out[j] >= 0 ? lw_temp(L, so->type.dt, type_numel(&so->type)) : -1;
+    }
+    int axis, rev;
+    if (scan_in_axis(n, 0, n->in[ns]->type.rank, &axis, &rev)) return -1;
+    int64_t trip = n->in[ns]->type.dims[axis];
+    int it = kfor_n(k, trip, KL_SERIAL);
+    for (int i = ns; i < n->nin; i++) {
+        if (scan_in_axis(n, i - ns, n->in[i]->type.rank, &axis, &rev)) return -1;
+        ScanAxes s = scan_split(&n->in[i]->type, axis);
+        KExpr *t = rev ? ksub(k, kc_idx(k, trip - 1), kvar(k, it)) : kvar(k, it);
+        int o = kfor_n(k, s.outer, KL_SERIAL);
+        int q = kfor_n(k, s.inner, KL_VECTOR);
+        KExpr *src = kadd(k, kadd(k, kmuli(k, kvar(k, o), s.len * s.inner), kmuli(k, t, s.inner)),
+                          kvar(k, q));
+        kstore(k, in_b[i], kadd(k, kmuli(k, kvar(k, o), s.inner), kvar(k, q)),
+               kload(k, seq[i], src));
+        kend_n(k, 2);
+    }
+    if (lw_subgraph(L, body, in_b, out_b)) return -1;
+    for (int i = 0; i < ns; i++) copy_buf(k, state[i], out_b[i], type_numel(&n->in[i]->type));
+    for (int j = 0; j < nk; j++) {
+        if (scan_out[j] < 0) continue;
+        const Value *o = n->out[ns + j];
+        if (scan_out_axis(n, j, o->type.rank, &axis, &rev)) return -1;
+        ScanAxes s = scan_split(&o->type, axis);
+        KExpr *t = rev ? ksub(k, kc_idx(k, trip - 1), kvar(k, it)) : kvar(k, it);
+        int oo = kfor_n(k, s.outer, KL_SERIAL);
+        int q = kfor_n(k, s.inner, KL_VECTOR);
+        KExpr *dst = kadd(k, kadd(k, kmuli(k, kvar(k, oo), s.len * s.inner), kmuli(k, t, s.inner)),
+                          kvar(k, q));
+        kstore(k, scan_out[j], dst,
+               kload(k, out_b[ns + j], kadd(k, kmuli(k, kvar(k, oo), s.inner), kvar(k, q))));
+        kend_n(k, 2);
+    }
+    kend(k);
+    return 0;
+}

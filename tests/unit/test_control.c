@@ -1,0 +1,595 @@
+/* test_control.c — control flow (compiler/ops/control.c, lw_subgraph in lower.c) and
+ * --freeze (freeze.c): If with a run-time condition lowers both branches under one KS_IF
+ * and reads captured outer values; a frozen condition leaves no branch and no input; Loop
+ * with a constant trip count (scan output, no guard), with a run-time trip count and a
+ * data-computed early exit; Scan with reversed directions and a non-zero axis. Models are
+ * built with protobuf-c; values are checked by `onnxcc check` on data sets written here,
+ * against expected outputs computed here in plain C. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include "onnxcc.h"
+#include "codegen.h"
+#include "onnx.pb-c.h"
+
+#ifndef ONNXCC_EXE
+#define ONNXCC_EXE "onnxcc"
+#endif
+
+static Pool *P;
+static char tmpdir[64];
+static char output[65536];
+
+static void setup(void)
+{
+    P = pool_new();
+    strcpy(tmpdir, "/tmp/onnxcc_test_control_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    char *argv[] = { "rm", "-rf", tmpdir, NULL };
+    pid_t pid = fork();
+    if (pid == 0) {
+        execvp("rm", argv);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    pool_free(P);
+}
+
+/* ---- building protos (as in test_load.c) ---- */
+#define PUSH(arr, n, item)                                                        \
+    do {                                                                          \
+        void *nb_ = pool_alloc(P, ((n) + 1) * sizeof *(arr));                     \
+        if (n) memcpy(nb_, (arr), (n) * sizeof *(arr));                           \
+        (arr) = nb_;                                                              \
+        (arr)[(n)++] = (item);                                                    \
+    } while (0)
+
+static char *S(const char *s)
+{
+    return pool_strdup(P, s);
+}
+
+/* "a,,b" -> {"a", "", "b"} */
+static char **split(const char *csv, size_t *n)
+{
+    char **r = NULL;
+    *n = 0;
+    if (!csv) return NULL;
+    const char *c = csv;
+    for (;;) {
+        size_t len = strcspn(c, ",");
+        char *s = pool_alloc(P, len + 1);
+        memcpy(s, c, len);
+        PUSH(r, *n, s);
+        if (!c[len]) break;
+        c += len + 1;
+    }
+    return r;
+}
+
+static Onnx__TensorProto *tensor(const char *name, int dt, int rank, const int64_t *dims)
+{
+    Onnx__TensorProto *t = pool_alloc(P, sizeof *t);
+    onnx__tensor_proto__init(t);
+    t->name = S(name);
+    t->has_data_type = 1;
+    t->data_type = dt;
+    t->n_dims = (size_t)rank;
+    t->dims = pool_dup(P, dims, (size_t)rank * sizeof *dims);
+    return t;
+}
+
+static void raw(Onnx__TensorProto *t, const void *data, size_t len)
+{
+    t->has_raw_data = 1;
+    t->raw_data.len = len;
+    t->raw_data.data = pool_dup(P, data, len);
+}
+
+static Onnx__ValueInfoProto *vinfo(const char *name, int dt, int rank, const int64_t *dims,
+                                   const char *const *syms)
+{
+    Onnx__ValueInfoProto *vi = pool_alloc(P, sizeof *vi);
+    onnx__value_info_proto__init(vi);
+    vi->name = S(name);
+    if (dt < 0) return vi; /* no type */
+    Onnx__TypeProto *tp = pool_alloc(P, sizeof *tp);
+    onnx__type_proto__init(tp);
+    Onnx__TypeProto__Tensor *tt = pool_alloc(P, sizeof *tt);
+    onnx__type_proto__tensor__init(tt);
+    tt->has_elem_type = 1;
+    tt->elem_type = dt;
+    if (rank >= 0) {
+        Onnx__TensorShapeProto *sh = pool_alloc(P, sizeof *sh);
+        onnx__tensor_shape_proto__init(sh);
+        for (int i = 0; i < rank; i++) {
+            Onnx__TensorShapeProto__Dimension *d = pool_alloc(P, sizeof *d);
+            onnx__tensor_shape_proto__dimension__init(d);
+            if (syms && syms[i]) {
+                if (*syms[i]) {
+                    d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+                    d->dim_param = S(syms[i]);
+                }
+            } else {
+                d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+                d->dim_value = dims[i];
+            }
+            PUSH(sh->dim, sh->n_dim, d);
+        }
+        tt->shape = sh;
+    }
+    tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    tp->tensor_type = tt;
+    vi->type = tp;
+    return vi;
+}
+
+static Onnx__NodeProto *node(const char *op, const char *name, const char *ins, const char *outs)
+{
+    Onnx__NodeProto *n = pool_alloc(P, sizeof *n);
+    onnx__node_proto__init(n);
+    n->op_type = S(op);
+    if (name) n->name = S(name);
+    n->input = split(ins, &n->n_input);
+    n->output = split(outs, &n->n_output);
+    return n;
+}
+
+static Onnx__AttributeProto *attr(Onnx__NodeProto *n, const char *name, int type)
+{
+    Onnx__AttributeProto *a = pool_alloc(P, sizeof *a);
+    onnx__attribute_proto__init(a);
+    a->name = S(name);
+    a->has_type = 1;
+    a->type = type;
+    if (n) PUSH(n->attribute, n->n_attribute, a);
+    return a;
+}
+
+static void attr_int(Onnx__NodeProto *n, const char *name, int64_t v)
+{
+    Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
+    a->has_i = 1;
+    a->i = v;
+}
+
+
+
+static Onnx__GraphProto *graph(const char *name)
+{
+    Onnx__GraphProto *g = pool_alloc(P, sizeof *g);
+    onnx__graph_proto__init(g);
+    g->name = S(name);
+    return g;
+}
+
+#define ADD_NODE(g, n) PUSH((g)->node, (g)->n_node, (n))
+#define ADD_INIT(g, t) PUSH((g)->initializer, (g)->n_initializer, (t))
+#define ADD_IN(g, v) PUSH((g)->input, (g)->n_input, (v))
+#define ADD_OUT(g, v) PUSH((g)->output, (g)->n_output, (v))
+
+static Onnx__OperatorSetIdProto *opset(const char *domain, int64_t v)
+{
+    Onnx__OperatorSetIdProto *o = pool_alloc(P, sizeof *o);
+    onnx__operator_set_id_proto__init(o);
+    o->domain = S(domain);
+    o->has_version = 1;
+    o->version = v;
+    return o;
+}
+
+static Onnx__ModelProto *model(Onnx__GraphProto *g, int64_t op_version)
+{
+    Onnx__ModelProto *m = pool_alloc(P, sizeof *m);
+    onnx__model_proto__init(m);
+    m->has_ir_version = 1;
+    m->ir_version = 8;
+    m->graph = g;
+    PUSH(m->opset_import, m->n_opset_import, opset("", op_version));
+    return m;
+}
+
+static char *write_bytes(const char *fname, const void *data, size_t len)
+{
+    char *path = pool_fmt(P, "%s/%s", tmpdir, fname);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    if (len) ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+    fclose(f);
+    return path;
+}
+
+static char *write_model(Onnx__ModelProto *m, const char *fname, unsigned char **bytes,
+                         size_t *nbytes)
+{
+    size_t len = onnx__model_proto__get_packed_size(m);
+    unsigned char *buf = pool_alloc(P, len + 1);
+    ck_assert_uint_eq(onnx__model_proto__pack(m, buf), len);
+    if (bytes) *bytes = buf;
+    if (nbytes) *nbytes = len;
+    return write_bytes(fname, buf, len);
+}
+
+
+static void attr_graph(Onnx__NodeProto *n, const char *name, Onnx__GraphProto *g)
+{
+    attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH)->g = g;
+}
+
+/* a one-entry INTS attribute (one scan input, one scan output) */
+static void attr_int1(Onnx__NodeProto *n, const char *name, int64_t v)
+{
+    Onnx__AttributeProto *at = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+    at->n_ints = 1;
+    at->ints = pool_dup(P, &v, sizeof v);
+}
+
+static Onnx__TensorProto *ftensor(const char *name, int rank, const int64_t *dims,
+                                  const float *v, size_t n)
+{
+    Onnx__TensorProto *t = tensor(name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, rank, dims);
+    raw(t, v, n * sizeof *v);
+    return t;
+}
+
+enum { F32 = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, I64 = ONNX__TENSOR_PROTO__DATA_TYPE__INT64,
+       BOOL = ONNX__TENSOR_PROTO__DATA_TYPE__BOOL };
+
+/* Writes a TensorProto file DIR/NAME. */
+static void write_tensor(const char *dir, const char *file, Onnx__TensorProto *t)
+{
+    mkdir(dir, 0777);
+    size_t len = onnx__tensor_proto__get_packed_size(t);
+    unsigned char *buf = pool_alloc(P, len + 1);
+    onnx__tensor_proto__pack(t, buf);
+    FILE *f = fopen(pool_fmt(P, "%s/%s", dir, file), "wb");
+    ck_assert_ptr_nonnull(f);
+    if (len) ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
+    fclose(f);
+}
+
+static int run_onnxcc(const char *const *args)
+{
+    char logpath[128];
+    snprintf(logpath, sizeof logpath, "%s/run.log", tmpdir);
+    const char *argv[32];
+    int n = 0;
+    argv[n++] = ONNXCC_EXE;
+    for (int i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    FILE *f = fopen(logpath, "rb");
+    size_t len = f ? fread(output, 1, sizeof output - 1, f) : 0;
+    if (f) fclose(f);
+    output[len] = 0;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void check_passes(const char *model, const char *ds, const char *target)
+{
+    const char *args[] = { "check", model, ds, "--target", target, NULL };
+    int rc = run_onnxcc(args);
+    ck_assert_msg(rc == 0, "check %s on %s (%s): exit %d\n%s", model, ds, target, rc, output);
+}
+
+/* Loads, infers and lowers for target c; the program, or a failed assertion. */
+static KProg *lower_model(const char *path, const LoadOptions *lo)
+{
+    char *err = NULL;
+    Graph *g = load_model(P, path, lo, &err);
+    ck_assert_msg(g != NULL, "load: %s", err ? err : "?");
+    ck_assert_msg(shape_infer(g) == 0, "infer: %s", g->err ? g->err : "?");
+    ck_assert_int_eq(passes_run(g, target_find("c")), 0);
+    KProg *p = lower_graph(g, "m", target_find("c"), &err);
+    ck_assert_msg(p != NULL, "lower: %s", err ? err : "?");
+    return p;
+}
+
+static int count_stmts(const KStmt *s, KStmtKind kind)
+{
+    int n = 0;
+    for (; s; s = s->next)
+        n += (s->kind == kind) + count_stmts(s->body, kind) + count_stmts(s->els, kind);
+    return n;
+}
+
+static int prog_count(const KProg *p, KStmtKind kind)
+{
+    int n = 0;
+    for (int i = 0; i < p->nfuncs; i++) n += count_stmts(p->funcs[i]->body, kind);
+    return n;
+}
+
+/* ---- If ---- */
+
+/* y = If(c) then x + k (k an outer initializer, captured) else Relu(x) * x; z = y + 1. */
+static char *if_model(int same_shapes)
+{
+    int64_t d3[] = { 3 }, d2[] = { 2 };
+    Onnx__GraphProto *th = graph("then_b"), *el = graph("else_b");
+    ADD_NODE(th, node("Add", "then_add", "x,k", "t_out"));
+    ADD_OUT(th, vinfo("t_out", F32, 1, d3, NULL));
+    ADD_NODE(el, node("Relu", "else_relu", "x", "r"));
+    ADD_NODE(el, node("Mul", "else_mul", "r,x", "e_mul"));
+    if (same_shapes) {
+        ADD_OUT(el, vinfo("e_mul", F32, 1, d3, NULL));
+    } else {
+        float two[2] = { 0, 1 };
+        ADD_INIT(el, ftensor("e_c", 1, d2, two, 2));
+        ADD_OUT(el, vinfo("e_c", F32, 1, d2, NULL));
+    }
+    Onnx__GraphProto *g = graph("if_graph");
+    Onnx__NodeProto *n = node("If", "the_if", "c", "y");
+    attr_graph(n, "then_branch", th);
+    attr_graph(n, "else_branch", el);
+    ADD_NODE(g, n);
+    ADD_NODE(g, node("Add", "after", "y,one", "z"));
+    float k[3] = { 10, 20, 30 }, one = 1;
+    ADD_INIT(g, ftensor("k", 1, d3, k, 3));
+    ADD_INIT(g, ftensor("one", 0, NULL, &one, 1));
+    ADD_IN(g, vinfo("c", BOOL, 0, NULL, NULL));
+    ADD_IN(g, vinfo("x", F32, 1, d3, NULL));
+    ADD_OUT(g, vinfo("z", F32, 1, same_shapes ? d3 : d2, NULL));
+    return write_model(model(g, 13), same_shapes ? "if.onnx" : "if_bad.onnx", NULL, NULL);
+}
+
+START_TEST(if_runtime_condition)
+{
+    char *path = if_model(1);
+    KProg *p = lower_model(path, NULL);
+    ck_assert_int_eq(p->ninputs, 2);
+    /* one If statement, with both branches, in one function */
+    ck_assert_int_eq(prog_count(p, KS_IF), 1);
+    int found = 0;
+    for (int i = 0; i < p->nfuncs; i++)
+        for (const KStmt *s = p->funcs[i]->body; s; s = s->next)
+            if (s->kind == KS_IF) found = s->body && s->els;
+    ck_assert(found);
+    kprog_free(p);
+
+    float x[3] = { -1, 2, 3 };
+    int64_t d3[] = { 3 };
+    for (int c = 0; c < 2; c++) {
+        char *ds = pool_fmt(P, "%s/ds%d", tmpdir, c);
+        uint8_t cv = (uint8_t)c;
+        Onnx__TensorProto *ct = tensor("c", BOOL, 0, NULL);
+        raw(ct, &cv, 1);
+        write_tensor(ds, "input_0.pb", ct);
+        write_tensor(ds, "input_1.pb", ftensor("x", 1, d3, x, 3));
+        float z[3];
+        for (int i = 0; i < 3; i++)
+            z[i] = (c ? x[i] + 10.0f * (float)(i + 1) : (x[i] > 0 ? x[i] : 0) * x[i]) + 1;
+        write_tensor(ds, "output_0.pb", ftensor("z", 1, d3, z, 3));
+        check_passes(path, ds, "c");
+        if (cgen_llvm_available()) check_passes(path, ds, "x86_64");
+        check_passes(path, ds, "hls");
+    }
+}
+END_TEST
+
+START_TEST(if_frozen_condition)
+{
+    char *path = if_model(1);
+    Freeze f;
+    ck_assert_int_eq(freeze_parse(P, "c=true", &f), 0);
+    LoadOptions lo = { .freeze = &f, .nfreeze = 1 };
+    KProg *p = lower_model(path, &lo);
+    /* no branch left, and the condition is no longer an input */
+    ck_assert_int_eq(prog_count(p, KS_IF), 0);
+    ck_assert_int_eq(p->ninputs, 1);
+    ck_assert_str_eq(p->tensors[p->inputs[0]].src_name, "x");
+    kprog_free(p);
+
+    /* a frozen condition compiles only the taken branch: the else branch's other shape is
+     * no error then, but it is with a run-time condition */
+    char *bad = if_model(0);
+    ck_assert_int_eq(freeze_parse(P, "c=1", &f), 0);
+    p = lower_model(bad, &lo);
+    kprog_free(p);
+    char *err = NULL;
+    Graph *g = load_model(P, bad, NULL, &err);
+    ck_assert_ptr_nonnull(g);
+    ck_assert_int_ne(shape_infer(g), 0);
+    ck_assert_msg(strstr(g->err, "node 'the_if' (If)") && strstr(g->err, "different shapes") &&
+                  !strchr(g->err, '\n'), "%s", g->err);
+}
+END_TEST
+
+/* ---- Loop ---- */
+
+/* acc = acc * 0.5 + x for each iteration; the body also gives acc + i as a scan output.
+ * early: the body's condition is sum(acc) < limit (an early exit), trip count an input. */
+static char *loop_model(int early)
+{
+    int64_t d2[] = { 2 };
+    Onnx__GraphProto *b = graph("body");
+    ADD_IN(b, vinfo("i", I64, 0, NULL, NULL));
+    ADD_IN(b, vinfo("cin", BOOL, 0, NULL, NULL));
+    ADD_IN(b, vinfo("acc_in", F32, 1, d2, NULL));
+    ADD_NODE(b, node("Mul", "b_mul", "acc_in,half", "m"));
+    ADD_NODE(b, node("Add", "b_add", "m,x", "acc_out"));
+    if (early) {
+        ADD_NODE(b, node("ReduceSum", "b_sum", "acc_out", "s"));
+        attr_int(b->node[b->n_node - 1], "keepdims", 0);
+        ADD_NODE(b, node("Less", "b_less", "s,limit", "cout"));
+    } else {
+        ADD_NODE(b, node("Identity", "b_id", "cin", "cout"));
+        ADD_NODE(b, node("Cast", "b_cast", "i", "fi"));
+        attr_int(b->node[b->n_node - 1], "to", F32);
+        ADD_NODE(b, node("Add", "b_scan", "acc_out,fi", "sc"));
+    }
+    ADD_OUT(b, vinfo("cout", BOOL, 0, NULL, NULL));
+    ADD_OUT(b, vinfo("acc_out", F32, 1, d2, NULL));
+    if (!early) ADD_OUT(b, vinfo("sc", F32, 1, d2, NULL));
+    Onnx__GraphProto *g = graph("loop_graph");
+    Onnx__NodeProto *n = node("Loop", "the_loop", early ? "M,,a0" : "M,c0,a0",
+                              early ? "acc" : "acc,scan");
+    attr_graph(n, "body", b);
+    ADD_NODE(g, n);
+    float half = 0.5f, a0[2] = { 1, -1 };
+    ADD_INIT(g, ftensor("half", 0, NULL, &half, 1));
+    ADD_INIT(g, ftensor("a0", 1, d2, a0, 2));
+    ADD_IN(g, vinfo("x", F32, 1, d2, NULL));
+    if (early) {
+        ADD_IN(g, vinfo("M", I64, 0, NULL, NULL));
+        ADD_IN(g, vinfo("limit", F32, 0, NULL, NULL));
+    } else {
+        int64_t m = 4;
+        uint8_t t = 1;
+        Onnx__TensorProto *mt = tensor("M", I64, 0, NULL), *ct = tensor("c0", BOOL, 0, NULL);
+        raw(mt, &m, sizeof m);
+        raw(ct, &t, 1);
+        ADD_INIT(g, mt);
+        ADD_INIT(g, ct);
+    }
+    ADD_OUT(g, vinfo("acc", F32, 1, d2, NULL));
+    if (!early) {
+        int64_t d42[] = { 4, 2 };
+        ADD_OUT(g, vinfo("scan", F32, 2, d42, NULL));
+    }
+    return write_model(model(g, 13), early ? "loop_early.onnx" : "loop.onnx", NULL, NULL);
+}
+
+START_TEST(loop_constant_trip_count)
+{
+    char *path = loop_model(0);
+    KProg *p = lower_model(path, NULL);
+    /* the condition is handed through: no guard, the loop bound is the constant 4 */
+    ck_assert_int_eq(prog_count(p, KS_IF), 0);
+    kprog_free(p);
+    float x[2] = { 3, -2 }, acc[2] = { 1, -1 }, scan[8];
+    int64_t d2[] = { 2 }, d42[] = { 4, 2 };
+    for (int it = 0; it < 4; it++)
+        for (int j = 0; j < 2; j++) {
+            acc[j] = acc[j] * 0.5f + x[j];
+            scan[it * 2 + j] = acc[j] + (float)it;
+        }
+    char *ds = pool_fmt(P, "%s/loop_ds", tmpdir);
+    write_tensor(ds, "input_0.pb", ftensor("x", 1, d2, x, 2));
+    write_tensor(ds, "output_0.pb", ftensor("acc", 1, d2, acc, 2));
+    write_tensor(ds, "output_1.pb", ftensor("scan", 2, d42, scan, 8));
+    check_passes(path, ds, "c");
+    if (cgen_llvm_available()) check_passes(path, ds, "x86_64");
+    check_passes(path, ds, "hls");
+}
+END_TEST
+
+START_TEST(loop_early_exit)
+{
+    char *path = loop_model(1);
+    float x[2] = { 2, 1 };
+    int64_t d2[] = { 2 };
+    struct { int64_t m; float limit; } cases[] = { { 10, 9 }, { 3, 1000 }, { 0, 1 }, { -2, 1 } };
+    for (int c = 0; c < 4; c++) {
+        float acc[2] = { 1, -1 };
+        for (int64_t it = 0; it < cases[c].m; it++) {
+            for (int j = 0; j < 2; j++) acc[j] = acc[j] * 0.5f + x[j];
+            if (!(acc[0] + acc[1] < cases[c].limit)) break;
+        }
+        char *ds = pool_fmt(P, "%s/early%d", tmpdir, c);
+        Onnx__TensorProto *mt = tensor("M", I64, 0, NULL);
+        raw(mt, &cases[c].m, sizeof cases[c].m);
+        write_tensor(ds, "input_0.pb", ftensor("x", 1, d2, x, 2));
+        write_tensor(ds, "input_1.pb", mt);
+        write_tensor(ds, "input_2.pb", ftensor("limit", 0, NULL, &cases[c].limit, 1));
+        write_tensor(ds, "output_0.pb", ftensor("acc", 1, d2, acc, 2));
+        check_passes(path, ds, "c");
+        if (cgen_llvm_available()) check_passes(path, ds, "x86_64");
+    }
+    /* HLS needs a static trip count: refused with the node named, accepted once frozen */
+    const char *hls[] = { "check", path, pool_fmt(P, "%s/early0", tmpdir), "--target", "hls",
+                          NULL };
+    ck_assert_int_ne(run_onnxcc(hls), 0);
+    ck_assert_msg(strstr(output, "node 'the_loop' (Loop)"), "%s", output);
+    const char *hls_frozen[] = { "check", path, pool_fmt(P, "%s/early0", tmpdir), "--target",
+                                 "hls", "--freeze", "M=10", NULL };
+    ck_assert_msg(run_onnxcc(hls_frozen) == 0, "%s", output);
+}
+END_TEST
+
+/* ---- Scan ---- */
+
+START_TEST(scan_reverse_axis1)
+{
+    /* state s[2] += column t of X[2x3] (scanned along axis 1, backwards); the scan output
+     * s * 2 stacked along axis 1, forwards */
+    int64_t d2[] = { 2 }, d23[] = { 2, 3 };
+    Onnx__GraphProto *b = graph("body");
+    ADD_IN(b, vinfo("s_in", F32, 1, d2, NULL));
+    ADD_IN(b, vinfo("col", F32, 1, d2, NULL));
+    ADD_NODE(b, node("Add", "b_add", "s_in,col", "s_out"));
+    ADD_NODE(b, node("Add", "b_dbl", "s_out,s_out", "y"));
+    ADD_OUT(b, vinfo("s_out", F32, 1, d2, NULL));
+    ADD_OUT(b, vinfo("y", F32, 1, d2, NULL));
+    Onnx__GraphProto *g = graph("scan_graph");
+    Onnx__NodeProto *n = node("Scan", "the_scan", "s0,X", "sT,Y");
+    attr_graph(n, "body", b);
+    attr_int(n, "num_scan_inputs", 1);
+    attr_int1(n, "scan_input_axes", 1);
+    attr_int1(n, "scan_input_directions", 1);
+    attr_int1(n, "scan_output_axes", 1);
+    ADD_NODE(g, n);
+    ADD_IN(g, vinfo("s0", F32, 1, d2, NULL));
+    ADD_IN(g, vinfo("X", F32, 2, d23, NULL));
+    ADD_OUT(g, vinfo("sT", F32, 1, d2, NULL));
+    ADD_OUT(g, vinfo("Y", F32, 2, d23, NULL));
+    char *path = write_model(model(g, 16), "scan.onnx", NULL, NULL);
+    float s[2] = { 1, 2 }, X[6] = { 1, 2, 3, 4, 5, 6 }, Y[6];
+    char *ds = pool_fmt(P, "%s/scan_ds", tmpdir);
+    write_tensor(ds, "input_0.pb", ftensor("s0", 1, d2, s, 2));
+    write_tensor(ds, "input_1.pb", ftensor("X", 2, d23, X, 6));
+    for (int it = 0; it < 3; it++) {
+        int t = 2 - it;
+        for (int j = 0; j < 2; j++) {
+            s[j] += X[j * 3 + t];
+            Y[j * 3 + it] = s[j] * 2;
+        }
+    }
+    write_tensor(ds, "output_0.pb", ftensor("sT", 1, d2, s, 2));
+    write_tensor(ds, "output_1.pb", ftensor("Y", 2, d23, Y, 6));
+    check_passes(path, ds, "c");
+    if (cgen_llvm_available()) check_passes(path, ds, "x86_64");
+    check_passes(path, ds, "hls");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("control");
+    TCase *tc = tcase_create("control");
+    tcase_set_timeout(tc, 240);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, if_runtime_condition);
+    tcase_add_test(tc, if_frozen_condition);
+    tcase_add_test(tc, loop_constant_trip_count);
+    tcase_add_test(tc, loop_early_exit);
+    tcase_add_test(tc, scan_reverse_axis1);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
