@@ -11,9 +11,9 @@ bin=$out/sgemm_bench
 gcc -std=c99 -O3 -march=native -Wall -Wextra -I"$root/runtime" \
     "$root/benchmarks/sgemm_bench.c" "$root/runtime/rt_sgemm.c" "$root/runtime/rt_sgemm_pack.c" "$root/runtime/rt_vmath.c" \
     -lopenblas -lm -o "$bin"
-echo "gcc -O3 -march=native; taskset -c 1; OPENBLAS_NUM_THREADS=1 (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset for this run)"
+echo "gcc -O3 -march=native; taskset -c ${ONNXCC_BENCH_CORE:-1}; OPENBLAS_NUM_THREADS=1 (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset for this run)"
 echo
 # OpenBLAS picks its own kernel for this CPU here: the environment's overrides are dropped for
 # this command only.
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
-    taskset -c 1 "$bin" "$@"
+    taskset -c "${ONNXCC_BENCH_CORE:-1}" "$bin" "$@"

@@ -660,8 +660,21 @@ static void im2col(const float *x, float *col, ptrdiff_t cg, ptrdiff_t H, ptrdif
                             (void)sp;
                             memcpy(d + jlo, s + iw0 + jlo, sizeof(float) * (size_t)(jhi - jlo));
 #endif
-                        } else
-                            for (j = jlo; j < jhi; j++) d[j] = s[iw0 + j * sW];
+                        } else {
+                            j = jlo;
+#if defined(__AVX512F__)
+                            if (sW == 2) {  /* the even lanes of two vectors */
+                                const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16,
+                                                                     18, 20, 22, 24, 26, 28, 30);
+                                const float *sp = s + iw0;
+                                for (; j + 16 <= jhi && iw0 + 2 * j + 32 <= Wd; j += 16)
+                                    _mm512_storeu_ps(d + j, _mm512_permutex2var_ps(
+                                        _mm512_loadu_ps(sp + 2 * j), ev,
+                                        _mm512_loadu_ps(sp + 2 * j + 16)));
+                            }
+#endif
+                            for (; j < jhi; j++) d[j] = s[iw0 + j * sW];
+                        }
                         for (j = jhi; j < seg; j++) d[j] = 0.0f;
                     }
                     p += seg;
