@@ -105,10 +105,29 @@ static void pack_b_block(ptrdiff_t kc, ptrdiff_t nc, const float *B, ptrdiff_t l
     for (j0 = 0; j0 < nc; j0 += NR, dst += NR * kc) {
         ptrdiff_t n = nc - j0 < NR ? nc - j0 : NR;
         if (!transB) {
+#if defined(RT_AVX512)
+            /* explicit vectors: clang-19 (the object targets' runtime) left this loop
+             * scalar, 41% of an MNIST-size conv */
+            {
+                __mmask16 m0 = (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1u);
+                __mmask16 m1 = (__mmask16)(n >= 32 ? 0xffff : n <= 16 ? 0 : (1u << (n - 16)) - 1u);
+                for (k = 0; k < kc; k++) {
+                    const float *s = B + k * ldb + j0;
+                    _mm512_storeu_ps(dst + k * NR, _mm512_maskz_loadu_ps(m0, s));
+                    _mm512_storeu_ps(dst + k * NR + 16, _mm512_maskz_loadu_ps(m1, s + 16));
+                }
+            }
+            continue;
+#endif
             if (n == NR) {
                 for (k = 0; k < kc; k++) {
                     const float *s = B + k * ldb + j0;
+#if defined(RT_AVX2)
+                    for (c = 0; c < NR; c += 8)
+                        _mm256_storeu_ps(dst + k * NR + c, _mm256_loadu_ps(s + c));
+#else
                     for (c = 0; c < NR; c++) dst[k * NR + c] = s[c];
+#endif
                 }
             } else {
                 for (k = 0; k < kc; k++) {
