@@ -16,7 +16,7 @@
 ptrdiff_t rt_conv2d_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group,
                           ptrdiff_t H, ptrdiff_t Wd, ptrdiff_t oH, ptrdiff_t oW,
                           ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t pT, ptrdiff_t pL,
-                          ptrdiff_t dH, ptrdiff_t dW, ptrdiff_t *nc);
+                          ptrdiff_t dH, ptrdiff_t dW, ptrdiff_t wpacked, ptrdiff_t *nc);
 ptrdiff_t rt_conv2d_wino_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group);
 ptrdiff_t rt_conv2d_wino_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t oH, ptrdiff_t oW,
                                ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t dH, ptrdiff_t dW,
@@ -333,6 +333,45 @@ RT_INLINE void staged_sums(const float *P, const float *w, float *Q, ptrdiff_t q
     }
 }
 
+/* staged_sums for SMB output channels at once (w[j] their weights; a block of fewer repeats
+ * its last channel, whose sums are not stored): each input vector is loaded once for all of
+ * them, SMB x 2 accumulators, so the FMAs are not waiting on loads. Q + j * ql per channel. */
+#if RTV >= 16
+#define SMB 8  /* rt_conv2d_work sizes Q for 8 */
+#else
+#define SMB 4
+#endif
+RT_INLINE void staged_sums_mb(const float *P, const float *const *w, ptrdiff_t mb, float *Q,
+                              ptrdiff_t ql, ptrdiff_t Wq, ptrdiff_t ps, ptrdiff_t cg,
+                              ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t sH, ptrdiff_t sW,
+                              ptrdiff_t dH, ptrdiff_t dW)
+{
+    ptrdiff_t q, c, kh, kw, t;
+    int j;
+    for (q = 0; q < ql; q += 2 * RTV) {
+        rtv a0[SMB], a1[SMB];
+        for (j = 0; j < SMB; j++) a0[j] = a1[j] = V_SET1(0.0f);
+        for (c = 0, t = 0; c < cg; c++)
+            for (kh = 0; kh < kH; kh++) {
+                const float *pr = P + (c * sH + kh * dH % sH) * sW * ps + kh * dH / sH * Wq + q;
+                for (kw = 0; kw < kW; kw++, t++) {
+                    const float *p = pr + kw * dW % sW * ps + kw * dW / sW;
+                    rtv x0 = V_LD(p), x1 = V_LD(p + RTV);
+                    for (j = 0; j < SMB; j++) {
+                        rtv wv = V_SET1(w[j][t]);
+                        a0[j] = V_FMA(wv, x0, a0[j]);
+                        a1[j] = V_FMA(wv, x1, a1[j]);
+                    }
+                }
+            }
+        for (j = 0; j < SMB; j++)
+            if (j < mb) {
+                V_ST(Q + j * ql + q, a0[j]);
+                V_ST(Q + j * ql + q + RTV, a1[j]);
+            }
+    }
+}
+
 static void staged_out(const float *Q, ptrdiff_t Wq, float *y, const float *r, float bias,
                        ptrdiff_t oH, ptrdiff_t oW, ptrdiff_t act, float a, float b)
 {
@@ -369,11 +408,26 @@ static void conv_staged(const float *X, const float *W, const float *B, float *Y
     /* the plane tails that the vector reads run into, and the words past Q: zero once */
     for (c = 0; c < cg * sH * sW; c++)
         memset(P + c * ps + Hq * Wq, 0, sizeof(float) * (size_t)(ps - Hq * Wq));
-    memset(Q + ql, 0, sizeof(float) * 64);
+    memset(Q + (mg > 1 ? SMB : 1) * ql, 0, sizeof(float) * 64);
     for (n = 0; n < N; n++)
         for (g = 0; g < group; g++) {
             stage_input(X + (n * C + g * cg) * H * Wd, P, cg, H, Wd, sH, sW, pT, pL, Hq, Wq, ps);
-            for (j = 0; j < mg; j++) {
+            for (j = 0; j + 1 < mg; j += SMB) {  /* blocks of SMB channels; a last one alone */
+                ptrdiff_t mb = mg - j < SMB ? mg - j : SMB, i;
+                const float *ws[SMB];
+                for (i = 0; i < SMB; i++) ws[i] = W + (g * mg + j + (i < mb ? i : mb - 1)) * kk;
+                if (cg == 1 && kH == 5 && kW == 5 && sH == 1 && sW == 1 && dH == 1 && dW == 1)
+                    staged_sums_mb(P, ws, mb, Q, ql, Wq, ps, 1, 5, 5, 1, 1, 1, 1);
+                else
+                    staged_sums_mb(P, ws, mb, Q, ql, Wq, ps, cg, kH, kW, sH, sW, dH, dW);
+                for (i = 0; i < mb; i++) {
+                    ptrdiff_t m = g * mg + j + i;
+                    staged_out(Q + i * ql, Wq, Y + (n * M + m) * oH * oW,
+                               R ? R + (n * M + m) * oH * oW : 0, B ? B[m] : 0.0f, oH, oW, act,
+                               a, b);
+                }
+            }
+            for (; j < mg; j++) {
                 ptrdiff_t m = g * mg + j;
                 const float *w = W + m * kk;
                 if (cg == 1 && kH == 3 && kW == 3 && sH == 1 && sW == 1 && dH == 1 && dW == 1)
@@ -955,7 +1009,8 @@ void rt_conv2d_f32(const float *X, const float *W, const float *B, float *Y,
     ptrdiff_t cg = C / group, mg = M / group, kk = cg * kH * kW, npix = oH * oW;
     ptrdiff_t nc, path, n, g, p0, ta = wpacked ? 2 : 0;
     ptrdiff_t per = wpacked ? rt_sgemm_pack_a_size(mg, kk) : mg * kk;
-    path = rt_conv2d_plan_(C, M, kH, kW, group, H, Wd, oH, oW, sH, sW, pT, pL, dH, dW, &nc);
+    path = rt_conv2d_plan_(C, M, kH, kW, group, H, Wd, oH, oW, sH, sW, pT, pL, dH, dW, wpacked,
+                           &nc);
     if (wpacked == 2 && rt_conv2d_wino_(C, M, kH, kW, group)) {
         ptrdiff_t tr;
         if (rt_conv2d_wino_plan_(C, M, oH, oW, sH, sW, dH, dW, &tr)) {

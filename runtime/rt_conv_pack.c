@@ -18,11 +18,13 @@
  *  5 depthwise 3x3, stride 1 or 2 (both), undilated, pads at most 1: per channel straight
  *    from the input plane (rt_conv.c conv_dw3) with AVX-512; other targets stage as path 3
  *    where *nc > 0 (the scratch is sized for that; AVX-512 leaves it unused).
- * Paths 0, 3 and 5 (groups with few output channels: depthwise) read W as ONNX stores it. */
+ * Paths 0, 3 and 5 (groups with few output channels: depthwise) read W as ONNX stores it;
+ * so does path 3 for the wider convs of rt_conv2d_wide_, when W was not packed (wpacked 0,
+ * which rt_conv2d_pack_kind asks for them). */
 ptrdiff_t rt_conv2d_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group,
                           ptrdiff_t H, ptrdiff_t Wd, ptrdiff_t oH, ptrdiff_t oW,
                           ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t pT, ptrdiff_t pL,
-                          ptrdiff_t dH, ptrdiff_t dW, ptrdiff_t *nc);
+                          ptrdiff_t dH, ptrdiff_t dW, ptrdiff_t wpacked, ptrdiff_t *nc);
 
 /* At most this many floats of im2col chunk (1 MiB): the chunk stays in the outer caches
  * while the SGEMM sweeps it, and the scratch stays bounded whatever the image size. */
@@ -60,6 +62,9 @@ ptrdiff_t rt_conv2d_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, 
 #endif
 
 ptrdiff_t rt_conv2d_direct_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group);
+ptrdiff_t rt_conv2d_wide_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group,
+                          ptrdiff_t oH, ptrdiff_t oW, ptrdiff_t sH, ptrdiff_t sW,
+                          ptrdiff_t dH, ptrdiff_t dW);
 ptrdiff_t rt_conv2d_wino_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group);
 ptrdiff_t rt_conv2d_wino_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t oH, ptrdiff_t oW,
                                ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t dH, ptrdiff_t dW,
@@ -75,6 +80,20 @@ ptrdiff_t rt_conv2d_direct_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW
 {
     ptrdiff_t mg = M / group, kk = C / group * kH * kW;
     return mg <= RT_CONV_DIRECT_MG || (kH * kW > 1 && kk <= 32 && mg <= 16);
+}
+
+/* 1 when a k x k conv with few outputs per group but a longer reduction (Cg*kH*kW up to
+ * 256, MNIST's 8->16 5x5 layer) runs path 3 on W as stored: conv_staged computes 8 output
+ * channels per load of the staged input, which beats im2col + a GEMM with 16 rows
+ * (conv_bench: 41 -> 54 GFLOP/s); only where the staged input stays within the cap. */
+ptrdiff_t rt_conv2d_wide_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group,
+                          ptrdiff_t oH, ptrdiff_t oW, ptrdiff_t sH, ptrdiff_t sW,
+                          ptrdiff_t dH, ptrdiff_t dW)
+{
+    ptrdiff_t cg = C / group, kk = cg * kH * kW;
+    ptrdiff_t Hq = oH + (kH - 1) * dH / sH, Wq = oW + (kW - 1) * dW / sW;
+    return kH * kW > 1 && kH <= 16 && kW <= 16 && M / group <= 16 && kk <= 256 &&
+           cg * sH * sW * (Hq * Wq + Wq + 64) <= RT_CONV_COL_CAP;
 }
 
 ptrdiff_t rt_conv2d_wino_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group)
@@ -121,11 +140,12 @@ ptrdiff_t rt_conv2d_wino_parts_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t oW, ptrdiff_
 ptrdiff_t rt_conv2d_plan_(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t group,
                           ptrdiff_t H, ptrdiff_t Wd, ptrdiff_t oH, ptrdiff_t oW,
                           ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t pT, ptrdiff_t pL,
-                          ptrdiff_t dH, ptrdiff_t dW, ptrdiff_t *nc)
+                          ptrdiff_t dH, ptrdiff_t dW, ptrdiff_t wpacked, ptrdiff_t *nc)
 {
     ptrdiff_t kk = C / group * kH * kW, npix = oH * oW, n;
     *nc = 0;
-    if (rt_conv2d_direct_(C, M, kH, kW, group)) {
+    if (rt_conv2d_direct_(C, M, kH, kW, group) ||
+        (!wpacked && rt_conv2d_wide_(C, M, kH, kW, group, oH, oW, sH, sW, dH, dW))) {
         ptrdiff_t Hq = oH + (kH - 1) * dH / sH, Wq = oW + (kW - 1) * dW / sW;
         ptrdiff_t ps = Hq * Wq + Wq + 64;
         int staged = !(oH * oW * kk * M < 4096 || kH > 16 || kW > 16 ||
@@ -161,7 +181,9 @@ ptrdiff_t rt_conv2d_pack_kind(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t 
                               ptrdiff_t dH, ptrdiff_t dW)
 {
     ptrdiff_t tr;
-    if (rt_conv2d_direct_(C, M, kH, kW, group)) return 0;
+    if (rt_conv2d_direct_(C, M, kH, kW, group) ||
+        rt_conv2d_wide_(C, M, kH, kW, group, oH, oW, sH, sW, dH, dW))
+        return 0;
     if (rt_conv2d_wino_(C, M, kH, kW, group) &&
         rt_conv2d_wino_plan_(C, M, oH, oW, sH, sW, dH, dW, &tr))
         return 2;
@@ -222,7 +244,8 @@ ptrdiff_t rt_conv2d_work(ptrdiff_t C, ptrdiff_t H, ptrdiff_t Wd,
 {
     ptrdiff_t cg = C / group, mg = M / group, kk = cg * kH * kW, npix = oH * oW, nc;
     ptrdiff_t ta = wpacked ? 2 : 0, path, w1, w2, rec = 0;
-    path = rt_conv2d_plan_(C, M, kH, kW, group, H, Wd, oH, oW, sH, sW, pT, pL, dH, dW, &nc);
+    path = rt_conv2d_plan_(C, M, kH, kW, group, H, Wd, oH, oW, sH, sW, pT, pL, dH, dW, wpacked,
+                           &nc);
     if (wpacked == 2 && rt_conv2d_wino_(C, M, kH, kW, group)) {
         ptrdiff_t tr, pv, pp, pt, po, nt, tY = (oH + 3) / 4;
         if (rt_conv2d_wino_plan_(C, M, oH, oW, sH, sW, dH, dW, &tr)) {
@@ -236,7 +259,8 @@ ptrdiff_t rt_conv2d_work(ptrdiff_t C, ptrdiff_t H, ptrdiff_t Wd,
         ta = 0;
     }
     if (path == 0 || (path == 5 && nc == 0)) return 0;
-    if (path == 3 || path == 5) return cg * sH * sW * nc + (oH * (oW + (kW - 1) * dW / sW) + 63) / 64 * 64 + 64;
+    if (path == 3 || path == 5)  /* staged planes, then Q: 8 channels' sums (conv_staged) */
+        return cg * sH * sW * nc + (mg > 1 ? 8 : 1) * ((oH * (oW + (kW - 1) * dW / sW) + 63) / 64 * 64) + 64;
     if (path == 1) return rt_sgemm_work(mg, npix, cg, ta, 0);
     w1 = rt_sgemm_work(mg, nc, kk, ta, 0);
     w2 = npix % nc ? rt_sgemm_work(mg, npix % nc, kk, ta, 0) : 0;

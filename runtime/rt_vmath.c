@@ -227,7 +227,7 @@ static inline V v_gelu(V x)
     return v_fixnan(x, vmul(vmul(vset(0.5f), x), f));
 }
 
-static inline V v_act(V x, ptrdiff_t act, V a, V b)
+static inline V vm_act(V x, ptrdiff_t act, V a, V b)
 {
     V zero = vset(0.0f), one = vset(1.0f), t;
     switch (act) {
@@ -259,12 +259,12 @@ void rt_vact_f32(ptrdiff_t n, const float *x, float *y, ptrdiff_t act, float a, 
         if (x != y) memmove(y, x, sizeof(float) * (size_t)(n > 0 ? n : 0));
         return;
     }
-    for (; i + VW <= n; i += VW) vst(y + i, v_act(vld(x + i), act, va, vb));
+    for (; i + VW <= n; i += VW) vst(y + i, vm_act(vld(x + i), act, va, vb));
     if (i < n) {
         float buf[VW];
         ptrdiff_t r = n - i, j;
         for (j = 0; j < VW; j++) buf[j] = j < r ? x[i + j] : 0.0f;
-        vst(buf, v_act(vld(buf), act, va, vb));
+        vst(buf, vm_act(vld(buf), act, va, vb));
         for (j = 0; j < r; j++) y[i + j] = buf[j];
     }
 }

@@ -229,6 +229,10 @@ int main(void)
         { 1, 5, 9, 70, 24, 3, 3, 2, 2, 1, 0, 1, 1, 1, 1, 1, 1, 0, 1 },      /* s2, odd pads */
         { 1, 8, 12, 12, 8, 3, 3, 1, 1, 1, 1, 1, 1, 2, 2, 4, 0, 2, 7 },      /* 2 ch/group, dil */
         { 1, 2, 5, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, 0, 0, 0 },        /* test_cgen's */
+        /* path 3 for longer reductions (rt_conv2d_wide_): blocks of 8 outputs and a tail */
+        { 2, 8, 14, 14, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1 },     /* MNIST's 2nd */
+        { 1, 12, 11, 13, 13, 3, 3, 2, 1, 1, 0, 1, 1, 1, 2, 1, 1, 0, 2 },    /* s2x1, dil */
+        { 1, 16, 9, 10, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 0, 2, 3 },      /* groups */
         /* Winograd F(4x4, 3x3) weights (32..256 inputs and outputs): path 4 on odd planes
          * and pads, one chunk or several, and the fallbacks on recovered weights (stride,
          * dilation, small) */
