@@ -111,9 +111,27 @@ static double now_s(void)
 
 /* Loads the model with shape bindings and frozen inputs, says what was frozen (after
  * `prefix`, on `note`; NULL: silent) and infers shapes. NULL with *msg. */
-static Graph *load_infer(Pool *p, const char *model, const char **names, const Type *types,
-                         int nshapes, const Freeze *fz, int nfz, FILE *note,
-                         const char *prefix, char **msg)
+static void note_frozen(Pool *p, Graph *g, const Freeze *fz, int nfz, FILE *note,
+                        const char *prefix)
+{
+    for (int i = 0; note && i < nfz; i++) {
+        const Value *v = ir_find(g, fz[i].name);
+        if (!v) continue;
+        if (fz[i].value)
+            fprintf(note, "%snote: input '%s' frozen to its dataset value %s (an operator needs "
+                    "it at compile time; --freeze does this by hand)\n", prefix, v->name,
+                    freeze_describe(p, v));
+        else
+            fprintf(note, "%sfrozen: %s (compiled in; no longer a parameter of the run function)\n", prefix,
+                    freeze_describe(p, v));
+    }
+}
+
+/* failed (may be NULL): where shape inference fails, the graph it failed on (its `need`
+ * says which value an operator wanted at compile time). */
+static Graph *load_infer_ex(Pool *p, const char *model, const char **names, const Type *types,
+                            int nshapes, const Freeze *fz, int nfz, FILE *note,
+                            const char *prefix, char **msg, Graph **failed)
 {
     if (access(model, R_OK) != 0) {
         *msg = pool_fmt(p, "%s: cannot read model: %s", model, strerror(errno));
@@ -147,22 +165,20 @@ static Graph *load_infer(Pool *p, const char *model, const char **names, const T
             return NULL;
         }
     }
-    for (int i = 0; note && i < nfz; i++) {
-        const Value *v = ir_find(g, fz[i].name);
-        if (!v) continue;
-        if (fz[i].value)
-            fprintf(note, "%snote: input '%s' frozen to its dataset value %s (an operator needs "
-                    "it at compile time; --freeze does this by hand)\n", prefix, v->name,
-                    freeze_describe(p, v));
-        else
-            fprintf(note, "%sfrozen: %s (compiled in; no longer a parameter of the run function)\n", prefix,
-                    freeze_describe(p, v));
-    }
+    note_frozen(p, g, fz, nfz, note, prefix);
     if (shape_infer(g) != 0) {
         *msg = pool_strdup(p, g->err ? g->err : "shape inference failed");
+        if (failed) *failed = g;
         return NULL;
     }
     return g;
+}
+
+static Graph *load_infer(Pool *p, const char *model, const char **names, const Type *types,
+                         int nshapes, const Freeze *fz, int nfz, FILE *note,
+                         const char *prefix, char **msg)
+{
+    return load_infer_ex(p, model, names, types, nshapes, fz, nfz, note, prefix, msg, NULL);
 }
 
 /* Lowers, applies the firmware API options (--arena, --weights, --io, sections) and plans;
@@ -1056,15 +1072,18 @@ static int file_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
-/* Loads the model again with every scalar and small integer/bool graph input turned into
- * a constant holding the dataset's value. NULL with *msg; *nfrozen = how many were frozen. */
-/* check's specialisation: when an operator needs an input at compile time (node tests
- * feed Reshape's shape as a graph input), freeze the dataset's value of every small
- * integer (or one-element) input, through the same mechanism as --freeze, and say so.
- * *nfrozen: how many were frozen automatically. */
-static Graph *load_frozen(const DriverOpts *o, Pool *p, const Graph *g0, const char **names,
-                          const Type *types, Value **ins, int nin, const char *prefix,
-                          int *nfrozen, char **msg)
+/* check's specialisation: when an operator needs a value at compile time (node tests feed
+ * Reshape's shape or Resize's scales as graph inputs), freeze the dataset's value of the
+ * graph inputs that value is computed from, through the same mechanism as --freeze, and say
+ * so. Each round may uncover the next need (a folded shape feeding another operator), so
+ * it repeats while it finds new inputs to freeze. Every small integer (or one-element)
+ * input goes with the first round, as before the needs were tracked: parameters such as
+ * MelWeightMatrix's sample rate also fix loop bounds that HLS needs constant. `failed`: the
+ * graph the first try failed on. NULL with *msg; *nfrozen = how many were frozen
+ * automatically. */
+static Graph *load_frozen(const DriverOpts *o, Pool *p, const Graph *g0, Graph *failed,
+                          const char **names, const Type *types, Value **ins, int nin,
+                          const char *prefix, int *nfrozen, char **msg)
 {
     Freeze *fz = pool_alloc(p, sizeof *fz * (size_t)(nin + o->nfreeze + 1));
     int nfz = 0;
@@ -1085,8 +1104,32 @@ static Graph *load_frozen(const DriverOpts *o, Pool *p, const Graph *g0, const c
         nfz++;
         (*nfrozen)++;
     }
-    if (!*nfrozen) return NULL;
-    return load_infer(p, o->model, names, types, nin, fz, nfz, o->out, prefix, msg);
+    for (int round = 0; failed && failed->need && round < 16; round++) {
+        Value **behind;
+        int nb = graph_inputs_behind(failed, failed->need, &behind), added = 0;
+        for (int b = 0; b < nb; b++) {
+            int k = 0, dup = 0;
+            while (k < nin && strcmp(names[k], behind[b]->name)) k++;
+            for (int i = 0; i < nfz && !dup; i++) dup = !strcmp(fz[i].name, behind[b]->name);
+            /* a large input is data, not a parameter: specialising to it tests nothing */
+            if (k == nin || dup || type_numel(&ins[k]->type) > 4096) continue;
+            fz[nfz].name = names[k];
+            fz[nfz].value = ins[k];
+            nfz++;
+            added++;
+        }
+        if (!added && round > 0) break;   /* round 0 may try the small inputs alone */
+        *nfrozen += added;
+        if (!*nfrozen) break;
+        failed = NULL;
+        Graph *g = load_infer_ex(p, o->model, names, types, nin, fz, nfz, NULL, prefix, msg,
+                                 &failed);
+        if (g) {
+            note_frozen(p, g, fz, nfz, o->out, prefix);
+            return g;
+        }
+    }
+    return NULL;
 }
 
 /* Compiles the model for one dataset, builds and runs it, compares. Prints per-output
@@ -1243,15 +1286,16 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
             types[k] = ins[k]->type;
         }
     }
-    Graph *g = load_infer(p, o->model, names, types, nin, o->freeze, o->nfreeze, o->out, prefix,
-                          &msg);
-    if (!g && msg && strstr(msg, "constant")) {
-        /* An operator needs one of the inputs at compile time (Reshape's shape fed as a
-         * graph input, as node tests do): compile a model specialised to the dataset's
-         * value of its small integer inputs, and say so. */
+    Graph *failed = NULL;
+    Graph *g = load_infer_ex(p, o->model, names, types, nin, o->freeze, o->nfreeze, o->out,
+                             prefix, &msg, &failed);
+    if (!g && failed && failed->need) {
+        /* An operator needs a value at compile time that comes from graph inputs
+         * (Reshape's shape fed as a graph input, as node tests do): compile a model
+         * specialised to the dataset's values of those inputs, and say so. */
         char *msg2 = NULL;
         int nfrozen = 0;
-        g = load_frozen(o, p, g0, names, types, ins, nin, prefix, &nfrozen, &msg2);
+        g = load_frozen(o, p, g0, failed, names, types, ins, nin, prefix, &nfrozen, &msg2);
         if (!g && nfrozen) msg = msg2;
     }
     if (!g) return model_error(msg);

@@ -126,6 +126,8 @@ struct Graph {
     int ir_version;
     Pool *pool;
     char *err;            /* first error message (see node_err), or NULL */
+    Value *need;          /* with err: the value an operator needed at compile time and did
+                           * not get (node_need_const); check freezes the inputs behind it */
     struct NameIndex *index; /* ir.c private: name -> value hash behind ir_value/ir_find */
 };
 
@@ -151,6 +153,13 @@ Value *node_out(const Node *n, int i);
  * returns -1, so an op can `return node_err(n, "...")`. graph_err is for errors with no node. */
 int node_err(const Node *n, const char *fmt, ...) ATTR_PRINTF(2, 3);
 int graph_err(Graph *g, const char *fmt, ...) ATTR_PRINTF(2, 3);
+/* node_err for a value the operator needs at compile time (a shape, scales, a count): also
+ * records v in g->need, so `check` can specialise the model to the dataset's values of the
+ * graph inputs it is computed from (graph_inputs_behind). */
+int node_need_const(const Node *n, const Value *v, const char *fmt, ...) ATTR_PRINTF(3, 4);
+/* The inputs of the root graph of g from which v is computed (v itself when it is one),
+ * in the root's input order; their count. */
+int graph_inputs_behind(Graph *g, const Value *v, Value ***out);
 
 /* Constant inputs (Reshape's shape, Slice's starts ...): reads a constant integer tensor
  * as int64 values. Returns the count, or -1 with node_err when not constant/not integer. */
@@ -269,6 +278,7 @@ struct Lower {
 int lw_in(Lower *L, int i);     /* buffer of node input i (created on first use) */
 int lw_out(Lower *L, int i);    /* buffer of node output i */
 int lw_temp(Lower *L, DType t, int64_t n); /* scratch buffer live only during this node */
+
 /* A constant made while lowering (weights packed for a kernel): n elements of t at data,
  * which must live as long as the program (allocate it from L->prog->pool). With a key (what
  * it was made from: the source data and the layout's parameters), lw_const_find gives later

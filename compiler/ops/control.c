@@ -188,8 +188,9 @@ int loop_infer(Node *n)
     int64_t trip = 0;
     if (nk > 0) {
         if (!loop_trip_const(n, &trip))
-            return node_err(n, "scan outputs of a Loop whose trip count M is not a compile-time "
-                            "constant are not supported (their length would depend on data)");
+            return node_need_const(n, node_in(n, 0), "scan outputs of a Loop whose trip count M "
+                                   "is not a compile-time constant are not supported (their "
+                                   "length would depend on data)");
         if (!loop_never_exits(n, body))
             return node_err(n, "scan outputs of a Loop whose condition may end it early are not "
                             "supported (their length would depend on data; the condition is "
