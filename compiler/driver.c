@@ -1396,7 +1396,10 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
     }
 
     res.kind = R_PASS;
-    for (int k = 0; k < prog->noutputs; k++) {
+    int nmodel_out = 0;   /* the real dims of dynamic outputs follow the model's outputs */
+    while (nmodel_out < prog->noutputs && !prog->tensors[prog->outputs[nmodel_out]].dims_for)
+        nmodel_out++;
+    for (int k = 0; k < nmodel_out; k++) {
         char *epath = pool_fmt(p, "%s/output_%d.pb", ds, k);
         const KTensor *kt = &prog->tensors[prog->outputs[k]];
         if (!file_exists(epath)) {
@@ -1417,6 +1420,43 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
             res.detail = pool_fmt(p, "the program wrote no output %d", k);
             goto out;
         }
+        KTensor real;   /* a dynamic output: its real dims, from the run's dims array */
+        if (kt->dims_t) {
+            int dk = 0;
+            while (dk < prog->noutputs && prog->outputs[dk] != kt->dims_t - 1) dk++;
+            unsigned char *dims = NULL;
+            size_t dlen = 0;
+            if (dk == prog->noutputs ||
+                read_file(pool_fmt(p, "%s/out_%d.bin", dir, dk), &dims, &dlen) != 0 ||
+                dlen != (size_t)kt->rank * 8) {
+                free(dims);
+                free(got);
+                res.kind = R_CRASH;
+                res.detail = pool_fmt(p, "the program wrote no dims for output %d", k);
+                goto out;
+            }
+            real = *kt;
+            real.n = 1;
+            int ok = 1;
+            for (int d = 0; d < kt->rank; d++) {
+                memcpy(&real.dims[d], dims + 8 * d, 8);
+                ok &= real.dims[d] >= 0 && real.dims[d] <= kt->dims[d];
+                real.n *= real.dims[d];
+            }
+            free(dims);
+            if (!ok) {
+                free(got);
+                res.kind = R_WRONG;
+                res.detail = pool_fmt(p, "output '%s': the run's dims exceed the bound %s",
+                                      kt->src_name, shape_str(p, kt->t, kt->rank, kt->dims));
+                goto out;
+            }
+            fprintf(o->out, "%soutput '%s': %s at run time (bound %s)\n", prefix, kt->src_name,
+                    shape_str(p, kt->t, real.rank, real.dims),
+                    shape_str(p, kt->t, kt->rank, kt->dims));
+            glen = (size_t)real.n * (size_t)dt_size(kt->t);
+            kt = &real;
+        }
         char *detail = NULL;
         if (compare_output(o, p, kt, ev, got, glen, prefix, &detail) != 0 && res.kind == R_PASS) {
             res.kind = R_WRONG;
@@ -1424,9 +1464,9 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
         }
         free(got);
     }
-    if (file_exists(pool_fmt(p, "%s/output_%d.pb", ds, prog->noutputs))) {
+    if (file_exists(pool_fmt(p, "%s/output_%d.pb", ds, nmodel_out))) {
         fprintf(o->out, "%sthe dataset has more outputs than the model (%d)\n", prefix,
-                prog->noutputs);
+                nmodel_out);
         if (res.kind == R_PASS) res = model_error("the dataset has more outputs than the model");
     }
 out:

@@ -566,11 +566,13 @@ int gather_infer(Node *n)
     for (int d = 0; d < axis; d++) dims[r++] = x->dims[d];
     for (int d = 0; d < ind->rank; d++) dims[r++] = ind->dims[d];
     for (int d = axis + 1; d < x->rank; d++) dims[r++] = x->dims[d];
-    return set_out(n, 0, x->dt, rank, dims);
+    if (set_out(n, 0, x->dt, rank, dims)) return -1;
+    return node_in(n, 1)->dyn ? gather_dyn_infer(n) : 0;
 }
 
 int gather_lower(Node *n, Lower *L)
 {
+    if (node_in(n, 1)->dyn) return gather_dyn_lower(n, L);
     KB *k = L->k;
     const Type *x = &node_in(n, 0)->type, *ind = &node_in(n, 1)->type, *y = &node_out(n, 0)->type;
     int axis, vars[KIR_MAX_RANK], src[KIR_MAX_RANK];
