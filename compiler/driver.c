@@ -127,11 +127,51 @@ static void note_frozen(Pool *p, Graph *g, const Freeze *fz, int nfz, FILE *note
     }
 }
 
+/* --max-trip NODE=N: each NODE must be a Loop of the model (at any depth); the bounds go
+ * to the root graph, where loop_infer looks them up. 0, or -1 with *msg. */
+static int max_trip_bind(Pool *p, Graph *g, const DriverOpts *o, char **msg)
+{
+    for (int i = 0; o && i < o->nmax_trip; i++) {
+        int found = 0;
+        Graph *stack[64];
+        int ns = 0;
+        stack[ns++] = g;
+        while (ns && !found) {
+            Graph *h = stack[--ns];
+            for (int j = 0; j < h->nnodes && !found; j++) {
+                Node *n = h->nodes[j];
+                if (n->name && !strcmp(n->name, o->max_trip_nodes[i])) {
+                    if (n->op != OP_Loop) {
+                        *msg = pool_fmt(p, "%s: --max-trip %s: node '%s' is a %s, not a Loop",
+                                        g->file, n->name, n->name, n->op_type);
+                        return -1;
+                    }
+                    found = 1;
+                }
+                for (int a = 0; a < n->nattrs && ns < 64; a++)
+                    if (n->attrs[a].kind == A_GRAPH && n->attrs[a].g) stack[ns++] = n->attrs[a].g;
+            }
+        }
+        if (!found) {
+            *msg = pool_fmt(p, "%s: --max-trip %s: the model has no node named '%s'", g->file,
+                            o->max_trip_nodes[i], o->max_trip_nodes[i]);
+            return -1;
+        }
+    }
+    if (o) {
+        g->max_trip_nodes = o->max_trip_nodes;
+        g->max_trips = o->max_trips;
+        g->nmax_trip = o->nmax_trip;
+    }
+    return 0;
+}
+
 /* failed (may be NULL): where shape inference fails, the graph it failed on (its `need`
  * says which value an operator wanted at compile time). */
-static Graph *load_infer_ex(Pool *p, const char *model, const char **names, const Type *types,
-                            int nshapes, const Freeze *fz, int nfz, FILE *note,
-                            const char *prefix, char **msg, Graph **failed)
+static Graph *load_infer_ex(const DriverOpts *o, Pool *p, const char *model,
+                            const char **names, const Type *types, int nshapes,
+                            const Freeze *fz, int nfz, FILE *note, const char *prefix,
+                            char **msg, Graph **failed)
 {
     if (access(model, R_OK) != 0) {
         *msg = pool_fmt(p, "%s: cannot read model: %s", model, strerror(errno));
@@ -166,6 +206,7 @@ static Graph *load_infer_ex(Pool *p, const char *model, const char **names, cons
         }
     }
     note_frozen(p, g, fz, nfz, note, prefix);
+    if (max_trip_bind(p, g, o, msg) != 0) return NULL;
     if (shape_infer(g) != 0) {
         *msg = pool_strdup(p, g->err ? g->err : "shape inference failed");
         if (failed) *failed = g;
@@ -174,11 +215,11 @@ static Graph *load_infer_ex(Pool *p, const char *model, const char **names, cons
     return g;
 }
 
-static Graph *load_infer(Pool *p, const char *model, const char **names, const Type *types,
-                         int nshapes, const Freeze *fz, int nfz, FILE *note,
+static Graph *load_infer(const DriverOpts *o, Pool *p, const char *model, const char **names,
+                         const Type *types, int nshapes, const Freeze *fz, int nfz, FILE *note,
                          const char *prefix, char **msg)
 {
-    return load_infer_ex(p, model, names, types, nshapes, fz, nfz, note, prefix, msg, NULL);
+    return load_infer_ex(o, p, model, names, types, nshapes, fz, nfz, note, prefix, msg, NULL);
 }
 
 /* Lowers, applies the firmware API options (--arena, --weights, --io, sections) and plans;
@@ -654,7 +695,7 @@ int driver_compile(const DriverOpts *o)
     int rc = 1;
     const Target *t = resolve_target(o, p, &msg);
     const char *name = o->name ? o->name : default_name(p, o->model);
-    Graph *g = t ? load_infer(p, o->model, o->shape_names, o->shape_types, o->nshapes, o->freeze,
+    Graph *g = t ? load_infer(o, p, o->model, o->shape_names, o->shape_types, o->nshapes, o->freeze,
                               o->nfreeze, o->out, "", &msg)
                  : NULL;
     if (g && t->backend == BACKEND_HLS) {
@@ -797,7 +838,7 @@ int driver_report(const DriverOpts *o)
         msg = pool_fmt(p, "%s: %s", o->model, uns);
         goto done;
     }
-    Graph *g = load_infer(p, o->model, o->shape_names, o->shape_types, o->nshapes, o->freeze,
+    Graph *g = load_infer(o, p, o->model, o->shape_names, o->shape_types, o->nshapes, o->freeze,
                               o->nfreeze, o->out, "", &msg);
     const char *name = o->name ? o->name : default_name(p, o->model);
     HlsOptions hls;
@@ -1122,7 +1163,7 @@ static Graph *load_frozen(const DriverOpts *o, Pool *p, const Graph *g0, Graph *
         *nfrozen += added;
         if (!*nfrozen) break;
         failed = NULL;
-        Graph *g = load_infer_ex(p, o->model, names, types, nin, fz, nfz, NULL, prefix, msg,
+        Graph *g = load_infer_ex(o, p, o->model, names, types, nin, fz, nfz, NULL, prefix, msg,
                                  &failed);
         if (g) {
             note_frozen(p, g, fz, nfz, o->out, prefix);
@@ -1287,7 +1328,7 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
         }
     }
     Graph *failed = NULL;
-    Graph *g = load_infer_ex(p, o->model, names, types, nin, o->freeze, o->nfreeze, o->out,
+    Graph *g = load_infer_ex(o, p, o->model, names, types, nin, o->freeze, o->nfreeze, o->out,
                              prefix, &msg, &failed);
     if (!g && failed && failed->need) {
         /* An operator needs a value at compile time that comes from graph inputs
@@ -1526,7 +1567,7 @@ int driver_bench(const DriverOpts *o)
     KProg *prog = NULL;
     char *dir = NULL;
     const Target *t = resolve_target(o, p, &msg);
-    Graph *g = t ? load_infer(p, o->model, o->shape_names, o->shape_types, o->nshapes, o->freeze,
+    Graph *g = t ? load_infer(o, p, o->model, o->shape_names, o->shape_types, o->nshapes, o->freeze,
                               o->nfreeze, o->out, "", &msg)
                  : NULL;
     if (g && t->backend == BACKEND_HLS) {

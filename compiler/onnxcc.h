@@ -128,6 +128,9 @@ struct Graph {
     int ir_version;
     Pool *pool;
     char *err;            /* first error message (see node_err), or NULL */
+    const char *const *max_trip_nodes; /* root graph: --max-trip NODE=N, bounds of Loops */
+    const int64_t *max_trips;          /* without a static trip count */
+    int nmax_trip;
     Value *need;          /* with err: the value an operator needed at compile time and did
                            * not get (node_need_const); check freezes the inputs behind it */
     struct NameIndex *index; /* ir.c private: name -> value hash behind ir_value/ir_find */
@@ -373,6 +376,9 @@ typedef struct DriverOpts {
     int nshapes;
     const Freeze *freeze;          /* --freeze NAME=VALUES | NAME=@FILE */
     int nfreeze;
+    const char **max_trip_nodes;   /* --max-trip NODE=N */
+    int64_t *max_trips;
+    int nmax_trip;
     const char **datasets;         /* check: dataset directories */
     int ndatasets;
     double rtol, atol;             /* check tolerances */
