@@ -111,9 +111,67 @@ static double now_s(void)
 
 /* Loads the model with shape bindings and frozen inputs, says what was frozen (after
  * `prefix`, on `note`; NULL: silent) and infers shapes. NULL with *msg. */
-static Graph *load_infer(Pool *p, const char *model, const char **names, const Type *types,
-                         int nshapes, const Freeze *fz, int nfz, FILE *note,
-                         const char *prefix, char **msg)
+static void note_frozen(Pool *p, Graph *g, const Freeze *fz, int nfz, FILE *note,
+                        const char *prefix)
+{
+    for (int i = 0; note && i < nfz; i++) {
+        const Value *v = ir_find(g, fz[i].name);
+        if (!v) continue;
+        if (fz[i].value)
+            fprintf(note, "%snote: input '%s' frozen to its dataset value %s (an operator needs "
+                    "it at compile time; --freeze does this by hand)\n", prefix, v->name,
+                    freeze_describe(p, v));
+        else
+            fprintf(note, "%sfrozen: %s (compiled in; no longer a parameter of the run function)\n", prefix,
+                    freeze_describe(p, v));
+    }
+}
+
+/* --max-trip NODE=N: each NODE must be a Loop of the model (at any depth); the bounds go
+ * to the root graph, where loop_infer looks them up. 0, or -1 with *msg. */
+static int max_trip_bind(Pool *p, Graph *g, const DriverOpts *o, char **msg)
+{
+    for (int i = 0; o && i < o->nmax_trip; i++) {
+        int found = 0;
+        Graph *stack[64];
+        int ns = 0;
+        stack[ns++] = g;
+        while (ns && !found) {
+            Graph *h = stack[--ns];
+            for (int j = 0; j < h->nnodes && !found; j++) {
+                Node *n = h->nodes[j];
+                if (n->name && !strcmp(n->name, o->max_trip_nodes[i])) {
+                    if (n->op != OP_Loop) {
+                        *msg = pool_fmt(p, "%s: --max-trip %s: node '%s' is a %s, not a Loop",
+                                        g->file, n->name, n->name, n->op_type);
+                        return -1;
+                    }
+                    found = 1;
+                }
+                for (int a = 0; a < n->nattrs && ns < 64; a++)
+                    if (n->attrs[a].kind == A_GRAPH && n->attrs[a].g) stack[ns++] = n->attrs[a].g;
+            }
+        }
+        if (!found) {
+            *msg = pool_fmt(p, "%s: --max-trip %s: the model has no node named '%s'", g->file,
+                            o->max_trip_nodes[i], o->max_trip_nodes[i]);
+            return -1;
+        }
+    }
+    if (o) {
+        g->max_trip_nodes = o->max_trip_nodes;
+        g->max_trips = o->max_trips;
+        g->nmax_trip = o->nmax_trip;
+    }
+    return 0;
+}
+
+/* failed (may be NULL): where shape inference fails, the graph it failed on (its `need`
+ * says which value an operator wanted at compile time). */
+static Graph *load_infer_ex(const DriverOpts *o, Pool *p, const char *model,
+                            const char **names, const Type *types, int nshapes,
+                            const Freeze *fz, int nfz, FILE *note, const char *prefix,
+                            char **msg, Graph **failed)
 {
     if (access(model, R_OK) != 0) {
         *msg = pool_fmt(p, "%s: cannot read model: %s", model, strerror(errno));
@@ -147,22 +205,21 @@ static Graph *load_infer(Pool *p, const char *model, const char **names, const T
             return NULL;
         }
     }
-    for (int i = 0; note && i < nfz; i++) {
-        const Value *v = ir_find(g, fz[i].name);
-        if (!v) continue;
-        if (fz[i].value)
-            fprintf(note, "%snote: input '%s' frozen to its dataset value %s (an operator needs "
-                    "it at compile time; --freeze does this by hand)\n", prefix, v->name,
-                    freeze_describe(p, v));
-        else
-            fprintf(note, "%sfrozen: %s (compiled in; no longer a parameter of the run function)\n", prefix,
-                    freeze_describe(p, v));
-    }
+    note_frozen(p, g, fz, nfz, note, prefix);
+    if (max_trip_bind(p, g, o, msg) != 0) return NULL;
     if (shape_infer(g) != 0) {
         *msg = pool_strdup(p, g->err ? g->err : "shape inference failed");
+        if (failed) *failed = g;
         return NULL;
     }
     return g;
+}
+
+static Graph *load_infer(const DriverOpts *o, Pool *p, const char *model, const char **names,
+                         const Type *types, int nshapes, const Freeze *fz, int nfz, FILE *note,
+                         const char *prefix, char **msg)
+{
+    return load_infer_ex(o, p, model, names, types, nshapes, fz, nfz, note, prefix, msg, NULL);
 }
 
 /* Lowers, applies the firmware API options (--arena, --weights, --io, sections) and plans;
@@ -638,7 +695,7 @@ int driver_compile(const DriverOpts *o)
     int rc = 1;
     const Target *t = resolve_target(o, p, &msg);
     const char *name = o->name ? o->name : default_name(p, o->model);
-    Graph *g = t ? load_infer(p, o->model, o->shape_names, o->shape_types, o->nshapes, o->freeze,
+    Graph *g = t ? load_infer(o, p, o->model, o->shape_names, o->shape_types, o->nshapes, o->freeze,
                               o->nfreeze, o->out, "", &msg)
                  : NULL;
     if (g && t->backend == BACKEND_HLS) {
@@ -781,7 +838,7 @@ int driver_report(const DriverOpts *o)
         msg = pool_fmt(p, "%s: %s", o->model, uns);
         goto done;
     }
-    Graph *g = load_infer(p, o->model, o->shape_names, o->shape_types, o->nshapes, o->freeze,
+    Graph *g = load_infer(o, p, o->model, o->shape_names, o->shape_types, o->nshapes, o->freeze,
                               o->nfreeze, o->out, "", &msg);
     const char *name = o->name ? o->name : default_name(p, o->model);
     HlsOptions hls;
@@ -1056,15 +1113,18 @@ static int file_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
-/* Loads the model again with every scalar and small integer/bool graph input turned into
- * a constant holding the dataset's value. NULL with *msg; *nfrozen = how many were frozen. */
-/* check's specialisation: when an operator needs an input at compile time (node tests
- * feed Reshape's shape as a graph input), freeze the dataset's value of every small
- * integer (or one-element) input, through the same mechanism as --freeze, and say so.
- * *nfrozen: how many were frozen automatically. */
-static Graph *load_frozen(const DriverOpts *o, Pool *p, const Graph *g0, const char **names,
-                          const Type *types, Value **ins, int nin, const char *prefix,
-                          int *nfrozen, char **msg)
+/* check's specialisation: when an operator needs a value at compile time (node tests feed
+ * Reshape's shape or Resize's scales as graph inputs), freeze the dataset's value of the
+ * graph inputs that value is computed from, through the same mechanism as --freeze, and say
+ * so. Each round may uncover the next need (a folded shape feeding another operator), so
+ * it repeats while it finds new inputs to freeze. Every small integer (or one-element)
+ * input goes with the first round, as before the needs were tracked: parameters such as
+ * MelWeightMatrix's sample rate also fix loop bounds that HLS needs constant. `failed`: the
+ * graph the first try failed on. NULL with *msg; *nfrozen = how many were frozen
+ * automatically. */
+static Graph *load_frozen(const DriverOpts *o, Pool *p, const Graph *g0, Graph *failed,
+                          const char **names, const Type *types, Value **ins, int nin,
+                          const char *prefix, int *nfrozen, char **msg)
 {
     Freeze *fz = pool_alloc(p, sizeof *fz * (size_t)(nin + o->nfreeze + 1));
     int nfz = 0;
@@ -1085,8 +1145,32 @@ static Graph *load_frozen(const DriverOpts *o, Pool *p, const Graph *g0, const c
         nfz++;
         (*nfrozen)++;
     }
-    if (!*nfrozen) return NULL;
-    return load_infer(p, o->model, names, types, nin, fz, nfz, o->out, prefix, msg);
+    for (int round = 0; failed && failed->need && round < 16; round++) {
+        Value **behind;
+        int nb = graph_inputs_behind(failed, failed->need, &behind), added = 0;
+        for (int b = 0; b < nb; b++) {
+            int k = 0, dup = 0;
+            while (k < nin && strcmp(names[k], behind[b]->name)) k++;
+            for (int i = 0; i < nfz && !dup; i++) dup = !strcmp(fz[i].name, behind[b]->name);
+            /* a large input is data, not a parameter: specialising to it tests nothing */
+            if (k == nin || dup || type_numel(&ins[k]->type) > 4096) continue;
+            fz[nfz].name = names[k];
+            fz[nfz].value = ins[k];
+            nfz++;
+            added++;
+        }
+        if (!added && round > 0) break;   /* round 0 may try the small inputs alone */
+        *nfrozen += added;
+        if (!*nfrozen) break;
+        failed = NULL;
+        Graph *g = load_infer_ex(o, p, o->model, names, types, nin, fz, nfz, NULL, prefix, msg,
+                                 &failed);
+        if (g) {
+            note_frozen(p, g, fz, nfz, o->out, prefix);
+            return g;
+        }
+    }
+    return NULL;
 }
 
 /* Compiles the model for one dataset, builds and runs it, compares. Prints per-output
@@ -1243,15 +1327,16 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
             types[k] = ins[k]->type;
         }
     }
-    Graph *g = load_infer(p, o->model, names, types, nin, o->freeze, o->nfreeze, o->out, prefix,
-                          &msg);
-    if (!g && msg && strstr(msg, "constant")) {
-        /* An operator needs one of the inputs at compile time (Reshape's shape fed as a
-         * graph input, as node tests do): compile a model specialised to the dataset's
-         * value of its small integer inputs, and say so. */
+    Graph *failed = NULL;
+    Graph *g = load_infer_ex(o, p, o->model, names, types, nin, o->freeze, o->nfreeze, o->out,
+                             prefix, &msg, &failed);
+    if (!g && failed && failed->need) {
+        /* An operator needs a value at compile time that comes from graph inputs
+         * (Reshape's shape fed as a graph input, as node tests do): compile a model
+         * specialised to the dataset's values of those inputs, and say so. */
         char *msg2 = NULL;
         int nfrozen = 0;
-        g = load_frozen(o, p, g0, names, types, ins, nin, prefix, &nfrozen, &msg2);
+        g = load_frozen(o, p, g0, failed, names, types, ins, nin, prefix, &nfrozen, &msg2);
         if (!g && nfrozen) msg = msg2;
     }
     if (!g) return model_error(msg);
@@ -1352,7 +1437,10 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
     }
 
     res.kind = R_PASS;
-    for (int k = 0; k < prog->noutputs; k++) {
+    int nmodel_out = 0;   /* the real dims of dynamic outputs follow the model's outputs */
+    while (nmodel_out < prog->noutputs && !prog->tensors[prog->outputs[nmodel_out]].dims_for)
+        nmodel_out++;
+    for (int k = 0; k < nmodel_out; k++) {
         char *epath = pool_fmt(p, "%s/output_%d.pb", ds, k);
         const KTensor *kt = &prog->tensors[prog->outputs[k]];
         if (!file_exists(epath)) {
@@ -1373,6 +1461,43 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
             res.detail = pool_fmt(p, "the program wrote no output %d", k);
             goto out;
         }
+        KTensor real;   /* a dynamic output: its real dims, from the run's dims array */
+        if (kt->dims_t) {
+            int dk = 0;
+            while (dk < prog->noutputs && prog->outputs[dk] != kt->dims_t - 1) dk++;
+            unsigned char *dims = NULL;
+            size_t dlen = 0;
+            if (dk == prog->noutputs ||
+                read_file(pool_fmt(p, "%s/out_%d.bin", dir, dk), &dims, &dlen) != 0 ||
+                dlen != (size_t)kt->rank * 8) {
+                free(dims);
+                free(got);
+                res.kind = R_CRASH;
+                res.detail = pool_fmt(p, "the program wrote no dims for output %d", k);
+                goto out;
+            }
+            real = *kt;
+            real.n = 1;
+            int ok = 1;
+            for (int d = 0; d < kt->rank; d++) {
+                memcpy(&real.dims[d], dims + 8 * d, 8);
+                ok &= real.dims[d] >= 0 && real.dims[d] <= kt->dims[d];
+                real.n *= real.dims[d];
+            }
+            free(dims);
+            if (!ok) {
+                free(got);
+                res.kind = R_WRONG;
+                res.detail = pool_fmt(p, "output '%s': the run's dims exceed the bound %s",
+                                      kt->src_name, shape_str(p, kt->t, kt->rank, kt->dims));
+                goto out;
+            }
+            fprintf(o->out, "%soutput '%s': %s at run time (bound %s)\n", prefix, kt->src_name,
+                    shape_str(p, kt->t, real.rank, real.dims),
+                    shape_str(p, kt->t, kt->rank, kt->dims));
+            glen = (size_t)real.n * (size_t)dt_size(kt->t);
+            kt = &real;
+        }
         char *detail = NULL;
         if (compare_output(o, p, kt, ev, got, glen, prefix, &detail) != 0 && res.kind == R_PASS) {
             res.kind = R_WRONG;
@@ -1380,9 +1505,9 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
         }
         free(got);
     }
-    if (file_exists(pool_fmt(p, "%s/output_%d.pb", ds, prog->noutputs))) {
+    if (file_exists(pool_fmt(p, "%s/output_%d.pb", ds, nmodel_out))) {
         fprintf(o->out, "%sthe dataset has more outputs than the model (%d)\n", prefix,
-                prog->noutputs);
+                nmodel_out);
         if (res.kind == R_PASS) res = model_error("the dataset has more outputs than the model");
     }
 out:
@@ -1442,7 +1567,7 @@ int driver_bench(const DriverOpts *o)
     KProg *prog = NULL;
     char *dir = NULL;
     const Target *t = resolve_target(o, p, &msg);
-    Graph *g = t ? load_infer(p, o->model, o->shape_names, o->shape_types, o->nshapes, o->freeze,
+    Graph *g = t ? load_infer(o, p, o->model, o->shape_names, o->shape_types, o->nshapes, o->freeze,
                               o->nfreeze, o->out, "", &msg)
                  : NULL;
     if (g && t->backend == BACKEND_HLS) {

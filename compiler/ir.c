@@ -207,6 +207,88 @@ int node_err(const Node *n, const char *fmt, ...)
     return -1;
 }
 
+int node_need_const(const Node *n, const Value *v, const char *fmt, ...)
+{
+    if (!n || !n->g) return -1;
+    Graph *g = n->g;
+    StrBuf sb;
+    sb_init(&sb);
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vprintf(&sb, fmt, ap);
+    va_end(ap);
+    /* the need goes with the error it explains: only where this is the first error */
+    int first = !g->err;
+    set_err(g, pool_fmt(g->pool, "%s: node '%s' (%s): %s", g->file, n->name, n->op_type,
+                        sb.buf ? sb.buf : ""));
+    sb_free(&sb);
+    for (Graph *e = g; first && e; e = e->parent)
+        if (!e->need) e->need = (Value *)v;
+    return -1;
+}
+
+int graph_inputs_behind(Graph *g, const Value *v, Value ***out)
+{
+    Graph *root = g;
+    while (root->parent) root = root->parent;
+    Pool *p = root->pool;
+    *out = pool_alloc(p, sizeof **out * (size_t)(root->ninputs + 1));
+    if (!v) return 0;
+    /* a work list over producers; `seen` keeps shared subexpressions from multiplying */
+    size_t cap = 64, ns = 0, cs = 64;
+    const Value **work = malloc(cap * sizeof *work), **seen = malloc(cs * sizeof *seen);
+    size_t nw = 0;
+    int nin = 0;
+    if (!work || !seen) goto done;
+    work[nw++] = v;
+    while (nw) {
+        const Value *x = work[--nw];
+        int dup = 0;
+        for (size_t i = 0; i < ns && !dup; i++) dup = seen[i] == x;
+        if (dup) continue;
+        if (ns == cs) {
+            const Value **t = realloc(seen, 2 * cs * sizeof *seen);
+            if (!t) goto done;
+            seen = t;
+            cs *= 2;
+        }
+        seen[ns++] = x;
+        if (x->kind == V_INPUT) {
+            for (int k = 0; k < root->ninputs; k++)
+                if (root->inputs[k] == x) (*out)[nin++] = (Value *)x;
+            continue;
+        }
+        const Node *pn = x->producer;
+        if (!pn) continue;
+        for (int i = 0; i < pn->nin; i++) {
+            const Value *y = pn->in[i];
+            if (!y) continue;
+            if (nw == cap) {
+                const Value **t = realloc(work, 2 * cap * sizeof *work);
+                if (!t) goto done;
+                work = t;
+                cap *= 2;
+            }
+            work[nw++] = y;
+        }
+    }
+done:
+    free(work);
+    free(seen);
+    /* root input order, as --freeze and the notes list them */
+    for (int i = 1; i < nin; i++)
+        for (int j = i; j > 0; j--) {
+            int a = 0, b = 0;
+            while (root->inputs[a] != (*out)[j - 1]) a++;
+            while (root->inputs[b] != (*out)[j]) b++;
+            if (a < b) break;
+            Value *t = (*out)[j - 1];
+            (*out)[j - 1] = (*out)[j];
+            (*out)[j] = t;
+        }
+    return nin;
+}
+
 int graph_err(Graph *g, const char *fmt, ...)
 {
     if (!g) return -1;
@@ -582,8 +664,8 @@ int const_ints(const Node *n, int input, int64_t **vals)
     Value *v = node_in(n, input);
     if (!v) return node_err(n, "input %d is missing", input);
     if (!v->data || !v->has_type)
-        return node_err(n, "input %d '%s' must be a constant (an initializer or computable at "
-                        "compile time)", input, v->name);
+        return node_need_const(n, v, "input %d '%s' must be a constant (an initializer or "
+                               "computable at compile time)", input, v->name);
     if (!is_int_dt(v->type.dt))
         return node_err(n, "input %d '%s' must be an integer tensor, not %s", input, v->name,
                         dt_name(v->type.dt));

@@ -170,6 +170,12 @@ typedef struct KTensor {
     const void *data;      /* KT_CONST: n elements, host layout; bool = 1 byte */
     int64_t offset;        /* KT_ARENA: byte offset, set by the planner */
     int first, last;       /* KT_ARENA: first and last function index that touches it */
+    /* A data-dependent size (NonZero, Compress ...): dims[] above are upper bounds (the
+     * storage is sized by them) and each run writes the real dims into a companion
+     * int64[rank] tensor; the data is dense row-major in the real dims. Graph outputs'
+     * companions are outputs of NAME_run after the model's outputs. */
+    int dims_t;            /* id + 1 of this tensor's companion; 0: a static shape */
+    int dims_for;          /* this tensor is a companion: id + 1 of the tensor it sizes */
 } KTensor;
 
 typedef struct KProg {

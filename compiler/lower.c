@@ -169,7 +169,57 @@ static int new_tensor(LowerCtx *c, const Value *v, KTensorKind kind)
     t.kind = kind;
     t.data = kind == KT_CONST ? v->data : NULL;
     t.first = t.last = -1;
-    return kprog_tensor(prog, &t);
+    int id = kprog_tensor(prog, &t);
+    if (!v->dyn || kind == KT_CONST) return id;
+    if (kind == KT_INPUT) {
+        set_err(c, pool_fmt(c->p, "graph input '%s' has a data-dependent size", v->name));
+        return -1;
+    }
+    /* the real dims beside the bounded tensor: a NAME_run output of its own for a graph
+     * output (listed after the model's outputs by lower_graph), else an arena slot */
+    KTensor d;
+    memset(&d, 0, sizeof d);
+    d.name = unique_ident(c, NULL, pool_fmt(c->p, "%s_dims", prog->tensors[id].name), "dims");
+    d.src_name = pool_fmt(prog->pool, "real dims of '%s'", v->name ? v->name : "");
+    d.t = DT_I64;
+    d.rank = 1;
+    d.dims[0] = v->type.rank;
+    d.n = v->type.rank;
+    d.kind = kind == KT_OUTPUT ? KT_OUTPUT : KT_ARENA;
+    d.first = d.last = -1;
+    d.dims_for = id + 1;
+    int did = kprog_tensor(prog, &d);
+    prog->tensors[id].dims_t = did + 1;
+    return id;
+}
+
+/* the companion of a dyn value as a buffer of the current function, or -1 */
+static int dims_buf(LowerCtx *c, const Value *v, KBufRole role)
+{
+    if (c->standalone || c->scope || !v)
+        return set_err(c, pool_fmt(c->p, "value '%s' has a data-dependent size, which is not "
+                                   "supported here (inside a subgraph or while folding)",
+                                   v ? v->name : "?"));
+    int t = c->L.value_tensor[v->id];
+    if (t < 0 || !v->dyn || !c->L.prog->tensors[t].dims_t)
+        return set_err(c, pool_fmt(c->p, "internal: value '%s' has no real dims", v->name));
+    int d = c->L.prog->tensors[t].dims_t - 1;
+    KFunc *f = c->L.k->f;
+    for (int b = 0; b < f->nbufs; b++)
+        if (f->bufs[b].tensor == d && f->bufs[b].role == role) return b;
+    return kb_buf(c->L.k, DT_I64, c->L.prog->tensors[d].n, role, d);
+}
+
+int lw_in_dims(Lower *L, int i)
+{
+    if (lw_in(L, i) < 0) return -1;
+    return dims_buf((LowerCtx *)L, L->n->in[i], KR_IN);
+}
+
+int lw_out_dims(Lower *L, int i)
+{
+    if (lw_out(L, i) < 0) return -1;
+    return dims_buf((LowerCtx *)L, L->n->out[i], KR_OUT);
 }
 
 static int const_tensor(LowerCtx *c, const Value *v)
@@ -363,6 +413,12 @@ int lw_subgraph(Lower *L, Graph *sub, const int *in_bufs, const int *out_bufs)
         for (int j = 0; j < n->nout && !rc; j++) {
             Value *v = n->out[j];
             if (!v) continue;
+            if (v->dyn) {
+                rc = set_err(c, pool_fmt(c->p, "value '%s' has a data-dependent size inside "
+                                         "graph '%s', which is not supported yet", v->name,
+                                         sub->name));
+                break;
+            }
             if (sc.buf[v->id] < 0) {
                 int t = new_tensor(c, v, KT_ARENA);
                 if (t < 0) {
@@ -666,7 +722,7 @@ KProg *lower_graph(Graph *g, const char *name, const Target *t, char **err)
     int ncopies = 0;
 
     prog->inputs = pool_alloc(p, sizeof(int) * (size_t)(g->ninputs + 1));
-    prog->outputs = pool_alloc(p, sizeof(int) * (size_t)(g->noutputs + 1));
+    prog->outputs = pool_alloc(p, sizeof(int) * (size_t)(2 * g->noutputs + 1));
     for (int i = 0; i < g->ninputs; i++) {
         Value *v = g->inputs[i];
         int id = new_tensor(&c, v, KT_INPUT);
@@ -687,6 +743,11 @@ KProg *lower_graph(Graph *g, const char *name, const Target *t, char **err)
             set_err(&c, pool_fmt(p, "graph output '%s' is computed by no node", v->name));
             goto fail;
         }
+        if (src >= 0 && v->dyn) {
+            set_err(&c, pool_fmt(p, "graph output '%s' has a data-dependent size and is also "
+                                 "an input or another output, which is not supported", v->name));
+            goto fail;
+        }
         if (src >= 0) {
             copy_src[ncopies] = src;
             copy_dst[ncopies++] = id;
@@ -694,6 +755,12 @@ KProg *lower_graph(Graph *g, const char *name, const Target *t, char **err)
             c.L.value_tensor[v->id] = id;
         }
     }
+
+    /* the real dims of dynamic outputs come after every model output, so output K of the
+     * model stays parameter K among the outputs */
+    for (int i = 0, m = prog->noutputs; i < m; i++)
+        if (prog->tensors[prog->outputs[i]].dims_t)
+            prog->outputs[prog->noutputs++] = prog->tensors[prog->outputs[i]].dims_t - 1;
 
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = g->nodes[i];

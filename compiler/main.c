@@ -33,6 +33,9 @@ static const char usage[] =
     "                      separated by commas (sr=16000, shape=1,-1, flag=true) or\n"
     "                      NAME=@tensor.pb; the input leaves NAME_run and what it decides\n"
     "                      (a branch, a shape) folds away (compile, report, check, bench)\n"
+    "  --max-trip NODE=N   a Loop without a static trip count (no M, or M known only at run\n"
+    "                      time) runs at most N iterations (repeatable; compile, report,\n"
+    "                      check, bench): the static bound HLS and scan outputs need\n"
     "  --target TARGET     code generation target (default c; x86_64, aarch64: LLVM;\n"
     "                      nvptx: LLVM, PTX for NVIDIA GPUs; hls)\n"
     "  --cpu CPU           LLVM targets: CPU to tune for (x86-64, znver4, cortex-a72, sm_90,\n"
@@ -74,13 +77,14 @@ typedef enum { CMD_COMPILE, CMD_REPORT, CMD_CHECK, CMD_BENCH } Command;
  * error, not silently ignored. */
 enum { F_OUT = 1, F_NAME = 2, F_SHAPE = 4, F_TARGET = 8, F_TOL = 16, F_TIMEOUT = 32,
        F_KEEP = 64, F_RUNS = 128, F_CPU = 256, F_EMIT = 512, F_HLS = 1024, F_HLSDATA = 2048,
-       F_API = 4096, F_FREEZE = 8192 };
+       F_API = 4096, F_FREEZE = 8192, F_MAXTRIP = 16384 };
 static const unsigned allowed[] = {
     [CMD_COMPILE] = F_OUT | F_NAME | F_SHAPE | F_TARGET | F_CPU | F_EMIT | F_HLS | F_HLSDATA |
-                    F_API | F_FREEZE,
-    [CMD_REPORT] = F_SHAPE | F_TARGET | F_NAME | F_HLS | F_API | F_FREEZE,
-    [CMD_CHECK] = F_TOL | F_TIMEOUT | F_KEEP | F_TARGET | F_CPU | F_HLS | F_API | F_FREEZE,
-    [CMD_BENCH] = F_RUNS | F_SHAPE | F_TIMEOUT | F_TARGET | F_CPU | F_API | F_FREEZE,
+                    F_API | F_FREEZE | F_MAXTRIP,
+    [CMD_REPORT] = F_SHAPE | F_TARGET | F_NAME | F_HLS | F_API | F_FREEZE | F_MAXTRIP,
+    [CMD_CHECK] = F_TOL | F_TIMEOUT | F_KEEP | F_TARGET | F_CPU | F_HLS | F_API | F_FREEZE |
+                  F_MAXTRIP,
+    [CMD_BENCH] = F_RUNS | F_SHAPE | F_TIMEOUT | F_TARGET | F_CPU | F_API | F_FREEZE | F_MAXTRIP,
 };
 
 static int is_ident(const char *s)
@@ -132,6 +136,8 @@ int main(int argc, char **argv)
     const char **snames = pool_alloc(p, sizeof *snames * (size_t)argc);
     Type *stypes = pool_alloc(p, sizeof *stypes * (size_t)argc);
     Freeze *freezes = pool_alloc(p, sizeof *freezes * (size_t)argc);
+    const char **mt_nodes = pool_alloc(p, sizeof *mt_nodes * (size_t)argc);
+    int64_t *mt_vals = pool_alloc(p, sizeof *mt_vals * (size_t)argc);
     int rc = 2;
 
     for (int i = 2; i < argc; i++) {
@@ -158,6 +164,7 @@ int main(int argc, char **argv)
                         : !strcmp(a, "--name") ? F_NAME
                         : !strcmp(a, "--shape") ? F_SHAPE
                         : !strcmp(a, "--freeze") ? F_FREEZE
+                        : !strcmp(a, "--max-trip") ? F_MAXTRIP
                         : !strcmp(a, "--target") ? F_TARGET
                         : !strcmp(a, "--rtol") || !strcmp(a, "--atol") ? F_TOL
                         : !strcmp(a, "--timeout") ? F_TIMEOUT
@@ -290,6 +297,24 @@ int main(int argc, char **argv)
                 }
             o.nfreeze++;
             break;
+        case F_MAXTRIP: {
+            const char *e = strrchr(val, '=');
+            char *end = NULL;
+            long long nv = e && e != val ? strtoll(e + 1, &end, 10) : -1;
+            if (!e || e == val || !e[1] || *end || nv < 1 || nv > ((long long)1 << 40)) {
+                rc = usage_error("bad --max-trip '%s': expected NODE=N with N a positive "
+                                 "integer, e.g. loop_1=100", val);
+                goto out;
+            }
+            mt_nodes[o.nmax_trip] = pool_fmt(p, "%.*s", (int)(e - val), val);
+            for (int k = 0; k < o.nmax_trip; k++)
+                if (!strcmp(mt_nodes[k], mt_nodes[o.nmax_trip])) {
+                    rc = usage_error("--max-trip '%s' is given twice", mt_nodes[k]);
+                    goto out;
+                }
+            mt_vals[o.nmax_trip++] = nv;
+            break;
+        }
         case F_TARGET:
             if (!target_find(val)) {
                 fprintf(stderr, "onnxcc: unknown target '%s' (known: %s; see onnxcc --help)\n",
@@ -329,6 +354,8 @@ int main(int argc, char **argv)
     o.shape_names = snames;
     o.shape_types = stypes;
     o.freeze = freezes;
+    o.max_trip_nodes = mt_nodes;
+    o.max_trips = mt_vals;
     if ((o.cpu || o.features || o.emit_llvm) && target_find(o.target)->backend != BACKEND_LLVM &&
         target_find(o.target)->backend != BACKEND_NVPTX) {
         fprintf(stderr, "onnxcc: --cpu, --features and --emit-llvm apply to the LLVM targets "

@@ -47,6 +47,8 @@ struct Value {
     Node *producer;       /* NULL for inputs and weights */
     int is_output;        /* a graph output */
     int nuses;            /* number of node inputs that read it (set by ir_finish) */
+    unsigned dyn;         /* bit d: type.dims[d] is an upper bound; the real extent is known
+                           * at run time only (NonZero ...; see KTensor.dims_t) */
 };
 
 typedef enum { A_FLOAT, A_INT, A_STRING, A_TENSOR, A_GRAPH, A_FLOATS, A_INTS, A_STRINGS,
@@ -126,6 +128,11 @@ struct Graph {
     int ir_version;
     Pool *pool;
     char *err;            /* first error message (see node_err), or NULL */
+    const char *const *max_trip_nodes; /* root graph: --max-trip NODE=N, bounds of Loops */
+    const int64_t *max_trips;          /* without a static trip count */
+    int nmax_trip;
+    Value *need;          /* with err: the value an operator needed at compile time and did
+                           * not get (node_need_const); check freezes the inputs behind it */
     struct NameIndex *index; /* ir.c private: name -> value hash behind ir_value/ir_find */
 };
 
@@ -151,6 +158,13 @@ Value *node_out(const Node *n, int i);
  * returns -1, so an op can `return node_err(n, "...")`. graph_err is for errors with no node. */
 int node_err(const Node *n, const char *fmt, ...) ATTR_PRINTF(2, 3);
 int graph_err(Graph *g, const char *fmt, ...) ATTR_PRINTF(2, 3);
+/* node_err for a value the operator needs at compile time (a shape, scales, a count): also
+ * records v in g->need, so `check` can specialise the model to the dataset's values of the
+ * graph inputs it is computed from (graph_inputs_behind). */
+int node_need_const(const Node *n, const Value *v, const char *fmt, ...) ATTR_PRINTF(3, 4);
+/* The inputs of the root graph of g from which v is computed (v itself when it is one),
+ * in the root's input order; their count. */
+int graph_inputs_behind(Graph *g, const Value *v, Value ***out);
 
 /* Constant inputs (Reshape's shape, Slice's starts ...): reads a constant integer tensor
  * as int64 values. Returns the count, or -1 with node_err when not constant/not integer. */
@@ -224,6 +238,13 @@ extern const unsigned char op_fixed_point[OP_COUNT];
  * math kernels already run Exp/Tanh/Sigmoid/Erf, so those stay nodes of their own. */
 int ew_fusable(const Node *n, int with_vmath);
 
+/* ops/dynamic.c: 1 where input `input` of n may have a data-dependent size (Value.dyn);
+ * shape inference refuses any other consumer of such a value. Gather's variant for
+ * data-dependent indices (called by gather_infer/gather_lower). */
+int op_takes_dyn(const Node *n, int input);
+int gather_dyn_infer(Node *n);
+int gather_dyn_lower(Node *n, Lower *L);
+
 /* ops/common.c: shared helpers for the operator files */
 int set_out(Node *n, int i, DType dt, int rank, const int64_t *dims); /* 0, or -1 if out i absent */
 int set_out_type(Node *n, int i, const Type *t);
@@ -269,6 +290,11 @@ struct Lower {
 int lw_in(Lower *L, int i);     /* buffer of node input i (created on first use) */
 int lw_out(Lower *L, int i);    /* buffer of node output i */
 int lw_temp(Lower *L, DType t, int64_t n); /* scratch buffer live only during this node */
+/* The int64[rank] real dims of an input / output with a data-dependent size (Value.dyn),
+ * as a buffer of this node; -1 with an error where there is none (a static value, a
+ * subgraph, the folding interpreter). */
+int lw_in_dims(Lower *L, int i);
+int lw_out_dims(Lower *L, int i);
 /* A constant made while lowering (weights packed for a kernel): n elements of t at data,
  * which must live as long as the program (allocate it from L->prog->pool). With a key (what
  * it was made from: the source data and the layout's parameters), lw_const_find gives later
@@ -350,6 +376,9 @@ typedef struct DriverOpts {
     int nshapes;
     const Freeze *freeze;          /* --freeze NAME=VALUES | NAME=@FILE */
     int nfreeze;
+    const char **max_trip_nodes;   /* --max-trip NODE=N */
+    int64_t *max_trips;
+    int nmax_trip;
     const char **datasets;         /* check: dataset directories */
     int ndatasets;
     double rtol, atol;             /* check tolerances */

@@ -140,6 +140,12 @@ int shape_infer(Graph *g)
             if (!dt_supported(v->type.dt))
                 return node_err(n, "unsupported data type %s on input '%s'", dt_name(v->type.dt),
                                 v->name);
+            if (v->dyn && !op_takes_dyn(n, k))
+                return node_err(n, "input '%s' has a data-dependent size (at most %s, from "
+                                "node '%s' (%s)), which %s does not take yet", v->name,
+                                type_str(g->pool, &v->type),
+                                v->producer ? v->producer->name : "?",
+                                v->producer ? v->producer->op_type : "?", n->op_type);
         }
         if (op_table[n->op].infer(n) != 0) {
             if (!g->err) node_err(n, "shape inference failed");

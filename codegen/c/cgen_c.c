@@ -933,11 +933,26 @@ static char *gen_header(const KProg *p)
     for (int i = 0; i < p->ninputs; i++) sb_tensor_desc(&sb, &p->tensors[p->inputs[i]]);
     if (!p->ninputs) sb_puts(&sb, " *   (none)\n");
     sb_puts(&sb, " * Outputs:\n");
-    for (int i = 0; i < p->noutputs; i++) sb_tensor_desc(&sb, &p->tensors[p->outputs[i]]);
+    int ndyn = 0;
+    for (int i = 0; i < p->noutputs; i++) {
+        const KTensor *t = &p->tensors[p->outputs[i]];
+        sb_tensor_desc(&sb, t);
+        if (t->dims_t) {
+            sb_printf(&sb, " *     (a data-dependent size: at most the shape above; the run writes\n"
+                           " *     its real dims into %s)\n", p->tensors[t->dims_t - 1].name);
+            ndyn++;
+        }
+    }
     if (!p->noutputs) sb_puts(&sb, " *   (none)\n");
     sb_puts(&sb, " * Tensors are dense, row-major, host byte order; bool is one byte (0 or 1);\n"
                  " * float16 as IEEE binary16 bit patterns, bfloat16 as the upper 16 bits of a\n"
                  " * float32, both in uint16_t.\n");
+    if (ndyn)
+        sb_puts(&sb, " * Data-dependent sizes (NonZero ...): such an output is declared with its\n"
+                     " * upper bound, fixed at compile time, and followed after all the model's\n"
+                     " * outputs by an int64_t NAME_dims[rank] parameter into which each run writes\n"
+                     " * the real dims. The first prod(NAME_dims) elements hold the tensor, dense\n"
+                     " * and row-major in those dims; the rest of the array is unspecified.\n");
     if (p->io_in_arena)
         sb_puts(&sb, " * Inputs and outputs live inside the arena (--io in-arena): write the inputs\n"
                      " * through NAME_input_X(), run, read the outputs through NAME_output_Y().\n"

@@ -10,6 +10,7 @@ int set_out(Node *n, int i, DType dt, int rank, const int64_t *dims)
     if (rank < 0 || rank > KIR_MAX_RANK)
         return node_err(n, "output rank %d exceeds the supported maximum %d", rank, KIR_MAX_RANK);
     memset(&v->type, 0, sizeof v->type);
+    v->dyn = 0;   /* a static shape unless the op marks its bounded dims after this */
     v->type.dt = dt;
     v->type.rank = rank;
     for (int d = 0; d < rank; d++) {

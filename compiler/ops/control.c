@@ -131,6 +131,19 @@ static int loop_trip_const(const Node *n, int64_t *trip)
     return 1;
 }
 
+/* --max-trip NODE=N for this Loop (the root graph holds the bindings): 1 with *bound */
+static int loop_max_trip(const Node *n, int64_t *bound)
+{
+    const Graph *r = n->g;
+    while (r->parent) r = r->parent;
+    for (int i = 0; n->name && i < r->nmax_trip; i++)
+        if (!strcmp(r->max_trip_nodes[i], n->name)) {
+            *bound = r->max_trips[i];
+            return 1;
+        }
+    return 0;
+}
+
 int loop_infer(Node *n)
 {
     Graph *body = graph_attr(n, "body");
@@ -149,9 +162,11 @@ int loop_infer(Node *n)
     if (c && (c->type.dt != DT_BOOL || type_numel(&c->type) != 1))
         return node_err(n, "condition '%s' is %s; a bool scalar is expected", c->name,
                         type_str(n->g->pool, &c->type));
-    if (!m)
-        return node_err(n, "a Loop without a trip count M (ended by its condition alone) is "
-                        "not supported: its iterations have no static bound");
+    int64_t bound;
+    if (!m && !loop_max_trip(n, &bound))
+        return node_err(n, "a Loop without a trip count M (ended by its condition alone) has no "
+                        "static bound on its iterations: give one with --max-trip %s=N",
+                        n->name);
     for (int i = 0; i < nc; i++)
         if (!n->in[2 + i]) return node_err(n, "loop-carried initial value %d is empty", i);
     Value *bi[2] = { body->inputs[0], body->inputs[1] };
@@ -188,8 +203,9 @@ int loop_infer(Node *n)
     int64_t trip = 0;
     if (nk > 0) {
         if (!loop_trip_const(n, &trip))
-            return node_err(n, "scan outputs of a Loop whose trip count M is not a compile-time "
-                            "constant are not supported (their length would depend on data)");
+            return node_need_const(n, node_in(n, 0), "scan outputs of a Loop whose trip count M "
+                                   "is not a compile-time constant are not supported (their "
+                                   "length would depend on data)");
         if (!loop_never_exits(n, body))
             return node_err(n, "scan outputs of a Loop whose condition may end it early are not "
                             "supported (their length would depend on data; the condition is "
@@ -257,8 +273,12 @@ int loop_lower(Node *n, Lower *L)
     }
     int64_t trip;
     KExpr *hi;
+    int m_guard = -1;   /* --max-trip over a run-time M: the bound, and it < M inside */
     if (loop_trip_const(n, &trip)) {
         hi = kc_idx(k, trip);
+    } else if (loop_max_trip(n, &trip)) {
+        hi = kc_idx(k, trip);
+        if (node_in(n, 0) && (m_guard = lw_in(L, 0)) < 0) return -1;
     } else {
         int mb = lw_in(L, 0);
         if (mb < 0) return -1;
@@ -267,6 +287,8 @@ int loop_lower(Node *n, Lower *L)
     }
     int guard = !loop_never_exits(n, body);
     int it = kfor(k, kc_idx(k, 0), hi, KL_SERIAL);
+    if (m_guard >= 0)
+        kif(k, kbin(k, KB_LT, kcast(k, DT_I64, kvar(k, it)), kload(k, m_guard, kc_idx(k, 0))));
     if (guard) kif(k, kload(k, in_b[1], kc_idx(k, 0)));
     kstore(k, in_b[0], kc_idx(k, 0), kcast(k, DT_I64, kvar(k, it)));
     if (lw_subgraph(L, body, in_b, out_b)) return -1;
@@ -281,6 +303,7 @@ int loop_lower(Node *n, Lower *L)
         kend(k);
     }
     if (guard) kend(k);
+    if (m_guard >= 0) kend(k);
     kend(k);
     return 0;
 }

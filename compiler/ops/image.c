@@ -166,8 +166,8 @@ static int rz_params(Node *n, RzParams *p)
     if (zv) {
         if (!dt_is_int(zv->type.dt)) return node_err(n, "sizes must be int64");
         if (!zv->data)
-            return node_err(n, "sizes must be a compile-time constant (initializer or folded "
-                               "value): the output shape depends on it");
+            return node_need_const(n, zv, "sizes must be a compile-time constant (initializer "
+                                   "or folded value): the output shape depends on it");
         int64_t *sz;
         int cnt = const_ints(n, 3, &sz);
         if (cnt < 0) return -1;
@@ -185,8 +185,8 @@ static int rz_params(Node *n, RzParams *p)
     if (sv) {
         if (!dt_is_float(sv->type.dt)) return node_err(n, "scales must be float");
         if (!sv->data)
-            return node_err(n, "scales must be a compile-time constant (initializer or folded "
-                               "value): the output shape depends on it");
+            return node_need_const(n, sv, "scales must be a compile-time constant (initializer "
+                                   "or folded value): the output shape depends on it");
         if (type_numel(&sv->type) != p->rank)
             return node_err(n, "scales has %lld elements, the input has rank %d",
                             (long long)type_numel(&sv->type), p->rank);

@@ -43,8 +43,8 @@ static int const_scalar(Node *n, int i, const char *what, int64_t *out)
     if (!dt_is_int(v->type.dt)) return node_err(n, "%s must be an integer", what);
     if (type_numel(&v->type) != 1) return node_err(n, "%s must have one element", what);
     if (!v->data)
-        return node_err(n, "%s must be a compile-time constant (initializer or folded value): "
-                           "the output shape depends on it", what);
+        return node_need_const(n, v, "%s must be a compile-time constant (initializer or "
+                                     "folded value): the output shape depends on it", what);
     int64_t *vals;
     if (const_ints(n, i, &vals) != 1) return -1;
     *out = vals[0];

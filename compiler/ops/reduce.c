@@ -180,8 +180,8 @@ static int reduce_axes(Node *n, int rank, int *red, int *identity)
              * output shape (none: the default; as many as the rank: all, since ONNX
              * forbids repeated axes). Otherwise the shape would depend on values. */
             if (cnt != 0 && cnt != rank)
-                return node_err(n, "axes must be a constant (initializer or folded value): "
-                                   "the output shape depends on their values");
+                return node_need_const(n, a, "axes must be a constant (initializer or folded "
+                                             "value): the output shape depends on their values");
             for (int i = 0; i < rank; i++) red[i] = 1;
             if (cnt == 0 && attr_i(n, "noop_with_empty_axes", 0)) {
                 *identity = 1;

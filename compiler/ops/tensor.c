@@ -566,11 +566,13 @@ int gather_infer(Node *n)
     for (int d = 0; d < axis; d++) dims[r++] = x->dims[d];
     for (int d = 0; d < ind->rank; d++) dims[r++] = ind->dims[d];
     for (int d = axis + 1; d < x->rank; d++) dims[r++] = x->dims[d];
-    return set_out(n, 0, x->dt, rank, dims);
+    if (set_out(n, 0, x->dt, rank, dims)) return -1;
+    return node_in(n, 1)->dyn ? gather_dyn_infer(n) : 0;
 }
 
 int gather_lower(Node *n, Lower *L)
 {
+    if (node_in(n, 1)->dyn) return gather_dyn_lower(n, L);
     KB *k = L->k;
     const Type *x = &node_in(n, 0)->type, *ind = &node_in(n, 1)->type, *y = &node_out(n, 0)->type;
     int axis, vars[KIR_MAX_RANK], src[KIR_MAX_RANK];
@@ -998,7 +1000,7 @@ static int range_params(Node *n, DType *dt, int64_t *cnt)
         const Value *v = node_in(n, i);
         if (v->type.dt != *dt || type_numel(&v->type) != 1)
             return node_err(n, "start, limit and delta must be scalars of one type");
-        if (!v->data) return node_err(n, "Range needs constant inputs");
+        if (!v->data) return node_need_const(n, v, "Range needs constant inputs");
     }
     if (dt_is_float(*dt)) {
         double s = const_elem_f(node_in(n, 0), 0), l = const_elem_f(node_in(n, 1), 0);
@@ -1189,7 +1191,8 @@ static int onehot_params(Node *n, int *axis, int64_t *depth)
     const Type *ind = req_in(n, 0), *dt = req_in(n, 1), *vt = req_in(n, 2);
     if (!ind || !dt || !vt) return -1;
     if (type_numel(dt) != 1) return node_err(n, "depth must have one element");
-    if (!node_in(n, 1)->data) return node_err(n, "depth must be a compile-time constant");
+    if (!node_in(n, 1)->data)
+        return node_need_const(n, node_in(n, 1), "depth must be a compile-time constant");
     if (type_numel(vt) != 2) return node_err(n, "values must have two elements");
     double d = const_elem_f(node_in(n, 1), 0);
     if (!(d >= 1 && d <= (double)(1 << 30))) return node_err(n, "invalid depth %g", d);
@@ -1236,7 +1239,7 @@ static int compress_params(Node *n, int *axis, int64_t *len, int64_t **sel, int6
     if (!x || !c) return -1;
     const Value *cv = node_in(n, 1);
     if (c->rank != 1) return node_err(n, "condition must be 1-D");
-    if (!cv->data) return node_err(n, "condition must be a compile-time constant");
+    if (!cv->data) return node_need_const(n, cv, "condition must be a compile-time constant");
     *axis = -1;
     *len = type_numel(x);
     if (attr_get(n, "axis")) {

@@ -969,7 +969,7 @@ int main(int argc, char **argv)
         say("unexpected results: fix them, or if intended, regenerate the list with "
                "--update\n");
     /* Said openly: these pass only as models specialised to the test's input values. */
-    say("%d of the passes compiled a model specialised to the dataset (small integer inputs "
+    say("%d of the passes compiled a model specialised to the dataset (graph inputs "
         "that an operator needs at compile time, such as Reshape's shape, frozen to their "
         "values)\n", frozen);
     say("%d expected failures (see %s)\n", skipped, cfg.expect);

@@ -420,7 +420,8 @@ END_TEST
 /* ---- Loop ---- */
 
 /* acc = acc * 0.5 + x for each iteration; the body also gives acc + i as a scan output.
- * early: the body's condition is sum(acc) < limit (an early exit), trip count an input. */
+ * early: the body's condition is sum(acc) < limit (an early exit), trip count an input;
+ * early == 2: the same without any trip count M (bounded by --max-trip only). */
 static char *loop_model(int early)
 {
     int64_t d2[] = { 2 };
@@ -444,7 +445,8 @@ static char *loop_model(int early)
     ADD_OUT(b, vinfo("acc_out", F32, 1, d2, NULL));
     if (!early) ADD_OUT(b, vinfo("sc", F32, 1, d2, NULL));
     Onnx__GraphProto *g = graph("loop_graph");
-    Onnx__NodeProto *n = node("Loop", "the_loop", early ? "M,,a0" : "M,c0,a0",
+    Onnx__NodeProto *n = node("Loop", "the_loop",
+                              early == 2 ? ",,a0" : early ? "M,,a0" : "M,c0,a0",
                               early ? "acc" : "acc,scan");
     attr_graph(n, "body", b);
     ADD_NODE(g, n);
@@ -453,7 +455,7 @@ static char *loop_model(int early)
     ADD_INIT(g, ftensor("a0", 1, d2, a0, 2));
     ADD_IN(g, vinfo("x", F32, 1, d2, NULL));
     if (early) {
-        ADD_IN(g, vinfo("M", I64, 0, NULL, NULL));
+        if (early == 1) ADD_IN(g, vinfo("M", I64, 0, NULL, NULL));
         ADD_IN(g, vinfo("limit", F32, 0, NULL, NULL));
     } else {
         int64_t m = 4;
@@ -469,7 +471,8 @@ static char *loop_model(int early)
         int64_t d42[] = { 4, 2 };
         ADD_OUT(g, vinfo("scan", F32, 2, d42, NULL));
     }
-    return write_model(model(g, 13), early ? "loop_early.onnx" : "loop.onnx", NULL, NULL);
+    const char *file = early == 2 ? "loop_nom.onnx" : early ? "loop_early.onnx" : "loop.onnx";
+    return write_model(model(g, 13), file, NULL, NULL);
 }
 
 START_TEST(loop_constant_trip_count)
@@ -529,6 +532,46 @@ START_TEST(loop_early_exit)
 }
 END_TEST
 
+/* A Loop ended by its condition alone: refused without a bound, naming the flag; with
+ * --max-trip it runs at most N iterations on every target, HLS included (a static bound). */
+START_TEST(loop_without_m_max_trip)
+{
+    char *path = loop_model(2);
+    float x[2] = { 2, 1 }, limit = 5.5f;
+    int64_t d2[] = { 2 };
+    char *ds[2];
+    for (int c = 0; c < 2; c++) {
+        int bound = c == 0 ? 50 : 2;   /* the condition ends it first, then the bound does */
+        float acc[2] = { 1, -1 };
+        for (int it = 0; it < bound; it++) {
+            for (int j = 0; j < 2; j++) acc[j] = acc[j] * 0.5f + x[j];
+            if (!(acc[0] + acc[1] < limit)) break;
+        }
+        ds[c] = pool_fmt(P, "%s/nom%d", tmpdir, c);
+        write_tensor(ds[c], "input_0.pb", ftensor("x", 1, d2, x, 2));
+        write_tensor(ds[c], "input_1.pb", ftensor("limit", 0, NULL, &limit, 1));
+        write_tensor(ds[c], "output_0.pb", ftensor("acc", 1, d2, acc, 2));
+    }
+    const char *none[] = { "check", path, ds[0], NULL };
+    ck_assert_int_eq(run_onnxcc(none), 1);
+    ck_assert_msg(strstr(output, "node 'the_loop' (Loop)") &&
+                  strstr(output, "--max-trip the_loop=N"), "%s", output);
+    const char *targets[] = { "c", "hls", "x86_64" };
+    for (int t = 0; t < (cgen_llvm_available() ? 3 : 2); t++)
+        for (int c = 0; c < 2; c++) {
+            const char *a[] = { "check", path, ds[c], "--target", targets[t], "--max-trip",
+                                c == 0 ? "the_loop=50" : "the_loop=2", NULL };
+            ck_assert_msg(run_onnxcc(a) == 0, "%s %d: %s", targets[t], c, output);
+        }
+    const char *nope[] = { "check", path, ds[0], "--max-trip", "nope=3", NULL };
+    ck_assert_int_eq(run_onnxcc(nope), 1);
+    ck_assert_msg(strstr(output, "--max-trip nope: the model has no node named 'nope'"), "%s",
+                  output);
+    const char *zero[] = { "check", path, ds[0], "--max-trip", "the_loop=0", NULL };
+    ck_assert_int_eq(run_onnxcc(zero), 2);
+}
+END_TEST
+
 /* ---- Scan ---- */
 
 START_TEST(scan_reverse_axis1)
@@ -585,6 +628,7 @@ int main(void)
     tcase_add_test(tc, if_frozen_condition);
     tcase_add_test(tc, loop_constant_trip_count);
     tcase_add_test(tc, loop_early_exit);
+    tcase_add_test(tc, loop_without_m_max_trip);
     tcase_add_test(tc, scan_reverse_axis1);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

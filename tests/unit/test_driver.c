@@ -294,6 +294,21 @@ START_TEST(freeze_binds_an_input)
 }
 END_TEST
 
+/* check freezes exactly the inputs an operator needs at compile time, whatever their type:
+ * Resize's float scales, never the data X beside them. */
+START_TEST(check_freezes_what_an_operator_needs)
+{
+    if (!have_node_data("test_resize_upsample_scales_linear")) return;
+    const char *chk[] = { "check", NODE_DATA "/test_resize_upsample_scales_linear/model.onnx",
+                          NODE_DATA "/test_resize_upsample_scales_linear/test_data_set_0", NULL };
+    ck_assert_msg(run_onnxcc(chk) == 0, "%s", output);
+    ck_assert_str_eq(last_line(), "PASS");
+    ck_assert_ptr_nonnull(strstr(output, "input 'scales' frozen to its dataset value 'scales' = "
+                                         "float32[4] {1, 1, 2, 2}"));
+    ck_assert_ptr_null(strstr(output, "input 'X' frozen"));
+}
+END_TEST
+
 START_TEST(check_passes_on_node_test)
 {
     if (!have_node_data("test_add")) return;
@@ -456,6 +471,7 @@ int main(void)
     tcase_add_test(tc, shape_of_unknown_input_exit_1);
     tcase_add_test(tc, compile_writes_files);
     tcase_add_test(tc, freeze_binds_an_input);
+    tcase_add_test(tc, check_freezes_what_an_operator_needs);
     tcase_add_test(tc, check_passes_on_node_test);
     tcase_add_test(tc, check_catches_wrong_values);
     tcase_add_test(tc, check_missing_dataset);
