@@ -147,7 +147,9 @@ Value *ir_value(Graph *g, const char *name)
 /* A value is defined when something gives it contents: a node, the caller, or the model. */
 static int is_defined(const Value *v)
 {
-    return v->producer || v->kind != V_TEMP || v->data;
+    /* a sequence or optional is a compile-time fact even where no node produces it (the
+     * list of a SplitToSequence rewritten into a Split) */
+    return v->producer || v->kind != V_TEMP || v->data || v->seq || v->none;
 }
 
 Value *ir_find(Graph *g, const char *name)

@@ -61,6 +61,25 @@ int if_infer(Node *n)
         Value *o = n->out[i];
         if (!o) continue;
         const Value *tv = br[0]->outputs[i], *ev = br[1]->outputs[i];
+        if (taken < 0 && (value_is_list(tv) || value_is_list(ev)))
+            return node_need_const(n, c, "output %d is a sequence or optional, whose length "
+                                   "and presence are compile-time facts: the condition '%s' "
+                                   "must be known at compile time (--freeze)", i, c->name);
+        if (taken >= 0 && value_is_list(taken ? tv : ev)) {
+            /* the If only names a list of the taken branch's values: they must not need the
+             * branch's code, which a list output does not lower */
+            const Value *v = taken ? tv : ev;
+            for (int e = 0; v->seq && e < v->nelems; e++)
+                if (!v->elems[e]->data)
+                    return node_err(n, "output %d is a sequence whose element %d is computed "
+                                    "in the branch; only constant elements are supported", i, e);
+            o->seq = v->seq;
+            o->none = v->none;
+            o->elems = v->elems;
+            o->nelems = v->nelems;
+            o->type.dt = v->type.dt;
+            continue;
+        }
         if (taken >= 0) {
             const Value *v = taken ? tv : ev;
             o->type = v->type;
