@@ -121,7 +121,17 @@ struct Node {
                            * the Values they read and wrote (the inner ones no longer exist
                            * in the graph: they become scalars of one loop nest) */
     int nchain;
+    struct NodeOrig *orig; /* sequence.c: the node before shape inference rewrote it (into the
+                            * tensor op reading list elements), restored by ir_reset_inferred */
 };
+
+typedef struct NodeOrig {
+    int op, opset;
+    Value **in, **out;
+    int nin, nout, nattrs;
+} NodeOrig;
+/* Saves n as it is before a rewrite (once). */
+void node_save_orig(Node *n);
 
 struct Graph {
     const char *name;
@@ -153,6 +163,10 @@ Graph *ir_graph_new(Pool *p, const char *file);
 Value *ir_value(Graph *g, const char *name);           /* find or create by name */
 Value *ir_find(Graph *g, const char *name);            /* find in g or enclosing graphs */
 Node *ir_node(Graph *g, const char *name, const char *op_type, const char *domain);
+/* Forgets what shape inference derived in g (types, folded data, lists of the values its
+ * nodes produce), so it can be inferred again with other input types: a body run once per
+ * element or iteration (SequenceMap, a Loop over a sequence). */
+void ir_reset_inferred(Graph *g);
 /* Topological sort, use counts, dangling-edge and cycle checks. 0 or -1 (g->err set). */
 int ir_finish(Graph *g);
 

@@ -95,6 +95,7 @@ static int seq_position(Node *n, int input, int64_t len, int insert, int64_t *po
  * outputs, and runs that operator's shape rule: its lowering is then the new op's. */
 static int rewrite_as(Node *n, int op, int opset, Value **ins, int nin)
 {
+    node_save_orig(n);
     for (int i = 0; i < n->nin; i++)
         if (n->in[i]) n->in[i]->nuses--;
     n->in = pool_alloc(n->g->pool, sizeof *n->in * (size_t)(nin + 1));
@@ -219,6 +220,7 @@ int sequence_infer(Node *n)
         sv->type.dims[0] = cnt;
         sv->data = sizes;
         Value *seqv = out;
+        node_save_orig(n);
         n->out = pool_alloc(n->g->pool, sizeof *n->out * (size_t)(cnt + 1));
         for (int64_t i = 0; i < cnt; i++) {
             n->out[i] = ir_value(n->g, pool_fmt(n->g->pool, "%s[%lld]", seqv->name,
@@ -294,16 +296,7 @@ static Graph *map_body(Node *n)
  * fresh inference (the previous element's folded values would be stale). */
 static int map_infer_element(Node *n, Graph *body, Value **ins, int nin, int i)
 {
-    for (int v = 0; v < body->nvalues; v++) {
-        Value *bv = body->values[v];
-        if (!bv->producer) continue;
-        bv->has_type = 0;
-        bv->data = NULL;
-        bv->dyn = 0;
-        bv->seq = bv->none = 0;
-        bv->elems = NULL;
-        bv->nelems = 0;
-    }
+    ir_reset_inferred(body);
     for (int j = 0; j < nin; j++) {
         Value *src = ins[j]->seq ? ins[j]->elems[i] : ins[j];
         Value *bi = body->inputs[j];
@@ -360,6 +353,7 @@ int sequence_map_infer(Node *n)
             nout_v[i * nout + o] = e;
         }
     }
+    node_save_orig(n);
     for (int j = 0; j < nin; j++) ins[j]->nuses--;
     for (int k = 0; k < count * nin; k++) nin_v[k]->nuses++;
     n->in = nin_v;

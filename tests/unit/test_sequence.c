@@ -375,6 +375,7 @@ static Onnx__TensorProto *i64s(const char *name, const int64_t *v, int n, int ra
     return t;
 }
 
+
 /* ---- list operators inside a graph ---- */
 
 /* x, z: f32[2]. s = [x, x+x]; s2 = insert z at 0 -> [z, x, x+x]; s3 = erase -1 -> [z, x];
@@ -513,6 +514,71 @@ START_TEST(list_graph_io)
 }
 END_TEST
 
+
+/* ---- a Loop that carries a sequence: unrolled at compile time ---- */
+
+/* out = concat(Loop M=3 over s = [] inserting Add(e, e) each turn), e = SequenceAt(src, i)
+ * of an outer list of constants (runtime: e = Add(x, x) of a graph input, refused) */
+static char *loop_model(int runtime)
+{
+    int64_t d2[] = { 2 }, d6[] = { 6 };
+    Onnx__GraphProto *body = graph("body");
+    if (runtime)
+        ADD_NODE(body, node("Add", "e_rt", "x,x", "e"));
+    else
+        ADD_NODE(body, node("SequenceAt", "pick", "src,i", "e"));
+    ADD_NODE(body, node("Add", "twice", "e,e", "f"));
+    ADD_NODE(body, node("SequenceInsert", "grow", "s_in,f", "s_out"));
+    ADD_NODE(body, node("Identity", "keep", "c_in", "c_out"));
+    ADD_IN(body, vinfo("i", I64, 0, NULL, NULL));
+    ADD_IN(body, vinfo("c_in", BOOL, 0, NULL, NULL));
+    ADD_IN(body, vinfo("s_in", -1, 0, NULL, NULL));
+    ADD_OUT(body, vinfo("c_out", -1, 0, NULL, NULL));
+    ADD_OUT(body, vinfo("s_out", -1, 0, NULL, NULL));
+    Onnx__GraphProto *g = graph("loop_seq");
+    float k[3][2] = { { 1, 2 }, { 3, 4 }, { 5, 6 } };
+    ADD_INIT(g, ftensor("k0", 1, d2, k[0], 2));
+    ADD_INIT(g, ftensor("k1", 1, d2, k[1], 2));
+    ADD_INIT(g, ftensor("k2", 1, d2, k[2], 2));
+    int64_t three = 3;
+    ADD_INIT(g, i64s("M", &three, 1, 0));
+    ADD_NODE(g, node("SequenceConstruct", "src_make", "k0,k1,k2", "src"));
+    ADD_NODE(g, node("SequenceEmpty", "empty", NULL, "s0"));
+    Onnx__NodeProto *loop = node("Loop", "unroll", "M,,s0", "s_final");
+    attr(loop, "body", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH)->g = body;
+    ADD_NODE(g, loop);
+    Onnx__NodeProto *cat = node("ConcatFromSequence", "cat", "s_final", "y");
+    attr_int(cat, "axis", 0);
+    ADD_NODE(g, cat);
+    ADD_IN(g, vinfo("x", F32, 1, d2, NULL));
+    ADD_OUT(g, vinfo("y", F32, 1, d6, NULL));
+    return write_model(model(g, 16), runtime ? "loop_rt.onnx" : "loop.onnx", NULL, NULL);
+}
+
+START_TEST(loop_over_sequence_unrolled)
+{
+    char *path = loop_model(0);
+    char *err = NULL;
+    KProg *p = lower_model(path, NULL, &err);
+    ck_assert_msg(p, "%s", err);
+    for (int i = 0; i < p->nfuncs; i++)   /* folded whole: no function of the Loop is left */
+        ck_assert_msg(!strstr(p->funcs[i]->name, "unroll"), "%s", p->funcs[i]->name);
+    kprog_free(p);
+    /* each turn picks its own element: the rewrite of SequenceAt is undone per iteration */
+    float x[2] = { 0, 0 }, y[6] = { 2, 4, 6, 8, 10, 12 };
+    int64_t d2[] = { 2 }, d6[] = { 6 };
+    char *ds = pool_fmt(P, "%s/ds", tmpdir);
+    write_tensor(ds, "input_0.pb", ftensor("x", 1, d2, x, 2));
+    write_tensor(ds, "output_0.pb", ftensor("y", 1, d6, y, 6));
+    check_all_targets(path, ds);
+
+    char *rt = loop_model(1);
+    ck_assert_ptr_null(lower_model(rt, NULL, &err));
+    ck_assert_msg(strstr(err, "node 'unroll' (Loop)") && strstr(err, "computed at run time") &&
+                  !strchr(err, '\n'), "%s", err);
+}
+END_TEST
+
 START_TEST(list_errors)
 {
     int64_t d2[] = { 2 };
@@ -551,6 +617,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, list_ops_fold_away);
     tcase_add_test(tc, list_graph_io);
+    tcase_add_test(tc, loop_over_sequence_unrolled);
     tcase_add_test(tc, list_errors);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
