@@ -184,6 +184,8 @@ static Graph *load_infer_ex(const DriverOpts *o, Pool *p, const char *model,
     lo.nshapes = nshapes;
     lo.freeze = fz;
     lo.nfreeze = nfz;
+    lo.none_names = o->none_names;
+    lo.nnone = o->nnone;
     char *err = NULL;
     Graph *g = load_model(p, model, &lo, &err);
     if (!g) {
@@ -192,7 +194,13 @@ static Graph *load_infer_ex(const DriverOpts *o, Pool *p, const char *model,
     }
     for (int i = 0; i < nshapes; i++) {
         int found = 0;
-        for (int k = 0; k < g->ninputs && !found; k++) found = !strcmp(g->inputs[k]->name, names[i]);
+        for (int k = 0; k < g->ninputs && !found; k++) {
+            const char *in = g->inputs[k]->name;
+            size_t len = strlen(in);   /* a sequence's elements: NAME[K], NAME[] */
+            found = !strcmp(in, names[i]) ||
+                    (g->inputs[k]->decl != DECL_TENSOR && !strncmp(in, names[i], len) &&
+                     names[i][len] == '[');
+        }
         for (int k = 0; k < nfz && !found; k++) found = !strcmp(fz[k].name, names[i]);
         if (!found) {
             StrBuf sb;
@@ -1133,6 +1141,10 @@ static Graph *load_frozen(const DriverOpts *o, Pool *p, const Graph *g0, Graph *
         int user = 0;
         for (int i = 0; i < o->nfreeze; i++) user |= !strcmp(o->freeze[i].name, names[k]);
         if (user) continue;
+        int model_input = !g0;   /* not a sequence's element (NAME[K]) */
+        for (int j = 0; g0 && j < g0->ninputs; j++)
+            model_input |= !strcmp(g0->inputs[j]->name, names[k]) && !value_is_list(g0->inputs[j]);
+        if (!model_input) continue;
         DType dt = ins[k]->type.dt;
         int64_t numel = type_numel(&ins[k]->type);
         int small_int = (dt_is_int(dt) || dt == DT_BOOL) && numel <= 4096;
@@ -1281,9 +1293,10 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
         return model_error(pool_fmt(p, "%s: cannot read model: %s", o->model, strerror(errno)));
     LoadOptions lo;
     memset(&lo, 0, sizeof lo);
+    lo.unbound_ok = 1;   /* the declared kinds (sequence, optional) say how to read the data */
     char *lerr = NULL;
-    /* Without bindings the loader refuses symbolic input dims; g0 is then NULL and the
-     * dataset's tensor names say which input is which. */
+    /* Loaded without bindings, inputs of unknown dims stay untyped; where it fails anyway,
+     * g0 is NULL and the dataset's tensor names say which input is which. */
     Graph *g0 = load_model(p, o->model, &lo, &lerr);
     if (g0) {
         char *uns = shape_unsupported(g0);
@@ -1291,42 +1304,55 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
     }
     if (!file_exists(ds)) return model_error(pool_fmt(p, "%s: no such dataset directory", ds));
 
-    /* dataset inputs: input_0.pb, input_1.pb, ... bound to graph input K by position */
+    /* dataset inputs: input_0.pb, input_1.pb, ... bound to graph input K by position; a
+     * sequence's elements are bound as NAME[0], NAME[1] ... (NAME[] when it is empty), an
+     * optional without a value as absent: the compiled API follows the dataset */
     Value **ins = NULL;
-    int nin = 0;
-    size_t capin = 0;
-    for (int k = 0;; k++) {
+    const char **names = NULL, **nones = NULL;
+    Type *types = NULL;
+    int nin = 0, nnames = 0, ntypes = 0, nfiles = 0, nnone = 0;
+    size_t capin = 0, capnames = 0, captypes = 0, capnones = 0;
+    for (int k = 0;; k++, nfiles++) {
         char *path = pool_fmt(p, "%s/input_%d.pb", ds, k);
         if (!file_exists(path)) break;
-        char *err = NULL;
-        Value *v = load_tensor_file(p, path, &err);
-        if (!v && !g0) return model_error(pool_strdup(p, lerr ? lerr : "cannot load the model"));
-        if (!v) return model_error(pool_strdup(p, err ? err : path));
-        VEC_PUSH(p, ins, nin, capin, v);
-    }
-    const char **names = pool_alloc(p, sizeof *names * (size_t)(nin + 1));
-    Type *types = pool_alloc(p, sizeof *types * (size_t)(nin + 1));
-    if (!g0) {
-        for (int k = 0; k < nin; k++) {
-            if (!ins[k]->name || !*ins[k]->name)
-                return model_error(pool_strdup(p, lerr ? lerr : "cannot load the model"));
-            names[k] = ins[k]->name;
-            types[k] = ins[k]->type;
-        }
-    } else {
-        if (nin != g0->ninputs)
-            return model_error(pool_fmt(p, "%s has %d inputs, the model has %d", ds, nin,
+        if (g0 && k >= g0->ninputs)
+            return model_error(pool_fmt(p, "%s has more inputs than the model (%d)", ds,
                                         g0->ninputs));
-        for (int k = 0; k < nin; k++) {
-            const Value *gi = g0->inputs[k];
-            if (gi->has_type && !same_dtype(gi->type.dt, ins[k]->type.dt))
+        const Value *gi = g0 ? g0->inputs[k] : NULL;
+        char *err = NULL;
+        DataFile df;
+        if (load_data_file(p, path, gi ? gi->decl : DECL_TENSOR, &df, &err) != 0) {
+            if (!g0) return model_error(pool_strdup(p, lerr ? lerr : "cannot load the model"));
+            return model_error(pool_strdup(p, err ? err : path));
+        }
+        const char *nm = gi ? gi->name : df.name;
+        if (!nm || !*nm) return model_error(pool_strdup(p, lerr ? lerr : "cannot load the model"));
+        if (df.none) VEC_PUSH(p, nones, nnone, capnones, nm);
+        if (df.seq && !df.n) {   /* an empty sequence: bound, with no element to pass */
+            Value *dummy = pool_alloc(p, sizeof *dummy);
+            dummy->type.dt = gi ? gi->type.dt : DT_F32;
+            VEC_PUSH(p, names, nnames, capnames, pool_fmt(p, "%s[]", nm));
+            VEC_PUSH(p, types, ntypes, captypes, dummy->type);
+            VEC_PUSH(p, ins, nin, capin, dummy);
+        }
+        for (int e = 0; e < df.n; e++) {
+            Value *v = df.elems[e];
+            if (gi && gi->type.dt && !same_dtype(gi->type.dt, v->type.dt))
                 return model_error(pool_fmt(p, "input %d ('%s') is %s in the dataset, %s in "
-                                            "the model", k, gi->name, dt_name(ins[k]->type.dt),
+                                            "the model", k, gi->name, dt_name(v->type.dt),
                                             dt_name(gi->type.dt)));
-            names[k] = gi->name;
-            types[k] = ins[k]->type;
+            VEC_PUSH(p, names, nnames, capnames, df.seq ? pool_fmt(p, "%s[%d]", nm, e) : nm);
+            VEC_PUSH(p, types, ntypes, captypes, v->type);
+            VEC_PUSH(p, ins, nin, capin, v);
         }
     }
+    if (g0 && nfiles != g0->ninputs)
+        return model_error(pool_fmt(p, "%s has %d inputs, the model has %d", ds, nfiles,
+                                    g0->ninputs));
+    DriverOpts lo_opts = *o;   /* the optionals the dataset leaves empty */
+    lo_opts.none_names = nones;
+    lo_opts.nnone = nnone;
+    o = &lo_opts;
     Graph *failed = NULL;
     Graph *g = load_infer_ex(o, p, o->model, names, types, nin, o->freeze, o->nfreeze, o->out,
                              prefix, &msg, &failed);
@@ -1440,74 +1466,99 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
     int nmodel_out = 0;   /* the real dims of dynamic outputs follow the model's outputs */
     while (nmodel_out < prog->noutputs && !prog->tensors[prog->outputs[nmodel_out]].dims_for)
         nmodel_out++;
-    for (int k = 0; k < nmodel_out; k++) {
-        char *epath = pool_fmt(p, "%s/output_%d.pb", ds, k);
-        const KTensor *kt = &prog->tensors[prog->outputs[k]];
+    /* model output M is NAME_run's outputs [first, first + count): one for a tensor, one
+     * per element for a sequence, none for an empty optional */
+    int first = 0;
+    for (int m = 0; m < g->noutputs; m++) {
+        const Value *gv = g->outputs[m];
+        int count = gv->none ? 0 : gv->seq ? gv->nelems : 1;
+        char *epath = pool_fmt(p, "%s/output_%d.pb", ds, m);
         if (!file_exists(epath)) {
             fprintf(o->out, "%soutput '%s': no expected data, not compared\n", prefix,
-                    kt->src_name);
+                    gv->name);
+            first += count;
             continue;
         }
         char *err = NULL;
-        Value *ev = load_tensor_file(p, epath, &err);
-        if (!ev) {
+        DataFile df;
+        if (load_data_file(p, epath, gv->decl, &df, &err) != 0) {
             res = model_error(pool_strdup(p, err ? err : epath));
             goto out;
         }
-        unsigned char *got = NULL;
-        size_t glen = 0;
-        if (read_file(pool_fmt(p, "%s/out_%d.bin", dir, k), &got, &glen) != 0) {
-            res.kind = R_CRASH;
-            res.detail = pool_fmt(p, "the program wrote no output %d", k);
-            goto out;
-        }
-        KTensor real;   /* a dynamic output: its real dims, from the run's dims array */
-        if (kt->dims_t) {
-            int dk = 0;
-            while (dk < prog->noutputs && prog->outputs[dk] != kt->dims_t - 1) dk++;
-            unsigned char *dims = NULL;
-            size_t dlen = 0;
-            if (dk == prog->noutputs ||
-                read_file(pool_fmt(p, "%s/out_%d.bin", dir, dk), &dims, &dlen) != 0 ||
-                dlen != (size_t)kt->rank * 8) {
-                free(dims);
-                free(got);
-                res.kind = R_CRASH;
-                res.detail = pool_fmt(p, "the program wrote no dims for output %d", k);
-                goto out;
-            }
-            real = *kt;
-            real.n = 1;
-            int ok = 1;
-            for (int d = 0; d < kt->rank; d++) {
-                memcpy(&real.dims[d], dims + 8 * d, 8);
-                ok &= real.dims[d] >= 0 && real.dims[d] <= kt->dims[d];
-                real.n *= real.dims[d];
-            }
-            free(dims);
-            if (!ok) {
-                free(got);
-                res.kind = R_WRONG;
-                res.detail = pool_fmt(p, "output '%s': the run's dims exceed the bound %s",
-                                      kt->src_name, shape_str(p, kt->t, kt->rank, kt->dims));
-                goto out;
-            }
-            fprintf(o->out, "%soutput '%s': %s at run time (bound %s)\n", prefix, kt->src_name,
-                    shape_str(p, kt->t, real.rank, real.dims),
-                    shape_str(p, kt->t, kt->rank, kt->dims));
-            glen = (size_t)real.n * (size_t)dt_size(kt->t);
-            kt = &real;
-        }
-        char *detail = NULL;
-        if (compare_output(o, p, kt, ev, got, glen, prefix, &detail) != 0 && res.kind == R_PASS) {
+        if (df.n != count || df.none != gv->none) {
             res.kind = R_WRONG;
-            res.detail = detail;
+            res.detail = pool_fmt(p, "output '%s': the model gives %s, the dataset %s",
+                                  gv->name,
+                                  gv->none ? "no value" : pool_fmt(p, "%d tensor(s)", count),
+                                  df.none ? "no value" : pool_fmt(p, "%d tensor(s)", df.n));
+            first += count;
+            continue;
         }
-        free(got);
+        for (int e = 0; e < count; e++) {
+            int k = first + e;
+            Value *ev = df.elems[e];
+            const KTensor *kt = &prog->tensors[prog->outputs[k]];
+            unsigned char *got = NULL;
+            size_t glen = 0;
+            if (read_file(pool_fmt(p, "%s/out_%d.bin", dir, k), &got, &glen) != 0) {
+                res.kind = R_CRASH;
+                res.detail = pool_fmt(p, "the program wrote no output %d", k);
+                goto out;
+            }
+            KTensor real;   /* a dynamic output: its real dims, from the run's dims array */
+            if (kt->dims_t) {
+                int dk = 0;
+                while (dk < prog->noutputs && prog->outputs[dk] != kt->dims_t - 1) dk++;
+                unsigned char *dims = NULL;
+                size_t dlen = 0;
+                if (dk == prog->noutputs ||
+                    read_file(pool_fmt(p, "%s/out_%d.bin", dir, dk), &dims, &dlen) != 0 ||
+                    dlen != (size_t)kt->rank * 8) {
+                    free(dims);
+                    free(got);
+                    res.kind = R_CRASH;
+                    res.detail = pool_fmt(p, "the program wrote no dims for output %d", k);
+                    goto out;
+                }
+                real = *kt;
+                real.n = 1;
+                int ok = 1;
+                for (int d = 0; d < kt->rank; d++) {
+                    memcpy(&real.dims[d], dims + 8 * d, 8);
+                    ok &= real.dims[d] >= 0 && real.dims[d] <= kt->dims[d];
+                    real.n *= real.dims[d];
+                }
+                free(dims);
+                if (!ok) {
+                    free(got);
+                    res.kind = R_WRONG;
+                    res.detail = pool_fmt(p, "output '%s': the run's dims exceed the bound %s",
+                                          kt->src_name, shape_str(p, kt->t, kt->rank, kt->dims));
+                    goto out;
+                }
+                fprintf(o->out, "%soutput '%s': %s at run time (bound %s)\n", prefix, kt->src_name,
+                        shape_str(p, kt->t, real.rank, real.dims),
+                        shape_str(p, kt->t, kt->rank, kt->dims));
+                glen = (size_t)real.n * (size_t)dt_size(kt->t);
+                kt = &real;
+            }
+            char *detail = NULL;
+            if (compare_output(o, p, kt, ev, got, glen, prefix, &detail) != 0 && res.kind == R_PASS) {
+                res.kind = R_WRONG;
+                res.detail = detail;
+            }
+            free(got);
+        }
+        first += count;
     }
-    if (file_exists(pool_fmt(p, "%s/output_%d.pb", ds, nmodel_out))) {
+    if (first != nmodel_out && res.kind == R_PASS) {
+        res = model_error(pool_fmt(p, "internal: %d program outputs for the model's %d",
+                                   nmodel_out, first));
+        goto out;
+    }
+    if (file_exists(pool_fmt(p, "%s/output_%d.pb", ds, g->noutputs))) {
         fprintf(o->out, "%sthe dataset has more outputs than the model (%d)\n", prefix,
-                nmodel_out);
+                g->noutputs);
         if (res.kind == R_PASS) res = model_error("the dataset has more outputs than the model");
     }
 out:

@@ -147,7 +147,9 @@ Value *ir_value(Graph *g, const char *name)
 /* A value is defined when something gives it contents: a node, the caller, or the model. */
 static int is_defined(const Value *v)
 {
-    return v->producer || v->kind != V_TEMP || v->data;
+    /* a sequence or optional is a compile-time fact even where no node produces it (the
+     * list of a SplitToSequence rewritten into a Split) */
+    return v->producer || v->kind != V_TEMP || v->data || v->seq || v->none;
 }
 
 Value *ir_find(Graph *g, const char *name)
@@ -519,6 +521,57 @@ static int finish_rec(Graph *g)
         })
     }
     return 0;
+}
+
+void node_save_orig(Node *n)
+{
+    if (n->orig) return;
+    NodeOrig *o = pool_alloc(n->g->pool, sizeof *o);
+    *o = (NodeOrig){ n->op, n->opset, n->in, n->out, n->nin, n->nout, n->nattrs };
+    n->orig = o;
+}
+
+void ir_reset_inferred(Graph *g)
+{
+    /* rewritten nodes first: the rewrite read the lists of the previous inference */
+    for (int i = 0; i < g->nnodes; i++) {
+        Node *n = g->nodes[i];
+        const NodeOrig *o = n->orig;
+        if (!o) continue;
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k]) n->in[k]->nuses--;
+        for (int k = 0; k < o->nin; k++)
+            if (o->in[k]) o->in[k]->nuses++;
+        n->op = o->op;
+        n->opset = o->opset;
+        n->in = o->in;
+        n->nin = o->nin;
+        n->out = o->out;
+        n->nout = o->nout;
+        n->nattrs = o->nattrs;
+        for (int k = 0; k < n->nout; k++)
+            if (n->out[k]) n->out[k]->producer = n;
+    }
+    /* nested bodies fold too: their folded values may differ with the new types */
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = g->nodes[i];
+        for (int a = 0; a < n->nattrs; a++) {
+            const Attr *at = &n->attrs[a];
+            if (at->kind == A_GRAPH && at->g) ir_reset_inferred(at->g);
+            for (int k = 0; at->kind == A_GRAPHS && k < at->n; k++)
+                if (at->graphs[k]) ir_reset_inferred(at->graphs[k]);
+        }
+    }
+    for (int v = 0; v < g->nvalues; v++) {
+        Value *bv = g->values[v];
+        if (!bv->producer) continue;
+        bv->has_type = 0;
+        bv->data = NULL;
+        bv->dyn = 0;
+        bv->seq = bv->none = 0;
+        bv->elems = NULL;
+        bv->nelems = 0;
+    }
 }
 
 int ir_finish(Graph *g)

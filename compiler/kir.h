@@ -198,6 +198,8 @@ typedef struct KProg {
                                 * are byte offsets in it; NAME_run(..., const void *weights) */
     int io_in_arena;           /* inputs/outputs planned inside the arena (offset set),
                                 * reached through NAME_input_X()/NAME_output_Y() accessors */
+    int list_io;               /* a model input or output is a sequence or an optional:
+                                * one parameter per element, none for an absent optional */
     const char *section_arena;   /* __attribute__((section(...))) on the arena, or NULL */
     const char *section_weights; /* ... on the weights, or NULL */
     int64_t weights_bytes;     /* weights_bin: size of the blob */

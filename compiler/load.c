@@ -695,6 +695,25 @@ static const char *type_case_name(int c)
 
 /* Declared type of a graph input. Unknown dims are -1 with a DimSym; an absent shape
  * leaves rank -1 (the model-level check below turns both into messages). */
+static int read_tensor_type(Ld *ld, Value *v, const Onnx__TypeProto__Tensor *tt, int nested);
+
+/* A sequence's or optional's element type: a tensor, or (optional only) a sequence of
+ * tensors. Sets v->seq for a sequence; the element tensor type goes to v->type. */
+static int read_elem_type(Ld *ld, Value *v, const Onnx__TypeProto *et, int allow_seq,
+                          const char *what)
+{
+    if (et && et->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE && allow_seq) {
+        v->seq = 1;
+        v->nelems = -1;
+        return read_elem_type(ld, v, et->sequence_type ? et->sequence_type->elem_type : NULL,
+                              0, "a sequence");
+    }
+    if (!et || et->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
+        return ld_err(ld, "input '%s' is %s of %s; only tensor elements are supported",
+                      v->name, what, et ? type_case_name(et->value_case) : "no declared type");
+    return read_tensor_type(ld, v, et->tensor_type, 0);
+}
+
 static int read_input_type(Ld *ld, Value *v, const Onnx__ValueInfoProto *vi, int nested)
 {
     const Onnx__TypeProto *tp = vi->type;
@@ -703,12 +722,30 @@ static int read_input_type(Ld *ld, Value *v, const Onnx__ValueInfoProto *vi, int
         if (nested) return 0;
         return ld_err(ld, "input '%s' has no type", v->name);
     }
+    if (!nested && tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE) {
+        v->decl = DECL_SEQ;
+        v->seq = 1;
+        v->nelems = -1;
+        return read_elem_type(ld, v, tp->sequence_type ? tp->sequence_type->elem_type : NULL,
+                              0, "a sequence");
+    }
+    if (!nested && tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE) {
+        if (read_elem_type(ld, v, tp->optional_type ? tp->optional_type->elem_type : NULL, 1,
+                           "an optional"))
+            return -1;
+        v->decl = v->seq ? DECL_OPT_SEQ : DECL_OPT_TENSOR;
+        return 0;
+    }
     if (tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
         if (nested) return 0;
-        return ld_err(ld, "input '%s' is %s; only tensor inputs are supported", v->name,
-                      type_case_name(tp->value_case));
+        return ld_err(ld, "input '%s' is %s; only tensors, sequences of tensors and optionals "
+                      "are supported", v->name, type_case_name(tp->value_case));
     }
-    const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+    return read_tensor_type(ld, v, tp->tensor_type, nested);
+}
+
+static int read_tensor_type(Ld *ld, Value *v, const Onnx__TypeProto__Tensor *tt, int nested)
+{
     int dt = tt && tt->has_elem_type ? tt->elem_type : 0;
     if (!known_dtype(dt)) {
         if (nested && !dt) return 0;
@@ -784,6 +821,15 @@ static int fill_graph(Ld *ld, Graph *g, const Onnx__GraphProto *gp, const Scope 
             return ld_err(ld, "graph output #%zu has no name", i);
         Value *v = ir_value(g, map_name(ld, sc, vi->name));
         v->is_output = 1;
+        const Onnx__TypeProto *tp = vi->type;
+        if (!nested && tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE)
+            v->decl = DECL_SEQ;
+        if (!nested && tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE)
+            v->decl = tp->optional_type && tp->optional_type->elem_type &&
+                              tp->optional_type->elem_type->value_case ==
+                                  ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE
+                          ? DECL_OPT_SEQ
+                          : DECL_OPT_TENSOR;
         g->outputs[g->noutputs++] = v;
     }
     return 0;
@@ -819,12 +865,98 @@ static const char *sym_at(const Value *v, int axis)
     return NULL;
 }
 
+/* "X[K]" or "X[]" where X is a sequence input of g: its input index, and K (-1 for "X[]",
+ * the binding of an empty sequence). 0 when nm is no such name. */
+static int seq_binding(const Graph *g, const char *nm, int *input, int64_t *index)
+{
+    const char *br = strchr(nm, '[');
+    size_t len = strlen(nm);
+    if (!br || len < 2 || nm[len - 1] != ']') return 0;
+    for (int k = 0; k < g->ninputs; k++) {
+        const Value *v = g->inputs[k];
+        if (!v->seq || strlen(v->name) != (size_t)(br - nm) || strncmp(v->name, nm, br - nm))
+            continue;
+        *input = k;
+        *index = -1;
+        if (br[1] == ']') return 1;
+        char *end = NULL;
+        long long i = strtoll(br + 1, &end, 10);
+        if (end == nm + len - 1 && i >= 0 && i < 65536) {
+            *index = i;
+            return 1;
+        }
+        return 0;
+    }
+    return 0;
+}
+
+/* Sequence inputs get their elements from bindings named "X[0]", "X[1]" ... (each a
+ * tensor input of NAME_run of its own; "X[]" binds an empty sequence); an optional input
+ * named in none_names is bound as absent. Both are facts of the compiled API. */
+static int bind_lists(Ld *ld, Graph *g, const LoadOptions *opt)
+{
+    Pool *p = ld->p;
+    for (int i = 0; opt && i < opt->nnone; i++) {
+        int k = 0;
+        while (k < g->ninputs && strcmp(g->inputs[k]->name, opt->none_names[i])) k++;
+        if (k == g->ninputs || g->inputs[k]->decl < DECL_OPT_TENSOR)
+            return ld_err(ld, "--none %s: '%s' is not an optional graph input",
+                          opt->none_names[i], opt->none_names[i]);
+        Value *v = g->inputs[k];
+        v->none = 1;
+        v->seq = 0;
+        v->nelems = 0;
+    }
+    for (int i = 0; opt && i < opt->nshapes; i++) {
+        const char *nm = opt->shape_names[i];
+        const Type *st = &opt->shape_types[i];
+        int k;
+        int64_t idx;
+        if (!seq_binding(g, nm, &k, &idx)) continue;
+        Value *v = g->inputs[k];
+        if (v->nelems < 0) v->nelems = 0;
+        if (idx < 0) continue;
+        if (idx > v->nelems)
+            return ld_err(ld, "--shape %s: element %lld of sequence '%s' is bound before "
+                          "element %d", nm, (long long)idx, v->name, v->nelems);
+        if (idx == v->nelems) {
+            Value **e = pool_alloc(p, sizeof *e * (size_t)(v->nelems + 1));
+            if (v->nelems) memcpy(e, v->elems, sizeof *e * (size_t)v->nelems);
+            v->elems = e;
+            Value *ev = ir_value(g, pool_fmt(p, "%s[%lld]", v->name, (long long)idx));
+            ev->kind = V_INPUT;
+            ev->type.dt = v->type.dt;
+            v->elems[v->nelems++] = ev;
+        }
+        Value *ev = v->elems[idx];
+        if (st->rank < 0 || st->rank > KIR_MAX_RANK)
+            return ld_err(ld, "--shape %s: rank %d is not supported", nm, st->rank);
+        if (v->type.rank >= 0 && v->type.rank != st->rank)
+            return ld_err(ld, "--shape %s=%s: rank %d, but the model declares the elements of "
+                          "%s with rank %d", nm, dims_hint(p, st), st->rank, v->name,
+                          v->type.rank);
+        for (int d = 0; d < st->rank; d++)
+            if (st->dims[d] < 0 ||
+                (v->type.rank >= 0 && v->type.dims[d] >= 0 && v->type.dims[d] != st->dims[d]))
+                return ld_err(ld, "--shape %s=%s: axis %d does not match the declared element "
+                              "shape of '%s'", nm, dims_hint(p, st), d, v->name);
+        ev->type.rank = st->rank;
+        memcpy(ev->type.dims, st->dims, sizeof ev->type.dims);
+        ev->has_type = 1;
+    }
+    return 0;
+}
+
 static int bind_shapes(Ld *ld, Graph *g, const LoadOptions *opt)
 {
     Pool *p = ld->p;
     char *bound = pool_alloc(p, (size_t)g->ninputs + 1);
+    if (bind_lists(ld, g, opt)) return -1;
     for (int i = 0; opt && i < opt->nshapes; i++) {
         const char *nm = opt->shape_names[i];
+        int sk;
+        int64_t si;
+        if (seq_binding(g, nm, &sk, &si)) continue;
         const Type *st = &opt->shape_types[i];
         int frozen = 0;   /* the value's own shape wins over a binding (check binds all) */
         for (int f = 0; f < opt->nfreeze; f++) frozen |= !strcmp(opt->freeze[f].name, nm);
@@ -845,6 +977,10 @@ static int bind_shapes(Ld *ld, Graph *g, const LoadOptions *opt)
             return -1;
         }
         Value *v = g->inputs[k];
+        if (v->seq)
+            return ld_err(ld, "--shape %s: '%s' is a sequence: bind its elements, '%s[0]=DIMS' "
+                          "'%s[1]=DIMS' ... ('%s[]=1' for an empty one)", nm, nm, nm, nm, nm);
+        if (v->none) continue;
         if (st->rank < 0 || st->rank > KIR_MAX_RANK)
             return ld_err(ld, "--shape %s: rank %d is not supported", nm, st->rank);
         if (v->type.rank >= 0 && v->type.rank != st->rank)
@@ -890,6 +1026,10 @@ static int bind_shapes(Ld *ld, Graph *g, const LoadOptions *opt)
 
     for (int k = 0; k < g->ninputs; k++) {
         Value *v = g->inputs[k];
+        if (value_is_list(v)) continue;   /* elements checked above; unbound: at its use */
+        int full = v->type.rank >= 0;
+        for (int d = 0; d < v->type.rank; d++) full &= v->type.dims[d] >= 0;
+        if (!full && opt && opt->unbound_ok) continue;
         int64_t bytes = elem_bytes(v->type.dt) ? elem_bytes(v->type.dt) : 1;
         for (int d = 0; d < v->type.rank; d++) {
             if (v->type.dims[d] <= 0) continue;
@@ -1002,4 +1142,129 @@ out:
         return NULL;
     }
     return v;
+}
+
+/* ---- test data of sequences and optionals ----
+ * SequenceProto and OptionalProto live in onnx-data.proto, which is not vendored: their few
+ * fields are read straight off the wire format, each tensor through the TensorProto path. */
+
+static int wire_varint(const unsigned char *b, size_t len, size_t *pos, uint64_t *v)
+{
+    *v = 0;
+    for (int s = 0; s < 64 && *pos < len; s += 7) {
+        unsigned char c = b[(*pos)++];
+        *v |= (uint64_t)(c & 0x7f) << s;
+        if (!(c & 0x80)) return 0;
+    }
+    return -1;
+}
+
+/* Calls back for every field of the message b[0..len): number, wire type, and for
+ * length-delimited fields the bytes. -1 on a malformed message. */
+typedef int (*WireField)(Ld *ld, DataFile *df, int field, int wt, const unsigned char *b,
+                         size_t len);
+
+static int wire_walk(Ld *ld, DataFile *df, const unsigned char *b, size_t len, WireField cb)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        uint64_t key, v;
+        if (wire_varint(b, len, &pos, &key)) return -1;
+        int wt = (int)(key & 7), field = (int)(key >> 3);
+        const unsigned char *body = NULL;
+        size_t blen = 0;
+        if (wt == 0) {
+            if (wire_varint(b, len, &pos, &v)) return -1;
+        } else if (wt == 1 || wt == 5) {
+            if (len - pos < (size_t)(wt == 1 ? 8 : 4)) return -1;
+            pos += wt == 1 ? 8 : 4;
+        } else if (wt == 2) {
+            if (wire_varint(b, len, &pos, &v) || v > len - pos) return -1;
+            body = b + pos;
+            blen = (size_t)v;
+            pos += blen;
+        } else {
+            return -1;
+        }
+        if (cb(ld, df, field, wt, body, blen)) return -1;
+    }
+    return 0;
+}
+
+static int data_tensor(Ld *ld, DataFile *df, const unsigned char *b, size_t len)
+{
+    Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, len, b);
+    if (!t) return ld_err(ld, "element %d is not a TensorProto", df->n);
+    Value *v = pool_alloc(ld->p, sizeof *v);
+    v->name = pool_strdup(ld->p, str_or(t->name, ""));
+    v->id = -1;
+    int rc = decode_tensor(ld, t, v, pool_fmt(ld->p, "element %d", df->n), ld->dir);
+    onnx__tensor_proto__free_unpacked(t, NULL);
+    if (rc) return -1;
+    Value **e = pool_alloc(ld->p, sizeof *e * (size_t)(df->n + 1));
+    if (df->n) memcpy(e, df->elems, sizeof *e * (size_t)df->n);
+    e[df->n++] = v;
+    df->elems = e;
+    return 0;
+}
+
+static int seq_field(Ld *ld, DataFile *df, int field, int wt, const unsigned char *b, size_t len)
+{
+    if (field == 1 && wt == 2) df->name = pool_fmt(ld->p, "%.*s", (int)(len < 4096 ? len : 4096), (const char *)b);
+    if (field == 3 && wt == 2) return data_tensor(ld, df, b, len);
+    if (field >= 4 && field <= 7)
+        return ld_err(ld, "a sequence of sequences, maps or optionals is not supported");
+    return 0;
+}
+
+static int opt_field(Ld *ld, DataFile *df, int field, int wt, const unsigned char *b, size_t len)
+{
+    if (field == 1 && wt == 2) df->name = pool_fmt(ld->p, "%.*s", (int)(len < 4096 ? len : 4096), (const char *)b);
+    if (field == 3 && wt == 2) {
+        df->none = 0;
+        return data_tensor(ld, df, b, len);
+    }
+    if (field == 5 && wt == 2) {
+        df->none = 0;
+        df->seq = 1;
+        const char *nm = df->name;
+        int rc = wire_walk(ld, df, b, len, seq_field);
+        df->name = nm;
+        return rc;
+    }
+    if (field == 4 || field == 6 || field == 7)
+        return ld_err(ld, "an optional of a sparse tensor, map or optional is not supported");
+    return 0;
+}
+
+int load_data_file(Pool *p, const char *path, int decl, DataFile *df, char **err)
+{
+    memset(df, 0, sizeof *df);
+    if (decl == DECL_TENSOR) {
+        Value *v = load_tensor_file(p, path, err);
+        if (!v) return -1;
+        df->name = v->name;
+        df->elems = pool_alloc(p, sizeof *df->elems);
+        df->elems[0] = v;
+        df->n = 1;
+        return 0;
+    }
+    Ld ld = {p, pool_strdup(p, path ? path : "<data>"), NULL, NULL, NULL};
+    ld.dir = dir_of(p, ld.file);
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    if (!read_whole(&ld, ld.file, &buf, &len)) {
+        df->seq = decl == DECL_SEQ;
+        df->none = decl != DECL_SEQ;
+        if (wire_walk(&ld, df, buf, len, decl == DECL_SEQ ? seq_field : opt_field) && !ld.err)
+            ld_err(&ld, "not a serialized ONNX %s (malformed protobuf)",
+                   decl == DECL_SEQ ? "SequenceProto" : "OptionalProto");
+    }
+    free(buf);
+    if (ld.err) {
+        if (err) *err = ld.err;
+        return -1;
+    }
+    if (!df->name) df->name = "";
+    return 0;
 }

@@ -462,8 +462,9 @@ int lw_subgraph(Lower *L, Graph *sub, const int *in_bufs, const int *out_bufs)
 
 int lower_node_folded(const Node *n)
 {
+    /* a list (sequence, optional) output is a compile-time fact, no computation */
     for (int i = 0; i < n->nout; i++)
-        if (n->out[i] && !n->out[i]->data) return 0;
+        if (n->out[i] && !n->out[i]->data && !value_is_list(n->out[i])) return 0;
     return 1;
 }
 
@@ -717,14 +718,42 @@ KProg *lower_graph(Graph *g, const char *name, const Target *t, char **err)
     c.L.value_tensor = pool_alloc(p, sizeof(int) * (size_t)(g->nvalues + 1));
     for (int i = 0; i < g->nvalues; i++) c.L.value_tensor[i] = -1;
 
-    int *copy_src = pool_alloc(p, sizeof(int) * (size_t)(g->noutputs + 1));
-    int *copy_dst = pool_alloc(p, sizeof(int) * (size_t)(g->noutputs + 1));
-    int ncopies = 0;
-
-    prog->inputs = pool_alloc(p, sizeof(int) * (size_t)(g->ninputs + 1));
-    prog->outputs = pool_alloc(p, sizeof(int) * (size_t)(2 * g->noutputs + 1));
+    /* NAME_run's parameters: a sequence is one tensor per element (its length is part of
+     * the compiled API), an optional its element, or nothing when it is none */
+    Value **ins = NULL, **outs = NULL;
+    const char **out_names = NULL;
+    int nins = 0, nouts = 0, nout_names = 0;
+    size_t cap_ins = 0, cap_outs = 0, cap_names = 0;
     for (int i = 0; i < g->ninputs; i++) {
         Value *v = g->inputs[i];
+        prog->list_io |= v->decl != DECL_TENSOR;
+        if (v->none) continue;
+        for (int e = 0; e < (v->seq ? v->nelems : 1); e++)
+            VEC_PUSH(p, ins, nins, cap_ins, v->seq ? v->elems[e] : v);
+    }
+    for (int i = 0; i < g->noutputs; i++) {
+        Value *v = g->outputs[i];
+        prog->list_io |= v->decl != DECL_TENSOR;
+        if (v->none) continue;
+        if (v->seq && v->nelems < 0) {
+            set_err(&c, pool_fmt(p, "graph output '%s' is a sequence of unknown length", v->name));
+            goto fail;
+        }
+        for (int e = 0; e < (v->seq ? v->nelems : 1); e++) {
+            VEC_PUSH(p, outs, nouts, cap_outs, v->seq ? v->elems[e] : v);
+            VEC_PUSH(p, out_names, nout_names, cap_names,
+                     v->seq ? pool_fmt(p, "%s[%d]", v->name, e) : v->name);
+        }
+    }
+
+    int *copy_src = pool_alloc(p, sizeof(int) * (size_t)(nouts + 1));
+    int *copy_dst = pool_alloc(p, sizeof(int) * (size_t)(nouts + 1));
+    int ncopies = 0;
+
+    prog->inputs = pool_alloc(p, sizeof(int) * (size_t)(nins + 1));
+    prog->outputs = pool_alloc(p, sizeof(int) * (size_t)(2 * nouts + 1));
+    for (int i = 0; i < nins; i++) {
+        Value *v = ins[i];
         int id = new_tensor(&c, v, KT_INPUT);
         if (id < 0) goto fail;
         c.L.value_tensor[v->id] = id;
@@ -732,10 +761,14 @@ KProg *lower_graph(Graph *g, const char *name, const Target *t, char **err)
     }
     /* Outputs: a node writes straight into the output tensor, unless the value is an input,
      * a constant, or an output already listed: then a copy at the end fills it. */
-    for (int i = 0; i < g->noutputs; i++) {
-        Value *v = g->outputs[i];
+    for (int i = 0; i < nouts; i++) {
+        Value *v = outs[i];
         int id = new_tensor(&c, v, KT_OUTPUT);
         if (id < 0) goto fail;
+        if (strcmp(out_names[i], v->name)) {   /* a sequence element: named by position */
+            prog->tensors[id].name = unique_ident(&c, NULL, out_names[i], "t");
+            prog->tensors[id].src_name = pool_strdup(p, out_names[i]);
+        }
         prog->outputs[prog->noutputs++] = id;
         int src = c.L.value_tensor[v->id];
         if (src < 0 && v->data && (src = const_tensor(&c, v)) < 0) goto fail;

@@ -28,7 +28,10 @@ static const char usage[] =
     "  onnxcc bench MODEL.onnx [--runs N] [--shape ...] [--timeout S]\n"
     "      Builds with -O2 -march=native and prints the median time of N runs.\n"
     "\n"
-    "  --shape NAME=DIMS   bind a graph input's dimensions (repeatable), e.g. x=1x3x224x224\n"
+    "  --shape NAME=DIMS   bind a graph input's dimensions (repeatable), e.g. x=1x3x224x224;\n"
+    "                      a sequence input's elements as NAME[0]=DIMS NAME[1]=DIMS ...\n"
+    "                      (NAME[]=1: an empty sequence)\n"
+    "  --none NAME         bind an optional input as absent (it is present by default)\n"
     "  --freeze NAME=VALUES  bind a graph input's value at compile time (repeatable): numbers\n"
     "                      separated by commas (sr=16000, shape=1,-1, flag=true) or\n"
     "                      NAME=@tensor.pb; the input leaves NAME_run and what it decides\n"
@@ -137,6 +140,7 @@ int main(int argc, char **argv)
     Type *stypes = pool_alloc(p, sizeof *stypes * (size_t)argc);
     Freeze *freezes = pool_alloc(p, sizeof *freezes * (size_t)argc);
     const char **mt_nodes = pool_alloc(p, sizeof *mt_nodes * (size_t)argc);
+    const char **nones = pool_alloc(p, sizeof *nones * (size_t)argc);
     int64_t *mt_vals = pool_alloc(p, sizeof *mt_vals * (size_t)argc);
     int rc = 2;
 
@@ -162,7 +166,7 @@ int main(int argc, char **argv)
         }
         unsigned flag = !strcmp(a, "-o") || !strcmp(a, "--output") ? F_OUT
                         : !strcmp(a, "--name") ? F_NAME
-                        : !strcmp(a, "--shape") ? F_SHAPE
+                        : !strcmp(a, "--shape") || !strcmp(a, "--none") ? F_SHAPE
                         : !strcmp(a, "--freeze") ? F_FREEZE
                         : !strcmp(a, "--max-trip") ? F_MAXTRIP
                         : !strcmp(a, "--target") ? F_TARGET
@@ -278,6 +282,10 @@ int main(int argc, char **argv)
             o.name = val;
             break;
         case F_SHAPE:
+            if (!strcmp(a, "--none")) {
+                nones[o.nnone++] = val;
+                break;
+            }
             if (driver_parse_shape(p, val, &snames[o.nshapes], &stypes[o.nshapes]) != 0) {
                 rc = usage_error("bad --shape '%s': expected NAME=DIMS, e.g. x=1x3x224x224", val);
                 goto out;
@@ -353,6 +361,7 @@ int main(int argc, char **argv)
     }
     o.shape_names = snames;
     o.shape_types = stypes;
+    o.none_names = nones;
     o.freeze = freezes;
     o.max_trip_nodes = mt_nodes;
     o.max_trips = mt_vals;

@@ -49,7 +49,20 @@ struct Value {
     int nuses;            /* number of node inputs that read it (set by ir_finish) */
     unsigned dyn;         /* bit d: type.dims[d] is an upper bound; the real extent is known
                            * at run time only (NonZero ...; see KTensor.dims_t) */
+    /* Sequences and optionals exist only at compile time (ops/sequence.c): a sequence is
+     * a list of tensor Values whose length the compiler knows, an optional is its element
+     * or "none". Neither has a type or a buffer of its own; lowering sees the elements. */
+    int seq;              /* a sequence: elems[0..nelems) (nelems -1: an unbound input) */
+    Value **elems;
+    int nelems;
+    int none;             /* an optional without an element */
+    int decl;             /* graph inputs/outputs: DECL_* as the model declares them */
 };
+
+/* What a graph input or output is declared as (the test data's format follows it). */
+enum { DECL_TENSOR, DECL_SEQ, DECL_OPT_TENSOR, DECL_OPT_SEQ };
+/* 1 where v is a compile-time list value (a sequence or a none optional) */
+static inline int value_is_list(const Value *v) { return v && (v->seq || v->none); }
 
 typedef enum { A_FLOAT, A_INT, A_STRING, A_TENSOR, A_GRAPH, A_FLOATS, A_INTS, A_STRINGS,
                A_TENSORS, A_GRAPHS, A_OTHER } AttrKind;
@@ -108,7 +121,17 @@ struct Node {
                            * the Values they read and wrote (the inner ones no longer exist
                            * in the graph: they become scalars of one loop nest) */
     int nchain;
+    struct NodeOrig *orig; /* sequence.c: the node before shape inference rewrote it (into the
+                            * tensor op reading list elements), restored by ir_reset_inferred */
 };
+
+typedef struct NodeOrig {
+    int op, opset;
+    Value **in, **out;
+    int nin, nout, nattrs;
+} NodeOrig;
+/* Saves n as it is before a rewrite (once). */
+void node_save_orig(Node *n);
 
 struct Graph {
     const char *name;
@@ -140,6 +163,10 @@ Graph *ir_graph_new(Pool *p, const char *file);
 Value *ir_value(Graph *g, const char *name);           /* find or create by name */
 Value *ir_find(Graph *g, const char *name);            /* find in g or enclosing graphs */
 Node *ir_node(Graph *g, const char *name, const char *op_type, const char *domain);
+/* Forgets what shape inference derived in g (types, folded data, lists of the values its
+ * nodes produce), so it can be inferred again with other input types: a body run once per
+ * element or iteration (SequenceMap, a Loop over a sequence). */
+void ir_reset_inferred(Graph *g);
 /* Topological sort, use counts, dangling-edge and cycle checks. 0 or -1 (g->err set). */
 int ir_finish(Graph *g);
 
@@ -198,6 +225,10 @@ typedef struct LoadOptions {
     int nshapes;
     const Freeze *freeze;           /* inputs bound to values (freeze.c), applied before */
     int nfreeze;                    /* the shape bindings */
+    const char *const *none_names;  /* optional inputs bound as absent (--none NAME) */
+    int nnone;
+    int unbound_ok;                 /* leave inputs without a full shape untyped instead of
+                                     * failing (check reads declared kinds before binding) */
 } LoadOptions;
 
 /* Reads an ONNX model into a Graph allocated from p. Returns NULL with *err set to one
@@ -205,6 +236,15 @@ typedef struct LoadOptions {
 Graph *load_model(Pool *p, const char *path, const LoadOptions *opt, char **err);
 /* Reads a serialized TensorProto (test data input_K.pb). NULL with *err on failure. */
 Value *load_tensor_file(Pool *p, const char *path, char **err);
+/* Test data of any declared kind (DECL_*): a tensor (n = 1), a SequenceProto (seq, its
+ * elements) or an OptionalProto (none, or its tensor or sequence). 0, or -1 with *err. */
+typedef struct DataFile {
+    const char *name;
+    int seq, none;
+    Value **elems;
+    int n;
+} DataFile;
+int load_data_file(Pool *p, const char *path, int decl, DataFile *df, char **err);
 
 /* ops/ops.c: the operator table, expanded from ops/ops.def */
 
@@ -374,6 +414,8 @@ typedef struct DriverOpts {
     const char **shape_names;      /* --shape NAME=DIMS */
     Type *shape_types;
     int nshapes;
+    const char *const *none_names; /* --none NAME: an optional input bound as absent */
+    int nnone;
     const Freeze *freeze;          /* --freeze NAME=VALUES | NAME=@FILE */
     int nfreeze;
     const char **max_trip_nodes;   /* --max-trip NODE=N */

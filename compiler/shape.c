@@ -130,12 +130,18 @@ int shape_infer(Graph *g)
 {
     char *uns = shape_unsupported(g);
     if (uns) return graph_err(g, "%s", uns);
+    for (int i = 0; i < g->ninputs; i++)
+        if (g->inputs[i]->seq && g->inputs[i]->nelems < 0)
+            return graph_err(g, "sequence input '%s' has no bound elements: bind them with "
+                             "--shape '%s[0]=DIMS' '%s[1]=DIMS' ... ('%s[]=1' for an empty "
+                             "sequence)", g->inputs[i]->name, g->inputs[i]->name,
+                             g->inputs[i]->name, g->inputs[i]->name);
 
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = g->nodes[i];
         for (int k = 0; k < n->nin; k++) {
             Value *v = n->in[k];
-            if (!v) continue;
+            if (!v || value_is_list(v)) continue;
             if (!v->has_type) return node_err(n, "input '%s' has no known type", v->name);
             if (!dt_supported(v->type.dt))
                 return node_err(n, "unsupported data type %s on input '%s'", dt_name(v->type.dt),
@@ -153,7 +159,7 @@ int shape_infer(Graph *g)
         }
         for (int k = 0; k < n->nout; k++) {
             Value *v = n->out[k];
-            if (!v) continue;
+            if (!v || value_is_list(v)) continue;
             if (!v->has_type)
                 return node_err(n, "internal: the shape rule left output '%s' untyped", v->name);
             if (!dt_supported(v->type.dt))
@@ -163,6 +169,7 @@ int shape_infer(Graph *g)
         /* a node holding a subgraph reads captured values that are not its inputs: its
          * shape rule folds it where it can */
         int holds_graph = 0;
+        for (int k = 0; k < n->nout; k++) holds_graph |= value_is_list(n->out[k]);
         for (int a = 0; a < n->nattrs; a++)
             holds_graph |= n->attrs[a].kind == A_GRAPH || n->attrs[a].kind == A_GRAPHS;
         if (!holds_graph && all_inputs_const(n) && !all_outputs_known(n)) fold_node(g, n);

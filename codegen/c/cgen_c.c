@@ -953,6 +953,10 @@ static char *gen_header(const KProg *p)
                      " * outputs by an int64_t NAME_dims[rank] parameter into which each run writes\n"
                      " * the real dims. The first prod(NAME_dims) elements hold the tensor, dense\n"
                      " * and row-major in those dims; the rest of the array is unspecified.\n");
+    if (p->list_io)
+        sb_puts(&sb, " * Sequences and optionals have a length and a presence fixed at compile time:\n"
+                     " * a sequence NAME is one parameter per element, \"NAME[0]\", \"NAME[1]\" ... in\n"
+                     " * order; an optional is its element's parameter(s), or none when it is absent.\n");
     if (p->io_in_arena)
         sb_puts(&sb, " * Inputs and outputs live inside the arena (--io in-arena): write the inputs\n"
                      " * through NAME_input_X(), run, read the outputs through NAME_output_Y().\n"

@@ -67,6 +67,15 @@ int identity_infer(Node *n)
 {
     Value *x = node_in(n, 0);
     if (!x) return node_err(n, "missing input");
+    Value *y = node_out(n, 0);
+    if (y && value_is_list(x)) {   /* a sequence or optional: the same compile-time list */
+        y->seq = x->seq;
+        y->none = x->none;
+        y->elems = x->elems;
+        y->nelems = x->nelems;
+        y->type.dt = x->type.dt;
+        return 0;
+    }
     return set_out_type(n, 0, &x->type);
 }
 

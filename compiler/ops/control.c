@@ -27,6 +27,17 @@ static int infer_body(Node *n, Graph *sub, const char *what)
     return 0;
 }
 
+/* 1 where v is known outside the subgraphs of n's node: a constant, or a value of n's
+ * graph or of one enclosing it. A list output of a folded If or an unrolled Loop may hold
+ * only such elements (no code of the subgraph is lowered for it). */
+static int from_outside(const Node *n, const Value *v)
+{
+    if (v->data || !v->producer) return 1;
+    for (const Graph *g = n->g; g; g = g->parent)
+        if (v->producer->g == g) return 1;
+    return 0;
+}
+
 /* The condition as a compile-time truth value: 1/0, or -1 when only known at run time. */
 static int const_cond(const Node *n)
 {
@@ -61,6 +72,26 @@ int if_infer(Node *n)
         Value *o = n->out[i];
         if (!o) continue;
         const Value *tv = br[0]->outputs[i], *ev = br[1]->outputs[i];
+        if (taken < 0 && (value_is_list(tv) || value_is_list(ev)))
+            return node_need_const(n, c, "output %d is a sequence or optional, whose length "
+                                   "and presence are compile-time facts: the condition '%s' "
+                                   "must be known at compile time (--freeze)", i, c->name);
+        if (taken >= 0 && value_is_list(taken ? tv : ev)) {
+            /* the If only names a list of the taken branch's values: they must not need the
+             * branch's code, which a list output does not lower */
+            const Value *v = taken ? tv : ev;
+            for (int e = 0; v->seq && e < v->nelems; e++)
+                if (!from_outside(n, v->elems[e]))
+                    return node_err(n, "output %d is a sequence whose element %d is computed "
+                                    "in the branch at run time; only elements known at compile "
+                                    "time or computed outside the If are supported", i, e);
+            o->seq = v->seq;
+            o->none = v->none;
+            o->elems = v->elems;
+            o->nelems = v->nelems;
+            o->type.dt = v->type.dt;
+            continue;
+        }
         if (taken >= 0) {
             const Value *v = taken ? tv : ev;
             o->type = v->type;
@@ -144,6 +175,121 @@ static int loop_max_trip(const Node *n, int64_t *bound)
     return 0;
 }
 
+/* A value the unrolled body computed, kept past the next iteration's inference (which
+ * forgets the body's values): a constant of the enclosing graph. */
+static Value *loop_keep(Node *n, Graph *body, Value *v, int iter)
+{
+    if (v->id < 0 || v->id >= body->nvalues || body->values[v->id] != v || !v->producer)
+        return v;   /* not the body's own: an outer value, or kept already */
+    Value *k = ir_value(n->g, pool_fmt(n->g->pool, "%s:%s@%d", n->name, v->name, iter));
+    k->kind = V_WEIGHT;
+    k->has_type = 1;
+    k->type = v->type;
+    k->data = v->data;
+    return k;
+}
+
+/* A Loop that carries a sequence or an optional: a list's length changes from iteration
+ * to iteration, so the loop is unrolled at compile time (its trip count and condition must
+ * be known then) and folds to its final values. Every carried value must then be known
+ * at compile time too; elements computed at run time are refused. */
+static int loop_unroll_lists(Node *n, Graph *body, int nc, int nk)
+{
+    Value *m = node_in(n, 0), *c = node_in(n, 1);
+    if (nk) return node_err(n, "a Loop that carries a sequence cannot have scan outputs");
+    if (!m)
+        return node_err(n, "a Loop that carries a sequence is unrolled at compile time: it "
+                        "needs a trip count M");
+    if (!m->data)
+        return node_need_const(n, m, "a Loop that carries a sequence is unrolled at compile "
+                               "time: its trip count M must be known then");
+    if (c && !c->data)
+        return node_need_const(n, c, "a Loop that carries a sequence is unrolled at compile "
+                               "time: its condition must be known then");
+    int64_t trips = (int64_t)const_elem_f(m, 0);
+    if (trips > 1024)
+        return node_err(n, "a Loop that carries a sequence is unrolled: %lld iterations are too "
+                        "many (at most 1024)", (long long)trips);
+    Pool *p = n->g->pool;
+    Value **cur = pool_alloc(p, sizeof *cur * (size_t)(nc + 1));
+    for (int i = 0; i < nc; i++) cur[i] = n->in[2 + i];
+    int go = !c || const_elem_f(c, 0) != 0;
+    for (int64_t it = 0; it < trips && go; it++) {
+        ir_reset_inferred(body);
+        Value *bi = body->inputs[0], *bc = body->inputs[1];
+        int64_t *iv = pool_alloc(p, sizeof *iv);
+        unsigned char *cv = pool_alloc(p, 1);
+        *iv = it;
+        *cv = 1;
+        bi->type = (Type){ DT_I64, 0, { 0 } };
+        bc->type = (Type){ DT_BOOL, 0, { 0 } };
+        bi->data = iv;
+        bc->data = cv;
+        bi->has_type = bc->has_type = 1;
+        for (int i = 0; i < nc; i++) {
+            Value *v = body->inputs[2 + i], *s = cur[i];
+            if (!value_is_list(s) && !s->data)
+                return node_err(n, "loop-carried value %d '%s' is computed at run time; a Loop "
+                                "that carries a sequence is unrolled and folds whole", i, s->name);
+            v->type = s->type;
+            v->has_type = !value_is_list(s);
+            v->data = s->data;
+            v->seq = s->seq;
+            v->none = s->none;
+            v->elems = s->elems;
+            v->nelems = s->nelems;
+        }
+        if (infer_body(n, body, "body")) return -1;
+        Value *co = body->outputs[0];
+        if (!co->data)
+            return node_err(n, "the body's condition is computed at run time; a Loop that "
+                            "carries a sequence is unrolled and needs it at compile time");
+        go = const_elem_f(co, 0) != 0;
+        for (int i = 0; i < nc; i++) {
+            Value *o = body->outputs[1 + i], *k;
+            if (o->none) {
+                k = pool_alloc(p, sizeof *k);
+                k->name = o->name;
+                k->none = 1;
+            } else if (o->seq) {
+                k = pool_alloc(p, sizeof *k);
+                k->name = o->name;
+                k->id = -1;
+                k->seq = 1;
+                k->type.dt = o->type.dt;
+                k->nelems = o->nelems;
+                k->elems = pool_alloc(p, sizeof *k->elems * (size_t)(o->nelems + 1));
+                for (int e = 0; e < o->nelems; e++) {
+                    if (!from_outside(n, o->elems[e]))
+                        return node_err(n, "element %d of loop-carried sequence '%s' is "
+                                        "computed at run time; a Loop that carries a sequence "
+                                        "is unrolled and folds whole", e, o->name);
+                    k->elems[e] = loop_keep(n, body, o->elems[e], (int)it);
+                }
+            } else {
+                if (!o->data)
+                    return node_err(n, "loop-carried value %d '%s' is computed at run time; a "
+                                    "Loop that carries a sequence is unrolled and folds whole",
+                                    i, o->name);
+                k = loop_keep(n, body, o, (int)it);
+            }
+            cur[i] = k;
+        }
+    }
+    for (int i = 0; i < nc; i++) {
+        Value *o = n->out[i], *s = cur[i];
+        if (!o) continue;
+        o->type = s->type;
+        o->has_type = !value_is_list(s);
+        o->data = s->data;
+        o->seq = s->seq;
+        o->none = s->none;
+        o->elems = s->elems;
+        o->nelems = s->nelems;
+    }
+    return 0;
+}
+
 int loop_infer(Node *n)
 {
     Graph *body = graph_attr(n, "body");
@@ -169,6 +315,8 @@ int loop_infer(Node *n)
                         n->name);
     for (int i = 0; i < nc; i++)
         if (!n->in[2 + i]) return node_err(n, "loop-carried initial value %d is empty", i);
+    for (int i = 0; i < nc; i++)
+        if (value_is_list(n->in[2 + i])) return loop_unroll_lists(n, body, nc, nk);
     Value *bi[2] = { body->inputs[0], body->inputs[1] };
     bi[0]->type.dt = DT_I64;
     bi[0]->type.rank = 0;
