@@ -114,7 +114,7 @@ int sequence_infer(Node *n)
     Value *out = node_out(n, 0);
     if (!out) return node_err(n, "missing output");
     Value *s;
-    int64_t pos;
+    int64_t pos = 0;
     switch (n->op) {
     case OP_SequenceEmpty: {
         int64_t dt = attr_i(n, "dtype", DT_F32);
