@@ -155,6 +155,74 @@ START_TEST(if_frozen_condition)
 }
 END_TEST
 
+/* A sample-rate switch: c = Equal(sr, 16000) on an int64 scalar input, then the If of
+ * if_model's branches. At run time both branches stay; with sr frozen, neither the If nor
+ * sr is left. */
+static char *sr_model(void)
+{
+    int64_t d3[] = { 3 }, k16 = 16000;
+    Onnx__GraphProto *th = graph("then_b"), *el = graph("else_b");
+    ADD_NODE(th, node("Add", "then_add", "x,k", "t_out"));
+    ADD_OUT(th, vinfo("t_out", F32, 1, d3, NULL));
+    ADD_NODE(el, node("Relu", "else_relu", "x", "r"));
+    ADD_NODE(el, node("Mul", "else_mul", "r,x", "e_mul"));
+    ADD_OUT(el, vinfo("e_mul", F32, 1, d3, NULL));
+    Onnx__GraphProto *g = graph("sr_graph");
+    ADD_NODE(g, node("Equal", "is_16k", "sr,k16", "c"));
+    Onnx__NodeProto *n = node("If", "the_if", "c", "y");
+    attr_graph(n, "then_branch", th);
+    attr_graph(n, "else_branch", el);
+    ADD_NODE(g, n);
+    ADD_NODE(g, node("Add", "after", "y,one", "z"));
+    float k[3] = { 10, 20, 30 }, one = 1;
+    Onnx__TensorProto *kt = tensor("k16", I64, 0, NULL);
+    raw(kt, &k16, sizeof k16);
+    ADD_INIT(g, kt);
+    ADD_INIT(g, ftensor("k", 1, d3, k, 3));
+    ADD_INIT(g, ftensor("one", 0, NULL, &one, 1));
+    ADD_IN(g, vinfo("sr", I64, 0, NULL, NULL));
+    ADD_IN(g, vinfo("x", F32, 1, d3, NULL));
+    ADD_OUT(g, vinfo("z", F32, 1, d3, NULL));
+    return write_model(model(g, 13), "sr.onnx", NULL, NULL);
+}
+
+START_TEST(if_on_int64_input_runtime_and_frozen)
+{
+    char *path = sr_model();
+    KProg *p = lower_model(path, NULL);
+    ck_assert_int_eq(p->ninputs, 2);
+    ck_assert_int_eq(prog_count(p, KS_IF), 1);
+    kprog_free(p);
+
+    float x[3] = { -1, 2, 3 };
+    int64_t d3[] = { 3 }, rates[2] = { 16000, 8000 };
+    for (int r = 0; r < 2; r++) {
+        char *ds = pool_fmt(P, "%s/sr%d", tmpdir, r);
+        Onnx__TensorProto *st = tensor("sr", I64, 0, NULL);
+        raw(st, &rates[r], sizeof rates[r]);
+        write_tensor(ds, "input_0.pb", st);
+        write_tensor(ds, "input_1.pb", ftensor("x", 1, d3, x, 3));
+        float z[3];
+        for (int i = 0; i < 3; i++)
+            z[i] = (r == 0 ? x[i] + 10.0f * (float)(i + 1) : (x[i] > 0 ? x[i] : 0) * x[i]) + 1;
+        write_tensor(ds, "output_0.pb", ftensor("z", 1, d3, z, 3));
+        /* run time: check must not freeze sr (it is no input an operator needs) */
+        const char *args[] = { "check", path, ds, "--target", "c", NULL };
+        ck_assert_msg(run_onnxcc(args) == 0 && !strstr(output, "frozen"), "%s", output);
+        if (cgen_llvm_available()) check_passes(path, ds, "x86_64");
+    }
+
+    Freeze f;
+    ck_assert_int_eq(freeze_parse(P, "sr=16000", &f), 0);
+    LoadOptions lo = { .freeze = &f, .nfreeze = 1 };
+    p = lower_model(path, &lo);
+    ck_assert_int_eq(prog_count(p, KS_IF), 0);
+    ck_assert_int_eq(p->ninputs, 1);
+    ck_assert_str_eq(p->tensors[p->inputs[0]].src_name, "x");
+    kprog_free(p);
+}
+END_TEST
+
 /* ---- Loop ---- */
 
 /* acc = acc * 0.5 + x for each iteration; the body also gives acc + i as a scan output.
@@ -364,6 +432,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, if_runtime_condition);
     tcase_add_test(tc, if_frozen_condition);
+    tcase_add_test(tc, if_on_int64_input_runtime_and_frozen);
     tcase_add_test(tc, loop_constant_trip_count);
     tcase_add_test(tc, loop_early_exit);
     tcase_add_test(tc, loop_without_m_max_trip);
