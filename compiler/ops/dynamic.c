@@ -178,3 +178,188 @@ int gather_dyn_lower(Node *n, Lower *L)
     kend_n(k, y->rank);
     return 0;
 }
+
+/* ---- NonMaxSuppression (opset 10, 11) ----
+ * selected_indices int64[num_selected, 3], rows (batch, class, box) in batch, class, then
+ * selection order. Bound: batches * classes * min(max_output_boxes_per_class, boxes).
+ * max_output_boxes_per_class, iou_threshold and score_threshold are compile-time values.
+ * Per batch and class, boxes are taken by descending score (equal scores: lower index
+ * first, as the ONNX reference and ONNX Runtime order them), a candidate needs
+ * score > score_threshold when one is given, and is dropped when its IoU with a box
+ * already selected for this class is above iou_threshold. The boxes selected so far are
+ * read back from the output itself, so the lowering needs no scratch. */
+
+typedef struct NmsParams {
+    int64_t nb, nc, nbox, kmax; /* batches, classes, boxes, min(max_output, boxes) */
+    double iou, sthr;
+    int has_sthr, cpb;
+} NmsParams;
+
+static int nms_const_scalar(Node *n, int i, const char *what, int want_int, double *out)
+{
+    Value *v = node_in(n, i);
+    if (!v) return 1; /* absent: the default */
+    if (v->dyn) return node_err(n, "%s has a data-dependent size", what);
+    if (want_int ? !dt_is_int(v->type.dt) : !dt_is_float(v->type.dt))
+        return node_err(n, "%s must be a %s tensor, not %s", what, want_int ? "int64" : "float",
+                        dt_name(v->type.dt));
+    if (type_numel(&v->type) != 1)
+        return node_err(n, "%s must have one element, not %lld", what,
+                        (long long)type_numel(&v->type));
+    if (!v->data)
+        return node_need_const(n, v, "%s must be a compile-time constant (initializer or "
+                                     "folded value): the output's bound depends on it", what);
+    *out = const_elem_f(v, 0);
+    return 0;
+}
+
+static int nms_params(Node *n, NmsParams *p)
+{
+    const Value *bx = node_in(n, 0), *sc = node_in(n, 1);
+    if (!bx || !sc) return node_err(n, "missing input %s", bx ? "scores" : "boxes");
+    if (bx->dyn || sc->dyn)
+        return node_err(n, "input '%s' has a data-dependent size, which NonMaxSuppression "
+                           "does not take", bx->dyn ? bx->name : sc->name);
+    if (!dt_is_float(bx->type.dt) || sc->type.dt != bx->type.dt)
+        return node_err(n, "boxes and scores must be float tensors of one type (got %s and %s)",
+                        dt_name(bx->type.dt), dt_name(sc->type.dt));
+    if (bx->type.rank != 3 || bx->type.dims[2] != 4)
+        return node_err(n, "boxes must be [num_batches, spatial_dimension, 4]");
+    if (sc->type.rank != 3 || sc->type.dims[0] != bx->type.dims[0] ||
+        sc->type.dims[2] != bx->type.dims[1])
+        return node_err(n, "scores must be [num_batches, num_classes, spatial_dimension] = "
+                           "[%lld, C, %lld]", (long long)bx->type.dims[0],
+                        (long long)bx->type.dims[1]);
+    p->nb = bx->type.dims[0];
+    p->nbox = bx->type.dims[1];
+    p->nc = sc->type.dims[1];
+    int64_t cpb = attr_i(n, "center_point_box", 0);
+    if (cpb != 0 && cpb != 1)
+        return node_err(n, "center_point_box = %lld (must be 0 or 1)", (long long)cpb);
+    p->cpb = (int)cpb;
+    double m = 0, iou = 0, st = 0;
+    int r;
+    if ((r = nms_const_scalar(n, 2, "max_output_boxes_per_class", 1, &m)) < 0) return -1;
+    if ((r = nms_const_scalar(n, 3, "iou_threshold", 0, &iou)) < 0) return -1;
+    if ((r = nms_const_scalar(n, 4, "score_threshold", 0, &st)) < 0) return -1;
+    p->has_sthr = r == 0;
+    if (m < 0)
+        return node_err(n, "max_output_boxes_per_class = %lld is negative", (long long)m);
+    if (!(iou >= 0 && iou <= 1))
+        return node_err(n, "iou_threshold = %g is outside [0, 1]", iou);
+    p->kmax = (int64_t)m < p->nbox ? (int64_t)m : p->nbox;
+    p->iou = iou;
+    p->sthr = st;
+    return 0;
+}
+
+int nms_infer(Node *n)
+{
+    NmsParams p;
+    if (nms_params(n, &p)) return -1;
+    int64_t dims[2] = { p.nb * p.nc * p.kmax, 3 };
+    if (set_out(n, 0, DT_I64, 2, dims)) return -1;
+    node_out(n, 0)->dyn = 1u << 0;
+    return 0;
+}
+
+/* the extent on one axis of the box at element `base` (a DT_IDX var): lo/hi variables of type t */
+static void nms_extent(KB *k, int B, int base, int cpb, int axis, DType t, int *lo, int *hi)
+{
+    if (cpb) { /* [x_center, y_center, width, height]; axis 0 = x */
+        int c = kdecl(k, t, kload(k, B, kaddi(k, kvar(k, base), axis)));
+        int h = kdecl(k, t, kbin(k, KB_DIV, kload(k, B, kaddi(k, kvar(k, base), axis + 2)), kc(k, t, 2)));
+        *lo = kdecl(k, t, kbin(k, KB_SUB, kvar(k, c), kvar(k, h)));
+        *hi = kdecl(k, t, kbin(k, KB_ADD, kvar(k, c), kvar(k, h)));
+    } else {   /* [y1, x1, y2, x2], any diagonal pair; axis 0 = y */
+        int a = kdecl(k, t, kload(k, B, kaddi(k, kvar(k, base), axis)));
+        int b = kdecl(k, t, kload(k, B, kaddi(k, kvar(k, base), axis + 2)));
+        *lo = kdecl(k, t, kbin(k, KB_MIN, kvar(k, a), kvar(k, b)));
+        *hi = kdecl(k, t, kbin(k, KB_MAX, kvar(k, a), kvar(k, b)));
+    }
+}
+
+int nms_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    NmsParams p;
+    if (nms_params(n, &p)) return -1;
+    DType t = node_in(n, 0)->type.dt;
+    int Bx = lw_in(L, 0), S = lw_in(L, 1), out = lw_out(L, 0), od = lw_out_dims(L, 0);
+    if (Bx < 0 || S < 0 || out < 0 || od < 0) return -1;
+    int total = kdecl(k, DT_IDX, kc_idx(k, 0));
+    if (p.nb * p.nc * p.kmax > 0) {
+        int bb = kfor_n(k, p.nb, KL_SERIAL), cc = kfor_n(k, p.nc, KL_SERIAL);
+        int start = kdecl(k, DT_IDX, kvar(k, total)), cnt = kdecl(k, DT_IDX, kc_idx(k, 0));
+        int sbase = kdecl(k, DT_IDX, kmuli(k, kadd(k, kmuli(k, kvar(k, bb), p.nc), kvar(k, cc)),
+                                           p.nbox));
+        int bbase = kdecl(k, DT_IDX, kmuli(k, kvar(k, bb), p.nbox * 4));
+        /* previous pick (pv, pi); pi = -1 before the first */
+        int pv = kdecl(k, t, kc(k, t, 0)), pi = kdecl(k, DT_IDX, kc_idx(k, -1));
+        kfor_n(k, p.nbox, KL_SERIAL);
+        kif(k, kbin(k, KB_LT, kvar(k, cnt), kc_idx(k, p.kmax)));
+        int bv = kdecl(k, t, kc(k, t, 0)), bi = kdecl(k, DT_IDX, kc_idx(k, -1));
+        int j = kfor_n(k, p.nbox, KL_REDUCE);
+        int xv = kdecl(k, t, kload(k, S, kadd(k, kvar(k, sbase), kvar(k, j))));
+        /* ordered after the previous pick: lower score, or equal score and higher index */
+        KExpr *after = kbin(k, KB_OR, kbin(k, KB_LT, kvar(k, pi), kc_idx(k, 0)),
+                            kbin(k, KB_OR, kbin(k, KB_GT, kvar(k, pv), kvar(k, xv)),
+                                 kbin(k, KB_AND, kbin(k, KB_EQ, kvar(k, xv), kvar(k, pv)),
+                                      kbin(k, KB_GT, kvar(k, j), kvar(k, pi)))));
+        if (p.has_sthr)
+            after = kbin(k, KB_AND, after, kbin(k, KB_GT, kvar(k, xv), kc(k, t, p.sthr)));
+        kif(k, kbin(k, KB_AND, after,
+                    kbin(k, KB_OR, kbin(k, KB_LT, kvar(k, bi), kc_idx(k, 0)),
+                         kbin(k, KB_GT, kvar(k, xv), kvar(k, bv)))));
+        kset(k, bv, kvar(k, xv));
+        kset(k, bi, kvar(k, j));
+        kend_n(k, 2); /* if, j */
+        kif(k, kbin(k, KB_GE, kvar(k, bi), kc_idx(k, 0)));
+        kset(k, pv, kvar(k, bv));
+        kset(k, pi, kvar(k, bi));
+        int keep = kdecl(k, DT_BOOL, kc_int(k, DT_BOOL, 1));
+        int lo1[2], hi1[2];
+        int at1 = kdecl(k, DT_IDX, kadd(k, kvar(k, bbase), kmuli(k, kvar(k, bi), 4)));
+        for (int a = 0; a < 2; a++) nms_extent(k, Bx, at1, p.cpb, a, t, &lo1[a], &hi1[a]);
+        int area1 = kdecl(k, t, kbin(k, KB_MUL, kbin(k, KB_SUB, kvar(k, hi1[0]), kvar(k, lo1[0])),
+                                     kbin(k, KB_SUB, kvar(k, hi1[1]), kvar(k, lo1[1]))));
+        int q = kfor_n(k, p.kmax, KL_SERIAL);
+        kif(k, kbin(k, KB_AND, kbin(k, KB_LT, kvar(k, q), kvar(k, cnt)), kvar(k, keep)));
+        int oi = kdecl(k, DT_IDX, kcast(k, DT_IDX, kload(k, out, kaddi(k, kmuli(k, kadd(k,
+                                         kvar(k, start), kvar(k, q)), 3), 2))));
+        int lo2[2], hi2[2], ext[2];
+        int at2 = kdecl(k, DT_IDX, kadd(k, kvar(k, bbase), kmuli(k, kvar(k, oi), 4)));
+        for (int a = 0; a < 2; a++) {
+            nms_extent(k, Bx, at2, p.cpb, a, t, &lo2[a], &hi2[a]);
+            ext[a] = kdecl(k, t, kbin(k, KB_SUB,
+                                      kbin(k, KB_MIN, kvar(k, hi1[a]), kvar(k, hi2[a])),
+                                      kbin(k, KB_MAX, kvar(k, lo1[a]), kvar(k, lo2[a]))));
+        }
+        int area2 = kdecl(k, t, kbin(k, KB_MUL, kbin(k, KB_SUB, kvar(k, hi2[0]), kvar(k, lo2[0])),
+                                     kbin(k, KB_SUB, kvar(k, hi2[1]), kvar(k, lo2[1]))));
+        int inter = kdecl(k, t, kbin(k, KB_MUL, kvar(k, ext[0]), kvar(k, ext[1])));
+        int uni = kdecl(k, t, kbin(k, KB_SUB, kbin(k, KB_ADD, kvar(k, area1), kvar(k, area2)),
+                                   kvar(k, inter)));
+        KExpr *valid = kbin(k, KB_AND, kbin(k, KB_GT, kvar(k, ext[0]), kc(k, t, 0)),
+                            kbin(k, KB_GT, kvar(k, ext[1]), kc(k, t, 0)));
+        valid = kbin(k, KB_AND, valid, kbin(k, KB_GT, kvar(k, area1), kc(k, t, 0)));
+        valid = kbin(k, KB_AND, valid, kbin(k, KB_GT, kvar(k, area2), kc(k, t, 0)));
+        valid = kbin(k, KB_AND, valid, kbin(k, KB_GT, kvar(k, uni), kc(k, t, 0)));
+        kif(k, valid);
+        /* only reached with union > 0 */
+        kif(k, kbin(k, KB_GT, kbin(k, KB_DIV, kvar(k, inter), kvar(k, uni)), kc(k, t, p.iou)));
+        kset(k, keep, kc_int(k, DT_BOOL, 0));
+        kend_n(k, 4); /* iou, valid, if q < cnt, q */
+        kif(k, kvar(k, keep));
+        kstore(k, out, kmuli(k, kvar(k, total), 3), kcast(k, DT_I64, kvar(k, bb)));
+        kstore(k, out, kaddi(k, kmuli(k, kvar(k, total), 3), 1), kcast(k, DT_I64, kvar(k, cc)));
+        kstore(k, out, kaddi(k, kmuli(k, kvar(k, total), 3), 2), kcast(k, DT_I64, kvar(k, bi)));
+        kset(k, total, kaddi(k, kvar(k, total), 1));
+        kset(k, cnt, kaddi(k, kvar(k, cnt), 1));
+        kend_n(k, 3); /* keep, bi >= 0, cnt < kmax */
+        kend_n(k, 3); /* s, c, b */
+    }
+    kstore(k, od, kc_idx(k, 0), kcast(k, DT_I64, kvar(k, total)));
+    kstore(k, od, kc_idx(k, 1), kc_int(k, DT_I64, 3));
+    return 0;
+}

@@ -4,7 +4,9 @@
  * an int64 dims companion (graph outputs' companions after the model's outputs, in the
  * header too), the lowered program computes the right values and real dims (run here
  * through the loop-IR interpreter), a constant input folds to an exact shape, and a
- * consumer that does not take a bounded input is one error naming its node and op.
+ * consumer that does not take a bounded input is one error naming its node and op;
+ * NonMaxSuppression is bounded by batches * classes * min(max_output, boxes), selects like
+ * the ONNX reference and needs its max_output at compile time.
  * Graphs are built with the IR API. */
 #include <check.h>
 #include <stdlib.h>
@@ -200,6 +202,68 @@ START_TEST(unsupported_consumer_is_one_clear_error)
 }
 END_TEST
 
+/* NonMaxSuppression, boxes = the graph input (corner format), one batch, two classes,
+ * max_output_boxes_per_class = 3 (a weight, or a graph input when mo_input). */
+static Value *nms_graph(int mo_input, Value **mo_out)
+{
+    int64_t bd[3] = { 1, 4, 4 }, sd[3] = { 1, 2, 4 }, one[1] = { 1 };
+    const float sc[8] = { 0.9f, 0.95f, 0.5f, 0.5f, 0.3f, 0.2f, 0.1f, 0.45f };
+    const int64_t mo = 3;
+    const float iou = 0.5f, sthr = 0.4f;
+    Value *b = input("boxes", DT_F32, 3, bd);
+    Value *s = weight("scores", DT_F32, 3, sd, sc);
+    Value *m = mo_input ? input("max_out", DT_I64, 1, one) : weight("max_out", DT_I64, 1, one, &mo);
+    Value *i = weight("iou", DT_F32, 1, one, &iou);
+    Value *t = weight("sthr", DT_F32, 1, one, &sthr);
+    Value *y = node("NonMaxSuppression", 5, (Value *[]){ b, s, m, i, t }, 1,
+                    (const char *[]){ "sel" })->out[0];
+    output(y);
+    if (mo_out) *mo_out = m;
+    return y;
+}
+
+START_TEST(nms_is_bounded_and_selects_like_the_reference)
+{
+    Value *y = nms_graph(0, NULL);
+    ck_assert_int_eq(ir_finish(G), 0);
+    ck_assert_msg(shape_infer(G) == 0, "%s", G->err);
+    ck_assert_int_eq(y->type.rank, 2);
+    ck_assert_int_eq(y->type.dims[0], 6); /* 1 batch * 2 classes * min(3, 4 boxes) */
+    ck_assert_int_eq(y->type.dims[1], 3);
+    ck_assert_uint_eq(y->dyn, 1u);
+    char *err = NULL;
+    KProg *prog = lower_graph(G, "nms", NULL, &err);
+    ck_assert_msg(prog != NULL, "%s", err);
+    ck_assert_int_eq(prog->noutputs, 2);
+    void **mem = pool_alloc(P, sizeof *mem * (size_t)(prog->ntensors + 1));
+    /* box 1 overlaps box 0 with IoU 0.9 / 1.1; boxes 2 and 3 are apart */
+    const float boxes[16] = { 0, 0, 1, 1, 0, 0.1f, 1, 1.1f, 0, 2, 1, 3, 0, 4, 1, 5 };
+    run_prog(prog, mem, boxes, sizeof boxes);
+    const int64_t *dims = mem[prog->outputs[1]];
+    ck_assert_int_eq(dims[0], 4);
+    ck_assert_int_eq(dims[1], 3);
+    /* class 0: 1 (0.95), 0 suppressed by 1, then the equal scores 2 before 3;
+     * class 1: only box 3 is above the score threshold */
+    const int64_t want[12] = { 0, 0, 1, 0, 0, 2, 0, 0, 3, 0, 1, 3 };
+    const int64_t *sel = mem[prog->outputs[0]];
+    for (int r = 0; r < 12; r++) ck_assert_int_eq(sel[r], want[r]);
+    kprog_free(prog);
+}
+END_TEST
+
+START_TEST(nms_needs_a_compile_time_max_output)
+{
+    Value *mo;
+    nms_graph(1, &mo);
+    ck_assert_int_eq(ir_finish(G), 0);
+    ck_assert_int_eq(shape_infer(G), -1);
+    ck_assert_ptr_nonnull(strstr(G->err, "(NonMaxSuppression): max_output_boxes_per_class must "
+                                         "be a compile-time constant"));
+    ck_assert_ptr_null(strchr(G->err, '\n'));
+    ck_assert_ptr_eq(G->need, mo); /* check freezes it */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("dynamic");
@@ -209,6 +273,8 @@ int main(void)
     tcase_add_test(tc, lowering_writes_the_real_dims);
     tcase_add_test(tc, constant_input_folds_to_an_exact_shape);
     tcase_add_test(tc, unsupported_consumer_is_one_clear_error);
+    tcase_add_test(tc, nms_is_bounded_and_selects_like_the_reference);
+    tcase_add_test(tc, nms_needs_a_compile_time_max_output);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
