@@ -363,3 +363,202 @@ int nms_lower(Node *n, Lower *L)
     kstore(k, od, kc_idx(k, 1), kc_int(k, DT_I64, 3));
     return 0;
 }
+
+/* ---- Unique (opset 11) ----
+ * Y: the distinct slices of X along `axis` (the distinct elements of X flattened without
+ * it), in ascending lexicographic order (sorted = 1) or in order of first occurrence;
+ * indices: the first occurrence of each; inverse_indices: for each input slice, its
+ * position in Y; counts: how often each occurs. Bound: the input's size along the axis
+ * (its element count without one), so Y is bounded on the axis, indices and counts on
+ * their one axis; inverse_indices has a static size. An O(n^2) loop nest: a scratch flag
+ * per slice (first occurrence), then each first occurrence goes to its rank in Y. */
+
+typedef struct UniqueParams {
+    int64_t outer, n, inner; /* slices: X viewed as [outer, n, inner] */
+    int axis;                /* -1: flattened */
+    int sorted;
+} UniqueParams;
+
+static int unique_params(Node *n, UniqueParams *p)
+{
+    const Value *x = node_in(n, 0);
+    if (!x) return node_err(n, "missing input 0");
+    if (x->dyn)
+        return node_err(n, "input '%s' has a data-dependent size, which Unique does not take",
+                        x->name);
+    if (x->type.dt == DT_STRING) return node_err(n, "string tensors are not supported");
+    int64_t sorted = attr_i(n, "sorted", 1);
+    if (sorted != 0 && sorted != 1)
+        return node_err(n, "sorted = %lld (must be 0 or 1)", (long long)sorted);
+    p->sorted = (int)sorted;
+    p->axis = -1;
+    p->outer = p->inner = 1;
+    p->n = type_numel(&x->type);
+    if (attr_get(n, "axis")) {
+        if (x->type.rank < 1) return node_err(n, "axis given for a scalar input");
+        if (norm_axis(n, attr_i(n, "axis", 0), x->type.rank, &p->axis)) return -1;
+        p->n = x->type.dims[p->axis];
+        for (int d = 0; d < p->axis; d++) p->outer *= x->type.dims[d];
+        for (int d = p->axis + 1; d < x->type.rank; d++) p->inner *= x->type.dims[d];
+    }
+    return 0;
+}
+
+int unique_infer(Node *n)
+{
+    UniqueParams p;
+    if (unique_params(n, &p)) return -1;
+    const Type *x = &node_in(n, 0)->type;
+    if (p.axis < 0) {
+        if (set_out(n, 0, x->dt, 1, &p.n)) return -1;
+        node_out(n, 0)->dyn = 1u << 0;
+    } else {
+        if (set_out_type(n, 0, x)) return -1;
+        node_out(n, 0)->dyn = 1u << p.axis;
+    }
+    for (int i = 1; i < 4; i++) {
+        if (!node_out(n, i)) continue;
+        if (set_out(n, i, DT_I64, 1, &p.n)) return -1;
+        if (i != 2) node_out(n, i)->dyn = 1u << 0;
+    }
+    return 0;
+}
+
+/* element m (0 <= m < outer*inner) of slice `s` (a DT_IDX expression used once) */
+static KExpr *unique_at(KB *k, const UniqueParams *p, KExpr *s, int m)
+{
+    KExpr *e = kmuli(k, s, p->inner);
+    if (p->inner != 1) e = kadd(k, e, kbin(k, KB_REM, kvar(k, m), kc_idx(k, p->inner)));
+    if (p->outer != 1) {
+        KExpr *o = p->inner != 1 ? kbin(k, KB_DIV, kvar(k, m), kc_idx(k, p->inner)) : kvar(k, m);
+        e = kadd(k, e, kmuli(k, o, p->n * p->inner));
+    }
+    return e;
+}
+
+/* element m of row `u` of Y, whose real extent on the axis is the var cnt */
+static KExpr *unique_y_at(KB *k, const UniqueParams *p, int u, int cnt, int m)
+{
+    KExpr *e = kmuli(k, kvar(k, u), p->inner);
+    if (p->inner != 1) e = kadd(k, e, kbin(k, KB_REM, kvar(k, m), kc_idx(k, p->inner)));
+    if (p->outer != 1) {
+        KExpr *o = p->inner != 1 ? kbin(k, KB_DIV, kvar(k, m), kc_idx(k, p->inner)) : kvar(k, m);
+        e = kadd(k, e, kmul(k, o, kmuli(k, kvar(k, cnt), p->inner)));
+    }
+    return e;
+}
+
+int unique_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    UniqueParams p;
+    if (unique_params(n, &p)) return -1;
+    const Type *x = &node_in(n, 0)->type;
+    int X = lw_in(L, 0), Y = lw_out(L, 0), yd = lw_out_dims(L, 0);
+    if (X < 0 || Y < 0 || yd < 0) return -1;
+    int I = -1, Id = -1, V = -1, C = -1, Cd = -1;
+    if (node_out(n, 1) && ((I = lw_out(L, 1)) < 0 || (Id = lw_out_dims(L, 1)) < 0)) return -1;
+    if (node_out(n, 2) && (V = lw_out(L, 2)) < 0) return -1;
+    if (node_out(n, 3) && ((C = lw_out(L, 3)) < 0 || (Cd = lw_out_dims(L, 3)) < 0)) return -1;
+    int64_t sl = p.outer * p.inner; /* elements per slice */
+    int cnt = kdecl(k, DT_IDX, kc_idx(k, 0));
+    if (p.n > 0 && sl > 0) {
+        int F = lw_temp(L, DT_BOOL, p.n);
+        if (F < 0) return -1;
+        /* pass 1: F[i] = slice i is a first occurrence; cnt = the number of them */
+        int i = kfor_n(k, p.n, KL_SERIAL);
+        int dup = kdecl(k, DT_BOOL, kc_int(k, DT_BOOL, 0));
+        int j = kfor_n(k, p.n, KL_SERIAL);
+        kif(k, kbin(k, KB_AND, kbin(k, KB_LT, kvar(k, j), kvar(k, i)),
+                    kbin(k, KB_EQ, kvar(k, dup), kc_int(k, DT_BOOL, 0))));
+        int eq = kdecl(k, DT_BOOL, kc_int(k, DT_BOOL, 1));
+        int m = kfor_n(k, sl, KL_SERIAL);
+        kif(k, kbin(k, KB_NE, kload(k, X, unique_at(k, &p, kvar(k, i), m)),
+                    kload(k, X, unique_at(k, &p, kvar(k, j), m))));
+        kset(k, eq, kc_int(k, DT_BOOL, 0));
+        kend_n(k, 2); /* if, m */
+        kset(k, dup, kvar(k, eq));
+        kend_n(k, 2); /* if, j */
+        kstore(k, F, kvar(k, i), kbin(k, KB_EQ, kvar(k, dup), kc_int(k, DT_BOOL, 0)));
+        kif(k, kbin(k, KB_EQ, kvar(k, dup), kc_int(k, DT_BOOL, 0)));
+        kset(k, cnt, kaddi(k, kvar(k, cnt), 1));
+        kend_n(k, 2); /* if, i */
+        /* pass 2: each first occurrence to its rank among the first occurrences */
+        i = kfor_n(k, p.n, KL_SERIAL);
+        kif(k, kload(k, F, kvar(k, i)));
+        int rank = kdecl(k, DT_IDX, kc_idx(k, 0));
+        j = kfor_n(k, p.n, KL_SERIAL);
+        if (p.sorted) {
+            kif(k, kload(k, F, kvar(k, j)));
+            int c = kdecl(k, DT_IDX, kc_idx(k, 0)); /* -1: slice j < slice i, 1: greater */
+            m = kfor_n(k, sl, KL_SERIAL);
+            kif(k, kbin(k, KB_AND, kbin(k, KB_EQ, kvar(k, c), kc_idx(k, 0)),
+                        kbin(k, KB_LT, kload(k, X, unique_at(k, &p, kvar(k, j), m)),
+                             kload(k, X, unique_at(k, &p, kvar(k, i), m)))));
+            kset(k, c, kc_idx(k, -1));
+            kend(k);
+            kif(k, kbin(k, KB_AND, kbin(k, KB_EQ, kvar(k, c), kc_idx(k, 0)),
+                        kbin(k, KB_GT, kload(k, X, unique_at(k, &p, kvar(k, j), m)),
+                             kload(k, X, unique_at(k, &p, kvar(k, i), m)))));
+            kset(k, c, kc_idx(k, 1));
+            kend_n(k, 2); /* if, m */
+            kif(k, kbin(k, KB_LT, kvar(k, c), kc_idx(k, 0)));
+            kset(k, rank, kaddi(k, kvar(k, rank), 1));
+            kend_n(k, 2); /* if c < 0, if F[j] */
+        } else {
+            kif(k, kbin(k, KB_AND, kbin(k, KB_LT, kvar(k, j), kvar(k, i)), kload(k, F, kvar(k, j))));
+            kset(k, rank, kaddi(k, kvar(k, rank), 1));
+            kend(k);
+        }
+        kend(k); /* j */
+        m = kfor_n(k, sl, KL_SERIAL);
+        kstore(k, Y, unique_y_at(k, &p, rank, cnt, m), kload(k, X, unique_at(k, &p, kvar(k, i), m)));
+        kend(k);
+        if (I >= 0) kstore(k, I, kvar(k, rank), kcast(k, DT_I64, kvar(k, i)));
+        kend_n(k, 2); /* if F[i], i */
+        /* pass 3: inverse_indices and counts, by comparing each slice with the rows of Y */
+        if (C >= 0) {
+            int u = kfor_n(k, p.n, KL_SERIAL);
+            kif(k, kbin(k, KB_LT, kvar(k, u), kvar(k, cnt)));
+            kstore(k, C, kvar(k, u), kc_int(k, DT_I64, 0));
+            kend_n(k, 2);
+        }
+        if (V >= 0 || C >= 0) {
+            i = kfor_n(k, p.n, KL_SERIAL);
+            int u = kfor_n(k, p.n, KL_SERIAL);
+            kif(k, kbin(k, KB_LT, kvar(k, u), kvar(k, cnt)));
+            int eq = kdecl(k, DT_BOOL, kc_int(k, DT_BOOL, 1));
+            m = kfor_n(k, sl, KL_SERIAL);
+            kif(k, kbin(k, KB_NE, kload(k, X, unique_at(k, &p, kvar(k, i), m)),
+                        kload(k, Y, unique_y_at(k, &p, u, cnt, m))));
+            kset(k, eq, kc_int(k, DT_BOOL, 0));
+            kend_n(k, 2); /* if, m */
+            kif(k, kvar(k, eq));
+            if (V >= 0) kstore(k, V, kvar(k, i), kcast(k, DT_I64, kvar(k, u)));
+            if (C >= 0)
+                kstore(k, C, kvar(k, u), kbin(k, KB_ADD, kload(k, C, kvar(k, u)),
+                                              kc_int(k, DT_I64, 1)));
+            kend_n(k, 4); /* if eq, if u < cnt, u, i */
+        }
+    }
+    if (p.n > 0 && sl == 0) {
+        kset(k, cnt, kc_idx(k, 1));
+        if (I >= 0) kstore(k, I, kc_idx(k, 0), kc_int(k, DT_I64, 0));
+        if (C >= 0) kstore(k, C, kc_idx(k, 0), kc_int(k, DT_I64, p.n));
+        if (V >= 0) {
+            int i = kfor_n(k, p.n, KL_SERIAL);
+            kstore(k, V, kvar(k, i), kc_int(k, DT_I64, 0));
+            kend(k);
+        }
+    }
+    if (p.axis < 0) {
+        kstore(k, yd, kc_idx(k, 0), kcast(k, DT_I64, kvar(k, cnt)));
+    } else {
+        for (int d = 0; d < x->rank; d++)
+            kstore(k, yd, kc_idx(k, d), d == p.axis ? kcast(k, DT_I64, kvar(k, cnt))
+                                                     : kc_int(k, DT_I64, x->dims[d]));
+    }
+    if (Id >= 0) kstore(k, Id, kc_idx(k, 0), kcast(k, DT_I64, kvar(k, cnt)));
+    if (Cd >= 0) kstore(k, Cd, kc_idx(k, 0), kcast(k, DT_I64, kvar(k, cnt)));
+    return 0;
+}

@@ -6,7 +6,8 @@
  * through the loop-IR interpreter), a constant input folds to an exact shape, and a
  * consumer that does not take a bounded input is one error naming its node and op;
  * NonMaxSuppression is bounded by batches * classes * min(max_output, boxes), selects like
- * the ONNX reference and needs its max_output at compile time.
+ * the ONNX reference and needs its max_output at compile time; Unique is bounded by the
+ * input's element count and writes its real count into Y's, indices' and counts' dims.
  * Graphs are built with the IR API. */
 #include <check.h>
 #include <stdlib.h>
@@ -264,6 +265,38 @@ START_TEST(nms_needs_a_compile_time_max_output)
 }
 END_TEST
 
+START_TEST(unique_is_bounded_and_sorted)
+{
+    int64_t xd[1] = { 6 };
+    Value *x = input("x", DT_F32, 1, xd);
+    Node *n = node("Unique", 1, (Value *[]){ x }, 4,
+                   (const char *[]){ "y", "idx", "inv", "cnt" });
+    for (int i = 0; i < 4; i++) output(n->out[i]);
+    ck_assert_int_eq(ir_finish(G), 0);
+    ck_assert_msg(shape_infer(G) == 0, "%s", G->err);
+    ck_assert_int_eq(n->out[0]->type.dims[0], 6);
+    ck_assert_uint_eq(n->out[0]->dyn, 1u);
+    ck_assert_uint_eq(n->out[2]->dyn, 0u); /* inverse_indices: static */
+    char *err = NULL;
+    KProg *prog = lower_graph(G, "uq", NULL, &err);
+    ck_assert_msg(prog != NULL, "%s", err);
+    ck_assert_int_eq(prog->noutputs, 7); /* 4 outputs, then the dims of y, idx, cnt */
+    void **mem = pool_alloc(P, sizeof *mem * (size_t)(prog->ntensors + 1));
+    const float in[6] = { 2, 1, 1, 3, 4, 3 };
+    run_prog(prog, mem, in, sizeof in);
+    for (int o = 4; o < 7; o++) ck_assert_int_eq(((const int64_t *)mem[prog->outputs[o]])[0], 4);
+    const float wy[4] = { 1, 2, 3, 4 };
+    const int64_t widx[4] = { 1, 0, 3, 4 }, winv[6] = { 1, 0, 0, 2, 3, 2 }, wcnt[4] = { 2, 1, 2, 1 };
+    for (int i = 0; i < 4; i++) {
+        ck_assert(((const float *)mem[prog->outputs[0]])[i] == wy[i]);
+        ck_assert_int_eq(((const int64_t *)mem[prog->outputs[1]])[i], widx[i]);
+        ck_assert_int_eq(((const int64_t *)mem[prog->outputs[3]])[i], wcnt[i]);
+    }
+    for (int i = 0; i < 6; i++) ck_assert_int_eq(((const int64_t *)mem[prog->outputs[2]])[i], winv[i]);
+    kprog_free(prog);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("dynamic");
@@ -275,6 +308,7 @@ int main(void)
     tcase_add_test(tc, unsupported_consumer_is_one_clear_error);
     tcase_add_test(tc, nms_is_bounded_and_selects_like_the_reference);
     tcase_add_test(tc, nms_needs_a_compile_time_max_output);
+    tcase_add_test(tc, unique_is_bounded_and_sorted);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
