@@ -2,7 +2,9 @@
  * input and output) gets a byte offset in one arena such that tensors live at the same
  * function never share a byte, except where a function provably reads each element of its
  * input only to write the same element of its output (then the output takes the input's
- * bytes over: "in place"). Also the validator every plan goes through, the per-step live
+ * bytes over: "in place"), and except where a function only copies whole inputs into
+ * disjoint ranges of its output (Concat): then each input is placed inside the output
+ * from the start ("views") and the copy disappears. Also the validator every plan goes through, the per-step live
  * bytes the report shows, and the layout of the weights blob (--weights bin).
  *
  * Placement: in-place pairs are merged into groups; the groups are placed by several greedy
@@ -291,6 +293,146 @@ static void find_inplace(const KProg *p, int *pred, int *copy)
     free(given);
 }
 
+/* ---- views: a function that only copies whole inputs into disjoint ranges of its output
+ * (Concat along an outer axis) lets each input be written there in the first place ---- */
+
+typedef struct View {
+    int src;              /* tensor id of the input */
+    int64_t delta;        /* its first element's index in the output */
+} View;
+
+/* A top-level statement that is a perfect chain of constant-trip loops around one store:
+ * the store, with the loops in loops[0..*nloops). */
+static const KStmt *copy_chain(const KStmt *top, const KStmt **loops, int *nloops)
+{
+    int n = 0;
+    const KStmt *st = top;
+    while (st && st->kind == KS_FOR) {
+        if ((st != top && st->next) || n >= KIR_MAX_DEPTH || st->lo->kind != KE_CONST ||
+            st->hi->kind != KE_CONST)
+            return NULL;
+        loops[n++] = st;
+        st = st->body;
+    }
+    if (!st || st->kind != KS_STORE || (st != top && st->next)) return NULL;
+    *nloops = n;
+    return st;
+}
+
+/* l's value with every loop variable at its lower bound; -1 in *bad when l names a
+ * variable that is not one of the loops'. */
+static int64_t lin_at_lo(const Lin *l, const KStmt **loops, int n, int *bad)
+{
+    int64_t v = l->c;
+    for (int k = 0; k < l->n; k++) {
+        int found = l->coef[k] == 0;
+        for (int j = 0; j < n; j++)
+            if (loops[j]->var == l->var[k]) {
+                v += l->coef[k] * loops[j]->lo->i;
+                found = 1;
+            }
+        if (!found) *bad = 1;
+    }
+    return v;
+}
+
+static int64_t lin_coef(const Lin *l, int var)
+{
+    for (int k = 0; k < l->n; k++)
+        if (l->var[k] == var) return l->coef[k];
+    return 0;
+}
+
+/* The views of output tensor b in function fi when the function is nothing but copies of
+ * whole arena inputs (each read element by element in its own order, each read for the
+ * last time here) into disjoint ranges of b starting at multiples of align bytes; their
+ * number, or 0 when fi is anything else. */
+static int copy_views(const KProg *p, int fi, int b, int64_t align, View *v, int max)
+{
+    if (fi < 0 || fi >= p->nfuncs || b < 0 || b >= p->ntensors) return 0;
+    const KFunc *f = p->funcs[fi];
+    const KTensor *tb = &p->tensors[b];
+    if (tb->kind != KT_ARENA || tb->first != fi || tb->n <= 0 || !f->body) return 0;
+    int64_t es = dt_size(tb->t);
+    int nv = 0;
+    for (const KStmt *top = f->body; top; top = top->next) {
+        const KStmt *loops[KIR_MAX_DEPTH];
+        int nl = 0;
+        const KStmt *st = copy_chain(top, loops, &nl);
+        if (!st || nv >= max) return 0;
+        const KExpr *ld = st->val;
+        if (st->buf < 0 || st->buf >= f->nbufs || f->bufs[st->buf].tensor != b ||
+            ld->kind != KE_LOAD || ld->id < 0 || ld->id >= f->nbufs)
+            return 0;
+        int a = f->bufs[ld->id].tensor;
+        if (a < 0 || a >= p->ntensors || a == b) return 0;
+        const KTensor *ta = &p->tensors[a];
+        if (ta->kind != KT_ARENA || ta->t != tb->t || f->bufs[ld->id].t != ta->t ||
+            f->bufs[st->buf].t != tb->t || ta->last != fi || ta->first < 0 ||
+            ta->first >= fi || ta->n <= 0)
+            return 0;
+        for (int k = 0; k < nv; k++)
+            if (v[k].src == a) return 0;
+        Lin ls, ll;
+        memset(&ls, 0, sizeof ls);
+        memset(&ll, 0, sizeof ll);
+        if (lin_add(st->idx, 1, &ls) != 0 || lin_add(ld->a, 1, &ll) != 0) return 0;
+        int bad = 0;
+        int64_t s0 = lin_at_lo(&ls, loops, nl, &bad), l0 = lin_at_lo(&ll, loops, nl, &bad);
+        if (bad || l0 != 0) return 0;
+        /* the load walks a densely (a mixed-radix number over the loops of more than one
+         * trip, covering a's elements once) and the store walks b the same way */
+        int64_t coef[KIR_MAX_DEPTH], trip[KIR_MAX_DEPTH];
+        int n = 0;
+        for (int k = 0; k < nl; k++) {
+            int64_t t = loops[k]->hi->i - loops[k]->lo->i;
+            if (t <= 0) return 0;
+            if (t == 1) continue;
+            int64_t c = lin_coef(&ll, loops[k]->var);
+            if (c <= 0 || lin_coef(&ls, loops[k]->var) != c) return 0;
+            coef[n] = c;
+            trip[n++] = t;
+        }
+        for (int i = 1; i < n; i++)
+            for (int j = i; j > 0 && coef[j - 1] > coef[j]; j--) {
+                int64_t tc = coef[j], tt = trip[j];
+                coef[j] = coef[j - 1];
+                trip[j] = trip[j - 1];
+                coef[j - 1] = tc;
+                trip[j - 1] = tt;
+            }
+        int64_t span = 1;
+        for (int i = 0; i < n; i++) {
+            if (coef[i] != span) return 0;
+            span *= trip[i];
+        }
+        if (span != ta->n || s0 < 0 || s0 + ta->n > tb->n || (s0 * es) % align) return 0;
+        v[nv].src = a;
+        v[nv++].delta = s0;
+    }
+    for (int i = 0; i < nv; i++)
+        for (int j = i + 1; j < nv; j++) {
+            const View *x = &v[i], *y = &v[j];
+            if (x->delta < y->delta + p->tensors[y->src].n &&
+                y->delta < x->delta + p->tensors[x->src].n)
+                return 0;
+        }
+    return nv;
+}
+
+/* Whether tensor b holds tensor a as a view at byte offset off. */
+static int is_view_at(const KProg *p, int b, int a, int64_t off)
+{
+    const KTensor *tb = &p->tensors[b], *ta = &p->tensors[a];
+    if (ta->last != tb->first || tb->first < 0) return 0;
+    int64_t align = p->arena_align > 0 ? p->arena_align : 1;
+    View v[64];
+    int nv = copy_views(p, tb->first, b, align, v, 64);
+    for (int i = 0; i < nv; i++)
+        if (v[i].src == a) return v[i].delta * dt_size(tb->t) == off;
+    return 0;
+}
+
 /* ---- placement ---- */
 
 typedef struct Item {
@@ -403,6 +545,47 @@ void plan_arena(KProg *p, int64_t align)
         if (t->last > g->last) g->last = t->last;
     }
 
+    /* views: a group whose last tensor a copy-only function puts into its output sits
+     * inside that output's group (host[r]: the host group's root, at hdelta[r] bytes);
+     * the host item reserves its bytes from the earliest view's first function on. A
+     * function's views are taken all or none: then the function has nothing left to do. */
+    int *host = xcalloc((size_t)nt + 1, sizeof *host);
+    int64_t *hdelta = xcalloc((size_t)nt + 1, sizeof *hdelta);
+    unsigned char *all_views = xcalloc((size_t)p->nfuncs + 1, 1);
+    for (int i = 0; i < nt; i++) host[i] = -1;
+    View views[64];
+    for (int fi = 0; fi < p->nfuncs; fi++) {
+        const KFunc *f = p->funcs[fi];
+        for (int ob = 0; ob < f->nbufs; ob++) {
+            int b = f->bufs[ob].tensor;
+            if (f->bufs[ob].role != KR_OUT || b < 0 || b >= nt || !planned(p, &p->tensors[b]) ||
+                root[b] != b || pred[b] >= 0)
+                continue;
+            int nv = copy_views(p, fi, b, align, views, 64);
+            int ok = nv > 0;
+            for (int k = 0; k < nv && ok; k++) {
+                int r = root[views[k].src];
+                ok = planned(p, &p->tensors[views[k].src]) && host[r] < 0 && r != b;
+            }
+            for (int k = 0; k < nv && ok; k++) {
+                int r = root[views[k].src];
+                host[r] = b;
+                hdelta[r] = views[k].delta * dt_size(p->tensors[b].t);
+            }
+            if (ok) all_views[fi] = 1;
+        }
+    }
+    /* fold every hosted group's live range into its outermost host's item */
+    for (int i = 0; i < nt; i++) {
+        if (item_of[i] < 0 || host[i] < 0) continue;
+        int top = host[i];
+        while (host[top] >= 0) top = host[top];
+        Item *g = &it[item_of[top]], *h = &it[item_of[i]];
+        if (h->first >= 0 && (g->first < 0 || h->first < g->first)) g->first = h->first;
+        if (h->last > g->last) g->last = h->last;
+        h->size = 0;   /* placed with its host */
+    }
+
     /* lower bound: the most bytes live at any one function, groups counted once */
     int nsteps = p->nfuncs;
     for (int i = 0; i < n; i++)
@@ -467,15 +650,27 @@ void plan_arena(KProg *p, int64_t align)
     for (int i = 0; i < nt; i++) {
         KTensor *t = &p->tensors[i];
         if (!planned(p, t)) continue;
-        t->offset = best_off[item_of[root[i]]];
+        int r = root[i];
+        int64_t off = 0;
+        while (host[r] >= 0) {
+            off += hdelta[r];
+            r = host[r];
+        }
+        t->offset = best_off[item_of[r]] + off;
     }
-    /* a copy into its own input's bytes does nothing: the back ends may omit it */
+    /* a copy into its own input's bytes does nothing: the back ends may omit it; so does
+     * a function whose inputs all are views of its output */
     for (int i = 0; i < nt; i++)
         if (pred[i] >= 0 && copy[i]) p->funcs[p->tensors[i].first]->skip = 1;
+    for (int fi = 0; fi < p->nfuncs; fi++)
+        if (all_views[fi]) p->funcs[fi]->skip = 1;
 
     free(pred);
     free(copy);
     free(root);
+    free(host);
+    free(hdelta);
+    free(all_views);
     free(item_of);
     free(it);
     free(live);
@@ -509,9 +704,11 @@ int plan_validate(const KProg *p, char *err, size_t errlen)
             if (!(a->first <= b->last && b->first <= a->last)) continue;
             if (!(a->offset < b->offset + bb && b->offset < a->offset + ba)) continue;
             /* sharing is right only for an in-place pair at the same address */
-            int ok = a->offset == b->offset &&
-                     ((a->last == b->first && inplace_kind(p, a->last, i, j)) ||
-                      (b->last == a->first && inplace_kind(p, b->last, j, i)));
+            int ok = (a->offset == b->offset &&
+                      ((a->last == b->first && inplace_kind(p, a->last, i, j)) ||
+                       (b->last == a->first && inplace_kind(p, b->last, j, i)))) ||
+                     (b->first == a->last && is_view_at(p, j, i, a->offset - b->offset)) ||
+                     (a->first == b->last && is_view_at(p, i, j, b->offset - a->offset));
             if (!ok) {
                 snprintf(err, errlen, "plan: tensors '%s' [%lld,+%lld) live at functions "
                          "%d..%d and '%s' [%lld,+%lld) live at %d..%d share bytes", a->name,
@@ -546,6 +743,21 @@ static int shares_with_pred(const KProg *p, int b)
     return 0;
 }
 
+/* t is a view inside an output of the function that reads it last (its bytes are counted
+ * with that output's). */
+static int in_host(const KProg *p, int t)
+{
+    const KTensor *ta = &p->tensors[t];
+    if (ta->last < 0 || ta->last >= p->nfuncs) return 0;
+    const KFunc *f = p->funcs[ta->last];
+    for (int i = 0; i < f->nbufs; i++) {
+        int b = f->bufs[i].tensor;
+        if (f->bufs[i].role != KR_OUT || b < 0 || b == t || !planned(p, &p->tensors[b])) continue;
+        if (is_view_at(p, b, t, ta->offset - p->tensors[b].offset)) return 1;
+    }
+    return 0;
+}
+
 int64_t plan_live_bytes(const KProg *p, int step)
 {
     int64_t align = p->arena_align > 0 ? p->arena_align : 1;
@@ -554,6 +766,7 @@ int64_t plan_live_bytes(const KProg *p, int step)
         const KTensor *t = &p->tensors[i];
         if (!planned(p, t) || t->first < 0 || step < t->first || step > t->last) continue;
         if (step == t->first && shares_with_pred(p, i)) continue;
+        if (step == t->last && in_host(p, i)) continue;
         live += tensor_bytes(t, align);
     }
     return live;

@@ -1398,7 +1398,7 @@ static char *gen_source(const KProg *p, const Usage *u, char **err)
     for (int fi = 0; fi < p->nfuncs; fi++) {
         const KFunc *f = p->funcs[fi];
         if (f->skip) {
-            sb_line(&sb, "/* %s: aliased in place, nothing to copy */", f->name);
+            sb_line(&sb, "/* %s: aliased, nothing to copy */", f->name);
             continue;
         }
         begin_line(&sb);

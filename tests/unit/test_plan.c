@@ -2,7 +2,7 @@
  * ranges, no shared byte between tensors live at the same time (every pair), alignment,
  * the lower bound, and degenerate tensors (zero bytes, untouched); in-place reuse read off
  * the loop IR (and refused where an element is read after it was overwritten), aliased
- * copies, inputs/outputs inside the arena, and plan_validate catching a bad plan. */
+ * copies, Concat inputs placed as views of its output, inputs/outputs inside the arena, and plan_validate catching a bad plan. */
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -334,6 +334,112 @@ START_TEST(copy_becomes_alias)
 }
 END_TEST
 
+/* out[delta[i] + j] = src_i[j], j < n, one loop nest per input: a Concat */
+static KFunc *concat_func(KProg *p, int nsrc, const int *srcs, int dst, int64_t n,
+                          const int64_t *delta)
+{
+    KFunc *f = kprog_func(p, "f", "f");
+    KB k;
+    kb_init(&k, p->pool, f);
+    int bo = kb_buf(&k, DT_F32, p->tensors[dst].n, KR_OUT, dst);
+    for (int i = 0; i < nsrc; i++) {
+        int bi = kb_buf(&k, DT_F32, p->tensors[srcs[i]].n, KR_IN, srcs[i]);
+        int v = kfor_n(&k, n, KL_SERIAL);
+        kstore(&k, bo, kbin(&k, KB_ADD, kvar(&k, v), kc_idx(&k, delta[i])),
+               kload(&k, bi, kvar(&k, v)));
+        kend_n(&k, 1);
+    }
+    return f;
+}
+
+/* f0 writes a, f1 writes c, f2 = Concat(a, c) -> b, f3 reads b */
+static KProg *concat_prog(int64_t n, const int64_t *delta, int a_read_later, int *ta, int *tc,
+                          int *tb)
+{
+    KProg *p = kprog_new("t");
+    int a = tensor_k(p, KT_ARENA, n), c = tensor_k(p, KT_ARENA, n);
+    int b = tensor_k(p, KT_ARENA, 2 * n), d = tensor_k(p, KT_ARENA, 2 * n);
+    int64_t one[1] = { n }, two[1] = { 2 * n };
+    int srcs[2] = { a, c };
+    map_func(p, -1, a, 1, one, "flat", "flat", 0);
+    map_func(p, a, c, 1, one, "flat", "flat", 0);
+    concat_func(p, 2, srcs, b, n, delta);
+    map_func(p, b, d, 1, two, "rev", "flat", 0);
+    set_range(p, a, 0, a_read_later ? 3 : 2);
+    set_range(p, c, 1, 2);
+    set_range(p, b, 2, 3);
+    set_range(p, d, 3, 3);
+    *ta = a;
+    *tc = c;
+    *tb = b;
+    return p;
+}
+
+START_TEST(concat_inputs_become_views)
+{
+    int a, c, b;
+    int64_t delta[2] = { 0, 64 };
+    KProg *p = concat_prog(64, delta, 0, &a, &c, &b);
+    plan_arena(p, 64);
+    validate_ok(p);
+    ck_assert_int_eq(p->tensors[a].offset, p->tensors[b].offset);
+    ck_assert_int_eq(p->tensors[c].offset, p->tensors[b].offset + 256);
+    ck_assert_int_eq(p->funcs[2]->skip, 1);
+    ck_assert_int_eq(p->funcs[3]->skip, 0);
+    /* b (512 bytes, live from a's first function) and d (512) */
+    ck_assert_int_eq(p->arena_bytes, 1024);
+    ck_assert_int_eq(p->arena_lower_bound, 1024);
+    ck_assert_int_eq(plan_live_bytes(p, 2), 512);   /* a and c are inside b */
+    /* moving c off its view is caught */
+    p->tensors[c].offset = p->tensors[b].offset + 192;
+    char err[512];
+    ck_assert_int_eq(plan_validate(p, err, sizeof err), -1);
+    kprog_free(p);
+
+    /* swapped order: c first in b */
+    int64_t swapped[2] = { 64, 0 };
+    p = concat_prog(64, swapped, 0, &a, &c, &b);
+    plan_arena(p, 64);
+    validate_ok(p);
+    ck_assert_int_eq(p->tensors[a].offset, p->tensors[b].offset + 256);
+    ck_assert_int_eq(p->tensors[c].offset, p->tensors[b].offset);
+    ck_assert_int_eq(p->funcs[2]->skip, 1);
+    kprog_free(p);
+}
+END_TEST
+
+START_TEST(concat_views_refused)
+{
+    int a, c, b;
+    /* a is still read after the Concat: it needs its own bytes, so no input is a view */
+    int64_t delta[2] = { 0, 64 };
+    KProg *p = concat_prog(64, delta, 1, &a, &c, &b);
+    plan_arena(p, 64);
+    validate_ok(p);
+    ck_assert_int_eq(p->funcs[2]->skip, 0);
+    ck_assert(p->tensors[c].offset != p->tensors[b].offset + 256 ||
+              p->tensors[a].offset != p->tensors[b].offset);
+    kprog_free(p);
+
+    /* the second input would start at byte 12, off the 64-byte alignment */
+    int64_t odd[2] = { 3, 67 };
+    p = concat_prog(64, odd, 0, &a, &c, &b);
+    p->tensors[b].n = p->tensors[b].dims[0] = 131;
+    plan_arena(p, 64);
+    validate_ok(p);
+    ck_assert_int_eq(p->funcs[2]->skip, 0);
+    kprog_free(p);
+
+    /* overlapping ranges (not a Concat): refused */
+    int64_t overlap[2] = { 0, 32 };
+    p = concat_prog(64, overlap, 0, &a, &c, &b);
+    plan_arena(p, 64);
+    validate_ok(p);
+    ck_assert_int_eq(p->funcs[2]->skip, 0);
+    kprog_free(p);
+}
+END_TEST
+
 START_TEST(validate_catches_shared_bytes)
 {
     int a, b;
@@ -392,6 +498,8 @@ int main(void)
     tcase_add_test(tc, repeated_store_not_in_place);
     tcase_add_test(tc, input_read_later_not_in_place);
     tcase_add_test(tc, copy_becomes_alias);
+    tcase_add_test(tc, concat_inputs_become_views);
+    tcase_add_test(tc, concat_views_refused);
     tcase_add_test(tc, validate_catches_shared_bytes);
     tcase_add_test(tc, io_in_arena_planned);
     suite_add_tcase(s, tc);
