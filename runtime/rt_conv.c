@@ -635,6 +635,147 @@ RT_INLINE void dw3_plane(const float *x, const float *w, float bias, float *y, c
 }
 #endif
 
+#if defined(__AVX512F__)
+/* ---- implicit GEMM for stride-1 convs whose output rows are as wide as the input's -----
+ * (AVX-512; 3x3 pad 1, 5x5 pad 2, 1x1 unpadded ...) Y[M, oH*Wd] = A[M, C*kH*kW] x col with
+ * col never formed: output pixel p (flattened; its row pitch is the input's, Wd) reads tap
+ * (kh, kw) of channel c at x[c][p + (kh - pT) Wd + kw - pL], and the lanes whose tap lies
+ * in the padding are masked off (the tap's column off the row, its row off the plane, p
+ * past the end). Blocks of 8 output channels x 32 pixels, 16 accumulators, as SGEMM's
+ * micro-kernel; A is the packed weight panels (rt_sgemm_pack_a layout, k = (c kH + kh) kW
+ * + kw) walked tap-major so that a tap's masks hold for all channels. No scratch, no
+ * im2col pass and no B packing: those cost the GEMM path ~20 % on SqueezeNet's 16->64 3x3
+ * convs at 55x55, and on 1x1 convs of few input channels the B packing weighs as much as
+ * the FMAs. */
+#define IMP_MAXT 49
+#define IMP_ROW(j)                                                    \
+    w = _mm512_set1_ps(ap[j]);                                        \
+    c##j##0 = _mm512_fmadd_ps(w, b0, c##j##0);                        \
+    c##j##1 = _mm512_fmadd_ps(w, b1, c##j##1)
+#define IMP_OUT(j)                                                                      \
+    if (j < mr) {                                                                       \
+        const __m512 vb = _mm512_set1_ps(bias ? bias[j] : 0.0f);                        \
+        m_epilogue(y + j * ldy, c##j##0, vb, r ? r + j * ldy : 0, s0, act, fa, fb);     \
+        m_epilogue(y + j * ldy + 16, c##j##1, vb, r ? r + j * ldy + 16 : 0, s1, act, fa, fb); \
+    }
+/* Out of line: gcc keeps the 16 accumulators in registers only in a function of its own. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void implicit_block(const float *x, ptrdiff_t HW, ptrdiff_t C, ptrdiff_t T,
+                           const ptrdiff_t *off, const __mmask16 *mk, const float *a,
+                           ptrdiff_t mr, float *y, ptrdiff_t ldy, const float *bias,
+                           const float *r, __mmask16 s0, __mmask16 s1, ptrdiff_t act,
+                           float fa, float fb)
+{
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+           c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00,
+           c61 = c00, c70 = c00, c71 = c00;
+    ptrdiff_t t, c, st = T * RT_SGEMM_MR;
+    for (t = 0; t < T; t++) {
+        const __mmask16 k0 = mk[2 * t], k1 = mk[2 * t + 1];
+        const float *xp = x + off[t], *ap = a + t * RT_SGEMM_MR;
+        for (c = 0; c < C; c++, xp += HW, ap += st) {
+            const __m512 b0 = _mm512_maskz_loadu_ps(k0, xp), b1 = _mm512_maskz_loadu_ps(k1, xp + 16);
+            __m512 w;
+            IMP_ROW(0); IMP_ROW(1); IMP_ROW(2); IMP_ROW(3);
+            IMP_ROW(4); IMP_ROW(5); IMP_ROW(6); IMP_ROW(7);
+        }
+    }
+    IMP_OUT(0) IMP_OUT(1) IMP_OUT(2) IMP_OUT(3)
+    IMP_OUT(4) IMP_OUT(5) IMP_OUT(6) IMP_OUT(7)
+}
+#undef IMP_ROW
+#undef IMP_OUT
+
+static void conv_implicit(const float *X, const float *A, const float *B, float *Y,
+                          ptrdiff_t N, ptrdiff_t C, ptrdiff_t H, ptrdiff_t Wd, ptrdiff_t M,
+                          ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t oH, ptrdiff_t pT, ptrdiff_t pL,
+                          const float *R, ptrdiff_t act, float fa, float fb)
+{
+    const ptrdiff_t HW = H * Wd, npix = oH * Wd, T = kH * kW, K = C * T;
+    const int vec = act_is_vector(act);
+    ptrdiff_t off[IMP_MAXT], n, p0, m0, t, kh, kw, l;
+    __mmask16 mk[2 * IMP_MAXT], rowm[2 * IMP_MAXT], colm[2 * IMP_MAXT];
+    int lanes[32];
+    __m512i col0, col1;
+    const __m512i vw = _mm512_set1_epi32((int)Wd), vstep = _mm512_set1_epi32((int)(32 % Wd));
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    for (kh = 0; kh < kH; kh++)
+        for (kw = 0; kw < kW; kw++) off[kh * kW + kw] = (kh - pT) * Wd + kw - pL;
+    for (n = 0; n < N; n++) {
+        const float *x = X + n * C * HW;
+        float *y = Y + n * M * npix;
+        const float *r = R ? R + n * M * npix : 0;
+        for (l = 0; l < 32; l++) lanes[l] = (int)(l % Wd);
+        col0 = _mm512_loadu_si512(lanes);
+        col1 = _mm512_loadu_si512(lanes + 16);
+        for (p0 = 0; p0 < npix; p0 += 32) {
+            const __m512i p_0 = _mm512_add_epi32(_mm512_set1_epi32((int)p0), lane);
+            const __m512i p_1 = _mm512_add_epi32(p_0, _mm512_set1_epi32(16));
+            const __mmask16 s0 = m_range(0, npix - p0), s1 = m_range(0, npix - p0 - 16);
+            for (kh = 0; kh < kH; kh++) {  /* the tap's row inside the plane */
+                const __m512i lo = _mm512_set1_epi32((int)(-(kh - pT) * Wd));
+                const __m512i hi = _mm512_set1_epi32((int)(HW - (kh - pT) * Wd));
+                rowm[2 * kh] = (__mmask16)(s0 & _mm512_cmpge_epi32_mask(p_0, lo) &
+                                           _mm512_cmplt_epi32_mask(p_0, hi));
+                rowm[2 * kh + 1] = (__mmask16)(s1 & _mm512_cmpge_epi32_mask(p_1, lo) &
+                                               _mm512_cmplt_epi32_mask(p_1, hi));
+            }
+            for (kw = 0; kw < kW; kw++) {  /* the tap's column inside the row */
+                const __m512i lo = _mm512_set1_epi32((int)(pL - kw));
+                const __m512i hi = _mm512_set1_epi32((int)(Wd + pL - kw));
+                colm[2 * kw] = (__mmask16)(_mm512_cmpge_epi32_mask(col0, lo) &
+                                           _mm512_cmplt_epi32_mask(col0, hi));
+                colm[2 * kw + 1] = (__mmask16)(_mm512_cmpge_epi32_mask(col1, lo) &
+                                               _mm512_cmplt_epi32_mask(col1, hi));
+            }
+            for (t = 0; t < T; t++) {
+                kh = t / kW;
+                kw = t % kW;
+                mk[2 * t] = (__mmask16)(rowm[2 * kh] & colm[2 * kw]);
+                mk[2 * t + 1] = (__mmask16)(rowm[2 * kh + 1] & colm[2 * kw + 1]);
+            }
+            for (m0 = 0; m0 < M; m0 += RT_SGEMM_MR) {
+                ptrdiff_t mr = M - m0 < RT_SGEMM_MR ? M - m0 : RT_SGEMM_MR;
+                float *yb = y + m0 * npix + p0;
+                implicit_block(x + p0, HW, C, T, off, mk, A + m0 * K, mr, yb, npix,
+                               B ? B + m0 : 0, r ? r + m0 * npix + p0 : 0, s0, s1, act, fa, fb);
+                if (!vec) {
+                    ptrdiff_t w = npix - p0 < 32 ? npix - p0 : 32, j;
+                    for (j = 0; j < mr; j++) conv_act_tail(yb + j * npix, w, act, fa, fb);
+                }
+            }
+            col0 = _mm512_add_epi32(col0, vstep);
+            col0 = _mm512_mask_sub_epi32(col0, _mm512_cmpge_epi32_mask(col0, vw), col0, vw);
+            col1 = _mm512_add_epi32(col1, vstep);
+            col1 = _mm512_mask_sub_epi32(col1, _mm512_cmpge_epi32_mask(col1, vw), col1, vw);
+        }
+    }
+}
+
+/* Which convs conv_implicit runs (the plan's path 1 or 2 with packed weights); measured
+ * with benchmarks/conv_bench.c (AVX-512, one core). k x k: wherever the weights stay in the
+ * outer cache (each 32-pixel block streams all of them) and the plane is not tiny (16->64
+ * 3x3 at 55: 88 -> 105 GFLOP/s). 1x1: only with few output channels and a long reduction,
+ * where the GEMM's B packing is paid for few row panels (128->16 at 55: 80 -> 101, 144->24
+ * at 56: 85 -> 100); with many output channels the packed B panel reused from L1 wins, and
+ * on planes that are not near a multiple of 32 pixels (14x14, 13x13) the masked-off lanes
+ * cost more than the packing. */
+static int implicit_ok(ptrdiff_t C, ptrdiff_t H, ptrdiff_t Wd, ptrdiff_t M, ptrdiff_t kH,
+                       ptrdiff_t kW, ptrdiff_t oH, ptrdiff_t oW, ptrdiff_t sH, ptrdiff_t sW,
+                       ptrdiff_t dH, ptrdiff_t dW, ptrdiff_t group, ptrdiff_t ta)
+{
+    ptrdiff_t T = kH * kW, K = C * T, npix = oH * oW, waste = (npix + 31) / 32 * 32 - npix;
+    (void)H;
+    if (ta != 2 || group != 1 || sH != 1 || sW != 1 || dH != 1 || dW != 1 || oW != Wd ||
+        Wd < 8 || T > IMP_MAXT)
+        return 0;
+    if (T > 1) return npix >= 256 && M * K <= 64 * 1024;
+    return M <= 64 && K >= 96 && waste * 25 <= npix;
+}
+#endif
+
 static void conv_dw3(const float *X, const float *W, const float *B, float *Y,
                      ptrdiff_t N, ptrdiff_t C, ptrdiff_t H, ptrdiff_t Wd,
                      ptrdiff_t oH, ptrdiff_t oW, ptrdiff_t s, ptrdiff_t pT, ptrdiff_t pL,
@@ -1029,6 +1170,13 @@ void rt_conv2d_f32(const float *X, const float *W, const float *B, float *Y,
      * still get the right result from the no-scratch row kernel (W unpacked only). */
     if (!work && path != 0 && path != 5 && !wpacked && (path != 1 || rt_sgemm_work(mg, npix, kk, 0, 0)))
         path = 0;
+#if defined(__AVX512F__)
+    if ((path == 1 || path == 2) &&
+        implicit_ok(C, H, Wd, M, kH, kW, oH, oW, sH, sW, dH, dW, group, ta)) {
+        conv_implicit(X, W, B, Y, N, C, H, Wd, M, kH, kW, oH, pT, pL, R, act, act_a, act_b);
+        return;
+    }
+#endif
     if (path == 5) {
 #if !defined(__AVX512F__)
         if (nc && work) {  /* other targets: the staged kernel (the plan sized its scratch) */

@@ -4,7 +4,8 @@
  * group, several outputs per group), N = 1 and 2,
  * weights as ONNX stores them and packed by rt_conv2d_pack_w (Winograd-transformed for
  * 3x3 convs with 32..128 inputs and 32..192 outputs, run as Winograd or, for strided,
- * dilated or small convs, on the weights recovered from that layout), every epilogue (bias,
+ * dilated or small convs, on the weights recovered from that layout; 'same'-width stride-1
+ * convs on packed weights, the implicit GEMM of AVX-512), every epilogue (bias,
  * residual, residual == Y, each activation against rt_act_f32). The scratch is exactly
  * rt_conv2d_work floats followed by a guard, and Y is guarded too.
  *
@@ -233,6 +234,14 @@ int main(void)
         { 2, 8, 14, 14, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1 },     /* MNIST's 2nd */
         { 1, 12, 11, 13, 13, 3, 3, 2, 1, 1, 0, 1, 1, 1, 2, 1, 1, 0, 2 },    /* s2x1, dil */
         { 1, 16, 9, 10, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 0, 2, 3 },      /* groups */
+        /* packed weights, stride 1, output rows as wide as the input's (AVX-512: the
+         * implicit GEMM with masked taps): 3x3 'same' with an 8-row tail, 5x5, asymmetric
+         * pads, a taller kernel than pads (fewer output rows), 1x1 with a long reduction */
+        { 1, 16, 19, 23, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 },
+        { 2, 7, 12, 29, 24, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 2, 2 },
+        { 1, 5, 17, 20, 21, 3, 3, 1, 1, 0, 2, 2, 0, 1, 1, 1, 0, 1, 0 },
+        { 1, 6, 30, 17, 18, 5, 3, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0, 3 },
+        { 2, 97, 16, 16, 19, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1 },
         /* Winograd F(4x4, 3x3) weights (32..256 inputs and outputs): path 4 on odd planes
          * and pads, one chunk or several, and the fallbacks on recovered weights (stride,
          * dilation, small) */
