@@ -653,11 +653,26 @@ RT_INLINE void dw3_plane(const float *x, const float *w, float bias, float *y, c
     c##j##0 = _mm512_fmadd_ps(w, b0, c##j##0);                        \
     c##j##1 = _mm512_fmadd_ps(w, b1, c##j##1)
 #define IMP_OUT(j)                                                                      \
-    if (j < mr) {                                                                       \
-        const __m512 vb = _mm512_set1_ps(bias ? bias[j] : 0.0f);                        \
-        m_epilogue(y + j * ldy, c##j##0, vb, r ? r + j * ldy : 0, s0, act, fa, fb);     \
-        m_epilogue(y + j * ldy + 16, c##j##1, vb, r ? r + j * ldy + 16 : 0, s1, act, fa, fb); \
+    if (j < mr) imp_store(y + j * ldy, c##j##0, c##j##1, bias ? bias[j] : 0.0f,           \
+                          r ? r + j * ldy : 0, s0, s1, q0, q1, n0, act, fa, fb);
+
+/* The epilogue of one row of a block: lanes k0 / k1 of the two vectors are outputs. With
+ * n0 < 0 they sit at y[0..16) and y[16..32); with n0 >= 0 (the phase planes' rows are wider
+ * than the output's) the kept lanes are consecutive outputs from y on, n0 of them from the
+ * first vector: compressed, they come first (lanes q0 / q1). */
+RT_INLINE void imp_store(float *y, __m512 v0, __m512 v1, float bias, const float *r,
+                         __mmask16 k0, __mmask16 k1, __mmask16 q0, __mmask16 q1, int n0,
+                         ptrdiff_t act, float fa, float fb)
+{
+    const __m512 vb = _mm512_set1_ps(bias);
+    if (n0 < 0) {
+        m_epilogue(y, v0, vb, r, k0, act, fa, fb);
+        m_epilogue(y + 16, v1, vb, r ? r + 16 : 0, k1, act, fa, fb);
+        return;
     }
+    m_epilogue(y, _mm512_maskz_compress_ps(k0, v0), vb, r, q0, act, fa, fb);
+    m_epilogue(y + n0, _mm512_maskz_compress_ps(k1, v1), vb, r ? r + n0 : 0, q1, act, fa, fb);
+}
 /* Out of line: gcc keeps the 16 accumulators in registers only in a function of its own. */
 #if defined(__GNUC__)
 __attribute__((noinline))
@@ -665,8 +680,8 @@ __attribute__((noinline))
 static void implicit_block(const float *x, ptrdiff_t HW, ptrdiff_t C, ptrdiff_t T,
                            const ptrdiff_t *off, const __mmask16 *mk, const float *a,
                            ptrdiff_t mr, float *y, ptrdiff_t ldy, const float *bias,
-                           const float *r, __mmask16 s0, __mmask16 s1, ptrdiff_t act,
-                           float fa, float fb)
+                           const float *r, __mmask16 s0, __mmask16 s1, __mmask16 q0,
+                           __mmask16 q1, int n0, ptrdiff_t act, float fa, float fb)
 {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
            c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00,
@@ -740,7 +755,8 @@ static void conv_implicit(const float *X, const float *A, const float *B, float 
                 ptrdiff_t mr = M - m0 < RT_SGEMM_MR ? M - m0 : RT_SGEMM_MR;
                 float *yb = y + m0 * npix + p0;
                 implicit_block(x + p0, HW, C, T, off, mk, A + m0 * K, mr, yb, npix,
-                               B ? B + m0 : 0, r ? r + m0 * npix + p0 : 0, s0, s1, act, fa, fb);
+                               B ? B + m0 : 0, r ? r + m0 * npix + p0 : 0, s0, s1, 0, 0, -1, act, fa,
+                               fb);
                 if (!vec) {
                     ptrdiff_t w = npix - p0 < 32 ? npix - p0 : 32, j;
                     for (j = 0; j < mr; j++) conv_act_tail(yb + j * npix, w, act, fa, fb);
@@ -752,6 +768,96 @@ static void conv_implicit(const float *X, const float *A, const float *B, float 
             col1 = _mm512_mask_sub_epi32(col1, _mm512_cmpge_epi32_mask(col1, vw), col1, vw);
         }
     }
+}
+
+static int popcount16(unsigned v)
+{
+    int n = 0;
+    for (; v; v &= v - 1) n++;
+    return n;
+}
+
+/* Strided convs, and stride-1 convs whose rows narrow (unpadded k x k), of a few input
+ * channels (the stem: SqueezeNet's 3->64 3x3 s2, ResNet's 7x7 s2): the input is first
+ * staged as path 3 stages it (per channel sH x sW zero-padded phase planes, Hq x Wq, ps
+ * floats apart), so every tap is a unit-stride read at a fixed offset from a position of
+ * the Wq-wide plane grid; the same blocks run over that grid (no masks but the grid's
+ * end), and the lanes of columns past oW are dropped by compressing each vector before its
+ * store. The staged input is ~1/kH kW of an im2col and is not packed again. */
+static void conv_phase_implicit(const float *X, const float *A, const float *B, float *Y,
+                                ptrdiff_t N, ptrdiff_t C, ptrdiff_t H, ptrdiff_t Wd,
+                                ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW, ptrdiff_t oH,
+                                ptrdiff_t oW, ptrdiff_t sH, ptrdiff_t sW, ptrdiff_t pT,
+                                ptrdiff_t pL, ptrdiff_t dH, ptrdiff_t dW, const float *R,
+                                ptrdiff_t act, float fa, float fb, float *P)
+{
+    const ptrdiff_t Hq = oH + (kH - 1) * dH / sH, Wq = oW + (kW - 1) * dW / sW;
+    const ptrdiff_t ps = (Hq * Wq + 31) / 16 * 16, cs = sH * sW * ps;
+    const ptrdiff_t T = kH * kW, K = C * T, nq = oH * Wq, npix = oH * oW;
+    const int vec = act_is_vector(act);
+    ptrdiff_t off[IMP_MAXT], n, p0, m0, t, kh, kw, l;
+    __mmask16 mk[2 * IMP_MAXT];
+    int lanes[32];
+    __m512i col0, col1;
+    const __m512i vw = _mm512_set1_epi32((int)Wq), vstep = _mm512_set1_epi32((int)(32 % Wq));
+    const __m512i vow = _mm512_set1_epi32((int)oW);
+    for (kh = 0; kh < kH; kh++)
+        for (kw = 0; kw < kW; kw++)
+            off[kh * kW + kw] = (kh * dH % sH * sW + kw * dW % sW) * ps + kh * dH / sH * Wq +
+                                kw * dW / sW;
+    for (n = 0; n < N; n++) {
+        float *y = Y + n * M * npix;
+        const float *r = R ? R + n * M * npix : 0;
+        stage_input(X + n * C * H * Wd, P, C, H, Wd, sH, sW, pT, pL, Hq, Wq, ps);
+        for (l = 0; l < 32; l++) lanes[l] = (int)(l % Wq);
+        col0 = _mm512_loadu_si512(lanes);
+        col1 = _mm512_loadu_si512(lanes + 16);
+        for (p0 = 0; p0 < nq; p0 += 32) {
+            const __mmask16 s0 = m_range(0, nq - p0), s1 = m_range(0, nq - p0 - 16);
+            const __mmask16 k0 = (__mmask16)(s0 & _mm512_cmplt_epi32_mask(col0, vow));
+            const __mmask16 k1 = (__mmask16)(s1 & _mm512_cmplt_epi32_mask(col1, vow));
+            ptrdiff_t oh = p0 / Wq, ow = p0 % Wq, yo = ow < oW ? oh * oW + ow : (oh + 1) * oW;
+            for (t = 0; t < T; t++) {
+                mk[2 * t] = s0;
+                mk[2 * t + 1] = s1;
+            }
+            const int n0 = popcount16(k0), n1 = popcount16(k1);
+            const __mmask16 q0 = m_range(0, n0), q1 = m_range(0, n1);
+            if (k0 | k1)
+                for (m0 = 0; m0 < M; m0 += RT_SGEMM_MR) {
+                    ptrdiff_t mr = M - m0 < RT_SGEMM_MR ? M - m0 : RT_SGEMM_MR;
+                    float *yb = y + m0 * npix + yo;
+                    implicit_block(P + p0, cs, C, T, off, mk, A + m0 * K, mr, yb, npix,
+                                   B ? B + m0 : 0, r ? r + m0 * npix + yo : 0, k0, k1, q0, q1, n0,
+                                   act, fa, fb);
+                    if (!vec) {
+                        ptrdiff_t w = n0 + n1, j;
+                        for (j = 0; j < mr; j++) conv_act_tail(yb + j * npix, w, act, fa, fb);
+                    }
+                }
+            col0 = _mm512_add_epi32(col0, vstep);
+            col0 = _mm512_mask_sub_epi32(col0, _mm512_cmpge_epi32_mask(col0, vw), col0, vw);
+            col1 = _mm512_add_epi32(col1, vstep);
+            col1 = _mm512_mask_sub_epi32(col1, _mm512_cmpge_epi32_mask(col1, vw), col1, vw);
+        }
+    }
+}
+
+/* Floats of conv_phase_implicit's staged input, when it takes the conv (a k x k conv of the
+ * plan's path 2 on packed weights, few enough weights and input channels that the staged
+ * planes fit the scratch the plan sized for im2col); 0 when it does not. Kernels of 5x5 and
+ * up: ResNet's 7x7 s2 stem 80 -> 93 GFLOP/s (conv_bench); for SqueezeNet's 3x3 s2 stem
+ * (K = 27) the block's epilogue weighs too much and im2col + SGEMM stays ahead. */
+static ptrdiff_t phase_floats(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t kW,
+                              ptrdiff_t oH, ptrdiff_t oW, ptrdiff_t sH, ptrdiff_t sW,
+                              ptrdiff_t dH, ptrdiff_t dW, ptrdiff_t group, ptrdiff_t ta)
+{
+    ptrdiff_t Hq = oH + (kH - 1) * dH / sH, Wq = oW + (kW - 1) * dW / sW;
+    ptrdiff_t T = kH * kW;
+    if (ta != 2 || group != 1 || T < 25 || T > IMP_MAXT || oH * oW < 256 ||
+        M * C * T > 64 * 1024 || C > 16)
+        return 0;
+    return C * sH * sW * ((Hq * Wq + 31) / 16 * 16);
 }
 
 /* Which convs conv_implicit runs (the plan's path 1 or 2 with packed weights); measured
@@ -1175,6 +1281,15 @@ void rt_conv2d_f32(const float *X, const float *W, const float *B, float *Y,
         implicit_ok(C, H, Wd, M, kH, kW, oH, oW, sH, sW, dH, dW, group, ta)) {
         conv_implicit(X, W, B, Y, N, C, H, Wd, M, kH, kW, oH, pT, pL, R, act, act_a, act_b);
         return;
+    }
+    if (path == 2 && work) {
+        ptrdiff_t need = phase_floats(C, M, kH, kW, oH, oW, sH, sW, dH, dW, group, ta);
+        if (need && need <= rt_conv2d_work(C, H, Wd, M, kH, kW, oH, oW, sH, sW, pT, pL, dH, dW,
+                                           group, wpacked)) {
+            conv_phase_implicit(X, W, B, Y, N, C, H, Wd, M, kH, kW, oH, oW, sH, sW, pT, pL, dH,
+                                dW, R, act, act_a, act_b, work);
+            return;
+        }
     }
 #endif
     if (path == 5) {
