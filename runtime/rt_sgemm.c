@@ -238,7 +238,7 @@ static inline __mmask16 mask16(ptrdiff_t n)
 
 /* Kept out of line: inlined into blocked(), gcc 12 spilled accumulators and the loop
  * counter of this loop to the stack (3 % slower whole models). */
-#if defined(__GNUC__)
+#if defined(__GNUC__) && !defined(__clang__)
 __attribute__((noinline))
 #endif
 static void sgemm_kernel_8x32_avx512(ptrdiff_t kc, const float *a, const float *b, float *y,
