@@ -509,11 +509,157 @@ static int scan_out_axis(Node *n, int j, int rank, int *axis, int *rev)
     return norm_axis(n, a, rank, axis);
 }
 
+/* ---- Scan at opset 8 ----
+ * Batched: input 0 is sequence_lens (optional), then the states [B, ...] and the scan
+ * inputs [B, T, ...] (the scan axis is 1); the body sees one batch entry's state and one
+ * step's slice. Lowered as a loop over the batch around opset 9's step loop. sequence_lens
+ * must be absent or a constant of full lengths: shorter sequences (whose states stop and
+ * whose outputs pad) are not compiled. */
+static int scan8_infer(Node *n, Graph *body)
+{
+    int m = (int)attr_i(n, "num_scan_inputs", -1);
+    int nv = n->nin - 1;   /* values after sequence_lens */
+    if (m < 1 || m > nv) return node_err(n, "num_scan_inputs %d does not fit its %d inputs", m, nv);
+    int ns = nv - m, nk = n->nout - ns;
+    if (nk < 0) return node_err(n, "has %d outputs for %d states", n->nout, ns);
+    if (body->ninputs != nv || body->noutputs != n->nout)
+        return node_err(n, "its body takes %d inputs and gives %d outputs; %d and %d expected",
+                        body->ninputs, body->noutputs, nv, n->nout);
+    int64_t B = -1, T = -1;
+    for (int i = 1; i < n->nin; i++) {
+        Value *x = node_in(n, i);
+        if (!x) return node_err(n, "input %d is empty", i);
+        int scan = i - 1 >= ns;
+        if (x->type.rank < 1 + scan)
+            return node_err(n, "input '%s' needs a batch axis%s", x->name, scan ? " and a scan axis" : "");
+        if (B >= 0 && x->type.dims[0] != B)
+            return node_err(n, "input '%s' has batch %lld, the first one %lld", x->name,
+                            (long long)x->type.dims[0], (long long)B);
+        B = x->type.dims[0];
+        if (scan) {
+            if (T >= 0 && x->type.dims[1] != T)
+                return node_err(n, "scan input '%s' has %lld steps, the first one %lld", x->name,
+                                (long long)x->type.dims[1], (long long)T);
+            T = x->type.dims[1];
+        }
+        Value *bi = body->inputs[i - 1];
+        bi->type = x->type;
+        bi->type.rank = x->type.rank - 1 - scan;
+        for (int d = 0; d < bi->type.rank; d++) bi->type.dims[d] = x->type.dims[d + 1 + scan];
+        bi->has_type = 1;
+        bi->data = NULL;
+    }
+    Value *sl = node_in(n, 0);
+    if (sl) {
+        if (!sl->data)
+            return node_need_const(n, sl, "sequence_lens must be a compile-time constant of full "
+                                          "lengths (initializer or --freeze)");
+        for (int64_t b = 0; b < type_numel(&sl->type); b++)
+            if ((int64_t)const_elem_f(sl, b) != T)
+                return node_err(n, "sequence_lens[%lld] = %lld is shorter than the %lld steps: "
+                                   "partial sequences are not supported", (long long)b,
+                                (long long)const_elem_f(sl, b), (long long)T);
+    }
+    if (infer_body(n, body, "body")) return -1;
+    for (int i = 0; i < ns; i++) {
+        const Type *st = &body->outputs[i]->type, *in = &n->in[1 + i]->type;
+        if (st->dt != in->dt || type_numel(st) * B != type_numel(in))
+            return node_err(n, "state %d is %s before the scan and %s after a step", i,
+                            type_str(n->g->pool, in), type_str(n->g->pool, st));
+        if (n->out[i]) {
+            n->out[i]->type = *in;
+            n->out[i]->has_type = 1;
+        }
+    }
+    for (int j = 0; j < nk; j++) {
+        const Value *so = body->outputs[ns + j];
+        Value *o = n->out[ns + j];
+        if (!o) continue;
+        if (so->type.rank + 2 > KIR_MAX_RANK)
+            return node_err(n, "scan output %d would have rank %d", j, so->type.rank + 2);
+        o->type.dt = so->type.dt;
+        o->type.rank = so->type.rank + 2;
+        o->type.dims[0] = B;
+        o->type.dims[1] = T;
+        for (int d = 0; d < so->type.rank; d++) o->type.dims[d + 2] = so->type.dims[d];
+        o->has_type = 1;
+    }
+    return 0;
+}
+
+static int scan8_lower(Node *n, Lower *L, Graph *body)
+{
+    KB *k = L->k;
+    int m = (int)attr_i(n, "num_scan_inputs", 1), nv = n->nin - 1;
+    int ns = nv - m, nk = n->nout - ns;
+    if (nv > 16 || n->nout > 16) return node_err(n, "too many scan values to lower");
+    int in_b[16], out_b[16], state[16], init[16], seq[16], scan_out[16];
+    int64_t B = n->in[1]->type.dims[0], T = n->in[1 + ns]->type.dims[1];
+    for (int i = 0; i < ns; i++) {
+        int64_t cnt = type_numel(&body->inputs[i]->type);
+        init[i] = lw_in(L, 1 + i);
+        state[i] = lw_temp(L, body->inputs[i]->type.dt, cnt);
+        out_b[i] = lw_temp(L, body->inputs[i]->type.dt, cnt);
+        in_b[i] = state[i];
+        if (init[i] < 0 || state[i] < 0 || out_b[i] < 0) return -1;
+    }
+    for (int i = ns; i < nv; i++) {
+        seq[i] = lw_in(L, 1 + i);
+        in_b[i] = lw_temp(L, body->inputs[i]->type.dt, type_numel(&body->inputs[i]->type));
+        if (seq[i] < 0 || in_b[i] < 0) return -1;
+    }
+    for (int j = 0; j < nk; j++) {
+        const Value *so = body->outputs[ns + j];
+        scan_out[j] = n->out[ns + j] ? lw_out(L, ns + j) : -1;
+        out_b[ns + j] = lw_temp(L, so->type.dt, type_numel(&so->type));
+        if (out_b[ns + j] < 0) return -1;
+    }
+    int fin[16];
+    for (int i = 0; i < ns; i++) fin[i] = n->out[i] ? lw_out(L, i) : -1;
+    int b = kfor_n(k, B, KL_SERIAL);
+    for (int i = 0; i < ns; i++) {  /* this batch entry's initial state */
+        int64_t cnt = type_numel(&body->inputs[i]->type);
+        int v = kfor_n(k, cnt, KL_VECTOR);
+        kstore(k, state[i], kvar(k, v), kload(k, init[i], kadd(k, kmuli(k, kvar(k, b), cnt), kvar(k, v))));
+        kend(k);
+    }
+    int it = kfor_n(k, T, KL_SERIAL);
+    for (int i = ns; i < nv; i++) {
+        int64_t d = 0, cnt = type_numel(&body->inputs[i]->type);
+        if (scan_attr(n, "directions", i - ns, 0, &d)) return -1;
+        KExpr *t = d ? ksub(k, kc_idx(k, T - 1), kvar(k, it)) : kvar(k, it);
+        int v = kfor_n(k, cnt, KL_VECTOR);
+        KExpr *src = kadd(k, kmuli(k, kadd(k, kmuli(k, kvar(k, b), T), t), cnt), kvar(k, v));
+        kstore(k, in_b[i], kvar(k, v), kload(k, seq[i], src));
+        kend(k);
+    }
+    if (lw_subgraph(L, body, in_b, out_b)) return -1;
+    for (int i = 0; i < ns; i++) copy_buf(k, state[i], out_b[i], type_numel(&body->inputs[i]->type));
+    for (int j = 0; j < nk; j++) {
+        if (scan_out[j] < 0) continue;
+        int64_t cnt = type_numel(&body->outputs[ns + j]->type);
+        int v = kfor_n(k, cnt, KL_VECTOR);
+        KExpr *dst = kadd(k, kmuli(k, kadd(k, kmuli(k, kvar(k, b), T), kvar(k, it)), cnt), kvar(k, v));
+        kstore(k, scan_out[j], dst, kload(k, out_b[ns + j], kvar(k, v)));
+        kend(k);
+    }
+    kend(k);   /* steps */
+    for (int i = 0; i < ns; i++) {
+        if (fin[i] < 0) continue;
+        int64_t cnt = type_numel(&body->inputs[i]->type);
+        int v = kfor_n(k, cnt, KL_VECTOR);
+        kstore(k, fin[i], kadd(k, kmuli(k, kvar(k, b), cnt), kvar(k, v)), kload(k, state[i], kvar(k, v)));
+        kend(k);
+    }
+    kend(k);   /* batch */
+    return 0;
+}
+
 int scan_infer(Node *n)
 {
     Graph *body = graph_attr(n, "body");
     if (!body) return node_err(n, "needs a graph attribute body");
-    if (n->opset < 9) return node_err(n, "Scan before opset 9 (batched, with sequence_lens) is not supported");
+    if (n->opset < 9) return scan8_infer(n, body);
     int m = (int)attr_i(n, "num_scan_inputs", -1);
     if (m < 1 || m > n->nin) return node_err(n, "num_scan_inputs %d does not fit its %d inputs", m, n->nin);
     int ns = n->nin - m, nk = n->nout - ns;
@@ -571,6 +717,7 @@ int scan_infer(Node *n)
 int scan_lower(Node *n, Lower *L)
 {
     Graph *body = graph_attr(n, "body");
+    if (n->opset < 9) return scan8_lower(n, L, body);
     KB *k = L->k;
     int m = (int)attr_i(n, "num_scan_inputs", 1);
     int ns = n->nin - m, nk = n->nout - ns;

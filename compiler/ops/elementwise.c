@@ -1,6 +1,6 @@
 /* elementwise.c — the elementwise operator family: unary math, activations, binary
  * arithmetic/logic/comparison with numpy broadcasting, variadic Sum/Max/Min/Mean, Cast,
- * CastLike, Where, Clip and Dropout (inference).
+ * CastLike, Where, Clip and Dropout (inference, and training that keeps every element).
  *
  * Every op here is one scalar expression per output element. The shape rules differ by
  * op group (ew_*_infer); the lowering is shared: ew_loop() opens one loop nest over the
@@ -298,14 +298,29 @@ int ew_dropout_infer(Node *n)
     if (!is_num(x->type.dt)) return node_err(n, "needs a numeric input, got %s",
                                              dt_name(x->type.dt));
     if (n->opset >= 12) {
-        Value *tm = node_in(n, 2);
+        Value *tm = node_in(n, 2), *r = node_in(n, 1);
         if (tm) {
-            /* training draws random masks: only the inference behaviour is compiled */
-            if (!tm->data || tm->type.dt != DT_BOOL || type_numel(&tm->type) != 1)
-                return node_err(n, "training_mode must be a constant bool (only inference is "
-                                   "supported)");
-            if (*(const unsigned char *)tm->data)
-                return node_err(n, "training_mode=true is unsupported (inference only)");
+            /* training draws random masks: compiled only where it keeps every element */
+            if (tm->type.dt != DT_BOOL || type_numel(&tm->type) != 1)
+                return node_err(n, "training_mode must be a bool scalar");
+            if (!tm->data)
+                return node_need_const(n, tm, "training_mode must be a compile-time constant "
+                                              "(initializer or --freeze)");
+            if (*(const unsigned char *)tm->data) {
+                double ratio = 0.5;
+                if (r && !r->data)
+                    return node_need_const(n, r, "ratio must be a compile-time constant in "
+                                                 "training mode (initializer or --freeze)");
+                if (r) {
+                    if (!dt_is_float(r->type.dt) || type_numel(&r->type) != 1)
+                        return node_err(n, "ratio must be a float scalar");
+                    ratio = const_elem_f(r, 0);
+                }
+                if (ratio != 0.0)
+                    return node_err(n, "training_mode=true with ratio %g draws a random mask, "
+                                       "which compiled code does not do (inference, or ratio 0)",
+                                    ratio);
+            }
         }
     } else if (n->opset < 7 && attr_i(n, "is_test", 0) == 0 && node_out(n, 1)) {
         return node_err(n, "Dropout with is_test=0 and a mask output is training; unsupported");

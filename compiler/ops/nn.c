@@ -1408,7 +1408,7 @@ int nn_unpool_lower(Node *n, Lower *L)
     return 0;
 }
 
-/* ---- BatchNormalization (inference) --------------------------------------------------- */
+/* ---- BatchNormalization --------------------------------------------------- */
 
 /* spatial=0 (opsets < 7 only) gives every element of a sample its own statistics: the
  * parameters then have the shape of X without N. */
@@ -1423,9 +1423,10 @@ int nn_bn_infer(Node *n)
     if (!x) return node_err(n, "needs input X");
     if (!dt_is_real(x->dt)) return node_err(n, "unsupported element type %s", dt_name(x->dt));
     if (x->rank < 2) return node_err(n, "X must have rank >= 2 (N, C, ...), got %d", x->rank);
-    if (attr_i(n, "training_mode", 0) != 0)
-        return node_err(n, "training_mode=1 is not supported (inference only)");
-    for (int i = 1; i < n->nout; i++)
+    int training = attr_i(n, "training_mode", 0) != 0;
+    if (training && (n->opset < 14 || !bn_spatial(n)))
+        return node_err(n, "training_mode=1 needs opset 14 or later");
+    for (int i = training ? 3 : 1; i < n->nout; i++)
         if (node_out(n, i))
             return node_err(n, "output %d (training statistics) is not supported", i);
     int64_t want = 1;
@@ -1440,7 +1441,68 @@ int nn_bn_infer(Node *n)
             return node_err(n, "%s has %lld elements, expected %lld", names[i - 1],
                             LL(type_numel(t)), LL(want));
     }
-    return set_out(n, 0, x->dt, x->rank, x->dims);
+    if (set_out(n, 0, x->dt, x->rank, x->dims)) return -1;
+    for (int i = 1; i <= 2 && training; i++)
+        if (node_out(n, i) && set_out(n, i, in_type(n, 2 + i)->dt, 1, &want)) return -1;
+    return 0;
+}
+
+/* training_mode=1 (opset 14): Y normalised with the batch's own statistics per channel
+ * (mean, then the population variance in a second pass over X, both summed in double), and
+ * the running statistics as outputs 1 and 2: input * momentum + batch * (1 - momentum). */
+static int bn_training_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    const Type *x = in_type(n, 0);
+    DType dt = x->dt;
+    double eps = attr_f(n, "epsilon", 1e-5f), mom = attr_f(n, "momentum", 0.9f);
+    int X = lw_in(L, 0), S = lw_in(L, 1), B = lw_in(L, 2), Mn = lw_in(L, 3), Vr = lw_in(L, 4);
+    int Y = lw_out(L, 0);
+    int RM = node_out(n, 1) ? lw_out(L, 1) : -1, RV = node_out(n, 2) ? lw_out(L, 2) : -1;
+    int64_t rest = 1;
+    for (int i = 2; i < x->rank; i++) rest *= x->dims[i];
+    int64_t cnt = x->dims[0] * rest, d3[3] = { x->dims[0], x->dims[1], rest };
+    int vars[3];
+    int c = kfor_n(k, x->dims[1], KL_PARALLEL);
+    /* the statistics, in double */
+    int sum = kdecl(k, DT_F64, kc(k, DT_F64, 0));
+    vars[1] = c;
+    vars[0] = kfor_n(k, d3[0], KL_SERIAL);
+    vars[2] = kfor_n(k, rest, KL_REDUCE);
+    kaccum(k, sum, kcast(k, DT_F64, kload(k, X, kindex(k, 3, d3, vars))));
+    kend_n(k, 2);
+    int mean = kdecl(k, DT_F64, kbin(k, KB_DIV, V(k, sum), kc(k, DT_F64, (double)cnt)));
+    int sq = kdecl(k, DT_F64, kc(k, DT_F64, 0));
+    vars[0] = kfor_n(k, d3[0], KL_SERIAL);
+    vars[2] = kfor_n(k, rest, KL_REDUCE);
+    int d = kdecl(k, DT_F64, kbin(k, KB_SUB, kcast(k, DT_F64, kload(k, X, kindex(k, 3, d3, vars))),
+                                  V(k, mean)));
+    kaccum(k, sq, kmul_t(k, V(k, d), V(k, d)));
+    kend_n(k, 2);
+    int var = kdecl(k, DT_F64, kbin(k, KB_DIV, V(k, sq), kc(k, DT_F64, (double)cnt)));
+    if (RM >= 0) {
+        const Type *t = in_type(n, 3);
+        KExpr *r = kadd_t(k, kmul_t(k, kcast(k, DT_F64, kload(k, Mn, V(k, c))), kc(k, DT_F64, mom)),
+                          kmul_t(k, V(k, mean), kc(k, DT_F64, 1.0 - mom)));
+        kstore(k, RM, V(k, c), kcast(k, t->dt, r));
+    }
+    if (RV >= 0) {
+        const Type *t = in_type(n, 4);
+        KExpr *r = kadd_t(k, kmul_t(k, kcast(k, DT_F64, kload(k, Vr, V(k, c))), kc(k, DT_F64, mom)),
+                          kmul_t(k, V(k, var), kc(k, DT_F64, 1.0 - mom)));
+        kstore(k, RV, V(k, c), kcast(k, t->dt, r));
+    }
+    KExpr *den = kun(k, KU_SQRT, kadd_t(k, kcast(k, dt, V(k, var)), kc(k, dt, eps)));
+    int a = kdecl(k, dt, kbin(k, KB_DIV, kcast(k, dt, kload(k, S, V(k, c))), den));
+    int mu = kdecl(k, dt, kcast(k, dt, V(k, mean)));
+    int b = kdecl(k, dt, kcast(k, dt, kload(k, B, V(k, c))));
+    vars[0] = kfor_n(k, d3[0], KL_SERIAL);
+    vars[2] = kfor_n(k, rest, KL_VECTOR);
+    KExpr *xi = kindex(k, 3, d3, vars);
+    KExpr *y = kadd_t(k, kmul_t(k, kbin(k, KB_SUB, kload(k, X, xi), V(k, mu)), V(k, a)), V(k, b));
+    kstore(k, Y, kindex(k, 3, d3, vars), y);
+    kend_n(k, 3);
+    return 0;
 }
 
 int nn_bn_lower(Node *n, Lower *L)
@@ -1449,6 +1511,7 @@ int nn_bn_lower(Node *n, Lower *L)
     const Type *x = in_type(n, 0);
     DType dt = x->dt;
     double eps = attr_f(n, "epsilon", 1e-5f);
+    if (attr_i(n, "training_mode", 0) != 0) return bn_training_lower(n, L);
     int X = lw_in(L, 0), S = lw_in(L, 1), B = lw_in(L, 2), Mn = lw_in(L, 3), Vr = lw_in(L, 4);
     int Y = lw_out(L, 0);
     int vars[KIR_MAX_RANK];

@@ -2,7 +2,8 @@
  * --freeze (freeze.c): If with a run-time condition lowers both branches under one KS_IF
  * and reads captured outer values; a frozen condition leaves no branch and no input; Loop
  * with a constant trip count (scan output, no guard), with a run-time trip count and a
- * data-computed early exit; Scan with reversed directions and a non-zero axis. Models are
+ * data-computed early exit; Scan with reversed directions and a non-zero axis, and opset 8's
+ * batched Scan. Models are
  * built with protobuf-c; values are checked by `onnxcc check` on data sets written here,
  * against expected outputs computed here in plain C. */
 #include <check.h>
@@ -424,6 +425,50 @@ START_TEST(scan_reverse_axis1)
 }
 END_TEST
 
+START_TEST(scan_opset8_batched)
+{
+    /* opset 8: no sequence_lens, batch 2; per batch entry the state s[2] += step t of
+     * X[b] (backwards), the scan output s * 2 stacked per step (forwards) */
+    int64_t d2[] = { 2 }, d22[] = { 2, 2 }, d232[] = { 2, 3, 2 };
+    Onnx__GraphProto *b = graph("body");
+    ADD_IN(b, vinfo("s_in", F32, 1, d2, NULL));
+    ADD_IN(b, vinfo("x_t", F32, 1, d2, NULL));
+    ADD_NODE(b, node("Add", "b_add", "s_in,x_t", "s_out"));
+    ADD_NODE(b, node("Add", "b_dbl", "s_out,s_out", "y"));
+    ADD_OUT(b, vinfo("s_out", F32, 1, d2, NULL));
+    ADD_OUT(b, vinfo("y", F32, 1, d2, NULL));
+    Onnx__GraphProto *g = graph("scan8_graph");
+    Onnx__NodeProto *n = node("Scan", "the_scan", ",s0,X", "sT,Y");
+    attr_graph(n, "body", b);
+    attr_int(n, "num_scan_inputs", 1);
+    attr_int1(n, "directions", 1);
+    ADD_NODE(g, n);
+    ADD_IN(g, vinfo("s0", F32, 2, d22, NULL));
+    ADD_IN(g, vinfo("X", F32, 3, d232, NULL));
+    ADD_OUT(g, vinfo("sT", F32, 2, d22, NULL));
+    ADD_OUT(g, vinfo("Y", F32, 3, d232, NULL));
+    char *path = write_model(model(g, 8), "scan8.onnx", NULL, NULL);
+    float s[4] = { 1, 2, -3, 0.5f }, X[12], Y[12];
+    for (int i = 0; i < 12; i++) X[i] = (float)(i * i % 7) - 2.5f;
+    char *ds = pool_fmt(P, "%s/scan8_ds", tmpdir);
+    write_tensor(ds, "input_0.pb", ftensor("s0", 2, d22, s, 4));
+    write_tensor(ds, "input_1.pb", ftensor("X", 3, d232, X, 12));
+    for (int bt = 0; bt < 2; bt++)
+        for (int it = 0; it < 3; it++) {
+            int t = 2 - it;
+            for (int j = 0; j < 2; j++) {
+                s[bt * 2 + j] += X[(bt * 3 + t) * 2 + j];
+                Y[(bt * 3 + it) * 2 + j] = s[bt * 2 + j] * 2;
+            }
+        }
+    write_tensor(ds, "output_0.pb", ftensor("sT", 2, d22, s, 4));
+    write_tensor(ds, "output_1.pb", ftensor("Y", 3, d232, Y, 12));
+    check_passes(path, ds, "c");
+    if (cgen_llvm_available()) check_passes(path, ds, "x86_64");
+    check_passes(path, ds, "hls");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("control");
@@ -437,6 +482,7 @@ int main(void)
     tcase_add_test(tc, loop_early_exit);
     tcase_add_test(tc, loop_without_m_max_trip);
     tcase_add_test(tc, scan_reverse_axis1);
+    tcase_add_test(tc, scan_opset8_batched);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
