@@ -317,8 +317,8 @@ int ew_dropout_infer(Node *n)
                     ratio = const_elem_f(r, 0);
                 }
                 if (ratio != 0.0)
-                    return node_err(n, "training_mode=true with ratio %g draws a random mask, "
-                                       "which compiled code does not do (inference, or ratio 0)",
+                    return node_err(n, "training_mode=true with ratio %g draws a random mask: "
+                                       "not supported (inference, or training with ratio 0)",
                                     ratio);
             }
         }
