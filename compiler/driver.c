@@ -436,9 +436,29 @@ static int hls_tb_data(const DriverOpts *o, const KProg *prog, Pool *p, HlsOptio
     return 0;
 }
 
-/* Writes the program for target t into dir: C sources, or NAME.h + NAME.o (LLVM). */
+static int write_code_files(const DriverOpts *o, const Target *t, const KProg *prog,
+                            const char *dir, char **cerr);
+
+/* Writes the program for target t into dir: C sources, or NAME.h + NAME.o (LLVM). The
+ * files replace what dir held all together: none of them appears unless all were written. */
 static int write_code(const DriverOpts *o, const Target *t, const KProg *prog, const char *dir,
                       char **cerr)
+{
+    out_stage_begin();
+    int rc = write_code_files(o, t, prog, dir, cerr);
+    if (rc) {
+        out_stage_abort();
+        return rc;
+    }
+    if (out_stage_commit() != 0) {
+        *cerr = str_fmt("cannot move the new files into %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int write_code_files(const DriverOpts *o, const Target *t, const KProg *prog,
+                            const char *dir, char **cerr)
 {
     if (t->backend == BACKEND_HLS) {
         /* compile: everything for Vitis HLS; check/bench (dir is a temp dir): sources only */
@@ -1468,11 +1488,12 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
         nmodel_out++;
     /* model output M is NAME_run's outputs [first, first + count): one for a tensor, one
      * per element for a sequence, none for an empty optional */
-    int first = 0;
+    int first = 0, compared = 0;
     for (int m = 0; m < g->noutputs; m++) {
         const Value *gv = g->outputs[m];
         int count = gv->none ? 0 : gv->seq ? gv->nelems : 1;
         char *epath = pool_fmt(p, "%s/output_%d.pb", ds, m);
+        if (file_exists(epath)) compared++;
         if (!file_exists(epath)) {
             fprintf(o->out, "%soutput '%s': no expected data, not compared\n", prefix,
                     gv->name);
@@ -1561,6 +1582,9 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
                 g->noutputs);
         if (res.kind == R_PASS) res = model_error("the dataset has more outputs than the model");
     }
+    /* a verdict needs something to compare: a data set without output_K.pb checks nothing */
+    if (!compared && g->noutputs > 0 && res.kind == R_PASS)
+        res = model_error(pool_fmt(p, "%s has no output_K.pb: nothing to compare against", ds));
 out:
     kprog_free(prog);
     return res;

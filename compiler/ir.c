@@ -11,13 +11,20 @@
 
 /* ---- types ---- */
 
+int64_t mul_sat(int64_t a, int64_t b)
+{
+    const int64_t big = ONNXCC_MAX_DIM + 1;
+    if (a == 0 || b == 0) return 0;
+    if (a >= big || b >= big || a > big / b) return big;
+    return a * b < big ? a * b : big;
+}
+
 int64_t type_numel(const Type *t)
 {
     int64_t n = 1;
-    for (int i = 0; i < t->rank; i++) {
+    for (int i = 0; i < t->rank; i++)
         if (t->dims[i] < 0) return -1;
-        n *= t->dims[i];
-    }
+    for (int i = 0; i < t->rank; i++) n = mul_sat(n, t->dims[i]);
     return n;
 }
 

@@ -5,11 +5,13 @@
  * freed before returning. Local functions are inlined here, Constant nodes become weights,
  * and --shape bindings resolve symbolic input dims, so later stages see one flat graph of
  * known-shape inputs. Errors are one line: "FILE: [node 'N' (OP): ]message". */
+#define _XOPEN_SOURCE 700   /* realpath */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "onnxcc.h"
 #include "onnx.pb-c.h"
 
@@ -17,7 +19,7 @@
  * calls itself ends with a message instead of exhausting memory. */
 #define MAX_CALL_DEPTH 32
 /* A tensor larger than this (bytes) is refused rather than attempted. */
-#define MAX_TENSOR_BYTES ((int64_t)1 << 40)
+#define MAX_TENSOR_BYTES ONNXCC_MAX_TENSOR_BYTES
 
 typedef struct AttrBind {
     const char *name;
@@ -177,7 +179,22 @@ static int read_external(Ld *ld, const Onnx__TensorProto *t, const char *ctx, co
         return ld_err(ld, "%s: external data length is %lld bytes; the tensor needs %lld", ctx,
                       (long long)len, (long long)nbytes);
     char *path = pool_fmt(ld->p, "%s/%s", dir, loc);
-    FILE *f = fopen(path, "rb");
+    /* confined to the model's folder: no link leads out of it (checked on the resolved
+     * paths), and only a regular file is read (a FIFO would block) */
+    char *rdir = realpath(dir, NULL), *rpath = realpath(path, NULL);
+    size_t rl = rdir ? strlen(rdir) : 0;
+    int inside = rdir && rpath && !strncmp(rpath, rdir, rl) && (rpath[rl] == '/' || rl == 1);
+    free(rdir);
+    free(rpath);
+    if (!inside && access(path, F_OK) == 0)
+        return ld_err(ld, "%s: external data file '%s' resolves outside the model's folder "
+                      "(through a symbolic link)", ctx, loc);
+    FILE *f = open_regular(path, 1);
+    if (!f && errno == ELOOP)
+        return ld_err(ld, "%s: external data file '%s' is a symbolic link; it must be a "
+                      "regular file in the model's folder", ctx, loc);
+    if (!f && (errno == EINVAL || errno == EISDIR))
+        return ld_err(ld, "%s: external data file '%s' is not a regular file", ctx, loc);
     if (!f)
         return ld_err(ld, "%s: cannot open external data file '%s': %s", ctx, loc,
                       strerror(errno));
@@ -209,6 +226,7 @@ static int decode_tensor(Ld *ld, const Onnx__TensorProto *t, Value *v, const cha
                          const char *dir)
 {
     int dt = t->has_data_type ? t->data_type : 0;
+    if (dt == 0) return ld_err(ld, "%s: has no data type (UNDEFINED)", ctx);
     if (!known_dtype(dt)) return ld_err(ld, "%s: unsupported data type %d", ctx, dt);
     if (t->n_dims > KIR_MAX_RANK)
         return ld_err(ld, "%s: rank %zu; at most %d is supported", ctx, t->n_dims, KIR_MAX_RANK);
@@ -219,7 +237,7 @@ static int decode_tensor(Ld *ld, const Onnx__TensorProto *t, Value *v, const cha
         int64_t d = t->dims[i];
         if (d < 0) return ld_err(ld, "%s: negative dimension %lld", ctx, (long long)d);
         if (d && numel > MAX_TENSOR_BYTES / (esz ? esz : 1) / d)
-            return ld_err(ld, "%s: too large", ctx);
+            return ld_err(ld, "%s: larger than onnxcc's limit of 2^40 bytes per tensor", ctx);
         numel *= d;
         ty.dims[i] = d;
     }
@@ -658,6 +676,9 @@ static int read_nodes(Ld *ld, Graph *g, const Scope *sc, Onnx__NodeProto *const 
         int found;
         n->opset = opset_of(sc, domain, &found);
         if (!found && !*domain) n->opset = g->opset;
+        if (!*domain && n->opset > ONNXCC_MAX_OPSET)   /* a local function's own import */
+            return ld_err(ld, "%s: opset %d of the default domain is newer than onnxcc knows "
+                          "(up to %d)", ctx, n->opset, ONNXCC_MAX_OPSET);
         if (np->n_input > INT_MAX || np->n_output > INT_MAX || nattrs > INT_MAX)
             return ld_err(ld, "%s: too many inputs, outputs or attributes", ctx);
         n->nin = (int)np->n_input;
@@ -1034,7 +1055,8 @@ static int bind_shapes(Ld *ld, Graph *g, const LoadOptions *opt)
         for (int d = 0; d < v->type.rank; d++) {
             if (v->type.dims[d] <= 0) continue;
             if (bytes > MAX_TENSOR_BYTES / v->type.dims[d])
-                return ld_err(ld, "input '%s' is too large", v->name);
+                return ld_err(ld, "input '%s' is larger than onnxcc's limit of 2^40 bytes per "
+                              "tensor", v->name);
             bytes *= v->type.dims[d];
         }
         if (v->type.rank < 0)
@@ -1058,8 +1080,11 @@ static int bind_shapes(Ld *ld, Graph *g, const LoadOptions *opt)
 
 static int read_whole(Ld *ld, const char *path, unsigned char **data, size_t *len)
 {
-    if (read_file(path, data, len))
+    if (read_file(path, data, len)) {
+        if (errno == EISDIR) return ld_err(ld, "is a directory, not an ONNX model file");
+        if (errno == EINVAL) return ld_err(ld, "is not a regular file");
         return ld_err(ld, "cannot read: %s", strerror(errno));
+    }
     return 0;
 }
 
@@ -1092,6 +1117,17 @@ Graph *load_model(Pool *p, const char *path, const LoadOptions *opt, char **err)
     g->opset = opset_of(&sc, "", &found);
     /* IR version < 3 models predate opset_import: they are opset 1 */
     if (!found) g->opset = 1;
+    /* an operator set newer than onnxcc knows may have changed what an operator means */
+    if (g->opset > ONNXCC_MAX_OPSET) {
+        ld_err(&ld, "opset %d of the default domain is newer than onnxcc knows (up to %d)",
+               g->opset, ONNXCC_MAX_OPSET);
+        goto out;
+    }
+    if (opset_of(&sc, "ai.onnx.ml", &found) > ONNXCC_MAX_OPSET_ML) {
+        ld_err(&ld, "opset %d of ai.onnx.ml is newer than onnxcc knows (up to %d)",
+               opset_of(&sc, "ai.onnx.ml", NULL), ONNXCC_MAX_OPSET_ML);
+        goto out;
+    }
 
     if (fill_graph(&ld, g, m->graph, &sc)) goto out;
     /* frozen inputs first: they leave g->inputs, so their symbolic dims need no --shape */
@@ -1124,6 +1160,10 @@ Value *load_tensor_file(Pool *p, const char *path, char **err)
     Value *v = NULL;
     Onnx__TensorProto *t = NULL;
     if (read_whole(&ld, ld.file, &buf, &len)) goto out;
+    if (len == 0) {
+        ld_err(&ld, "is empty, not a serialized ONNX TensorProto");
+        goto out;
+    }
     t = onnx__tensor_proto__unpack(NULL, len, buf);
     if (!t) {
         ld_err(&ld, "not a serialized ONNX TensorProto (protobuf parse failed)");

@@ -23,7 +23,18 @@ typedef struct Type {
     int64_t dims[KIR_MAX_RANK];
 } Type;
 
-int64_t type_numel(const Type *t);            /* product of dims; 1 for rank 0 */
+/* The largest tensor onnxcc takes: 2^40 bytes, no dimension beyond 2^40 elements. Element
+ * counts, byte sizes and the index arithmetic of the generated code then stay far inside
+ * int64_t. shape_infer refuses any output past them. */
+#define ONNXCC_MAX_TENSOR_BYTES ((int64_t)1 << 40)
+#define ONNXCC_MAX_DIM ((int64_t)1 << 40)
+/* The newest operator sets onnxcc knows (the ONNX 1.23 node suite's): a model importing a
+ * newer one is refused rather than compiled with older meanings. */
+#define ONNXCC_MAX_OPSET 28
+#define ONNXCC_MAX_OPSET_ML 5
+int64_t type_numel(const Type *t);   /* product of dims; 1 for rank 0; -1 with an unknown
+                                      * dim; saturates at ONNXCC_MAX_DIM + 1 */
+int64_t mul_sat(int64_t a, int64_t b); /* a * b for a, b >= 0, saturating at ONNXCC_MAX_DIM + 1 */
 int type_equal(const Type *a, const Type *b);
 char *type_str(Pool *p, const Type *t);       /* "float32[1x3x224x224]" */
 

@@ -126,6 +126,15 @@ static void fold_node(Graph *g, Node *n)
     pool_free(tmp);
 }
 
+/* Past ONNXCC_MAX_TENSOR_BYTES or ONNXCC_MAX_DIM (saturated counts compare above). */
+static int type_too_large(const Type *t)
+{
+    for (int d = 0; d < t->rank; d++)
+        if (t->dims[d] > ONNXCC_MAX_DIM) return 1;
+    int64_t n = type_numel(t), es = dt_size(t->dt);
+    return n > 0 && mul_sat(n, es > 0 ? es : 1) > ONNXCC_MAX_TENSOR_BYTES;
+}
+
 int shape_infer(Graph *g)
 {
     char *uns = shape_unsupported(g);
@@ -165,6 +174,10 @@ int shape_infer(Graph *g)
             if (!dt_supported(v->type.dt))
                 return node_err(n, "unsupported data type %s on output '%s'", dt_name(v->type.dt),
                                 v->name);
+            if (type_too_large(&v->type))
+                return node_err(n, "output '%s' would be %s: larger than onnxcc's limit of "
+                                "2^40 bytes per tensor (and 2^40 elements per dimension)",
+                                v->name, type_str(g->pool, &v->type));
         }
         /* a node holding a subgraph reads captured values that are not its inputs: its
          * shape rule folds it where it can */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "util.h"
@@ -186,9 +187,28 @@ void sb_close(StrBuf *sb, const char *trail)
     sb_puts(sb, "\n");
 }
 
+FILE *open_regular(const char *path, int nofollow)
+{
+    /* non-blocking: opening a FIFO must not wait for a writer; then only regular files */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0));
+    if (fd < 0) return NULL;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int e = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        close(fd);
+        errno = e;
+        return NULL;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) close(fd);
+    return f;
+}
+
 int read_file(const char *path, unsigned char **data, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = open_regular(path, 0);
     if (!f) return -1;
     size_t cap = 1 << 16, n = 0;
     unsigned char *buf = xmalloc(cap);
@@ -220,6 +240,62 @@ int read_file(const char *path, unsigned char **data, size_t *len)
     return 0;
 }
 
+/* Staged output: between out_stage_begin and out_stage_commit / out_stage_abort,
+ * write_file_atomic leaves each file under its temporary name, so a set of files appears
+ * all together (commit renames them) or not at all (abort removes them). */
+static struct {
+    int on, n, cap;
+    char **tmp, **dst;
+} stage;
+
+void out_stage_begin(void)
+{
+    stage.on = 1;
+    stage.n = 0;
+}
+
+static void stage_reset(void)
+{
+    for (int i = 0; i < stage.n; i++) {
+        free(stage.tmp[i]);
+        free(stage.dst[i]);
+    }
+    free(stage.tmp);
+    free(stage.dst);
+    memset(&stage, 0, sizeof stage);
+}
+
+void out_stage_abort(void)
+{
+    for (int i = 0; i < stage.n; i++) remove(stage.tmp[i]);
+    stage_reset();
+}
+
+int out_stage_commit(void)
+{
+    /* what would make a rename fail (a directory in a file's place) fails them all here */
+    for (int i = 0; i < stage.n; i++) {
+        struct stat st;
+        if (lstat(stage.dst[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            out_stage_abort();
+            errno = EISDIR;
+            return -1;
+        }
+    }
+    int rc = 0, e = 0;
+    for (int i = 0; i < stage.n; i++) {
+        if (!rc && rename(stage.tmp[i], stage.dst[i]) != 0) {
+            e = errno;
+            rc = -1;
+        }
+        if (rc) remove(stage.tmp[i]);
+    }
+    stage_reset();
+    if (rc) errno = e;
+    return rc;
+}
+
+
 int write_file_atomic(const char *path, const void *data, size_t len)
 {
     size_t n = strlen(path) + 32;
@@ -232,6 +308,22 @@ int write_file_atomic(const char *path, const void *data, size_t len)
     }
     int ok = len == 0 || fwrite(data, 1, len, f) == len; /* data may be NULL when empty */
     ok = (fclose(f) == 0) && ok;
+    if (ok && stage.on) {
+        if (stage.n == stage.cap) {
+            stage.cap = stage.cap ? 2 * stage.cap : 16;
+            char **t = realloc(stage.tmp, sizeof *t * (size_t)stage.cap);
+            if (t) stage.tmp = t;
+            char **d = realloc(stage.dst, sizeof *d * (size_t)stage.cap);
+            if (d) stage.dst = d;
+            if (!t || !d) {
+                fputs("onnxcc: out of memory\n", stderr);
+                exit(1);
+            }
+        }
+        stage.tmp[stage.n] = tmp;
+        stage.dst[stage.n++] = str_fmt("%s", path);
+        return 0;
+    }
     if (!ok || rename(tmp, path) != 0) {
         int e = errno;
         remove(tmp);

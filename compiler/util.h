@@ -6,6 +6,7 @@
 #ifndef ONNXCC_UTIL_H
 #define ONNXCC_UTIL_H
 
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,8 +53,15 @@ void sb_close(StrBuf *sb, const char *trail);  /* "}" + trail (e.g. "" or " else
 
 /* Files: whole-file read, and write-to-temp-then-rename so an error never leaves a
  * half-written output that looks good. Both return 0 on success, -1 with errno set. */
+/* Opens path for reading only if it is a regular file (not a directory, FIFO or device:
+ * errno EISDIR or EINVAL), without following a final symbolic link when nofollow. */
+FILE *open_regular(const char *path, int nofollow);
 int read_file(const char *path, unsigned char **data, size_t *len); /* malloc'd; caller frees */
 int write_file_atomic(const char *path, const void *data, size_t len);
+/* A set of write_file_atomic calls that lands all together or not at all. */
+void out_stage_begin(void);
+int out_stage_commit(void);   /* renames every staged file; -1 (errno) if one failed */
+void out_stage_abort(void);   /* removes the staged files */
 int make_dirs(const char *path); /* mkdir -p: 0, or -1 with errno set */
 /* A malloc'd formatted string (for messages handed to a caller who frees them). */
 char *str_fmt(const char *fmt, ...) ATTR_PRINTF(1, 2);

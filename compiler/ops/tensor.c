@@ -176,13 +176,16 @@ int reshape_infer(Node *n)
         } else if (shape[d] < 0) {
             return node_err(n, "invalid target dimension %lld", (long long)shape[d]);
         }
-        known *= shape[d];
+        known = mul_sat(known, shape[d]);
     }
     if (infer_at >= 0) {
         if (known == 0 || total % known)
             return node_err(n, "cannot infer the -1 dimension: %lld elements into %s",
                             (long long)total, type_str(n->g->pool, x));
         shape[infer_at] = total / known;
+    } else if (known > ONNXCC_MAX_DIM) {
+        return node_err(n, "cannot reshape %s (%lld elements) into more than 2^40 elements",
+                        type_str(n->g->pool, x), (long long)total);
     } else if (known != total) {
         return node_err(n, "cannot reshape %s (%lld elements) into %lld elements",
                         type_str(n->g->pool, x), (long long)total, (long long)known);
@@ -728,7 +731,7 @@ int tile_infer(Node *n)
     int64_t dims[KIR_MAX_RANK];
     for (int d = 0; d < cnt; d++) {
         if (rep[d] < 0) return node_err(n, "negative repeat");
-        dims[d] = x->dims[d] * rep[d];
+        dims[d] = mul_sat(x->dims[d], rep[d]);
     }
     return set_out(n, 0, x->dt, x->rank, dims);
 }
@@ -817,7 +820,17 @@ int pad_infer(Node *n)
     const Value *cv = node_in(n, 2);
     if (n->opset >= 11 && cv && (cv->type.dt != x->dt || type_numel(&cv->type) != 1))
         return node_err(n, "constant_value must be one %s", dt_name(x->dt));
-    for (int d = 0; d < x->rank; d++) dims[d] = x->dims[d] + pads[d] + pads[x->rank + d];
+    for (int d = 0; d < x->rank; d++) {
+        if (pads[d] > ONNXCC_MAX_DIM || pads[d] < -ONNXCC_MAX_DIM ||
+            pads[x->rank + d] > ONNXCC_MAX_DIM || pads[x->rank + d] < -ONNXCC_MAX_DIM)
+            return node_err(n, "pads on axis %d (%lld, %lld) exceed onnxcc's dimension limit "
+                            "(2^40)", d, (long long)pads[d], (long long)pads[x->rank + d]);
+        dims[d] = x->dims[d] + pads[d] + pads[x->rank + d];
+        if (dims[d] < 0)
+            return node_err(n, "pads on axis %d (%lld, %lld) remove more than its %lld elements",
+                            d, (long long)pads[d], (long long)pads[x->rank + d],
+                            (long long)x->dims[d]);
+    }
     return set_out(n, 0, x->dt, x->rank, dims);
 }
 
@@ -1009,6 +1022,7 @@ static int range_params(Node *n, DType *dt, int64_t *cnt)
         double c = (l - s) / dl;
         if (c != c) return node_err(n, "start/limit are not finite");
         if (c > (double)(1 << 30)) return node_err(n, "output too large");
+        if (c <= 0) c = 0;   /* also keeps a huge negative count away from the int64 cast */
         int64_t ci = (int64_t)c;
         if ((double)ci < c) ci++;
         *cnt = ci > 0 ? ci : 0;

@@ -3,6 +3,7 @@
  * node test and catches wrong expected values, report prints its table. Runs the built
  * executable (ONNXCC_EXE) so main.c's parsing is covered too. */
 #include <check.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -347,6 +348,24 @@ START_TEST(check_missing_dataset)
     const char *args[] = { "check", NODE_DATA "/test_add/model.onnx", "/nonexistent/ds", NULL };
     ck_assert_int_eq(run_onnxcc(args), 1);
     ck_assert_msg(!strncmp(last_line(), "FAIL error: ", 12), "%s", output);
+
+    /* inputs but no output_K.pb: nothing was compared, so no PASS (before: PASS) */
+    char ds[300], cmd[900];
+    snprintf(ds, sizeof ds, "%s/ds_no_out", tmpdir);
+    ck_assert_int_eq(mkdir(ds, 0755), 0);
+    snprintf(cmd, sizeof cmd, "cp %s/test_add/test_data_set_0/input_*.pb %s/", NODE_DATA, ds);
+    ck_assert_int_eq(system(cmd), 0);
+    const char *no_out[] = { "check", NODE_DATA "/test_add/model.onnx", ds, NULL };
+    ck_assert_int_eq(run_onnxcc(no_out), 1);
+    ck_assert_msg(strstr(last_line(), "FAIL error: ") && strstr(last_line(), "nothing to compare"),
+                  "%s", output);
+
+    /* an empty input file says so (before: "unsupported data type 0") */
+    snprintf(cmd, sizeof cmd, "cp %s/test_add/test_data_set_0/output_0.pb %s/ && : > %s/input_0.pb",
+             NODE_DATA, ds, ds);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(run_onnxcc(no_out), 1);
+    ck_assert_msg(strstr(last_line(), "input_0.pb: is empty"), "%s", output);
 }
 END_TEST
 
@@ -400,6 +419,43 @@ START_TEST(failed_compile_leaves_nothing)
             ck_assert_msg(!exists(path), "%s left behind after a failed compile", path);
         }
     }
+}
+END_TEST
+
+START_TEST(failed_recompile_keeps_old_files)
+{
+    /* Compiled once; then a recompile into the same folder fails at its third file (a
+     * directory now squats on NAME_weights.c): the first set must stay whole, its NAME.h
+     * and NAME.c not replaced by the new run's (before: they were, beside the old rest). */
+    const char *model = ONNXCC_SOURCE_ROOT "/samples/digits/digits.onnx";
+    if (!exists(model)) return;
+    char out[300], h[400], c[400], w[400], inner[500];
+    snprintf(out, sizeof out, "%s/out", tmpdir);
+    const char *args[] = { "compile", model, "-o", out, "--name", "digits", NULL };
+    ck_assert_msg(run_onnxcc(args) == 0, "%s", output);
+    snprintf(h, sizeof h, "%s/digits.h", out);
+    snprintf(c, sizeof c, "%s/digits.c", out);
+    snprintf(w, sizeof w, "%s/digits_weights.c", out);
+    struct stat sh, sc, sh2, sc2;
+    ck_assert_int_eq(stat(h, &sh), 0);
+    ck_assert_int_eq(stat(c, &sc), 0);
+    ck_assert_int_eq(remove(w), 0);
+    ck_assert_int_eq(mkdir(w, 0755), 0);
+    snprintf(inner, sizeof inner, "%s/keep", w);
+    ck_assert_int_eq(mkdir(inner, 0755), 0);
+    ck_assert_int_eq(run_onnxcc(args), 1);
+    ck_assert_int_eq(count_lines(output), 1);
+    ck_assert_int_eq(stat(h, &sh2), 0);
+    ck_assert_int_eq(stat(c, &sc2), 0);
+    ck_assert_msg(sh.st_ino == sh2.st_ino && sc.st_ino == sc2.st_ino,
+                  "a failed recompile replaced part of the previous output");
+    /* and no temporary file is left */
+    DIR *d = opendir(out);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *de;
+    while ((de = readdir(d)))
+        ck_assert_msg(!strstr(de->d_name, ".tmp"), "left behind: %s", de->d_name);
+    closedir(d);
 }
 END_TEST
 
@@ -478,6 +534,7 @@ int main(void)
     tcase_add_test(tc, report_prints_table);
     tcase_add_test(tc, report_counts_matmul_macs);
     tcase_add_test(tc, failed_compile_leaves_nothing);
+    tcase_add_test(tc, failed_recompile_keeps_old_files);
     tcase_add_test(tc, bench_prints_median);
     tcase_add_test(tc, check_reports_crash_timeout_build_error);
     suite_add_tcase(s, tc);

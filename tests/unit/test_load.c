@@ -623,6 +623,27 @@ START_TEST(external_data)
     ASSERT_HAS(e, "offset");
     e = load_bad(external_model(NULL, "0", NULL), NULL);
     ASSERT_HAS(e, "no location");
+
+    /* only a regular file inside the model's folder: no link out of it (nor any link), no
+     * FIFO (opening one would wait for a writer forever), no directory */
+    char *outside = pool_fmt(P, "%s_outside.bin", tmpdir);
+    FILE *f = fopen(outside, "wb");
+    ck_assert_ptr_nonnull(f);
+    fwrite(data, 1, sizeof data, f);
+    fclose(f);
+    ck_assert_int_eq(symlink(outside, pool_fmt(P, "%s/out_link.bin", tmpdir)), 0);
+    e = load_bad(external_model("out_link.bin", "8", NULL), NULL);
+    ASSERT_HAS(e, "outside the model's folder");
+    remove(outside);
+    ck_assert_int_eq(symlink("weights.bin", pool_fmt(P, "%s/in_link.bin", tmpdir)), 0);
+    e = load_bad(external_model("in_link.bin", "8", NULL), NULL);
+    ASSERT_HAS(e, "symbolic link");
+    ck_assert_int_eq(mkfifo(pool_fmt(P, "%s/fifo.bin", tmpdir), 0600), 0);
+    e = load_bad(external_model("fifo.bin", "0", NULL), NULL);
+    ASSERT_HAS(e, "not a regular file");
+    ck_assert_int_eq(mkdir(pool_fmt(P, "%s/dir.bin", tmpdir), 0700), 0);
+    e = load_bad(external_model("dir.bin", "0", NULL), NULL);
+    ASSERT_HAS(e, "not a regular file");
 }
 END_TEST
 
@@ -872,6 +893,12 @@ START_TEST(bad_files)
 {
     char *e = load_bad_path(pool_fmt(P, "%s/does_not_exist.onnx", tmpdir), NULL);
     ASSERT_HAS(e, "cannot read");
+    e = load_bad_path(tmpdir, NULL);
+    ASSERT_HAS(e, "is a directory, not an ONNX model file");
+    char *fifo = pool_fmt(P, "%s/model_fifo.onnx", tmpdir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    e = load_bad_path(fifo, NULL);   /* before the fix: blocked forever in open */
+    ASSERT_HAS(e, "not a regular file");
 
     const char *text = "this is not an ONNX model at all\n";
     e = load_bad_path(write_bytes("text.onnx", text, strlen(text)), NULL);
@@ -923,6 +950,68 @@ START_TEST(bad_files)
 }
 END_TEST
 
+/* ---- limits: element counts, operator sets ---- */
+
+/* y = OP(x, c) with c an int64 initializer (Reshape's shape, Tile's repeats, Expand's
+ * shape), or y = ConstantOfShape(c) when x_dims is NULL */
+static Onnx__ModelProto *int_arg_model(const char *op, int64_t xn, const int64_t *c, int cn)
+{
+    Onnx__GraphProto *g = graph("g");
+    int64_t dx[] = {xn}, dc[] = {cn};
+    if (xn) ADD_IN(g, vinfo("x", DT_F32, 1, dx, NULL));
+    ADD_OUT(g, vinfo("y", DT_F32, 0, NULL, NULL));
+    Onnx__TensorProto *t = tensor("c", DT_I64, 1, dc);
+    raw(t, c, sizeof *c * (size_t)cn);
+    ADD_INIT(g, t);
+    ADD_NODE(g, node(op, "n", xn ? "x,c" : "c", "y"));
+    return model(g, 13);
+}
+
+static char *infer_bad(Onnx__ModelProto *m)
+{
+    Graph *G = load_ok(m, NULL);
+    ck_assert_int_ne(shape_infer(G), 0);
+    ck_assert_ptr_nonnull(G->err);
+    ck_assert_ptr_null(strchr(G->err, '\n'));
+    return G->err;
+}
+
+START_TEST(size_limits)
+{
+    /* before: [2^62 + 1, 4] wrapped around to 4 elements and the model was accepted */
+    int64_t big[] = {((int64_t)1 << 62) + 1, 4};
+    char *e = infer_bad(int_arg_model("Reshape", 4, big, 2));
+    ASSERT_HAS(e, "node 'n' (Reshape)");
+    ASSERT_HAS(e, "more than 2^40 elements");
+    int64_t rep[] = {(int64_t)1 << 62};
+    e = infer_bad(int_arg_model("Tile", 4, rep, 1));
+    ASSERT_HAS(e, "limit of 2^40 bytes");
+    int64_t ex[] = {(int64_t)1 << 31, (int64_t)1 << 31, (int64_t)1 << 31};   /* 2^93 */
+    e = infer_bad(int_arg_model("Expand", 1, ex, 3));
+    ASSERT_HAS(e, "node 'n' (Expand)");
+    ASSERT_HAS(e, "limit of 2^40 bytes");
+    int64_t cs[] = {(int64_t)1 << 33, (int64_t)1 << 33};
+    e = infer_bad(int_arg_model("ConstantOfShape", 0, cs, 2));
+    ASSERT_HAS(e, "limit of 2^40 bytes");
+    /* a zero-sized tensor with a huge dimension: its strides would overflow */
+    int64_t z[] = {0, (int64_t)1 << 50};
+    e = infer_bad(int_arg_model("ConstantOfShape", 0, z, 2));
+    ASSERT_HAS(e, "2^40 elements per dimension");
+    /* just inside: 2^38 float32 elements is 2^40 bytes */
+    int64_t ok[] = {(int64_t)1 << 19, (int64_t)1 << 19};
+    Graph *G = load_ok(int_arg_model("ConstantOfShape", 0, ok, 2), NULL);
+    ck_assert_int_eq(shape_infer(G), 0);
+    ck_assert_int_eq(type_numel(&ir_find(G, "y")->type), (int64_t)1 << 38);
+    ck_assert_int_eq(mul_sat((int64_t)1 << 62, (int64_t)1 << 62), ONNXCC_MAX_DIM + 1);
+
+    /* operator sets newer than onnxcc knows: refused, not compiled with older meanings */
+    Onnx__ModelProto *m = int_arg_model("Reshape", 4, big, 2);
+    m->opset_import[0]->version = 10000;
+    e = load_bad(m, NULL);
+    ASSERT_HAS(e, "opset 10000 of the default domain is newer than onnxcc knows");
+}
+END_TEST
+
 START_TEST(bad_graphs)
 {
     int64_t d[] = {2, 2};
@@ -962,7 +1051,7 @@ START_TEST(bad_graphs)
     w->dims[0] = 1LL << 40;
     w->dims[1] = 1LL << 40;
     e = load_bad(model(g, 13), NULL);
-    ASSERT_HAS(e, "too large");
+    ASSERT_HAS(e, "larger than onnxcc's limit of 2^40 bytes");
     w->dims[0] = w->dims[1] = 2;
     float w4[] = {1, 2, 3, 4};
     raw(w, w4, sizeof w4);
@@ -974,7 +1063,7 @@ START_TEST(bad_graphs)
     ADD_OUT(h, vinfo("y", DT_F32, 3, huge, NULL));
     ADD_NODE(h, node("Relu", "r", "x", "y"));
     e = load_bad(model(h, 13), NULL);
-    ASSERT_HAS(e, "input 'x' is too large");
+    ASSERT_HAS(e, "input 'x' is larger than onnxcc's limit");
     h->input[0] = vinfo("x", DT_F32, 2, d, NULL);
     h->node[0] = node("Relu", "two\nlines", "x,gone", "y");
     e = load_bad(model(h, 13), NULL);
@@ -1137,6 +1226,7 @@ static Suite *load_suite(void)
     tcase_add_test(tc, nested_if);
     tcase_add_test(tc, shape_binding);
     tcase_add_test(tc, bad_files);
+    tcase_add_test(tc, size_limits);
     tcase_add_test(tc, bad_graphs);
     tcase_add_test(tc, tensor_file);
     tcase_add_test(tc, all_node_tests);
