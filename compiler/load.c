@@ -18,6 +18,9 @@
 /* Function calls nest at most this deep: enough for real models, and a function that
  * calls itself ends with a message instead of exhausting memory. */
 #define MAX_CALL_DEPTH 32
+/* Inlining budget: functions calling functions several times each grow exponentially (30
+ * levels of two calls: 2^30 nodes); past this many inlined nodes the model is refused. */
+#define MAX_INLINED_NODES 1000000
 /* A tensor larger than this (bytes) is refused rather than attempted. */
 #define MAX_TENSOR_BYTES ONNXCC_MAX_TENSOR_BYTES
 
@@ -49,6 +52,7 @@ typedef struct Ld {
     const char *dir;    /* external data paths are relative to it */
     const Onnx__ModelProto *m;
     char *err;          /* first error wins */
+    int64_t inlined;    /* nodes taken from local functions so far */
 } Ld;
 
 static int ld_err(Ld *ld, const char *fmt, ...) ATTR_PRINTF(2, 3);
@@ -620,6 +624,11 @@ static int inline_call(Ld *ld, Graph *g, const Scope *sc, const char *ctx, const
     c.opsets = fn->n_opset_import ? fn->opset_import : sc->opsets;
     c.nopsets = fn->n_opset_import ? fn->n_opset_import : sc->nopsets;
     c.depth = sc->depth + 1;
+    ld->inlined += (int64_t)fn->n_node;
+    if (ld->inlined > MAX_INLINED_NODES)
+        return ld_err(ld, "%s: inlining the model's local functions would make more than %d "
+                      "nodes (function '%s' and the calls inside it)", ctx, MAX_INLINED_NODES,
+                      fn->name);
     if (read_nodes(ld, g, &c, fn->node, fn->n_node)) return -1;
     /* an output that is one of the function's inputs passed straight through: no body node
      * produces the caller's value, so an Identity does */
@@ -1088,15 +1097,71 @@ static int read_whole(Ld *ld, const char *path, unsigned char **data, size_t *le
     return 0;
 }
 
+/* ---- nesting depth, before protobuf-c unpacks (it recurses once per nested message, so
+ * a small file nested thousands deep would overflow the stack) ---- */
+
+#define PB_MAX_DEPTH 100   /* message levels: about 30 nested subgraphs */
+
+static int pb_varint(const unsigned char *b, size_t len, size_t *i, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*i >= len) return -1;
+        unsigned char c = b[(*i)++];
+        *v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) return 0;
+    }
+    return -1;
+}
+
+/* The deepest message nesting in b as descriptor d reads it (depth counts d itself), or
+ * more than PB_MAX_DEPTH as soon as that is seen; malformed data returns what was seen so
+ * far and is left to the unpacker to reject. The walk recurses at most PB_MAX_DEPTH + 1. */
+static int pb_depth(const unsigned char *b, size_t len, const ProtobufCMessageDescriptor *d,
+                    int depth)
+{
+    int deepest = depth;
+    size_t i = 0;
+    while (i < len && deepest <= PB_MAX_DEPTH) {
+        uint64_t key, v;
+        if (pb_varint(b, len, &i, &key)) break;
+        switch (key & 7) {
+        case 0:
+            if (pb_varint(b, len, &i, &v)) return deepest;
+            break;
+        case 1: i += 8; break;
+        case 5: i += 4; break;
+        case 2: {
+            if (pb_varint(b, len, &i, &v) || v > len - i) return deepest;
+            const ProtobufCFieldDescriptor *f =
+                d ? protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3)) : NULL;
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                int r = pb_depth(b + i, (size_t)v, f->descriptor, depth + 1);
+                if (r > deepest) deepest = r;
+            }
+            i += (size_t)v;
+            break;
+        }
+        default: return deepest;   /* groups (3, 4) and invalid wire types */
+        }
+    }
+    return deepest;
+}
+
 Graph *load_model(Pool *p, const char *path, const LoadOptions *opt, char **err)
 {
-    Ld ld = {p, pool_strdup(p, path ? path : "<model>"), NULL, NULL, NULL};
+    Ld ld = {p, pool_strdup(p, path ? path : "<model>"), NULL, NULL, NULL, 0};
     ld.dir = dir_of(p, ld.file);
     Graph *g = NULL;
     unsigned char *buf = NULL;
     size_t len = 0;
     Onnx__ModelProto *m = NULL;
     if (read_whole(&ld, ld.file, &buf, &len)) goto out;
+    if (pb_depth(buf, len, &onnx__model_proto__descriptor, 1) > PB_MAX_DEPTH) {
+        ld_err(&ld, "messages nested more than %d deep (subgraphs or types): refused before "
+               "parsing", PB_MAX_DEPTH);
+        goto out;
+    }
     m = onnx__model_proto__unpack(NULL, len, buf);
     if (!m) {
         ld_err(&ld, "not an ONNX model (protobuf parse failed; truncated or not a model file)");
@@ -1153,7 +1218,7 @@ out:
 
 Value *load_tensor_file(Pool *p, const char *path, char **err)
 {
-    Ld ld = {p, pool_strdup(p, path ? path : "<tensor>"), NULL, NULL, NULL};
+    Ld ld = {p, pool_strdup(p, path ? path : "<tensor>"), NULL, NULL, NULL, 0};
     ld.dir = dir_of(p, ld.file);
     unsigned char *buf = NULL;
     size_t len = 0;
@@ -1289,7 +1354,7 @@ int load_data_file(Pool *p, const char *path, int decl, DataFile *df, char **err
         df->n = 1;
         return 0;
     }
-    Ld ld = {p, pool_strdup(p, path ? path : "<data>"), NULL, NULL, NULL};
+    Ld ld = {p, pool_strdup(p, path ? path : "<data>"), NULL, NULL, NULL, 0};
     ld.dir = dir_of(p, ld.file);
     unsigned char *buf = NULL;
     size_t len = 0;

@@ -766,6 +766,42 @@ END_TEST
 
 /* ---- nested graphs ---- */
 
+START_TEST(exponential_functions)
+{
+    /* F0 is one Relu; F_k calls F_(k-1) twice. 30 levels would inline 2^30 nodes (before:
+     * ~8 GB of memory, then out of memory); the inlining budget refuses it at once. */
+    Onnx__ModelProto *m = NULL;
+    Onnx__GraphProto *g = graph("g");
+    int64_t d[] = {2};
+    ADD_IN(g, vinfo("x", DT_F32, 1, d, NULL));
+    ADD_OUT(g, vinfo("y", DT_F32, 1, d, NULL));
+    Onnx__NodeProto *call = node("F29", "call", "x", "y");
+    call->domain = S("my");
+    ADD_NODE(g, call);
+    m = model(g, 13);
+    for (int k = 0; k < 30; k++) {
+        Onnx__FunctionProto *f = function("my", pool_fmt(P, "F%d", k), "a", "c");
+        if (k == 0) {
+            PUSH(f->node, f->n_node, node("Relu", "r", "a", "c"));
+        } else {
+            Onnx__NodeProto *c1 = node(pool_fmt(P, "F%d", k - 1), "c1", "a", "b");
+            Onnx__NodeProto *c2 = node(pool_fmt(P, "F%d", k - 1), "c2", "b", "c");
+            c1->domain = S("my");
+            c2->domain = S("my");
+            PUSH(f->node, f->n_node, c1);
+            PUSH(f->node, f->n_node, c2);
+        }
+        PUSH(m->functions, m->n_functions, f);
+    }
+    char *e = load_bad(m, NULL);
+    ASSERT_HAS(e, "more than 1000000 nodes");
+    /* 10 levels (1024 Relus) are fine */
+    call->op_type = S("F10");
+    Graph *G = load_ok(m, NULL);
+    ck_assert_int_ge(G->nnodes, 1024);
+}
+END_TEST
+
 START_TEST(nested_if)
 {
     Onnx__GraphProto *g = graph("g");
@@ -1012,6 +1048,61 @@ START_TEST(size_limits)
 }
 END_TEST
 
+/* ---- nesting depth ---- */
+
+/* Prepends a length-delimited field (number fn, the bytes b[*pos .. end)) in place: the
+ * message is built backwards from the end of b. */
+static void wrap_field(unsigned char *b, size_t *pos, size_t end, unsigned fn)
+{
+    unsigned char hdr[16];
+    size_t n = 0, len = end - *pos;
+    hdr[n++] = (unsigned char)(fn << 3 | 2);
+    do {
+        hdr[n++] = (unsigned char)((len & 0x7f) | (len > 0x7f ? 0x80 : 0));
+        len >>= 7;
+    } while (len);
+    ck_assert(*pos >= n);
+    *pos -= n;
+    memcpy(b + *pos, hdr, n);
+}
+
+/* A ModelProto whose graph input's type nests `depth` sequence types (types = 1), or whose
+ * graph nests `depth` If subgraphs (node -> attribute -> g) */
+static char *nested_model(int depth, int types, const char *fname)
+{
+    size_t cap = (size_t)depth * 24 + 256, end = cap, pos = cap;
+    unsigned char *b = pool_alloc(P, cap);
+    for (int k = 0; k < depth; k++) {
+        if (types) {
+            wrap_field(b, &pos, end, 1);   /* TypeProto.Sequence.elem_type */
+            wrap_field(b, &pos, end, 4);   /* TypeProto.sequence_type */
+        } else {
+            wrap_field(b, &pos, end, 6);   /* AttributeProto.g */
+            wrap_field(b, &pos, end, 5);   /* NodeProto.attribute */
+            wrap_field(b, &pos, end, 1);   /* GraphProto.node */
+        }
+    }
+    if (types) {
+        wrap_field(b, &pos, end, 2);       /* ValueInfoProto.type */
+        wrap_field(b, &pos, end, 11);      /* GraphProto.input */
+    }
+    wrap_field(b, &pos, end, 7);           /* ModelProto.graph */
+    return write_bytes(fname, b + pos, end - pos);
+}
+
+START_TEST(deep_nesting)
+{
+    /* before: protobuf-c's recursive unpack overflowed the stack (SIGSEGV) */
+    char *e = load_bad_path(nested_model(5000, 1, "deep_types.onnx"), NULL);
+    ASSERT_HAS(e, "nested more than 100 deep");
+    e = load_bad_path(nested_model(3000, 0, "deep_ifs.onnx"), NULL);
+    ASSERT_HAS(e, "nested more than 100 deep");
+    /* a modest depth gets past the check (and fails later for what it lacks) */
+    e = load_bad_path(nested_model(20, 1, "shallow.onnx"), NULL);
+    ck_assert_ptr_null(strstr(e, "nested"));
+}
+END_TEST
+
 START_TEST(bad_graphs)
 {
     int64_t d[] = {2, 2};
@@ -1223,10 +1314,12 @@ static Suite *load_suite(void)
     tcase_add_test(tc, external_data);
     tcase_add_test(tc, local_function);
     tcase_add_test(tc, recursive_function);
+    tcase_add_test(tc, exponential_functions);
     tcase_add_test(tc, nested_if);
     tcase_add_test(tc, shape_binding);
     tcase_add_test(tc, bad_files);
     tcase_add_test(tc, size_limits);
+    tcase_add_test(tc, deep_nesting);
     tcase_add_test(tc, bad_graphs);
     tcase_add_test(tc, tensor_file);
     tcase_add_test(tc, all_node_tests);
