@@ -18,8 +18,8 @@ typedef struct LowerCtx {
     Graph *g;                /* NULL in standalone mode */
     int standalone;
     int func_index;          /* index of the function being built in prog->funcs */
-    const char **names;      /* every identifier handed out in the program */
-    int nnames;
+    const char **names;      /* every identifier handed out in the program: an open- */
+    size_t nnames;           /* addressing hash set of capnames (a power of two) slots */
     size_t capnames;
     char *err;               /* first lw_* failure for the current node */
     struct SubScope *scope;  /* innermost subgraph being lowered into the current function */
@@ -56,13 +56,42 @@ static const char *const reserved[] = {
     "errno", "stdin", "stdout", "stderr", "isnan", "isinf", "fmin", "fmax",
 };
 
+static size_t name_hash(const char *s)
+{
+    size_t h = 2166136261u;   /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
 static int name_taken(const LowerCtx *c, const char *s)
 {
     for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
         if (!strcmp(reserved[i], s)) return 1;
-    for (int i = 0; i < c->nnames; i++)
+    if (!c->capnames) return 0;
+    for (size_t i = name_hash(s) & (c->capnames - 1); c->names[i]; i = (i + 1) & (c->capnames - 1))
         if (!strcmp(c->names[i], s)) return 1;
     return 0;
+}
+
+/* Adds s (pool-owned) to the set; kept at most half full. */
+static void name_add(LowerCtx *c, Pool *p, const char *s)
+{
+    if (2 * (c->nnames + 1) > c->capnames) {
+        size_t cap = c->capnames ? 2 * c->capnames : 256;
+        const char **t = pool_alloc(p, sizeof *t * cap);
+        for (size_t i = 0; i < c->capnames; i++) {
+            if (!c->names[i]) continue;
+            size_t j = name_hash(c->names[i]) & (cap - 1);
+            while (t[j]) j = (j + 1) & (cap - 1);
+            t[j] = c->names[i];
+        }
+        c->names = t;
+        c->capnames = cap;
+    }
+    size_t j = name_hash(s) & (c->capnames - 1);
+    while (c->names[j]) j = (j + 1) & (c->capnames - 1);
+    c->names[j] = s;
+    c->nnames++;
 }
 
 /* A readable, unique C identifier from any model name: non-identifier bytes become '_',
@@ -111,7 +140,7 @@ static const char *unique_ident(LowerCtx *c, const char *prefix, const char *src
     snprintf(cand, sizeof cand, "%s", base);
     for (int k = 2; name_taken(c, cand); k++) snprintf(cand, sizeof cand, "%s_%d", base, k);
     const char *r = pool_strdup(c->L.prog->pool, cand);
-    VEC_PUSH(c->L.prog->pool, c->names, c->nnames, c->capnames, r);
+    name_add(c, c->L.prog->pool, r);
     return r;
 }
 
@@ -655,15 +684,44 @@ static void schedule_nodes(Graph *g)
     for (int i = 0; i < n; i++)
         for (int k = 0; k < g->nodes[i]->nin; k++)
             if (g->nodes[i]->in[k]) uses[g->nodes[i]->in[k]->id]++;
+    /* the ready nodes are kept in a list (each step looks at them only, not at all n: a
+     * 100,000-node chain was quadratic), with per node the inputs still missing and per
+     * value the nodes that read it */
+    int nv = g->nvalues, nready = 0, total = 0;
+    int *missing = calloc((size_t)n + 1, sizeof *missing);
+    int *rd_at = calloc((size_t)nv + 2, sizeof *rd_at);
+    int *ready = calloc((size_t)n + 1, sizeof *ready);
+    if (!missing || !rd_at || !ready) {
+        fputs("onnxcc: out of memory\n", stderr);
+        exit(1);
+    }
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < g->nodes[i]->nin; k++) {
+            Value *v = g->nodes[i]->in[k];
+            if (!v || ready_v[v->id]) continue;
+            missing[i]++;
+            rd_at[v->id + 1]++;
+            total++;
+        }
+    for (int i = 0; i < nv; i++) rd_at[i + 1] += rd_at[i];
+    int *rd = calloc((size_t)total + 1, sizeof *rd), *fill = calloc((size_t)nv + 1, sizeof *fill);
+    if (!rd || !fill) {
+        fputs("onnxcc: out of memory\n", stderr);
+        exit(1);
+    }
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < g->nodes[i]->nin; k++) {
+            Value *v = g->nodes[i]->in[k];
+            if (v && !ready_v[v->id]) rd[rd_at[v->id] + fill[v->id]++] = i;
+        }
+        if (!missing[i]) ready[nready++] = i;
+    }
     for (int step = 0; step < n; step++) {
-        int best = -1;
+        int best = -1, best_at = -1;
         int64_t best_delta = 0;
-        for (int i = 0; i < n; i++) {
-            if (done[i]) continue;
+        for (int r = 0; r < nready; r++) {
+            int i = ready[r];
             Node *nd = g->nodes[i];
-            int ok = 1;
-            for (int k = 0; k < nd->nin && ok; k++) ok = !nd->in[k] || ready_v[nd->in[k]->id];
-            if (!ok) continue;
             int64_t delta = 0;
             for (int k = 0; k < nd->nout; k++) delta += arena_value_bytes(nd->out[k]);
             for (int k = 0; k < nd->nin; k++) {
@@ -675,8 +733,10 @@ static void schedule_nodes(Graph *g)
                 for (int j = 0; j < k; j++) first &= nd->in[j] != v;
                 if (first && uses[v->id] == here) delta -= arena_value_bytes(v);
             }
-            if (best < 0 || delta < best_delta) {
+            /* the fewest bytes added; among equals the earliest in the model's order */
+            if (best < 0 || delta < best_delta || (delta == best_delta && i < best)) {
                 best = i;
+                best_at = r;
                 best_delta = delta;
             }
         }
@@ -685,14 +745,25 @@ static void schedule_nodes(Graph *g)
             order = NULL;
             break;
         }
+        ready[best_at] = ready[--nready];
         Node *nd = g->nodes[best];
         done[best] = 1;
         order[step] = nd;
         for (int k = 0; k < nd->nin; k++)
             if (nd->in[k]) uses[nd->in[k]->id]--;
-        for (int k = 0; k < nd->nout; k++)
-            if (nd->out[k]) ready_v[nd->out[k]->id] = 1;
+        for (int k = 0; k < nd->nout; k++) {
+            Value *v = nd->out[k];
+            if (!v || ready_v[v->id]) continue;
+            ready_v[v->id] = 1;
+            for (int e = rd_at[v->id]; e < rd_at[v->id + 1]; e++)
+                if (--missing[rd[e]] == 0 && !done[rd[e]]) ready[nready++] = rd[e];
+        }
     }
+    free(missing);
+    free(rd_at);
+    free(ready);
+    free(rd);
+    free(fill);
     if (order && order_peak(g, order, uses) < order_peak(g, g->nodes, uses))
         memcpy(g->nodes, order, sizeof *order * (size_t)n);
     free(order);
@@ -714,7 +785,7 @@ KProg *lower_graph(Graph *g, const char *name, const Target *t, char **err)
     c.g = g;
     c.p = p;
     /* the program name's derived identifiers belong to the back end; keep tensors off them */
-    VEC_PUSH(p, c.names, c.nnames, c.capnames, pool_strdup(p, name));
+    name_add(&c, p, pool_strdup(p, name));
     c.L.value_tensor = pool_alloc(p, sizeof(int) * (size_t)(g->nvalues + 1));
     for (int i = 0; i < g->nvalues; i++) c.L.value_tensor[i] = -1;
 

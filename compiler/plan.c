@@ -458,19 +458,80 @@ static int by_lo(const void *x, const void *y)
     return a->lo < b->lo ? -1 : a->lo > b->lo;
 }
 
+/* Which items are live together: per item, the others whose functions meet its own
+ * (CSR: at[i] .. at[i + 1] in list). Built once by a sweep over start times, so placing
+ * costs the pairs that meet, not all pairs (a 100,000-node chain was quadratic). */
+static const Item *sort_items_first;
+
+typedef struct Meets {
+    int *at, *list;
+} Meets;
+
+static int by_first(const void *x, const void *y)
+{
+    const Item *a = &sort_items_first[*(const int *)x], *b = &sort_items_first[*(const int *)y];
+    if (a->first != b->first) return a->first < b->first ? -1 : 1;
+    return *(const int *)x - *(const int *)y;
+}
+
+static void meets_build(const Item *it, int n, Meets *m)
+{
+    int *ord = xcalloc((size_t)n + 1, sizeof *ord), *act = xcalloc((size_t)n + 1, sizeof *act);
+    int *cnt = xcalloc((size_t)n + 1, sizeof *cnt);
+    int nact = 0;
+    for (int i = 0; i < n; i++) ord[i] = i;
+    sort_items_first = it;
+    qsort(ord, (size_t)n, sizeof *ord, by_first);
+    /* two sweeps: count, then fill */
+    for (int pass = 0; pass < 2; pass++) {
+        nact = 0;
+        for (int s = 0; s < n; s++) {
+            int t = ord[s];
+            if (it[t].size <= 0 || it[t].first < 0) continue;
+            int keep = 0;
+            for (int a = 0; a < nact; a++)
+                if (it[act[a]].last >= it[t].first) act[keep++] = act[a];
+            nact = keep;
+            for (int a = 0; a < nact; a++) {
+                int o = act[a];
+                if (pass == 0) {
+                    cnt[o]++;
+                    cnt[t]++;
+                } else {
+                    m->list[m->at[o] + cnt[o]++] = t;
+                    m->list[m->at[t] + cnt[t]++] = o;
+                }
+            }
+            act[nact++] = t;
+        }
+        if (pass == 0) {
+            m->at = xcalloc((size_t)n + 2, sizeof *m->at);
+            for (int i = 0; i < n; i++) m->at[i + 1] = m->at[i] + cnt[i];
+            m->list = xcalloc((size_t)m->at[n] + 1, sizeof *m->list);
+            memset(cnt, 0, sizeof *cnt * (size_t)(n + 1));
+        }
+    }
+    free(ord);
+    free(act);
+    free(cnt);
+}
+
 /* Places items in the order given; returns the arena size. best_fit: the smallest gap
  * that fits; else the lowest. */
 static int64_t place(Item *it, const int *order, int n, int best_fit, Span *busy,
-                     int64_t align)
+                     int64_t align, const Meets *mt, unsigned char *placed)
 {
     int64_t total = 0;
+    memset(placed, 0, (size_t)n);
     for (int s = 0; s < n; s++) {
         Item *t = &it[order[s]];
         int nb = 0;
-        for (int q = 0; q < s; q++) {
-            const Item *o = &it[order[q]];
-            if (o->size > 0 && meet(t, o)) busy[nb++] = (Span){ o->offset, o->offset + o->size };
+        for (int e = mt->at[order[s]]; e < mt->at[order[s] + 1]; e++) {
+            const Item *o = &it[mt->list[e]];
+            if (placed[mt->list[e]] && o->size > 0 && meet(t, o))
+                busy[nb++] = (Span){ o->offset, o->offset + o->size };
         }
+        placed[order[s]] = 1;
         qsort(busy, (size_t)nb, sizeof *busy, by_lo);
         int64_t off = 0, best = -1, best_gap = 0, top = 0;
         for (int b = 0; b <= nb; b++) {
@@ -603,6 +664,9 @@ void plan_arena(KProg *p, int64_t align)
     int *order = xcalloc((size_t)n + 1, sizeof *order);
     int64_t *best_off = xcalloc((size_t)n + 1, sizeof *best_off);
     Span *busy = xcalloc((size_t)n + 1, sizeof *busy);
+    unsigned char *placed = xcalloc((size_t)n + 1, 1);
+    Meets mt;
+    meets_build(it, n, &mt);
     int64_t best = -1;
     unsigned rng = 2463534242u;
     enum { K_SIZE, K_START, K_LENGTH, K_AREA, K_END, K_PEAKSIZE, K_RANDOM, NKEYS = K_RANDOM + 12 };
@@ -637,7 +701,7 @@ void plan_arena(KProg *p, int64_t align)
         sort_items = it;
         qsort(order, (size_t)n, sizeof *order, by_key);
         for (int fit = 1; fit >= 0; fit--) {
-            int64_t total = place(it, order, n, fit, busy, align);
+            int64_t total = place(it, order, n, fit, busy, align, &mt, placed);
             if (best < 0 || total < best) {
                 best = total;
                 for (int i = 0; i < n; i++) best_off[i] = it[i].offset;
@@ -677,14 +741,28 @@ void plan_arena(KProg *p, int64_t align)
     free(order);
     free(best_off);
     free(busy);
+    free(placed);
+    free(mt.at);
+    free(mt.list);
 }
 
 /* ---- checks and figures ---- */
 
+static const KProg *sort_prog;
+
+static int by_tensor_first(const void *x, const void *y)
+{
+    const KTensor *a = &sort_prog->tensors[*(const int *)x], *b = &sort_prog->tensors[*(const int *)y];
+    if (a->first != b->first) return a->first < b->first ? -1 : 1;
+    return *(const int *)x - *(const int *)y;
+}
+
 int plan_validate(const KProg *p, char *err, size_t errlen)
 {
     int64_t align = p->arena_align > 0 ? p->arena_align : 1;
-    for (int i = 0; i < p->ntensors; i++) {
+    int nt = p->ntensors, n = 0, nact = 0, rc = 0;
+    int *ord = xcalloc((size_t)nt + 1, sizeof *ord), *act = xcalloc((size_t)nt + 1, sizeof *act);
+    for (int i = 0; i < nt; i++) {
         const KTensor *a = &p->tensors[i];
         if (!planned(p, a)) continue;
         int64_t ba = raw_bytes(a);
@@ -694,16 +772,26 @@ int plan_validate(const KProg *p, char *err, size_t errlen)
                      "the %lld-byte arena or not aligned to %lld", a->name,
                      (long long)a->offset, (long long)ba, (long long)p->arena_bytes,
                      (long long)align);
-            return -1;
+            rc = -1;
+            goto done;
         }
-        if (ba == 0) continue;
-        for (int j = i + 1; j < p->ntensors; j++) {
-            const KTensor *b = &p->tensors[j];
-            int64_t bb = raw_bytes(b);
-            if (!planned(p, b) || b->first < 0 || bb == 0) continue;
-            if (!(a->first <= b->last && b->first <= a->last)) continue;
+        if (ba > 0) ord[n++] = i;
+    }
+    /* every pair live at one function, found by a sweep over start times (the tensors
+     * still live when the next one starts), must not share a byte unless legally */
+    sort_prog = p;
+    qsort(ord, (size_t)n, sizeof *ord, by_tensor_first);
+    for (int s = 0; s < n && !rc; s++) {
+        int t = ord[s], keep = 0;
+        for (int q = 0; q < nact; q++)
+            if (p->tensors[act[q]].last >= p->tensors[t].first) act[keep++] = act[q];
+        nact = keep;
+        for (int q = 0; q < nact && !rc; q++) {
+            int i = act[q] < t ? act[q] : t, j = act[q] < t ? t : act[q];
+            const KTensor *a = &p->tensors[i], *b = &p->tensors[j];
+            int64_t ba = raw_bytes(a), bb = raw_bytes(b);
             if (!(a->offset < b->offset + bb && b->offset < a->offset + ba)) continue;
-            /* sharing is right only for an in-place pair at the same address */
+            /* sharing is right only for an in-place pair at the same address, or a view */
             int ok = (a->offset == b->offset &&
                       ((a->last == b->first && inplace_kind(p, a->last, i, j)) ||
                        (b->last == a->first && inplace_kind(p, b->last, j, i)))) ||
@@ -714,10 +802,15 @@ int plan_validate(const KProg *p, char *err, size_t errlen)
                          "%d..%d and '%s' [%lld,+%lld) live at %d..%d share bytes", a->name,
                          (long long)a->offset, (long long)ba, a->first, a->last, b->name,
                          (long long)b->offset, (long long)bb, b->first, b->last);
-                return -1;
+                rc = -1;
             }
         }
+        act[nact++] = t;
     }
+done:
+    free(ord);
+    free(act);
+    if (rc) return rc;
     if (p->arena_bytes < p->arena_lower_bound) {
         snprintf(err, errlen, "plan: arena %lld bytes is below its lower bound %lld",
                  (long long)p->arena_bytes, (long long)p->arena_lower_bound);

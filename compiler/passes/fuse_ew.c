@@ -31,11 +31,14 @@ static int same_shape(const Type *a, const Type *b)
     return a->rank == b->rank && !memcmp(a->dims, b->dims, sizeof(int64_t) * (size_t)a->rank);
 }
 
-/* Adds the fusable producers of c (recursively, each before its consumer), then c. The
- * depth is bounded by CHAIN_MAX. */
-static void grow(PassCtx *pc, Chain *ch, Node *c, const Type *ot, int vm)
+/* Adds the fusable producers of c (recursively, each before its consumer), then c.
+ * `pending`: the consumers on the path above c, added after it; a producer is taken only
+ * while the chain with all of them stays within CHAIN_MAX, which also bounds the recursion
+ * (a long chain of unary ops used to be walked to its very start for every node: cubic
+ * time, and a stack as deep as the chain). */
+static void grow(PassCtx *pc, Chain *ch, Node *c, const Type *ot, int vm, int pending)
 {
-    for (int i = 0; i < c->nin && ch->n < CHAIN_MAX - 1; i++) {
+    for (int i = 0; i < c->nin && ch->n + pending + 2 <= CHAIN_MAX; i++) {
         Value *v = c->in[i];
         Node *p = v ? v->producer : NULL;
         Node *users[2];
@@ -46,7 +49,7 @@ static void grow(PassCtx *pc, Chain *ch, Node *c, const Type *ot, int vm)
         int seen = 0;
         for (int j = 0; j < ch->n; j++) seen |= ch->m[j] == p;
         if (seen) continue;
-        grow(pc, ch, p, ot, vm);
+        grow(pc, ch, p, ot, vm, pending + 1);
     }
     if (ch->n < CHAIN_MAX) ch->m[ch->n++] = c;
 }
@@ -66,7 +69,7 @@ int pass_fuse_ew(PassCtx *c, Node ***made, int *nmade)
         ch.n = 0;
         ch.made = *made;
         ch.nmade = *nmade;
-        grow(c, &ch, b, &node_out(b, 0)->type, vm);
+        grow(c, &ch, b, &node_out(b, 0)->type, vm, 0);
         if (ch.n < 2 || ch.m[ch.n - 1] != b) continue;
         /* the outside inputs, each once */
         Value *ext[16];

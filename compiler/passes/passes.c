@@ -9,10 +9,55 @@
 
 /* ---- shared helpers ---- */
 
+void pass_index_uses(PassCtx *c)
+{
+    Graph *g = c->g;
+    int nv = g->nvalues, total = 0;
+    c->use_at = pool_alloc(g->pool, sizeof *c->use_at * (size_t)(nv + 2));
+    for (int i = 0; i < g->nnodes; i++)
+        for (int j = 0; j < g->nodes[i]->nin; j++) {
+            const Value *v = g->nodes[i]->in[j];
+            if (v && v->id >= 0 && v->id < nv && g->values[v->id] == v) {
+                c->use_at[v->id + 1]++;
+                total++;
+            }
+        }
+    for (int k = 0; k < nv; k++) c->use_at[k + 1] += c->use_at[k];
+    c->use_node = pool_alloc(g->pool, sizeof *c->use_node * (size_t)(total + 1));
+    c->use_slot = pool_alloc(g->pool, sizeof *c->use_slot * (size_t)(total + 1));
+    int *fill = pool_alloc(g->pool, sizeof *fill * (size_t)(nv + 1));
+    for (int i = 0; i < g->nnodes; i++)
+        for (int j = 0; j < g->nodes[i]->nin; j++) {
+            const Value *v = g->nodes[i]->in[j];
+            if (!v || v->id < 0 || v->id >= nv || g->values[v->id] != v) continue;
+            int at = c->use_at[v->id] + fill[v->id]++;
+            c->use_node[at] = g->nodes[i];
+            c->use_slot[at] = j;
+        }
+    c->nindexed = nv;
+}
+
+void pass_unindex_uses(PassCtx *c)
+{
+    c->nindexed = 0;
+    c->use_at = c->use_slot = NULL;
+    c->use_node = NULL;
+}
+
 int pass_uses(const PassCtx *c, const Value *v, Node **users, int max)
 {
     int n = 0;
     Graph *g = c->g;
+    if (c->nindexed && v->id >= 0 && v->id < c->nindexed && g->values[v->id] == v) {
+        /* a value read only by nodes the index saw (node order kept: users in graph order) */
+        for (int e = c->use_at[v->id]; e < c->use_at[v->id + 1]; e++) {
+            Node *nd = c->use_node[e];
+            if (c->dead[nd->id] || nd->in[c->use_slot[e]] != v) continue;
+            if (users && n < max) users[n] = nd;
+            n++;
+        }
+        return n;
+    }
     for (int i = 0; i < g->nnodes; i++) {
         Node *nd = g->nodes[i];
         if (c->dead[nd->id]) continue;
@@ -155,6 +200,9 @@ int passes_run(Graph *g, const struct Target *t)
     begin_round(&c);
     Node **made;
     int nmade;
-    if (pass_fuse_ew(&c, &made, &nmade) && compact(&c, made, nmade) != 0) return -1;
+    pass_index_uses(&c);   /* fuse_ew only marks nodes dead: the index stays exact */
+    int fused = pass_fuse_ew(&c, &made, &nmade);
+    pass_unindex_uses(&c);
+    if (fused && compact(&c, made, nmade) != 0) return -1;
     return 0;
 }

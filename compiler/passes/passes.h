@@ -16,11 +16,21 @@ typedef struct PassCtx {
     unsigned char *dead;      /* by Node.id (ids are positions after ir_finish) */
     unsigned char *captured;  /* by Value.id: read from inside a nested graph */
     int ncaptured;            /* values known when captured was filled */
+    /* pass_index_uses: each value's readers (by Value.id, CSR), for a pass that rewires
+     * nothing while it asks (pass_uses then costs its value's readers, not the graph) */
+    int nindexed;             /* values covered; 0: no index, pass_uses scans */
+    int *use_at;              /* value id -> first entry; nindexed + 1 of them */
+    Node **use_node;
+    int *use_slot;            /* the input slot that reads the value */
 } PassCtx;
 
 /* Live node inputs reading v, counted per input slot; up to max users (a node reading v
  * twice appears twice). */
 int pass_uses(const PassCtx *c, const Value *v, Node **users, int max);
+/* Builds / drops the index pass_uses reads; a pass that rewires inputs or adds readers
+ * must not hold it. */
+void pass_index_uses(PassCtx *c);
+void pass_unindex_uses(PassCtx *c);
 /* 1 when v is an intermediate that a rewrite may remove: produced by a node, not a graph
  * output, not read by a nested graph, not a compile-time constant, with exactly `nuses`
  * live uses (filled into users). */

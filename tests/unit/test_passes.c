@@ -603,6 +603,29 @@ START_TEST(elementwise_chain_stops_at_shapes)
 }
 END_TEST
 
+START_TEST(long_chain_fuses_in_pieces)
+{
+    /* 2000 Relus in a row: pieces of at most 32 (CHAIN_MAX), each ending where the next
+     * begins. Before: every node walked the chain to its start (cubic time, a stack as
+     * deep as the chain) and kept the start's 31 nodes, so nearly nothing fused. */
+    int64_t d[1] = { 4 };
+    Value *v = input("x", DT_F32, 1, d);
+    for (int i = 0; i < 2000; i++) {
+        Node *r = node("Relu", 1, &v, pool_fmt(P, "r%d", i));
+        v = r->out[0];
+    }
+    output(v);
+    run_passes("c");
+    ck_assert_int_eq(G->nnodes, (2000 + 31) / 32);
+    for (int k = 0; k < G->nnodes; k++) {
+        ck_assert_int_eq(G->nodes[k]->op, OP_FusedElementwise);
+        ck_assert_int_le(G->nodes[k]->nchain, 32);
+    }
+    ck_assert_ptr_eq(G->nodes[G->nnodes - 1]->out[0], v);
+    lowers_on("c");
+}
+END_TEST
+
 START_TEST(transposes_fold_into_matmul)
 {
     /* attention as exported: Q [1,8,2,4] -> heads [1,2,8,4]; K -> [1,2,4,8] (K^T) */
@@ -824,6 +847,7 @@ static Suite *passes_suite(void)
     tcase_add_test(tc, residual_produced_later_is_ordered_first);
     tcase_add_test(tc, no_kernels_no_fusion);
     tcase_add_test(tc, elementwise_chain_fuses);
+    tcase_add_test(tc, long_chain_fuses_in_pieces);
     tcase_add_test(tc, transposes_fold_into_matmul);
     tcase_add_test(tc, transposes_that_cannot_fold);
     tcase_add_test(tc, transposes_stay_without_kernels);
