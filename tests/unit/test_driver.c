@@ -369,6 +369,44 @@ START_TEST(check_missing_dataset)
 }
 END_TEST
 
+START_TEST(check_verdict_after_stack_overflow)
+{
+    /* check's crash handler runs on a stack of its own: with a stack limit too small for
+     * the compiler (protobuf-c unpacks a model of 40 nested sequence types recursively), the
+     * last line is still a verdict (before: killed by SIGSEGV, no line at all) */
+    unsigned char b[1024];
+    size_t pos = sizeof b;
+    for (int k = 0; k < 40 + 3; k++) {
+        static const unsigned char fields[3] = { 2 << 3 | 2, 11 << 3 | 2, 7 << 3 | 2 };
+        size_t len = sizeof b - pos;
+        unsigned char tag = k < 40 ? (unsigned char)((k % 2 ? 4 : 1) << 3 | 2) : fields[k - 40];
+        if (k < 40 && k % 2 == 0) tag = 1 << 3 | 2;   /* TypeProto.Sequence.elem_type */
+        if (k < 40 && k % 2 == 1) tag = 4 << 3 | 2;   /* TypeProto.sequence_type */
+        b[--pos] = (unsigned char)len;                /* every length here is < 128 */
+        b[--pos] = tag;
+    }
+    char model[300], ds[300], log[300], cmd[1200];
+    snprintf(model, sizeof model, "%s/nested.onnx", tmpdir);
+    snprintf(ds, sizeof ds, "%s/nested_ds", tmpdir);
+    snprintf(log, sizeof log, "%s/so.log", tmpdir);
+    FILE *f = fopen(model, "wb");
+    ck_assert_ptr_nonnull(f);
+    fwrite(b + pos, 1, sizeof b - pos, f);
+    fclose(f);
+    ck_assert_int_eq(mkdir(ds, 0755), 0);
+    snprintf(cmd, sizeof cmd, "ulimit -s 16 && exec %s check %s %s > %s 2>&1", ONNXCC_EXE,
+             model, ds, log);
+    int st = system(cmd);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d", st);
+    f = fopen(log, "rb");
+    ck_assert_ptr_nonnull(f);
+    size_t len = fread(output, 1, sizeof output - 1, f);
+    fclose(f);
+    output[len] = 0;
+    ck_assert_msg(!strncmp(last_line(), "FAIL ", 5), "no verdict: %s", output);
+}
+END_TEST
+
 START_TEST(report_prints_table)
 {
     if (!have_node_data("test_add")) return;
@@ -531,6 +569,7 @@ int main(void)
     tcase_add_test(tc, check_passes_on_node_test);
     tcase_add_test(tc, check_catches_wrong_values);
     tcase_add_test(tc, check_missing_dataset);
+    tcase_add_test(tc, check_verdict_after_stack_overflow);
     tcase_add_test(tc, report_prints_table);
     tcase_add_test(tc, report_counts_matmul_macs);
     tcase_add_test(tc, failed_compile_leaves_nothing);
