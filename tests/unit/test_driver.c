@@ -374,6 +374,9 @@ START_TEST(check_verdict_after_stack_overflow)
     /* check's crash handler runs on a stack of its own: with a stack limit too small for
      * the compiler (protobuf-c unpacks a model of 40 nested sequence types recursively), the
      * last line is still a verdict (before: killed by SIGSEGV, no line at all) */
+#if defined(__SANITIZE_ADDRESS__)
+    return;   /* under ASan the sanitizer's own handler takes the overflow (and aborts) */
+#endif
     unsigned char b[1024];
     size_t pos = sizeof b;
     for (int k = 0; k < 40 + 3; k++) {
