@@ -19,7 +19,7 @@ step() {
 # GCC's sanitizer instrumentation makes its flow-sensitive warnings misfire (e.g. "null
 # format string" on a plain vsnprintf(NULL, 0, fmt, ap)), so -Werror is the release
 # build's job; this build is for the sanitizers' run-time checks.
-[ -f build-asan/build.ninja ] || step meson setup build-asan -Db_sanitize=address,undefined \
+[ -f build-asan/build.ninja ] || step meson setup build-asan -Db_sanitize=address,undefined -Dfuzz=disabled \
     -Db_lundef=false -Dwerror=false || exit 1
 step ninja -C build || exit 1
 step ninja -C build-asan || exit 1
