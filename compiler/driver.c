@@ -717,6 +717,37 @@ static char *crash_text(Pool *p, const RunResult *r, double timeout_s)
 
 /* ---- compile ---- */
 
+/* Creates dir and its missing parents (compile -o a/b/c), recording those it made so a
+ * failed compile leaves the file system as it found it. */
+static int create_out_dirs(Pool *p, const char *dir, NameList *created, char **msg)
+{
+    memset(created, 0, sizeof *created);
+    char *path = pool_strdup(p, dir);
+    size_t n = strlen(path);
+    for (size_t i = 1; i <= n; i++) {
+        if (path[i] != '/' && path[i] != 0) continue;
+        if (path[i - 1] == '/') continue;
+        char c = path[i];
+        path[i] = 0;
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            if (mkdir(path, 0777) != 0) {
+                *msg = pool_fmt(p, "%s: cannot create directory: %s", path, strerror(errno));
+                for (int k = created->n - 1; k >= 0; k--) rmdir(created->names[k]);
+                return -1;
+            }
+            char *made = pool_strdup(p, path);
+            VEC_PUSH(p, created->names, created->n, created->cap, made);
+        } else if (!S_ISDIR(st.st_mode)) {
+            *msg = pool_fmt(p, "%s: not a directory", path);
+            for (int k = created->n - 1; k >= 0; k--) rmdir(created->names[k]);
+            return -1;
+        }
+        path[i] = c;
+    }
+    return 0;
+}
+
 int driver_compile(const DriverOpts *o)
 {
     Pool *p = pool_new();
@@ -734,18 +765,8 @@ int driver_compile(const DriverOpts *o)
     KProg *prog = g ? lower_plan(o, g, name, t, p, &msg) : NULL;
     if (!prog) goto done;
 
-    int created_dir = 0;
-    struct stat st;
-    if (stat(o->outdir, &st) != 0) {
-        if (mkdir(o->outdir, 0777) != 0) {
-            msg = pool_fmt(p, "%s: cannot create directory: %s", o->outdir, strerror(errno));
-            goto done;
-        }
-        created_dir = 1;
-    } else if (!S_ISDIR(st.st_mode)) {
-        msg = pool_fmt(p, "%s: not a directory", o->outdir);
-        goto done;
-    }
+    NameList created;
+    if (create_out_dirs(p, o->outdir, &created, &msg) != 0) goto done;
     NameList before;
     list_dir(p, o->outdir, &before);
     char *cerr = NULL;
@@ -753,7 +774,7 @@ int driver_compile(const DriverOpts *o)
         msg = pool_strdup(p, cerr ? cerr : "code generation failed");
         free(cerr);
         remove_new_files(p, o->outdir, &before);
-        if (created_dir) rmdir(o->outdir);
+        for (int i = created.n - 1; i >= 0; i--) rmdir(created.names[i]);
         goto done;
     }
     if (t->backend == BACKEND_HLS)

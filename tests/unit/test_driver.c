@@ -500,6 +500,29 @@ START_TEST(failed_recompile_keeps_old_files)
 }
 END_TEST
 
+START_TEST(compile_creates_parent_dirs)
+{
+    /* -o a/b/c makes the missing folders; a file in the way is one error line naming it */
+    const char *model = ONNXCC_SOURCE_ROOT "/samples/digits/digits.onnx";
+    if (!exists(model)) return;
+    char out[300], h[400], file[300], bad[400];
+    snprintf(out, sizeof out, "%s/new/deeper/out", tmpdir);
+    const char *args[] = { "compile", model, "-o", out, "--name", "digits", NULL };
+    ck_assert_msg(run_onnxcc(args) == 0, "%s", output);
+    snprintf(h, sizeof h, "%s/digits.h", out);
+    ck_assert_msg(exists(h), "no %s", h);
+    snprintf(file, sizeof file, "%s/plainfile", tmpdir);
+    FILE *f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    snprintf(bad, sizeof bad, "%s/sub/out", file);
+    const char *args2[] = { "compile", model, "-o", bad, NULL };
+    ck_assert_int_eq(run_onnxcc(args2), 1);
+    ck_assert_int_eq(count_lines(output), 1);
+    ck_assert_msg(strstr(output, "plainfile: not a directory"), "%s", output);
+}
+END_TEST
+
 START_TEST(bench_prints_median)
 {
     if (!have_node_data("test_add")) return;
@@ -577,6 +600,7 @@ int main(void)
     tcase_add_test(tc, report_counts_matmul_macs);
     tcase_add_test(tc, failed_compile_leaves_nothing);
     tcase_add_test(tc, failed_recompile_keeps_old_files);
+    tcase_add_test(tc, compile_creates_parent_dirs);
     tcase_add_test(tc, bench_prints_median);
     tcase_add_test(tc, check_reports_crash_timeout_build_error);
     suite_add_tcase(s, tc);
