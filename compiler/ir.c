@@ -603,7 +603,14 @@ int64_t attr_i(const Node *n, const char *name, int64_t def)
     const Attr *a = attr_get(n, name);
     if (!a) return def;
     if (a->kind == A_INT) return a->i;
-    if (a->kind == A_FLOAT) return (int64_t)a->f;
+    /* a float where an int belongs: truncated, saturated at int64's range (converting
+     * beyond it is undefined), NaN read as absent; the operator's range checks follow */
+    if (a->kind == A_FLOAT) {
+        if (a->f != a->f) return def;
+        if (a->f <= -9.2e18f) return INT64_MIN;
+        if (a->f >= 9.2e18f) return INT64_MAX;
+        return (int64_t)a->f;
+    }
     return def;
 }
 

@@ -5,6 +5,7 @@
  * loader over every ONNX backend node test model installed on the machine. */
 #include <check.h>
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -524,6 +525,16 @@ START_TEST(constants)
     ck_assert_int_eq(attr_i(s, "keepdims", 1), 0);
     ck_assert_int_eq(attr_i(s, "absent", 9), 9);
     ck_assert(attr_f(s, "f", 0) == 0.5f);
+    ck_assert_int_eq(attr_i(s, "f", 7), 0); /* a float read as an int: truncated */
+    /* NaN and out-of-range floats read as ints: defined results, no UB (UBSan run) */
+    Attr *fa = (Attr *)attr_get(s, "f");
+    fa->f = NAN;
+    ck_assert_int_eq(attr_i(s, "f", 7), 7);
+    fa->f = 1e30f;
+    ck_assert(attr_i(s, "f", 7) == INT64_MAX);
+    fa->f = -1e30f;
+    ck_assert(attr_i(s, "f", 7) == INT64_MIN);
+    fa->f = 0.5f;
     ck_assert_str_eq(attr_s(s, "mode", "x"), "abc");
     ck_assert_str_eq(attr_s(s, "absent", "x"), "x");
     int cnt = -1;
