@@ -183,6 +183,7 @@ static Graph *load_infer_ex(const DriverOpts *o, Pool *p, const char *model,
     lo.shape_names = names;
     lo.shape_types = types;
     lo.nshapes = nshapes;
+    lo.shapes_from_data = names != o->shape_names; /* check binds its data */
     lo.freeze = fz;
     lo.nfreeze = nfz;
     lo.none_names = o->none_names;

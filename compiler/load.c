@@ -888,6 +888,15 @@ static char *dims_hint(Pool *p, const Type *t)
     return r;
 }
 
+/* How a shape binding is named in a message: the flag the user wrote, or, under check, the
+ * data set's tensor (no --shape was given, so none should be blamed). */
+static char *binding(Pool *p, const LoadOptions *opt, const char *nm, const Type *st)
+{
+    if (opt && opt->shapes_from_data)
+        return pool_fmt(p, "the data set's '%s' has shape [%s]", nm, dims_hint(p, st));
+    return pool_fmt(p, "--shape %s=%s", nm, dims_hint(p, st));
+}
+
 static const char *sym_at(const Value *v, int axis)
 {
     for (int i = 0; i < v->nsyms; i++)
@@ -962,14 +971,14 @@ static int bind_lists(Ld *ld, Graph *g, const LoadOptions *opt)
         if (st->rank < 0 || st->rank > KIR_MAX_RANK)
             return ld_err(ld, "--shape %s: rank %d is not supported", nm, st->rank);
         if (v->type.rank >= 0 && v->type.rank != st->rank)
-            return ld_err(ld, "--shape %s=%s: rank %d, but the model declares the elements of "
-                          "%s with rank %d", nm, dims_hint(p, st), st->rank, v->name,
+            return ld_err(ld, "%s: rank %d, but the model declares the elements of "
+                          "%s with rank %d", binding(p, opt, nm, st), st->rank, v->name,
                           v->type.rank);
         for (int d = 0; d < st->rank; d++)
             if (st->dims[d] < 0 ||
                 (v->type.rank >= 0 && v->type.dims[d] >= 0 && v->type.dims[d] != st->dims[d]))
-                return ld_err(ld, "--shape %s=%s: axis %d does not match the declared element "
-                              "shape of '%s'", nm, dims_hint(p, st), d, v->name);
+                return ld_err(ld, "%s: axis %d does not match the declared element "
+                              "shape of '%s'", binding(p, opt, nm, st), d, v->name);
         ev->type.rank = st->rank;
         memcpy(ev->type.dims, st->dims, sizeof ev->type.dims);
         ev->has_type = 1;
@@ -1014,14 +1023,14 @@ static int bind_shapes(Ld *ld, Graph *g, const LoadOptions *opt)
         if (st->rank < 0 || st->rank > KIR_MAX_RANK)
             return ld_err(ld, "--shape %s: rank %d is not supported", nm, st->rank);
         if (v->type.rank >= 0 && v->type.rank != st->rank)
-            return ld_err(ld, "--shape %s=%s: rank %d, but the model declares %s with rank %d",
-                          nm, dims_hint(p, st), st->rank, nm, v->type.rank);
+            return ld_err(ld, "%s: rank %d, but the model declares %s with rank %d",
+                          binding(p, opt, nm, st), st->rank, nm, v->type.rank);
         for (int d = 0; d < st->rank; d++) {
             if (st->dims[d] < 0)
                 return ld_err(ld, "--shape %s: dimension %d is negative", nm, d);
             if (v->type.rank >= 0 && v->type.dims[d] >= 0 && v->type.dims[d] != st->dims[d])
-                return ld_err(ld, "--shape %s=%s: axis %d is %lld, but the model declares %lld",
-                              nm, dims_hint(p, st), d, (long long)st->dims[d],
+                return ld_err(ld, "%s: axis %d is %lld, but the model declares %lld",
+                              binding(p, opt, nm, st), d, (long long)st->dims[d],
                               (long long)v->type.dims[d]);
         }
         v->type.rank = st->rank;

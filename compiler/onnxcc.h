@@ -234,6 +234,8 @@ typedef struct LoadOptions {
     const char *const *shape_names; /* --shape NAME=DIMS bindings */
     const Type *shape_types;        /* only rank/dims are used */
     int nshapes;
+    int shapes_from_data;           /* the bindings are a data set's shapes (check), not
+                                     * --shape flags: said so in messages */
     const Freeze *freeze;           /* inputs bound to values (freeze.c), applied before */
     int nfreeze;                    /* the shape bindings */
     const char *const *none_names;  /* optional inputs bound as absent (--none NAME) */

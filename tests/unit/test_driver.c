@@ -366,6 +366,15 @@ START_TEST(check_missing_dataset)
     ck_assert_int_eq(system(cmd), 0);
     ck_assert_int_eq(run_onnxcc(no_out), 1);
     ck_assert_msg(strstr(last_line(), "input_0.pb: is empty"), "%s", output);
+
+    /* a data set whose input has the wrong rank blames the data set, not a --shape flag
+     * nobody gave (before: "--shape x=5: rank 1, ...") */
+    snprintf(cmd, sizeof cmd, "cp %s/test_add_bcast/test_data_set_0/input_1.pb %s/input_0.pb",
+             NODE_DATA, ds);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(run_onnxcc(no_out), 1);
+    ck_assert_msg(strstr(last_line(), "the data set's 'x' has shape [5]: rank 1") &&
+                      !strstr(last_line(), "--shape"), "%s", output);
 }
 END_TEST
 
