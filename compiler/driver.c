@@ -61,7 +61,10 @@ int driver_parse_shape(Pool *p, const char *arg, const char **name, Type *t)
 
 static void errline(const DriverOpts *o, const char *msg)
 {
-    fprintf(o->err ? o->err : stderr, "onnxcc: error: %s\n", msg);
+    FILE *f = o->err ? o->err : stderr;
+    fputs("onnxcc: error: ", f);
+    fput_one_line(f, msg);
+    fputc('\n', f);
 }
 
 static const char *base_name(const char *path)

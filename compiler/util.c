@@ -379,6 +379,16 @@ int make_dirs(const char *path)
     return 0;
 }
 
+void fput_one_line(FILE *f, const char *msg)
+{
+    for (const unsigned char *c = (const unsigned char *)msg; *c; c++) {
+        if (*c == '\n') fputs("\\n", f);
+        else if (*c == '\t') fputs("\\t", f);
+        else if (*c < 0x20 || *c == 0x7f) fprintf(f, "\\x%02x", *c);
+        else fputc(*c, f);
+    }
+}
+
 char *str_fmt(const char *fmt, ...)
 {
     StrBuf sb;

@@ -65,6 +65,9 @@ void out_stage_abort(void);   /* removes the staged files */
 int make_dirs(const char *path); /* mkdir -p: 0, or -1 with errno set */
 /* A malloc'd formatted string (for messages handed to a caller who frees them). */
 char *str_fmt(const char *fmt, ...) ATTR_PRINTF(1, 2);
+/* Writes msg to f on one line: names inside messages are user data and may hold newlines
+ * or other control characters, written as \n, \t, \xHH. */
+void fput_one_line(FILE *f, const char *msg);
 
 /* Prints a C99 float literal that reads back to exactly the same value (hex float),
  * with INFINITY/NAN spelled through math.h macros. is_f32 adds the 'f' suffix. */
