@@ -4,7 +4,7 @@
 # so the CMake package and onnxcc.pc must find the tool relative to themselves), then for
 # the CMake project in cmake/ (target c with Ninja, target x86_64 with Makefiles, and an
 # AArch64 cross build of targets c and aarch64 run under qemu-aarch64) and the meson
-# project in meson/: builds the digits demo with the sample model, runs it, checks its
+# project in meson/ and the Makefile in make/: builds the digits demo with the sample model, runs it, checks its
 # output, replaces the model by a changed one (fc2.bias[3] += 1000: every digit becomes a
 # 3), rebuilds with the plain build command and checks the program now says so, i.e. the
 # code was regenerated. Expected outputs come from compiling the same models by hand and
@@ -126,6 +126,22 @@ if [ $have_llvm = 1 ]; then
     ninja -C "$dir/build" >"$dir/build2.log" 2>&1 || { cat "$dir/build2.log" >&2; fail "meson: rebuild"; }
     check_run meson-2 changed "$dir/build/digits_app"
     say "meson custom_target (x86_64 object): built, ran, regenerated after the model changed: ok"
+fi
+
+# make: the README's Makefile, onnxcc found through pkg-config
+if command -v pkg-config >/dev/null 2>&1 && command -v make >/dev/null 2>&1; then
+    dir="$work/make"
+    mkdir -p "$dir"
+    cp "$data/digits.onnx" "$dir/digits.onnx"
+    mk=(make -C "$dir" -f "$here/make/Makefile" APP_SRC="$demo"
+        ONNXCC="$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --define-prefix --variable=onnxcc onnxcc)")
+    "${mk[@]}" app >"$dir/build1.log" 2>&1 || { cat "$dir/build1.log" >&2; fail "make: build"; }
+    check_run make-1 original "$dir/app"
+    sleep 1   # make compares whole-second times on some file systems
+    cp "$work/changed.onnx" "$dir/digits.onnx"
+    "${mk[@]}" app >"$dir/build2.log" 2>&1 || { cat "$dir/build2.log" >&2; fail "make: rebuild"; }
+    check_run make-2 changed "$dir/app"
+    say "make (README recipe): built, ran, regenerated after the model changed: ok"
 fi
 
 # the cross build: CMake toolchain file for aarch64-linux-gnu-gcc, run under qemu-aarch64
