@@ -45,6 +45,19 @@ fi
 
 demo="$src/samples/digits/demo.c"
 data="$src/samples/digits"
+
+# compile --manifest: exactly the files written (sorted, relative to DIR), and a manifest
+# that cannot be written is one error line and exit status 1
+"$onnxcc" compile "$data/digits.onnx" -o "$work/man" --name digits --manifest "$work/man.txt" >/dev/null
+(cd "$work/man" && ls | LC_ALL=C sort) >"$work/man.ls"
+diff -u "$work/man.ls" "$work/man.txt" || fail "the manifest does not list the files compile wrote"
+grep -qx 'rt_sgemm.c' "$work/man.txt" || fail "the manifest misses the runtime file rt_sgemm.c"
+rc=0
+"$onnxcc" compile "$data/digits.onnx" -o "$work/man2" --manifest "$work/no/such/dir/m.txt" \
+    >/dev/null 2>"$work/man.err" || rc=$?
+[ $rc = 1 ] && [ "$(wc -l <"$work/man.err")" = 1 ] && grep -q 'cannot write the manifest' "$work/man.err" ||
+    fail "an unwritable manifest gave exit $rc and: $(cat "$work/man.err")"
+say "compile --manifest: ok"
 python3 "$here/bump_bias.py" "$data/digits.onnx" "$work/changed.onnx" fc2.bias 3 1000
 
 # reference outputs: the models compiled by hand and built with cc (what samples/demo.sh does)
