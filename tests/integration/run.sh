@@ -115,7 +115,18 @@ cmake_case() {
     cmake --build "$dir/build" >"$dir/build3.log" 2>&1 || { cat "$dir/build3.log" >&2; fail "$name: build after the model changed"; }
     grep -q 'onnxcc: compiling' "$dir/build3.log" || fail "$name: the build after the model changed did not run onnxcc"
     check_run "$name-2" changed "$dir/build/digits_app" "$@"
-    say "cmake $name (TARGET $target, $gen): built, ran, regenerated after the model changed: ok"
+    local what="the model"
+    if [ "$target" = c ]; then
+        # new OPTIONS regenerate too (here: the weights placed in a named section)
+        cmake "$dir/build" -DONNXCC_OPTIONS=--section-weights=.rodata.onnxcc >"$dir/configure2.log" 2>&1 ||
+            { cat "$dir/configure2.log" >&2; fail "$name: reconfigure with OPTIONS"; }
+        cmake --build "$dir/build" >"$dir/build4.log" 2>&1 || { cat "$dir/build4.log" >&2; fail "$name: build with OPTIONS"; }
+        grep -q 'onnxcc: compiling' "$dir/configure2.log" || fail "$name: new OPTIONS did not run onnxcc"
+        grep -rq '\.rodata\.onnxcc' "$dir/build/onnxcc" || fail "$name: the OPTIONS did not reach onnxcc"
+        check_run "$name-3" changed "$dir/build/digits_app" "$@"
+        what="the model and OPTIONS"
+    fi
+    say "cmake $name (TARGET $target, $gen): built, ran, regenerated after $what changed: ok"
 }
 
 cmake_case native-c c Ninja
