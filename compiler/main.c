@@ -1,6 +1,7 @@
 /* main.c — owns the onnxcc command line: parses arguments into DriverOpts and hands the
  * work to driver.c. Usage errors (unknown flag, missing argument, bad syntax) print one line
  * with a hint to --help and exit 2; everything else is the driver's exit code. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@ static const char usage[] =
     "  onnxcc compile MODEL.onnx -o DIR [--name NAME] [--shape INPUT=1x3x224x224 ...]\n"
     "                 [--freeze INPUT=VALUES ...]\n"
     "                 [--target TARGET] [--cpu CPU] [--features +f1,-f2] [--emit-llvm]\n"
+    "                 [--manifest FILE]\n"
     "      Writes DIR/NAME.h, DIR/NAME.c, DIR/NAME_weights.c and the runtime files used,\n"
     "      so DIR builds alone with any C99 compiler. NAME defaults to the model's file name.\n"
     "      LLVM targets (x86_64, aarch64) write DIR/NAME.h and the object DIR/NAME.o\n"
@@ -62,6 +64,8 @@ static const char usage[] =
     "                      inside the arena, reached through NAME_input_X()/NAME_output_Y()\n"
     "  --section-arena S   put the static arena in linker section S (GNU compilers)\n"
     "  --section-weights S put the weights in linker section S (GNU compilers)\n"
+    "  --manifest FILE     compile: also write FILE, the names of the files written (relative\n"
+    "                      to DIR, one a line), for build systems to pick up the sources\n"
     "  --help, --version\n"
     "\n"
     "Exit status: 0 success, 1 model or check failure, 2 usage error.\n";
@@ -80,10 +84,10 @@ typedef enum { CMD_COMPILE, CMD_REPORT, CMD_CHECK, CMD_BENCH } Command;
  * error, not silently ignored. */
 enum { F_OUT = 1, F_NAME = 2, F_SHAPE = 4, F_TARGET = 8, F_TOL = 16, F_TIMEOUT = 32,
        F_KEEP = 64, F_RUNS = 128, F_CPU = 256, F_EMIT = 512, F_HLS = 1024, F_HLSDATA = 2048,
-       F_API = 4096, F_FREEZE = 8192, F_MAXTRIP = 16384 };
+       F_API = 4096, F_FREEZE = 8192, F_MAXTRIP = 16384, F_MANIFEST = 32768 };
 static const unsigned allowed[] = {
     [CMD_COMPILE] = F_OUT | F_NAME | F_SHAPE | F_TARGET | F_CPU | F_EMIT | F_HLS | F_HLSDATA |
-                    F_API | F_FREEZE | F_MAXTRIP,
+                    F_API | F_FREEZE | F_MAXTRIP | F_MANIFEST,
     [CMD_REPORT] = F_SHAPE | F_TARGET | F_NAME | F_HLS | F_API | F_FREEZE | F_MAXTRIP,
     [CMD_CHECK] = F_TOL | F_TIMEOUT | F_KEEP | F_TARGET | F_CPU | F_HLS | F_API | F_FREEZE |
                   F_MAXTRIP,
@@ -142,6 +146,7 @@ int main(int argc, char **argv)
     const char **mt_nodes = pool_alloc(p, sizeof *mt_nodes * (size_t)argc);
     const char **nones = pool_alloc(p, sizeof *nones * (size_t)argc);
     int64_t *mt_vals = pool_alloc(p, sizeof *mt_vals * (size_t)argc);
+    const char *manifest = NULL;
     int rc = 2;
 
     for (int i = 2; i < argc; i++) {
@@ -179,6 +184,7 @@ int main(int argc, char **argv)
                         : !strcmp(a, "--hls-interface") || !strcmp(a, "--hls-type") ||
                                   !strcmp(a, "--hls-unroll") ? F_HLS
                         : !strcmp(a, "--hls-data") ? F_HLSDATA
+                        : !strcmp(a, "--manifest") ? F_MANIFEST
                         : !strcmp(a, "--arena") || !strcmp(a, "--weights") || !strcmp(a, "--io") ||
                                   !strcmp(a, "--section-arena") ||
                                   !strcmp(a, "--section-weights") ? F_API : 0;
@@ -217,6 +223,7 @@ int main(int argc, char **argv)
         switch (flag) {
         case F_OUT: o.outdir = val; break;
         case F_HLSDATA: o.hls_data = val; break;
+        case F_MANIFEST: manifest = val; break;
         case F_API: {
             /* which option, its two spellings, and the flag the second one sets */
             static const struct { const char *opt, *off, *on; } modes[] = {
@@ -394,7 +401,13 @@ int main(int argc, char **argv)
             rc = usage_error("%s: missing -o DIR", cmdname);
             goto out;
         }
+        if (manifest) out_log_begin();
         rc = driver_compile(&o);
+        if (rc == 0 && manifest && manifest_write(manifest, o.outdir) != 0) {
+            fprintf(stderr, "onnxcc: %s: cannot write the manifest: %s\n", manifest,
+                    strerror(errno));
+            rc = 1;
+        }
         break;
     case CMD_REPORT: rc = driver_report(&o); break;
     case CMD_CHECK: rc = driver_check(&o); break;

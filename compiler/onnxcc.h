@@ -416,6 +416,11 @@ int target_has_kernel(const Target *t, const char *kernel);  /* t may be NULL: 0
  * (the cost model lives beside the kernel list, not in the ops); -1 if unknown. */
 int64_t kernel_macs(const char *kernel, const KArg *args, int nargs);
 
+/* manifest.c: `compile --manifest FILE` writes FILE: the names (relative to outdir, one a
+ * line, sorted) of the files write_file_atomic wrote since out_log_begin. 0, or -1 with
+ * errno set. */
+int manifest_write(const char *path, const char *outdir);
+
 /* driver.c: the onnxcc commands. main.c parses the command line into DriverOpts; the
  * commands print to o->out / o->err and return the exit code (0 ok, 1 model or check
  * failure). */

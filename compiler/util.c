@@ -295,6 +295,40 @@ int out_stage_commit(void)
     return rc;
 }
 
+static struct {
+    int on, n, cap;
+    char **paths;
+} wlog;
+
+void out_log_begin(void)
+{
+    for (int i = 0; i < wlog.n; i++) free(wlog.paths[i]);
+    wlog.n = 0;
+    wlog.on = 1;
+}
+
+const char *const *out_log(int *n)
+{
+    *n = wlog.n;
+    return (const char *const *)wlog.paths;
+}
+
+static void log_written(const char *path)
+{
+    if (!wlog.on) return;
+    for (int i = 0; i < wlog.n; i++)
+        if (!strcmp(wlog.paths[i], path)) return;   /* a file rewritten in one run: once */
+    if (wlog.n == wlog.cap) {
+        wlog.cap = wlog.cap ? 2 * wlog.cap : 16;
+        char **t = realloc(wlog.paths, sizeof *t * (size_t)wlog.cap);
+        if (!t) {
+            fputs("onnxcc: out of memory\n", stderr);
+            exit(1);
+        }
+        wlog.paths = t;
+    }
+    wlog.paths[wlog.n++] = str_fmt("%s", path);
+}
 
 int write_file_atomic(const char *path, const void *data, size_t len)
 {
@@ -322,6 +356,7 @@ int write_file_atomic(const char *path, const void *data, size_t len)
         }
         stage.tmp[stage.n] = tmp;
         stage.dst[stage.n++] = str_fmt("%s", path);
+        log_written(path);
         return 0;
     }
     if (!ok || rename(tmp, path) != 0) {
@@ -332,6 +367,7 @@ int write_file_atomic(const char *path, const void *data, size_t len)
         return -1;
     }
     free(tmp);
+    log_written(path);
     return 0;
 }
 

@@ -62,6 +62,11 @@ int write_file_atomic(const char *path, const void *data, size_t len);
 void out_stage_begin(void);
 int out_stage_commit(void);   /* renames every staged file; -1 (errno) if one failed */
 void out_stage_abort(void);   /* removes the staged files */
+/* After out_log_begin, every path write_file_atomic writes (or stages) is recorded, so
+ * `compile --manifest` can list exactly what one compile produced. out_log returns them in
+ * write order (*n set); the strings live until the next out_log_begin. */
+void out_log_begin(void);
+const char *const *out_log(int *n);
 int make_dirs(const char *path); /* mkdir -p: 0, or -1 with errno set */
 /* A malloc'd formatted string (for messages handed to a caller who frees them). */
 char *str_fmt(const char *fmt, ...) ATTR_PRINTF(1, 2);
