@@ -201,7 +201,8 @@ static const char css[] =
     "padding:2px 6px;vertical-align:top;text-align:left}th{background:#f2f2f2}\n"
     "td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
     "tr.folded{color:#999}tr.refused td{background:#fde8e8}tr.hl td{background:#e6f0ff}\n"
-    ".ok{color:#17692b;font-weight:600}.bad{color:#b3261e;font-weight:600}\n"
+    ".ok{color:#17692b;font-weight:600;white-space:nowrap}"
+    ".bad{color:#b3261e;font-weight:600;white-space:nowrap}\n"
     ".tag{display:inline-block;border-radius:3px;padding:0 4px;margin:1px;font-size:11px;"
     "background:#b3261e;color:#fff}\n"
     ".abs{font-size:11.5px;color:#444}.ty{font-family:monospace;font-size:11.5px}\n"
@@ -266,8 +267,8 @@ static void summary(Page *pg)
     esc(pg, pg->o->model);
     sb_puts(sb, "</h1>\n<p>target <b>");
     esc(pg, pg->o->target ? pg->o->target : "c");
-    sb_printf(sb, "</b> &middot; %d nodes of the model, %d after the passes (%d absorbed "
-              "others) &middot; %d functions &middot; %s%lld MACs &middot; weights %s "
+    sb_printf(sb, "</b> &middot; %d nodes of the model, %d after the passes (%d of them "
+              "absorbed others) &middot; %d functions &middot; %s%lld MACs &middot; weights %s "
               "&middot; arena planned %s, lower bound %s</p>\n",
               pg->g0->nnodes, pg->g->nnodes, nfused, prog->nfuncs, approx ? "~" : "",
               (long long)macs, human_bytes(pg->p, wbytes), human_bytes(pg->p, prog->arena_bytes),
