@@ -78,46 +78,72 @@ static int charted(const KProg *p, const KTensor *t)
     return planned && t->first >= 0 && t->last >= t->first && tensor_bytes(t) > 0;
 }
 
-static const Node *producer_of(const Graph *g, const char *name)
+/* Lookup tables for owner_of, so a large model costs linear time: which node of g
+ * produces each value of g, and which nodes of the loaded model read each of its values. */
+typedef struct Owners {
+    const Graph *g0, *g;
+    int *prod;            /* value id of g -> node index in g, or -1 */
+    int *cons_at, *cons;  /* value id of g0 -> its readers' node indices in g0 */
+    int *memo;            /* node index in g0 -> owner; -2: not known yet */
+} Owners;
+
+static int value_id(const Graph *g, const Value *v)
 {
-    for (int i = 0; i < g->nnodes; i++)
-        for (int k = 0; k < g->nodes[i]->nout; k++)
-            if (g->nodes[i]->out[k] && !strcmp(g->nodes[i]->out[k]->name, name))
-                return g->nodes[i];
-    return NULL;
+    return v && v->id >= 0 && v->id < g->nvalues && g->values[v->id] == v ? v->id : -1;
 }
 
-static int node_index(const Graph *g, const Node *n)
+static void owners_init(Owners *ow, Pool *p, const Graph *g0, const Graph *g)
 {
+    ow->g0 = g0;
+    ow->g = g;
+    ow->prod = pool_alloc(p, sizeof *ow->prod * (size_t)(g->nvalues + 1));
+    for (int i = 0; i < g->nvalues; i++) ow->prod[i] = -1;
     for (int i = 0; i < g->nnodes; i++)
-        if (g->nodes[i] == n) return i;
-    return -1;
+        for (int k = 0; k < g->nodes[i]->nout; k++) {
+            int id = value_id(g, g->nodes[i]->out[k]);
+            if (id >= 0) ow->prod[id] = i;
+        }
+    ow->cons_at = pool_alloc(p, sizeof *ow->cons_at * (size_t)(g0->nvalues + 2));
+    int nedges = 0;
+    for (int i = 0; i < g0->nnodes; i++)
+        for (int j = 0; j < g0->nodes[i]->nin; j++) {
+            int id = value_id(g0, g0->nodes[i]->in[j]);
+            if (id >= 0) ow->cons_at[id + 1]++, nedges++;
+        }
+    for (int v = 0; v < g0->nvalues; v++) ow->cons_at[v + 1] += ow->cons_at[v];
+    int *fill = pool_alloc(p, sizeof *fill * (size_t)(g0->nvalues + 1));
+    ow->cons = pool_alloc(p, sizeof *ow->cons * (size_t)(nedges + 1));
+    for (int i = 0; i < g0->nnodes; i++)
+        for (int j = 0; j < g0->nodes[i]->nin; j++) {
+            int id = value_id(g0, g0->nodes[i]->in[j]);
+            if (id >= 0) ow->cons[ow->cons_at[id] + fill[id]++] = i;
+        }
+    ow->memo = pool_alloc(p, sizeof *ow->memo * (size_t)(g0->nnodes + 1));
+    for (int i = 0; i < g0->nnodes; i++) ow->memo[i] = -2;
 }
 
-/* The node of g that a node x of the loaded model ended up in. The passes keep value
- * names: a fused node keeps the output of the last node it absorbed, and a fused
- * elementwise chain lists its members. So x's owner produces one of x's outputs, or else
- * is the first node downstream of x (through absorbed nodes) that produces a value g has.
- * -1: none (x was removed). */
-static int owner_of(const Graph *g0, const Graph *g, const Node *x, int depth)
+/* The node of g that node xi of the loaded model ended up in. The passes keep value
+ * names: a fused node keeps the output of the last node it absorbed (a fused elementwise
+ * chain too). So xi's owner produces one of xi's outputs, or else is the owner of the
+ * first node downstream of xi that has one. -1: none (xi was removed). */
+static int owner_of(Owners *ow, int xi, int depth)
 {
-    for (int k = 0; k < x->nout; k++) {
+    if (ow->memo[xi] != -2) return ow->memo[xi];
+    const Node *x = ow->g0->nodes[xi];
+    int r = -1;
+    for (int k = 0; k < x->nout && r < 0; k++) {
         if (!x->out[k]) continue;
-        const Node *f = producer_of(g, x->out[k]->name);
-        if (f) return node_index(g, f);
+        int id = value_id(ow->g, ir_find((Graph *)ow->g, x->out[k]->name));
+        if (id >= 0) r = ow->prod[id];
     }
-    if (depth > 8) return -1;
-    for (int i = 0; i < g0->nnodes; i++) {
-        const Node *c = g0->nodes[i];
-        int reads = 0;
-        for (int j = 0; j < c->nin && !reads; j++)
-            for (int k = 0; k < x->nout && !reads; k++)
-                reads = c->in[j] && c->in[j] == x->out[k];
-        if (!reads) continue;
-        int r = owner_of(g0, g, c, depth + 1);
-        if (r >= 0) return r;
+    if (r < 0 && depth > 64) return -1;   /* not remembered: another path may be shorter */
+    for (int k = 0; k < x->nout && r < 0; k++) {
+        int id = value_id(ow->g0, x->out[k]);
+        for (int c = id < 0 ? 0 : ow->cons_at[id]; id >= 0 && c < ow->cons_at[id + 1] && r < 0; c++)
+            r = owner_of(ow, ow->cons[c], depth + 1);
     }
-    return -1;
+    ow->memo[xi] = r;
+    return r;
 }
 
 static void collect(Page *pg)
@@ -147,10 +173,12 @@ static void collect(Page *pg)
             ni->nweights++;
         }
     }
+    Owners ow;
+    owners_init(&ow, pg->p, pg->g0, g);
     for (int i = 0; i < pg->g0->nnodes; i++) {
-        const Node *x = pg->g0->nodes[i];
-        int o = owner_of(pg->g0, g, x, 0);
-        if (o >= 0) VEC_PUSH(pg->p, pg->ni[o].orig, pg->ni[o].norig, pg->ni[o].caporig, x);
+        int o = owner_of(&ow, i, 0);
+        if (o >= 0)
+            VEC_PUSH(pg->p, pg->ni[o].orig, pg->ni[o].norig, pg->ni[o].caporig, pg->g0->nodes[i]);
     }
 }
 
@@ -506,6 +534,10 @@ static void nodes_section(Page *pg)
 int rhtml_write(const DriverOpts *o, const Graph *g0, const Graph *g, const KProg *prog,
                 Pool *p, char **msg)
 {
+    if (!o->html || !*o->html) {
+        *msg = pool_strdup(p, "--html needs a file name");
+        return -1;
+    }
     Page pg;
     memset(&pg, 0, sizeof pg);
     pg.o = o;
