@@ -34,7 +34,7 @@ echo "report: $line"
 
 # Chromium wants a writable profile and home; the test must not touch the user's.
 browse() {
-    HOME=$work timeout 120 "$chrome" --headless --disable-gpu --no-sandbox --no-first-run \
+    HOME=$work timeout 120 "$chrome" --headless --disable-gpu --no-sandbox --no-first-run --disable-dev-shm-usage \
         --user-data-dir="$work/profile" --enable-logging=stderr --v=0 \
         --virtual-time-budget=5000 "$@"
 }
