@@ -849,6 +849,40 @@ static int64_t stmt_macs(const KStmt *s, int *approx)
     return total;
 }
 
+int64_t driver_func_macs(const KFunc *f, int *approx)
+{
+    *approx = 0;
+    return f ? stmt_macs(f->body, approx) : 0;
+}
+
+char *driver_refusals(const DriverOpts *o, Pool *p, const Target *t)
+{
+    /* the firmware API options belong to the report's own target: left on, every other
+     * target would refuse them rather than an operator */
+    DriverOpts to = *o;
+    to.target = t->name;
+    to.arena_extern = to.weights_bin = to.io_in_arena = 0;
+    to.section_arena = to.section_weights = NULL;
+    if ((t->backend == BACKEND_LLVM || t->backend == BACKEND_NVPTX) && !cgen_llvm_available())
+        return pool_fmt(p, "onnxcc was built without the LLVM back end (meson option llvm)");
+    char *msg = NULL;
+    HlsOptions hls;
+    memset(&hls, 0, sizeof hls);
+    Graph *g = load_infer(&to, p, o->model, o->shape_names, o->shape_types, o->nshapes,
+                          o->freeze, o->nfreeze, NULL, "", &msg);
+    if (g && t->backend == BACKEND_HLS &&
+        (hls_opts(&to, p, &hls, &msg) != 0 || (msg = hls_fixed_refusals(p, g, &hls))))
+        return msg;
+    KProg *prog = g ? lower_plan(&to, g, "m", t, p, &msg) : NULL;
+    if (prog && t->backend == BACKEND_HLS) {
+        char *probs = cgen_hls_check(prog, &hls);
+        msg = probs ? pool_strdup(p, probs) : NULL;
+        free(probs);
+    }
+    kprog_free(prog);
+    return msg;
+}
+
 static int64_t tensor_bytes(const KTensor *t)
 {
     return t->n * dt_size(t->t);
@@ -910,6 +944,7 @@ int driver_report(const DriverOpts *o)
             free(probs);
             goto done;
         }
+        if (o->html && rhtml_write(o, g0, g, prog, p, &msg) < 0) goto done;
         char *text = cgen_hls_report(prog, &hls);
         fputs(text, o->out);
         free(text);
@@ -917,6 +952,7 @@ int driver_report(const DriverOpts *o)
         goto done;
     }
 
+    if (o->html && rhtml_write(o, g0, g, prog, p, &msg) < 0) goto done;
     FILE *f = o->out;
     fprintf(f, "%-28s %-32s %-32s %14s %12s %12s\n", "node", "op", "outputs", "MACs", "out bytes",
             "live bytes");

@@ -20,9 +20,11 @@ static const char usage[] =
     "      (weights inside; link with -lm), and DIR/NAME.ll with --emit-llvm.\n"
     "      Target nvptx writes DIR/NAME.h, DIR/NAME.ptx and DIR/NAME_host.c (CUDA driver\n"
     "      API host code with the PTX inside; link with -lcuda); --cpu sm_80 (default), sm_90.\n"
-    "  onnxcc report MODEL.onnx [--shape ...] [--target TARGET]\n"
+    "  onnxcc report MODEL.onnx [--shape ...] [--target TARGET] [--html FILE]\n"
     "      Per-node table (op, output shapes, MACs, output bytes), totals, and the planned\n"
-    "      arena beside its lower bound.\n"
+    "      arena beside its lower bound. --html FILE also writes one self-contained page:\n"
+    "      nodes in run order with what each absorbed, the memory plan as an offset-by-time\n"
+    "      chart, weights per layer, and what each target would refuse.\n"
     "  onnxcc check MODEL.onnx DATASET_DIR... [--rtol R] [--atol A] [--timeout S] [--keep]\n"
     "      Compiles, builds ($CC, default cc) and runs the model on each ONNX test data set\n"
     "      (input_K.pb / output_K.pb) and compares (|got-exp| <= atol + rtol*|exp|,\n"
@@ -84,11 +86,11 @@ typedef enum { CMD_COMPILE, CMD_REPORT, CMD_CHECK, CMD_BENCH } Command;
  * error, not silently ignored. */
 enum { F_OUT = 1, F_NAME = 2, F_SHAPE = 4, F_TARGET = 8, F_TOL = 16, F_TIMEOUT = 32,
        F_KEEP = 64, F_RUNS = 128, F_CPU = 256, F_EMIT = 512, F_HLS = 1024, F_HLSDATA = 2048,
-       F_API = 4096, F_FREEZE = 8192, F_MAXTRIP = 16384, F_MANIFEST = 32768 };
+       F_API = 4096, F_FREEZE = 8192, F_MAXTRIP = 16384, F_MANIFEST = 32768, F_HTML = 65536 };
 static const unsigned allowed[] = {
     [CMD_COMPILE] = F_OUT | F_NAME | F_SHAPE | F_TARGET | F_CPU | F_EMIT | F_HLS | F_HLSDATA |
                     F_API | F_FREEZE | F_MAXTRIP | F_MANIFEST,
-    [CMD_REPORT] = F_SHAPE | F_TARGET | F_NAME | F_HLS | F_API | F_FREEZE | F_MAXTRIP,
+    [CMD_REPORT] = F_SHAPE | F_TARGET | F_NAME | F_HLS | F_API | F_FREEZE | F_MAXTRIP | F_HTML,
     [CMD_CHECK] = F_TOL | F_TIMEOUT | F_KEEP | F_TARGET | F_CPU | F_HLS | F_API | F_FREEZE |
                   F_MAXTRIP,
     [CMD_BENCH] = F_RUNS | F_SHAPE | F_TIMEOUT | F_TARGET | F_CPU | F_API | F_FREEZE | F_MAXTRIP,
@@ -185,6 +187,7 @@ int main(int argc, char **argv)
                                   !strcmp(a, "--hls-unroll") ? F_HLS
                         : !strcmp(a, "--hls-data") ? F_HLSDATA
                         : !strcmp(a, "--manifest") ? F_MANIFEST
+                        : !strcmp(a, "--html") ? F_HTML
                         : !strcmp(a, "--arena") || !strcmp(a, "--weights") || !strcmp(a, "--io") ||
                                   !strcmp(a, "--section-arena") ||
                                   !strcmp(a, "--section-weights") ? F_API : 0;
@@ -224,6 +227,7 @@ int main(int argc, char **argv)
         case F_OUT: o.outdir = val; break;
         case F_HLSDATA: o.hls_data = val; break;
         case F_MANIFEST: manifest = val; break;
+        case F_HTML: o.html = val; break;
         case F_API: {
             /* which option, its two spellings, and the flag the second one sets */
             static const struct { const char *opt, *off, *on; } modes[] = {

@@ -410,6 +410,7 @@ typedef struct Target {
     const char *const *check_exec;    /* prefix of the command that runs it (qemu ...) */
 } Target;
 const Target *target_find(const char *name);
+const Target *target_at(int i);  /* the i-th target of the table; NULL past the last */
 const char *target_names(void);  /* "c, ..." for messages */
 int target_has_kernel(const Target *t, const char *kernel);  /* t may be NULL: 0 */
 /* Multiply-accumulates done by one call of a runtime kernel, from the call's arguments
@@ -458,6 +459,7 @@ typedef struct DriverOpts {
     int io_in_arena;               /* --io in-arena */
     const char *section_arena;     /* --section-arena NAME */
     const char *section_weights;   /* --section-weights NAME */
+    const char *html;              /* report --html FILE */
 } DriverOpts;
 void driver_defaults(DriverOpts *o);
 /* Parses "NAME=1x3x224x224" (dims >= 0). 0, or -1 on bad syntax. */
@@ -466,5 +468,19 @@ int driver_compile(const DriverOpts *o);
 int driver_report(const DriverOpts *o);
 int driver_check(const DriverOpts *o);
 int driver_bench(const DriverOpts *o);
+/* report --html: the multiplications a lowered function executes (driver_report's count;
+ * *approx set where a bound or kernel is unknown), and what compiling the model for t would
+ * refuse (unsupported operators, lowering, the back end's checks) as one message naming
+ * the nodes, or NULL when t takes it. */
+int64_t driver_func_macs(const KFunc *f, int *approx);
+char *driver_refusals(const DriverOpts *o, Pool *p, const Target *t);
+
+/* report_html.c: writes o->html (atomically) for the report of g0 (the model as loaded),
+ * g (after shape inference and the passes) and prog (lowered and planned), then prints
+ * one line naming it on o->out. The number of planned tensors charted, or -1 with *msg. */
+int rhtml_write(const DriverOpts *o, const Graph *g0, const Graph *g, const KProg *prog,
+                Pool *p, char **msg);
+/* Appends s with & < > " ' escaped and control characters as spaces. */
+void rhtml_escape(StrBuf *sb, const char *s);
 
 #endif

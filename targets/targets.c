@@ -96,6 +96,11 @@ const Target *target_find(const char *name)
     return NULL;
 }
 
+const Target *target_at(int i)
+{
+    return i >= 0 && (size_t)i < sizeof targets / sizeof targets[0] ? &targets[i] : NULL;
+}
+
 int target_has_kernel(const Target *t, const char *kernel)
 {
     if (!t || !t->kernels || !kernel) return 0;
