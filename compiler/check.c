@@ -737,7 +737,7 @@ static uint16_t f32_to_bits16(DType t, float f)
     return (uint16_t)(sign | (uint16_t)((e + 14) << 10) | (uint16_t)(mant - 1024));
 }
 
-void check_random_inputs(const KProg *prog, Pool *p, uint64_t seed, const int64_t *int_bound,
+void check_random_inputs(const KProg *prog, Pool *p, uint64_t seed, const IntRange *int_range,
                          const void **ins)
 {
     uint64_t s = seed;
@@ -745,7 +745,8 @@ void check_random_inputs(const KProg *prog, Pool *p, uint64_t seed, const int64_
         const KTensor *t = &prog->tensors[prog->inputs[i]];
         int sz = dt_size(t->t);
         unsigned char *d = pool_alloc(p, (size_t)(t->n > 0 ? t->n : 1) * (size_t)(sz > 0 ? sz : 1));
-        uint64_t bound = int_bound && int_bound[i] > 0 ? (uint64_t)int_bound[i] : 2;
+        IntRange r2 = { 0, 2 };
+        if (int_range && int_range[i].hi > int_range[i].lo) r2 = int_range[i];
         for (int64_t k = 0; k < t->n; k++) {
             uint64_t r = next_rand(&s);
             double v = (double)(r >> 11) * 0x1p-52 - 1.0;   /* [-1, 1) */
@@ -761,7 +762,7 @@ void check_random_inputs(const KProg *prog, Pool *p, uint64_t seed, const int64_
             case DT_BOOL: *e = (unsigned char)(r & 1); break;
             default: {
                 /* little-endian hosts and targets: the low bytes hold a small value */
-                uint64_t iv = r % bound;
+                int64_t iv = r2.lo + (int64_t)(r % (uint64_t)(r2.hi - r2.lo));
                 memcpy(e, &iv, (size_t)sz < sizeof iv ? (size_t)sz : sizeof iv);
                 break;
             }
@@ -808,13 +809,18 @@ int check_interp(const KProg *prog, Pool *p, const void *const *ins, const void 
     return 0;
 }
 
-/* The upper end of the random values of an integer graph input: where it is directly the
- * indices of a gather or scatter, the size of the axis it indexes, so every index is in
- * range; otherwise small (0..3). 0: not an integer input. */
-static int64_t int_input_bound(const Graph *g, const Value *in)
+/* The random values of an integer graph input: small and non-negative (0..3); where it is
+ * directly the indices of a gather or scatter, below the size of the axis it indexes, so
+ * every index is in range; where it is directly a divisor, not 0. */
+static IntRange int_input_range(const Graph *g, const Value *in)
 {
-    if (!dt_is_int(in->type.dt)) return 0;
+    IntRange r = { 0, 4 };
+    if (!dt_is_int(in->type.dt)) return r;
     int64_t bound = 4;
+    for (int i = 0; i < g->nnodes; i++)
+        if ((g->nodes[i]->op == OP_Div || g->nodes[i]->op == OP_Mod) &&
+            node_in(g->nodes[i], 1) == in)
+            r.lo = 1;
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = g->nodes[i];
         const Value *data = node_in(n, 0);
@@ -837,7 +843,8 @@ static int64_t int_input_bound(const Graph *g, const Value *in)
         if (ext >= 1 && ext < bound) bound = ext;
         if (ext == 0) bound = 1;
     }
-    return bound;
+    r.hi = r.lo + bound;
+    return r;
 }
 
 /* One self-check: seeded pseudo-random inputs, the generated code built and run on them,
@@ -874,8 +881,8 @@ static Result check_self(const DriverOpts *o, Pool *p, char **tmpdir_out)
     }
     if (!g) return model_error(msg);
     /* before the passes rewrite g: which integer inputs index what */
-    int64_t *gbound = pool_alloc(p, sizeof *gbound * (size_t)(g->ninputs + 1));
-    for (int i = 0; i < g->ninputs; i++) gbound[i] = int_input_bound(g, g->inputs[i]);
+    IntRange *grange = pool_alloc(p, sizeof *grange * (size_t)(g->ninputs + 1));
+    for (int i = 0; i < g->ninputs; i++) grange[i] = int_input_range(g, g->inputs[i]);
     Graph *gref = load_infer_ex(o, p, o->model, o->shape_names, o->shape_types, o->nshapes,
                                 o->freeze, o->nfreeze, NULL, "", &msg, NULL);
     if (!gref) return model_error(msg);
@@ -905,19 +912,19 @@ static Result check_self(const DriverOpts *o, Pool *p, char **tmpdir_out)
                                    prog->ninputs, prog->noutputs));
         goto out;
     }
-    int64_t *bound = pool_alloc(p, sizeof *bound * (size_t)(prog->ninputs + 1));
+    IntRange *range = pool_alloc(p, sizeof *range * (size_t)(prog->ninputs + 1));
     StrBuf ints;   /* the integer inputs, named when the interpreter indexes out of range */
     sb_init(&ints);
     for (int k = 0; k < prog->ninputs; k++) {
         const KTensor *kt = &prog->tensors[prog->inputs[k]];
         for (int i = 0; i < g->ninputs; i++)
-            if (!strcmp(g->inputs[i]->name, kt->src_name)) bound[k] = gbound[i];
+            if (!strcmp(g->inputs[i]->name, kt->src_name)) range[k] = grange[i];
         if (dt_is_int(kt->t)) sb_printf(&ints, "%s--freeze %s=VALUES", ints.len ? ", " : "",
                                         kt->src_name);
     }
     const void **in_data = pool_alloc(p, sizeof *in_data * (size_t)(prog->ninputs + 1));
     const void **exp = pool_alloc(p, sizeof *exp * (size_t)(prog->noutputs + 1));
-    check_random_inputs(prog, p, seed, bound, in_data);
+    check_random_inputs(prog, p, seed, range, in_data);
     progress("reference: interpreting");
     if (check_interp(ref, p, in_data, exp, &msg) != 0) {
         if (ints.len && strstr(msg, "out of bounds"))

@@ -59,9 +59,14 @@ int build_dir(const DriverOpts *o, Pool *p, const char *dir, const char *const *
 char *crash_text(Pool *p, const RunResult *r, double timeout_s);
 
 /* ---- check.c: pseudo-random inputs and the interpreter's outputs ---- */
+/* The range of an integer input's random values: [lo, hi). */
+typedef struct IntRange {
+    int64_t lo, hi;
+} IntRange;
 /* Fills ins[k] (pool memory) for every input of prog with values that fit its dtype:
- * floats in [-1, 1), bool 0/1, integers in [0, int_bound[k]) (int_bound NULL: [0, 2)). */
-void check_random_inputs(const KProg *prog, Pool *p, uint64_t seed, const int64_t *int_bound,
+ * floats in [-1, 1), bool 0/1, integers in int_range[k] (int_range NULL, or an empty
+ * range: [0, 2)). */
+void check_random_inputs(const KProg *prog, Pool *p, uint64_t seed, const IntRange *int_range,
                          const void **ins);
 /* Runs prog (lowered without runtime kernels) through the loop-IR interpreter on ins; outs[k]
  * (pool memory) receives output k. 0, or -1 with *msg (the interpreter's complaint). */
