@@ -9,10 +9,11 @@ set -euo pipefail
 # libc6-dev-arm64-cross and qemu-user: `check --target aarch64` builds and runs AArch64 code.
 # gcc-arm-none-eabi, libnewlib-arm-none-eabi, qemu-system-arm: the Cortex-M firmware sample.
 # libclang-rt-19-dev: libFuzzer and the sanitizers' runtime for the fuzz targets (tests/fuzz).
+# bsdutils: script(1), the terminal that tests/selfcheck gives check's progress line.
 pkgs=(meson ninja-build pkg-config gcc clang protobuf-c-compiler libprotobuf-c-dev check
       libopenblas-dev libonnx-testdata llvm-19-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
       qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang-tidy clang-19
-      libclang-rt-19-dev)
+      libclang-rt-19-dev bsdutils)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "install_deps: not a Debian system; make sure these are installed: ${pkgs[*]}" >&2
