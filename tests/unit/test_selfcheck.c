@@ -156,6 +156,31 @@ START_TEST(compile_time_value_needs_freeze)
 }
 END_TEST
 
+/* Gather(data, Add(idx, 3)): an index computed from an integer input is not kept in range
+ * by the random values; the interpreter sees it and the line names the input to freeze */
+START_TEST(computed_index_names_the_input)
+{
+    int64_t dd[] = { 5 }, di[] = { 8 }, d1[] = { 1 };
+    float data[5] = { 1, 2, 3, 4, 5 };
+    Onnx__TensorProto *three = tensor("three", I64, 1, d1);
+    int64_t v3 = 3;
+    raw(three, &v3, sizeof v3);
+    Onnx__GraphProto *g = graph("ga");
+    ADD_IN(g, vinfo("idx", I64, 1, di, NULL));
+    ADD_INIT(g, ftensor("data", 1, dd, data, 5));
+    ADD_INIT(g, three);
+    ADD_NODE(g, node("Add", "add", "idx,three", "j"));
+    ADD_NODE(g, node("Gather", "ga", "data,j", "y"));
+    ADD_OUT(g, vinfo("y", F32, 1, di, NULL));
+    char *m = write_model(model(g, 13), "ga.onnx", NULL, NULL);
+    const char *args[] = { "check", m, "--seed", "1", NULL };
+    ck_assert_int_eq(run_onnxcc(args), 1);
+    ck_assert_msg(!strncmp(last_line(), "FAIL error: ", 12) &&
+                  strstr(last_line(), "--freeze idx=VALUES") &&
+                  strstr(last_line(), "out of range"), "%s", output);
+}
+END_TEST
+
 START_TEST(options)
 {
     char *m = matmul_model();
@@ -188,6 +213,7 @@ int main(void)
     tcase_add_test(tc, symbolic_dims_need_shape_then_pass);
     tcase_add_test(tc, integer_inputs_in_range);
     tcase_add_test(tc, compile_time_value_needs_freeze);
+    tcase_add_test(tc, computed_index_names_the_input);
     tcase_add_test(tc, options);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
