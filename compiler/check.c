@@ -874,9 +874,13 @@ static Result check_self(const DriverOpts *o, Pool *p, char **tmpdir_out)
         sb_init(&sb);
         for (int b = 0; b < nb; b++)
             sb_printf(&sb, "%s--freeze %s=VALUES", b ? " " : "", behind[b]->name);
-        if (nb)
-            msg = pool_fmt(p, "%s; random inputs cannot give a value needed at compile time: "
-                           "pass %s, or check with a data set", msg, sb.buf);
+        if (nb) {
+            /* not a missing feature: the model compiles once the value is given */
+            res.detail = pool_fmt(p, "%s; random inputs cannot give a value needed at compile "
+                                  "time: pass %s, or check with a data set", msg, sb.buf);
+            sb_free(&sb);
+            return res;
+        }
         sb_free(&sb);
     }
     if (!g) return model_error(msg);

@@ -711,6 +711,7 @@ int driver_compile(const DriverOpts *o)
         if (created_dir) rmdir(o->outdir);
         goto done;
     }
+    progress_done();
     if (t->backend == BACKEND_HLS)
         fprintf(o->out, "%s -> %s/%s_hls.h, %s_hls.c, %s_tb.c, %s_hls.tcl (%d functions, "
                 "arena %lld bytes)\n", o->model, o->outdir, name, name, name, name, prog->nfuncs,
@@ -999,6 +1000,7 @@ int driver_bench(const DriverOpts *o)
         msg = "the benchmark printed no 'median_us' line";
         goto done;
     }
+    progress_done();
     fprintf(o->out, "%-32s %8s %14s\n", "model", "runs", "median_us");
     fprintf(o->out, "%-32s %8d %14.2f\n", o->model, o->runs, median);
     rc = 0;
