@@ -70,6 +70,8 @@ static const char usage[] =
     "  --section-weights S put the weights in linker section S (GNU compilers)\n"
     "  --help, --version\n"
     "\n"
+    "Progress of long work (compile phases, check's data sets) shows on one line of stderr\n"
+    "when it is a terminal, and is cleared at the end; never otherwise.\n"
     "Exit status: 0 success, 1 model or check failure, 2 usage error.\n";
 
 static int usage_error(const char *fmt, const char *arg)
