@@ -869,6 +869,7 @@ KProg *lower_graph(Graph *g, const char *name, const Target *t, char **err)
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = g->nodes[i];
         if (lower_node_folded(n)) continue;
+        if (!c.standalone) progress("lower: node %d/%d", i + 1, g->nnodes);
         c.L.n = n;
         c.err = NULL;
         if (n->nin > 16 || n->nout > 16) {

@@ -29,13 +29,18 @@ static const char usage[] =
     "      Compiles, builds ($CC, default cc) and runs the model on each ONNX test data set\n"
     "      (input_K.pb / output_K.pb) and compares (|got-exp| <= atol + rtol*|exp|,\n"
     "      defaults rtol 1e-3, atol 1e-7; integers exact). Last line: PASS or FAIL <why>.\n"
+    "  onnxcc check MODEL.onnx [--seed N] [--shape ...] [--rtol R] [--atol A] ...\n"
+    "      Without a data set: a self-check on pseudo-random inputs (floats in [-1,1),\n"
+    "      bool 0/1, integers small and non-negative, indices in range; seed printed, --seed\n"
+    "      repeats it), compared with the loop-IR interpreter on the same inputs (defaults\n"
+    "      rtol 1e-3, atol 1e-4: the two sum float32 in different orders). Any --target.\n"
     "  onnxcc bench MODEL.onnx [--runs N] [--shape ...] [--timeout S]\n"
     "      Builds with -O2 -march=native and prints the median time of N runs.\n"
     "\n"
     "  --shape NAME=DIMS   bind a graph input's dimensions (repeatable), e.g. x=1x3x224x224;\n"
     "                      a sequence input's elements as NAME[0]=DIMS NAME[1]=DIMS ...\n"
     "                      (NAME[]=1: an empty sequence)\n"
-    "  --none NAME         bind an optional input as absent (it is present by default)\n"
+    "  --none NAME         bind an optional input as absent (it is present by default)\n"    "  --seed N            check without a data set: seed of the pseudo-random inputs\n"
     "  --freeze NAME=VALUES  bind a graph input's value at compile time (repeatable): numbers\n"
     "                      separated by commas (sr=16000, shape=1,-1, flag=true) or\n"
     "                      NAME=@tensor.pb; the input leaves NAME_run and what it decides\n"
@@ -70,6 +75,8 @@ static const char usage[] =
     "                      to DIR, one a line), for build systems to pick up the sources\n"
     "  --help, --version\n"
     "\n"
+    "Progress of long work (compile phases, check's data sets) shows on one line of stderr\n"
+    "when it is a terminal, and is cleared at the end; never otherwise.\n"
     "Exit status: 0 success, 1 model or check failure, 2 usage error.\n";
 
 static int usage_error(const char *fmt, const char *arg)
@@ -86,13 +93,14 @@ typedef enum { CMD_COMPILE, CMD_REPORT, CMD_CHECK, CMD_BENCH } Command;
  * error, not silently ignored. */
 enum { F_OUT = 1, F_NAME = 2, F_SHAPE = 4, F_TARGET = 8, F_TOL = 16, F_TIMEOUT = 32,
        F_KEEP = 64, F_RUNS = 128, F_CPU = 256, F_EMIT = 512, F_HLS = 1024, F_HLSDATA = 2048,
-       F_API = 4096, F_FREEZE = 8192, F_MAXTRIP = 16384, F_MANIFEST = 32768, F_HTML = 65536 };
+       F_API = 4096, F_FREEZE = 8192, F_MAXTRIP = 16384, F_MANIFEST = 32768, F_HTML = 65536,
+       F_SEED = 131072 };
 static const unsigned allowed[] = {
     [CMD_COMPILE] = F_OUT | F_NAME | F_SHAPE | F_TARGET | F_CPU | F_EMIT | F_HLS | F_HLSDATA |
                     F_API | F_FREEZE | F_MAXTRIP | F_MANIFEST,
     [CMD_REPORT] = F_SHAPE | F_TARGET | F_NAME | F_HLS | F_API | F_FREEZE | F_MAXTRIP | F_HTML,
     [CMD_CHECK] = F_TOL | F_TIMEOUT | F_KEEP | F_TARGET | F_CPU | F_HLS | F_API | F_FREEZE |
-                  F_MAXTRIP,
+                  F_MAXTRIP | F_SHAPE | F_SEED,
     [CMD_BENCH] = F_RUNS | F_SHAPE | F_TIMEOUT | F_TARGET | F_CPU | F_API | F_FREEZE | F_MAXTRIP,
 };
 
@@ -181,6 +189,7 @@ int main(int argc, char **argv)
                         : !strcmp(a, "--timeout") ? F_TIMEOUT
                         : !strcmp(a, "--keep") ? F_KEEP
                         : !strcmp(a, "--runs") ? F_RUNS
+                        : !strcmp(a, "--seed") ? F_SEED
                         : !strcmp(a, "--cpu") || !strcmp(a, "--features") ? F_CPU
                         : !strcmp(a, "--emit-llvm") ? F_EMIT
                         : !strcmp(a, "--hls-interface") || !strcmp(a, "--hls-type") ||
@@ -350,6 +359,7 @@ int main(int argc, char **argv)
             }
             if (!strcmp(a, "--rtol")) o.rtol = v;
             else o.atol = v;
+            o.tol_set |= !strcmp(a, "--rtol") ? 1 : 2;
             break;
         }
         case F_TIMEOUT:
@@ -358,6 +368,18 @@ int main(int argc, char **argv)
                 goto out;
             }
             break;
+        case F_SEED: {
+            char *end;
+            errno = 0;
+            unsigned long long v = strtoull(val, &end, 10);
+            if (end == val || *end || errno || val[0] == '-') {
+                rc = usage_error("bad --seed '%s': expected a number >= 0", val);
+                goto out;
+            }
+            o.seed = v;
+            o.seed_set = 1;
+            break;
+        }
         case F_RUNS: {
             char *end;
             long v = strtol(val, &end, 10);
@@ -389,8 +411,10 @@ int main(int argc, char **argv)
     }
     o.model = pos[0];
     if (cmd == CMD_CHECK) {
-        if (npos < 2) {
-            rc = usage_error("%s: missing DATASET_DIR", cmdname);
+        /* a data set's inputs give the shapes and the values; without one, the user does */
+        if (npos > 1 && (o.nshapes || o.nnone || o.seed_set)) {
+            fprintf(stderr, "onnxcc: check: --shape, --none and --seed apply without a "
+                    "DATASET_DIR (the data set gives shapes and values; see onnxcc --help)\n");
             goto out;
         }
         o.datasets = pos + 1;

@@ -422,7 +422,7 @@ int64_t kernel_macs(const char *kernel, const KArg *args, int nargs);
  * errno set. */
 int manifest_write(const char *path, const char *outdir);
 
-/* driver.c: the onnxcc commands. main.c parses the command line into DriverOpts; the
+/* driver.c, check.c: the onnxcc commands. main.c parses the command line into DriverOpts; the
  * commands print to o->out / o->err and return the exit code (0 ok, 1 model or check
  * failure). */
 typedef struct DriverOpts {
@@ -443,6 +443,10 @@ typedef struct DriverOpts {
     const char **datasets;         /* check: dataset directories */
     int ndatasets;
     double rtol, atol;             /* check tolerances */
+    int tol_set;                   /* bit 0: --rtol given, bit 1: --atol given (check without
+                                    * a data set has its own defaults) */
+    uint64_t seed;                 /* check without a data set: --seed (when seed_set) */
+    int seed_set;
     double timeout_s;              /* check/bench: limit for running the compiled program */
     int keep;                      /* check: keep (and print) the temp dir */
     int runs;                      /* bench */

@@ -148,6 +148,7 @@ int shape_infer(Graph *g)
 
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = g->nodes[i];
+        progress("infer shapes: node %d/%d", i + 1, g->nnodes);
         for (int k = 0; k < n->nin; k++) {
             Value *v = n->in[k];
             if (!v || value_is_list(v)) continue;

@@ -1,10 +1,12 @@
-/* util.c — pools, the string builder, whole-file I/O and exact float literals. */
+/* util.c — pools, the string builder, whole-file I/O, exact float literals and the
+ * terminal progress line. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -434,4 +436,58 @@ char *str_fmt(const char *fmt, ...)
     sb_vprintf(&sb, fmt, ap);
     va_end(ap);
     return sb.buf; /* malloc'd by the builder; the caller owns it */
+}
+
+/* ---- the progress line ---- */
+
+static char progress_lead[96];
+static int progress_shown;      /* something is on the line now */
+static double progress_last;    /* when it was last written */
+
+static int progress_on(void)
+{
+    static int tty = -1;
+    if (tty < 0) tty = isatty(2);
+    return tty;
+}
+
+void progress_scope(const char *fmt, ...)
+{
+    if (!progress_on()) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(progress_lead, sizeof progress_lead, fmt, ap);
+    va_end(ap);
+    progress_last = 0;   /* a new scope shows at once */
+}
+
+void progress(const char *fmt, ...)
+{
+    if (!progress_on()) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double now = (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+    /* a terminal is slow: a node loop calling this per node must not wait on it */
+    if (progress_shown && now - progress_last < 0.1) return;
+    char text[160];
+    size_t n = (size_t)snprintf(text, sizeof text, "%s%s", progress_lead,
+                                progress_lead[0] ? ": " : "");
+    if (n >= sizeof text) n = sizeof text - 1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text + n, sizeof text - n, fmt, ap);
+    va_end(ap);
+    /* kept short of an 80-column terminal, so the line never wraps and '\r' returns to it */
+    fprintf(stderr, "\r%.76s\033[K", text);
+    fflush(stderr);
+    progress_shown = 1;
+    progress_last = now;
+}
+
+void progress_done(void)
+{
+    if (!progress_shown) return;
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+    progress_shown = 0;
 }

@@ -1,4 +1,5 @@
-/* util.h — memory pools and the string builder shared by every phase (compiler and codegen).
+/* util.h — memory pools, the string builder, files and the progress line shared by every
+ * phase (compiler and codegen).
  *
  * Each phase allocates from its own Pool and frees it at once at the end (QBE's habit):
  * no scattered free(). Allocation failure aborts with a message: a compiler that runs out
@@ -77,5 +78,13 @@ void fput_one_line(FILE *f, const char *msg);
 /* Prints a C99 float literal that reads back to exactly the same value (hex float),
  * with INFINITY/NAN spelled through math.h macros. is_f32 adds the 'f' suffix. */
 void sb_float_literal(StrBuf *sb, double v, int is_f32);
+
+/* Progress of long work, on one terminal line: only when stderr is a terminal (never in
+ * output that tests and CI read), rewritten in place with '\r', at most ten times a second.
+ * progress_scope sets what leads every line ("data set 3/40"; "": nothing);
+ * progress_done clears the line, so what is printed next starts on a clean one. */
+void progress(const char *fmt, ...) ATTR_PRINTF(1, 2);
+void progress_scope(const char *fmt, ...) ATTR_PRINTF(1, 2);
+void progress_done(void);
 
 #endif
