@@ -241,10 +241,10 @@ static KProg *lower_plan(const DriverOpts *o, Graph *g, const char *name, const 
               ((o->arena_extern || o->section_arena || o->section_weights) &&
                t->backend != BACKEND_LLVM);
     if (api && t->backend != BACKEND_C) {
-        *msg = pool_fmt(p, "%s need the C back end (target %s writes the default API)",
+        *msg = pool_fmt(p, "%s need the C back end (target %s writes the default API%s)",
                         t->backend == BACKEND_LLVM ? "--weights bin and --io in-arena"
                                                    : "--arena, --weights, --io and --section-*",
-                        t->name);
+                        t->name, t->backend == BACKEND_LLVM ? ", or --arena extern" : "");
         return NULL;
     }
     /* a section names where onnxcc's own object goes; the caller's arena or blob is not one */
@@ -1458,6 +1458,10 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
 
     static const char *const flags[] = { "-std=c99", "-O1", "-Wall", "-Wextra", "-pedantic",
                                          "-Werror", NULL };
+    if (t->no_check) {
+        res = (Result){ R_UNSUPPORTED, pool_fmt(p, "target %s: %s", t->name, t->no_check) };
+        goto out;
+    }
     /* cross tools are optional packages: say which one is missing, not "build error" */
     const char *need[2] = { t->check_cc, t->check_exec ? t->check_exec[0] : NULL };
     for (int k = 0; k < 2; k++)
@@ -1665,6 +1669,10 @@ int driver_bench(const DriverOpts *o)
     if (g && t->backend == BACKEND_HLS) {
         msg = pool_strdup(p, "bench does not apply to target hls (its C is for synthesis; "
                              "see `onnxcc report --target hls` for cycle estimates)");
+        g = NULL;
+    }
+    if (g && t->no_check) {
+        msg = pool_fmt(p, "bench does not apply to target %s: %s", t->name, t->no_check);
         g = NULL;
     }
     prog = g ? lower_plan(o, g, o->name ? o->name : default_name(p, o->model), t, p, &msg) : NULL;

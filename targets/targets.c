@@ -84,6 +84,8 @@ static const Target targets[] = {
      * and M33 (a double's 8 bytes is all any load needs, and RAM is scarce); the M7's
      * cache lines are 32 bytes. No check/bench: the object runs on a board (or QEMU
      * system emulation, samples/firmware/run_object.sh), not as a hosted program. */
+#define CORTEX_M_NO_CHECK "its objects are firmware: they need a board's startup and " \
+    "linker script, not a hosted harness (see samples/firmware/run_object.sh)"
     {
         .name = "cortex-m4",
         .kernels = CORTEX_M_KERNELS,
@@ -91,6 +93,7 @@ static const Target targets[] = {
         .backend = BACKEND_LLVM,
         .triple = "thumbv7em-unknown-none-eabihf",
         .cpu = "cortex-m4",
+        .no_check = CORTEX_M_NO_CHECK,
     },
     {
         .name = "cortex-m7",
@@ -99,6 +102,7 @@ static const Target targets[] = {
         .backend = BACKEND_LLVM,
         .triple = "thumbv7em-unknown-none-eabihf",
         .cpu = "cortex-m7",
+        .no_check = CORTEX_M_NO_CHECK,
     },
     {
         .name = "cortex-m33",
@@ -107,6 +111,7 @@ static const Target targets[] = {
         .backend = BACKEND_LLVM,
         .triple = "thumbv8m.main-unknown-none-eabihf",
         .cpu = "cortex-m33",
+        .no_check = CORTEX_M_NO_CHECK,
     },
     {
         .name = "hls",
