@@ -9,6 +9,7 @@
 # counted) and both runs' outputs, each compared with the host build of the C sources
 # (labels exact, probabilities within 2e-5).
 #   bash samples/firmware/run_object.sh TARGET [path/to/onnxcc]   (default: build/onnxcc)
+#   (KEEP=1: the work folder with both ELF files is kept, and named)
 # Exit status: 0 pass, 1 fail, 2 usage, 77 skipped (cross toolchain or QEMU missing, or
 # onnxcc built without the LLVM back end).
 set -euo pipefail
@@ -32,7 +33,7 @@ esac
 fw_need_tools
 
 out=$(mktemp -d "${TMPDIR:-/tmp}/onnxcc-fwo-XXXXXX")
-trap 'rm -rf "$out"' EXIT
+if [ -n "${KEEP:-}" ]; then echo "work folder (kept): $out"; else trap 'rm -rf "$out"' EXIT; fi
 model=samples/digits/digits.onnx
 "$onnxcc" compile $model -o "$out/gen_c" --name digits --target c --arena extern
 if ! "$onnxcc" compile $model -o "$out/gen_o" --name digits --target "$target" --arena extern \
