@@ -1589,6 +1589,26 @@ static int llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, 
         return -1;
     }
 
+    /* 32-bit pointers (Cortex-M): sizes and offsets are ptrdiff_t there, so an arena or
+     * weights beyond 2 GiB cannot be addressed (the loop IR's i64 indices would wrap) */
+    LLVMTargetDataRef tdc = LLVMCreateTargetDataLayout(tm);
+    unsigned psize = LLVMPointerSize(tdc);
+    LLVMDisposeTargetData(tdc);
+    if (psize < 8) {
+        int64_t wbytes = 0;
+        for (int i = 0; i < p->ntensors && wbytes <= INT32_MAX; i++)
+            if (p->tensors[i].kind == KT_CONST && p->tensors[i].n > 0)
+                wbytes += p->tensors[i].n * dt_size(p->tensors[i].t);
+        if (p->arena_bytes > INT32_MAX || wbytes > INT32_MAX) {
+            *err = str_fmt("target %s has %u-bit pointers: the %s (%" PRId64 " bytes) exceeds "
+                           "its 2 GiB", o && o->target ? o->target : triple, psize * 8,
+                           p->arena_bytes > INT32_MAX ? "arena" : "weights",
+                           p->arena_bytes > INT32_MAX ? p->arena_bytes : wbytes);
+            LLVMDisposeTargetMachine(tm);
+            return -1;
+        }
+    }
+
     g.ctx = LLVMContextCreate();
     g.mod = LLVMModuleCreateWithNameInContext(p->name, g.ctx);
     LLVMSetTarget(g.mod, triple);

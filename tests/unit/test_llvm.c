@@ -786,7 +786,8 @@ START_TEST(test_cortex_m)
 }
 END_TEST
 
-/* Runtime kernel calls and bad CPUs are errors with a message, not a crash. */
+/* Runtime kernel calls, bad CPUs and plans too big for the target are errors with a
+ * message, not a crash. */
 START_TEST(test_errors)
 {
     KProg *p = kprog_new("calls");
@@ -826,6 +827,17 @@ START_TEST(test_errors)
         free(err);
         kprog_free(p);
     }
+
+    /* a 32-bit target cannot address an arena beyond 2 GiB: said, not wrapped */
+    p = int_prog();
+    p->arena_bytes = (int64_t)3 << 30;
+    LlvmOptions m4 = { "cortex-m4", "thumbv7em-unknown-none-eabihf", "cortex-m4", NULL, 2, 0 };
+    err = NULL;
+    ck_assert_int_eq(cgen_llvm_write(p, "/nonexistent-dir", &m4, &err), -1);
+    ck_assert_msg(err && strstr(err, "cortex-m4 has 32-bit pointers: the arena (3221225472 "
+                                     "bytes)"), "%s", err ? err : "");
+    free(err);
+    kprog_free(p);
 
     p = int_prog();
     LlvmOptions bad = { "x86_64", "no-such-triple-xyz", NULL, NULL, 2, 0 };
