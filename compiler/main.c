@@ -372,7 +372,8 @@ int main(int argc, char **argv)
     if ((o.cpu || o.features || o.emit_llvm) && target_find(o.target)->backend != BACKEND_LLVM &&
         target_find(o.target)->backend != BACKEND_NVPTX) {
         fprintf(stderr, "onnxcc: --cpu, --features and --emit-llvm apply to the LLVM targets "
-                "(x86_64, aarch64, nvptx), not to target '%s' (see onnxcc --help)\n", o.target);
+                "(x86_64, aarch64, cortex-m*, nvptx), not to target '%s' (see onnxcc --help)\n",
+                o.target);
         goto out;
     }
 
