@@ -409,6 +409,8 @@ static Result build_and_run(const CheckTarget *ct, Pool *p, const KProg *prog,
     const Target *t = ct->t;
     Result res = { R_ERROR, NULL };
     char *msg = NULL;
+    if (t->no_check)   /* firmware objects: no hosted harness runs them */
+        return (Result){ R_UNSUPPORTED, pool_fmt(p, "target %s: %s", t->name, t->no_check) };
     *dir = make_temp_dir(p);
     if (!*dir)
         return model_error(pool_fmt(p, "cannot create a temp directory: %s", strerror(errno)));

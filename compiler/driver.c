@@ -242,11 +242,15 @@ static Graph *load_infer(const DriverOpts *o, Pool *p, const char *model, const 
 KProg *lower_plan(const DriverOpts *o, Graph *g, const char *name, const Target *t,
                          Pool *p, char **msg)
 {
-    int api = o->arena_extern || o->weights_bin || o->io_in_arena || o->section_arena ||
-              o->section_weights;
+    /* the CPU objects (LLVM) take an extern arena and sections too (firmware links them) */
+    int api = o->weights_bin || o->io_in_arena ||
+              ((o->arena_extern || o->section_arena || o->section_weights) &&
+               t->backend != BACKEND_LLVM);
     if (api && t->backend != BACKEND_C) {
-        *msg = pool_fmt(p, "--arena, --weights, --io and --section-* need the C back end "
-                        "(target %s writes the default API)", t->name);
+        *msg = pool_fmt(p, "%s need the C back end (target %s writes the default API%s)",
+                        t->backend == BACKEND_LLVM ? "--weights bin and --io in-arena"
+                                                   : "--arena, --weights, --io and --section-*",
+                        t->name, t->backend == BACKEND_LLVM ? ", or --arena extern" : "");
         return NULL;
     }
     /* a section names where onnxcc's own object goes; the caller's arena or blob is not one */
@@ -1004,6 +1008,10 @@ int driver_bench(const DriverOpts *o)
     if (g && t->backend == BACKEND_HLS) {
         msg = pool_strdup(p, "bench does not apply to target hls (its C is for synthesis; "
                              "see `onnxcc report --target hls` for cycle estimates)");
+        g = NULL;
+    }
+    if (g && t->no_check) {
+        msg = pool_fmt(p, "bench does not apply to target %s: %s", t->name, t->no_check);
         g = NULL;
     }
     prog = g ? lower_plan(o, g, o->name ? o->name : default_name(p, o->model), t, p, &msg) : NULL;

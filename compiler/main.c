@@ -16,8 +16,9 @@ static const char usage[] =
     "                 [--manifest FILE]\n"
     "      Writes DIR/NAME.h, DIR/NAME.c, DIR/NAME_weights.c and the runtime files used,\n"
     "      so DIR builds alone with any C99 compiler. NAME defaults to the model's file name.\n"
-    "      LLVM targets (x86_64, aarch64) write DIR/NAME.h and the object DIR/NAME.o\n"
-    "      (weights inside; link with -lm), and DIR/NAME.ll with --emit-llvm.\n"
+    "      LLVM targets (x86_64, aarch64, cortex-m4, cortex-m7, cortex-m33) write DIR/NAME.h\n"
+    "      and the object DIR/NAME.o (weights inside; link with -lm), and DIR/NAME.ll with\n"
+    "      --emit-llvm.\n"
     "      Target nvptx writes DIR/NAME.h, DIR/NAME.ptx and DIR/NAME_host.c (CUDA driver\n"
     "      API host code with the PTX inside; link with -lcuda); --cpu sm_80 (default), sm_90.\n"
     "  onnxcc report MODEL.onnx [--shape ...] [--target TARGET] [--html FILE]\n"
@@ -49,6 +50,8 @@ static const char usage[] =
     "                      time) runs at most N iterations (repeatable; compile, report,\n"
     "                      check, bench): the static bound HLS and scan outputs need\n"
     "  --target TARGET     code generation target (default c; x86_64, aarch64: LLVM;\n"
+    "                      cortex-m4, cortex-m7, cortex-m33: LLVM, Thumb-2 hard-float\n"
+    "                      objects for firmware (arm-none-eabi-gcc -mfloat-abi=hard);\n"
     "                      nvptx: LLVM, PTX for NVIDIA GPUs; hls)\n"
     "  --cpu CPU           LLVM targets: CPU to tune for (x86-64, znver4, cortex-a72, sm_90,\n"
     "                      native = this machine's CPU and features)\n"
@@ -63,8 +66,9 @@ static const char usage[] =
     "  --hls-data DIR      compile, target hls: test data set (input_K.pb, output_K.pb)\n"
     "                      embedded in NAME_tb.c (default: the loop IR interpreter's\n"
     "                      outputs on fixed pseudo-random inputs)\n"
-    "  --arena static|extern   C back end: one static arena (default), or NAME_run(void *arena,\n"
-    "                      ...) with NAME_ARENA_BYTES/NAME_ARENA_ALIGN for the caller to place\n"
+    "  --arena static|extern   C back end and CPU objects: one static arena (default), or\n"
+    "                      NAME_run(void *arena, ...) with NAME_ARENA_BYTES/NAME_ARENA_ALIGN\n"
+    "                      for the caller to place\n"
     "  --weights c|bin     C back end: weights as const arrays in NAME_weights.c (default), or\n"
     "                      one blob NAME_weights.bin (NAME_WEIGHTS_BYTES) passed to NAME_run\n"
     "  --io params|in-arena    C back end: inputs/outputs as NAME_run parameters (default), or\n"
@@ -401,7 +405,8 @@ int main(int argc, char **argv)
     if ((o.cpu || o.features || o.emit_llvm) && target_find(o.target)->backend != BACKEND_LLVM &&
         target_find(o.target)->backend != BACKEND_NVPTX) {
         fprintf(stderr, "onnxcc: --cpu, --features and --emit-llvm apply to the LLVM targets "
-                "(x86_64, aarch64, nvptx), not to target '%s' (see onnxcc --help)\n", o.target);
+                "(x86_64, aarch64, cortex-m*, nvptx), not to target '%s' (see onnxcc --help)\n",
+                o.target);
         goto out;
     }
 

@@ -408,6 +408,7 @@ typedef struct Target {
     const char *check_cc;         /* check/bench: C compiler for the harness (NULL: $CC or cc) */
     const char *const *check_ldflags; /* extra flags when linking the harness (-static ...) */
     const char *const *check_exec;    /* prefix of the command that runs it (qemu ...) */
+    const char *no_check;         /* why check/bench cannot run its code (NULL: they can) */
 } Target;
 const Target *target_find(const char *name);
 const Target *target_at(int i);  /* the i-th target of the table; NULL past the last */

@@ -16,7 +16,7 @@ static const char *const c_kernels[] = { "rt_sgemm_f32", "rt_conv2d_f32",
  * into the object, which still needs nothing beyond libm. Without it every operator lowers
  * to a loop nest there. */
 #if !defined(ONNXCC_HAVE_LLVM) || !defined(ONNXCC_RT_BITCODE_X86_64) || \
-    !defined(ONNXCC_RT_BITCODE_AARCH64)
+    !defined(ONNXCC_RT_BITCODE_AARCH64) || !defined(ONNXCC_RT_BITCODE_CORTEX_M)
 static const char *const no_kernels[] = { NULL };
 #endif
 #if defined(ONNXCC_HAVE_LLVM) && defined(ONNXCC_RT_BITCODE_X86_64)
@@ -28,6 +28,11 @@ static const char *const no_kernels[] = { NULL };
 #define AARCH64_KERNELS c_kernels
 #else
 #define AARCH64_KERNELS no_kernels
+#endif
+#if defined(ONNXCC_HAVE_LLVM) && defined(ONNXCC_RT_BITCODE_CORTEX_M)
+#define CORTEX_M_KERNELS c_kernels
+#else
+#define CORTEX_M_KERNELS no_kernels
 #endif
 
 /* AArch64 is checked on an x86-64 host: the harness is cross-compiled and linked static
@@ -70,6 +75,43 @@ static const Target targets[] = {
         .check_cc = "aarch64-linux-gnu-gcc",
         .check_ldflags = aarch64_ldflags,
         .check_exec = aarch64_exec,
+    },
+    /* Cortex-M: Thumb-2 objects with the hard-float ABI (eabihf; the triple must be the
+     * normalised four-part one: LLVM reads "thumbv7em-none-eabihf" as OS "eabihf" and falls
+     * back to the soft-float calling convention), for firmware linked by
+     * arm-none-eabi-gcc; LLVM's default FPU of each CPU is the one its -mfpu names:
+     * FPv4-SP-D16 (M4), FPv5-D16 (M7), FPv5-SP-D16 (M33). Alignment: no cache on the M4
+     * and M33 (a double's 8 bytes is all any load needs, and RAM is scarce); the M7's
+     * cache lines are 32 bytes. No check/bench: the object runs on a board (or QEMU
+     * system emulation, samples/firmware/run_object.sh), not as a hosted program. */
+#define CORTEX_M_NO_CHECK "its objects are firmware: they need a board's startup and " \
+    "linker script, not a hosted harness (see samples/firmware/run_object.sh)"
+    {
+        .name = "cortex-m4",
+        .kernels = CORTEX_M_KERNELS,
+        .align = 8,
+        .backend = BACKEND_LLVM,
+        .triple = "thumbv7em-unknown-none-eabihf",
+        .cpu = "cortex-m4",
+        .no_check = CORTEX_M_NO_CHECK,
+    },
+    {
+        .name = "cortex-m7",
+        .kernels = CORTEX_M_KERNELS,
+        .align = 32,
+        .backend = BACKEND_LLVM,
+        .triple = "thumbv7em-unknown-none-eabihf",
+        .cpu = "cortex-m7",
+        .no_check = CORTEX_M_NO_CHECK,
+    },
+    {
+        .name = "cortex-m33",
+        .kernels = CORTEX_M_KERNELS,
+        .align = 8,
+        .backend = BACKEND_LLVM,
+        .triple = "thumbv8m.main-unknown-none-eabihf",
+        .cpu = "cortex-m33",
+        .no_check = CORTEX_M_NO_CHECK,
     },
     {
         .name = "hls",

@@ -7,7 +7,8 @@ set -euo pipefail
 # llvm-19-dev: the LLVM back end (targets x86_64, aarch64); clang-19: the runtime kernels as
 # LLVM bitcode, linked into the objects; gcc-aarch64-linux-gnu,
 # libc6-dev-arm64-cross and qemu-user: `check --target aarch64` builds and runs AArch64 code.
-# gcc-arm-none-eabi, libnewlib-arm-none-eabi, qemu-system-arm: the Cortex-M firmware sample.
+# gcc-arm-none-eabi, libnewlib-arm-none-eabi, qemu-system-arm: the Cortex-M firmware sample
+# and the cortex-m* targets (newlib's headers build their runtime bitcode; run_object.sh).
 # libclang-rt-19-dev: libFuzzer and the sanitizers' runtime for the fuzz targets (tests/fuzz).
 # cmake: tests/integration builds a user's CMake project against the installed onnxcc.
 # bsdutils: script(1), the terminal that tests/selfcheck gives check's progress line.

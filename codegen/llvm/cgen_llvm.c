@@ -1,7 +1,8 @@
-/* cgen_llvm.c — the LLVM back end for CPUs (x86-64, AArch64): builds an LLVM module from a
- * KProg (kir.h) through the LLVM-C API only, verifies it, optimises it with the new pass
- * manager (default<O2>/<O3>) and emits NAME.o through a TargetMachine, beside the C back
- * end's NAME.h (cgen_c_header), so the object is a drop-in for NAME.c + NAME_weights.c.
+/* cgen_llvm.c — the LLVM back end for CPUs (x86-64, AArch64, Cortex-M): builds an LLVM
+ * module from a KProg (kir.h) through the LLVM-C API only, verifies it, optimises it with
+ * the new pass manager (default<O2>/<O3>) and emits NAME.o through a TargetMachine, beside
+ * the C back end's NAME.h (cgen_c_header), so the object is a drop-in for NAME.c +
+ * NAME_weights.c (Cortex-M: static relocations and the hard-float EABI, for firmware).
  * It reads only the loop IR: no ONNX operator is known here.
  *
  * Choices that keep the object's behaviour identical to the printed C:
@@ -17,15 +18,19 @@
  *   gcc and clang emit for the C cast on these targets (a plain fptoui would be poison);
  * - weights are private constant globals holding the tensor's bytes, exact by
  *   construction (NaN payloads, -0, infinities);
- * - the arena is one internal zero-initialised global, aligned like the C back end's;
+ * - the arena is one internal zero-initialised global, aligned like the C back end's, or
+ *   (--arena extern) NAME_run's first parameter, as in the C back end's prototype;
+ * - pointers may be 32-bit (Cortex-M): element indices stay i64 in the IR (GEP takes any
+ *   width; the optimiser narrows them to the pointer's), kernel ints follow ptrdiff_t;
  * - float16/bfloat16 live in memory as i16 bit patterns and in registers as float: loads
  *   widen, every arithmetic result is rounded back to 16 bits (numpy's per-operation
  *   rounding), stores narrow. The conversions are integer IR (round to nearest even,
  *   overflow to inf, NaN stays NaN), the same algorithm as the C back end's helpers: no
  *   half support or runtime library (__truncsfhf2 ...) is needed on any target;
  * - functions are internal (one per KFunc); NAME_run is the only external symbol; it takes
- *   one pointer per input/output, which is the C prototype's ABI (arrays decay);
- * - a runtime kernel call (KS_CALL) is a C-ABI call (ints as i64 ptrdiff_t, floats as
+ *   one pointer per input/output (after the arena's with --arena extern), which is the C
+ *   prototype's ABI (arrays decay);
+ * - a runtime kernel call (KS_CALL) is a C-ABI call (ints as ptrdiff_t, floats as
  *   float, buffers as pointers); the runtime, compiled to bitcode per feature level when
  *   onnxcc was built (runtime/bitcode/), is then linked into the module at the best level
  *   the target machine supports, made internal and optimised with the model (link_runtime).
@@ -77,6 +82,7 @@ typedef struct LG {
     LLVMValueRef arena;
     LLVMValueRef *weights;    /* per program tensor: its constant global, or NULL */
     LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, ptr, vd;
+    LLVMTypeRef iptr;         /* ptrdiff_t of the target: i64, or i32 on Cortex-M */
     char *err;                /* first error (malloc'd) */
     int nvptx;                /* building kernels for target nvptx */
     StrBuf libdevice_uses;    /* nvptx: "__nv_expf (node3_exp)", one per function needed */
@@ -673,7 +679,7 @@ static LLVMValueRef var_slot(LG *g, int v)
 static void gen_block(LG *g, const KStmt *s);
 
 /* A runtime kernel call with the C ABI of its onnxcc_rt.h prototype, read from the
- * arguments' kinds: KA_INT is ptrdiff_t (i64 on both CPU targets), KA_FLOAT is float,
+ * arguments' kinds: KA_INT is ptrdiff_t (g->iptr), KA_FLOAT is float,
  * KA_BUF a pointer to element `off` of the buffer (NULL for buf < 0). The kernel is
  * declared here and defined once the runtime bitcode is linked in (link_runtime). */
 static void gen_call(LG *g, const KStmt *s)
@@ -698,8 +704,8 @@ static void gen_call(LG *g, const KStmt *s)
         const KArg *a = &s->args[i];
         switch (a->kind) {
         case KA_INT:
-            pt[i] = g->i64;
-            av[i] = LLVMConstInt(g->i64, (unsigned long long)a->i, 1);
+            pt[i] = g->iptr;
+            av[i] = LLVMConstInt(g->iptr, (unsigned long long)a->i, 1);
             break;
         case KA_FLOAT:
             pt[i] = g->f32;
@@ -1029,12 +1035,14 @@ static LLVMValueRef run_arg(LG *g, LLVMValueRef run, const KBuf *b)
     switch (t->kind) {
     case KT_INPUT:
         for (int i = 0; i < g->p->ninputs; i++)
-            if (g->p->inputs[i] == b->tensor) return LLVMGetParam(run, (unsigned)i);
+            if (g->p->inputs[i] == b->tensor)
+                return LLVMGetParam(run, (unsigned)((g->p->arena_extern ? 1 : 0) + i));
         break;
     case KT_OUTPUT:
         for (int i = 0; i < g->p->noutputs; i++)
             if (g->p->outputs[i] == b->tensor)
-                return LLVMGetParam(run, (unsigned)(g->p->ninputs + i));
+                return LLVMGetParam(run, (unsigned)((g->p->arena_extern ? 1 : 0) +
+                                                    g->p->ninputs + i));
         break;
     case KT_CONST:
         return g->weights[b->tensor];
@@ -1051,11 +1059,11 @@ static char *check_prog(const LG *g)
 {
     const KProg *p = g->p;
     if (!p->name || !*p->name) return str_fmt("program has no name");
-    /* the firmware API changes NAME_run's signature: not built here yet */
-    if (p->arena_extern || p->weights_bin || p->io_in_arena)
-        return str_fmt("the LLVM back end does not support %s yet (use --target c)",
-                        p->arena_extern ? "an extern arena" : p->weights_bin ? "a weights blob"
-                                                                            : "I/O in the arena");
+    /* of the firmware API only --arena extern (and the sections) are built here */
+    if (p->weights_bin || p->io_in_arena || (g->nvptx && p->arena_extern))
+        return str_fmt("the %s back end does not support %s yet (use --target c)",
+                        g->nvptx ? "nvptx" : "LLVM", p->weights_bin ? "a weights blob"
+                        : p->io_in_arena ? "I/O in the arena" : "an extern arena");
     for (int i = 0; i < p->ninputs; i++)
         if (p->inputs[i] < 0 || p->inputs[i] >= p->ntensors) return str_fmt("bad input %d", i);
     for (int i = 0; i < p->noutputs; i++)
@@ -1092,6 +1100,9 @@ static void build_module(LG *g)
         fputs("onnxcc: out of memory\n", stderr);
         exit(1);
     }
+    /* a cache line, or the target's own alignment where it is smaller (Cortex-M: flash is
+     * scarce and has no cache lines to fill) */
+    unsigned walign = p->arena_align >= 8 && p->arena_align < 64 ? (unsigned)p->arena_align : 64;
     for (int fi = 0; fi < p->nfuncs; fi++)
         for (int b = 0; b < p->funcs[fi]->nbufs; b++) {
             int ti = p->funcs[fi]->bufs[b].tensor;
@@ -1107,27 +1118,31 @@ static void build_module(LG *g)
             LLVMSetGlobalConstant(gv, 1);
             LLVMSetLinkage(gv, LLVMPrivateLinkage);
             LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
-            LLVMSetAlignment(gv, 64);
+            LLVMSetAlignment(gv, walign);
             if (p->section_weights) LLVMSetSection(gv, p->section_weights);
             g->weights[ti] = gv;
         }
-    /* the arena, aligned at least like the planner's slots and a cache line */
-    uint64_t abytes = p->arena_bytes > 0 ? (uint64_t)p->arena_bytes : 1;
-    LLVMTypeRef aty = LLVMArrayType2(g->i8, abytes);
-    char *aname = str_fmt("%s_arena", p->name);
-    g->arena = LLVMAddGlobal(g->mod, aty, aname);
-    free(aname);
-    LLVMSetInitializer(g->arena, LLVMConstNull(aty));
-    LLVMSetLinkage(g->arena, LLVMInternalLinkage);
-    unsigned align = p->arena_align > 64 ? (unsigned)p->arena_align : 64;
-    LLVMSetAlignment(g->arena, align);
-    if (p->section_arena) LLVMSetSection(g->arena, p->section_arena);
+    /* the arena, aligned at least like the planner's slots and a cache line (or the
+     * target's own alignment where it is smaller); with --arena extern it is the caller's */
+    if (!p->arena_extern) {
+        uint64_t abytes = p->arena_bytes > 0 ? (uint64_t)p->arena_bytes : 1;
+        LLVMTypeRef aty = LLVMArrayType2(g->i8, abytes);
+        char *aname = str_fmt("%s_arena", p->name);
+        g->arena = LLVMAddGlobal(g->mod, aty, aname);
+        free(aname);
+        LLVMSetInitializer(g->arena, LLVMConstNull(aty));
+        LLVMSetLinkage(g->arena, LLVMInternalLinkage);
+        unsigned align = p->arena_align > 64 ? (unsigned)p->arena_align : walign;
+        LLVMSetAlignment(g->arena, align);
+        if (p->section_arena) LLVMSetSection(g->arena, p->section_arena);
+    }
 
     for (int fi = 0; fi < p->nfuncs && !g->err; fi++) gen_func(g, p->funcs[fi]);
     if (g->err) return;
 
-    /* int NAME_run(const T *in..., T *out...) */
-    int np = p->ninputs + p->noutputs;
+    /* int NAME_run([void *arena,] const T *in..., T *out...) */
+    int ax = p->arena_extern ? 1 : 0;
+    int np = ax + p->ninputs + p->noutputs;
     LLVMTypeRef *params = calloc((size_t)np + 1, sizeof *params);
     if (!params) {
         fputs("onnxcc: out of memory\n", stderr);
@@ -1140,9 +1155,19 @@ static void build_module(LG *g)
     free(params);
     unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
     LLVMAddAttributeAtIndex(run, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(g->ctx, nounwind, 0));
-    for (int i = 0; i < np; i++) {
+    for (int i = 0; i < np - ax; i++) {
         const KTensor *t = &p->tensors[i < p->ninputs ? p->inputs[i] : p->outputs[i - p->ninputs]];
-        LLVMSetValueName2(LLVMGetParam(run, (unsigned)i), t->name, strlen(t->name));
+        LLVMSetValueName2(LLVMGetParam(run, (unsigned)(ax + i)), t->name, strlen(t->name));
+    }
+    if (ax) {
+        g->arena = LLVMGetParam(run, 0);
+        LLVMSetValueName2(g->arena, "onnxcc_arena", 12);
+        /* the header promises ARENA_ALIGN; the caller's inputs and outputs are other objects */
+        unsigned k = LLVMGetEnumAttributeKindForName("align", 5);
+        LLVMAddAttributeAtIndex(run, 1, LLVMCreateEnumAttribute(g->ctx, k,
+                                (uint64_t)(p->arena_align > 0 ? p->arena_align : 1)));
+        k = LLVMGetEnumAttributeKindForName("noalias", 7);
+        LLVMAddAttributeAtIndex(run, 1, LLVMCreateEnumAttribute(g->ctx, k, 0));
     }
     LLVMPositionBuilderAtEnd(g->b, LLVMAppendBasicBlockInContext(g->ctx, run, "entry"));
     for (int fi = 0; fi < p->nfuncs; fi++) {
@@ -1191,6 +1216,10 @@ static void init_targets(void)
     LLVMInitializeAArch64Target();
     LLVMInitializeAArch64TargetMC();
     LLVMInitializeAArch64AsmPrinter();
+    LLVMInitializeARMTargetInfo();
+    LLVMInitializeARMTarget();
+    LLVMInitializeARMTargetMC();
+    LLVMInitializeARMAsmPrinter();
     LLVMInitializeNVPTXTargetInfo();
     LLVMInitializeNVPTXTarget();
     LLVMInitializeNVPTXTargetMC();
@@ -1331,6 +1360,7 @@ static const RtLevel rt_levels[] = {
     { "x86_64-v3", "x86_64", { "avx2", "fma", "f16c", NULL } },
     { "x86_64", "x86_64", { NULL } },
     { "aarch64", "aarch64", { "neon", NULL } },
+    { "cortex-m", "thumb", { NULL } },   /* portable C; thumbv7em and thumbv8m.main */
 };
 
 static int mem_has(const char *hay, size_t n, const char *needle)
@@ -1545,8 +1575,12 @@ static int llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, 
     int lvl = o ? o->opt_level : 2;
     LLVMCodeGenOptLevel cgl = lvl >= 3 ? LLVMCodeGenLevelAggressive
                               : lvl == 0 ? LLVMCodeGenLevelNone : LLVMCodeGenLevelDefault;
+    /* PIC so the object links into PIE executables; firmware (thumb*-none-eabi) is linked
+     * at fixed addresses and has no GOT in its linker script */
+    int bare = !strncmp(triple, "thumb", 5);
     LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, features, cgl,
-                                                      nvptx ? LLVMRelocDefault : LLVMRelocPIC,
+                                                      nvptx ? LLVMRelocDefault
+                                                      : bare ? LLVMRelocStatic : LLVMRelocPIC,
                                                       LLVMCodeModelDefault);
     LLVMDisposeMessage(host_cpu);
     LLVMDisposeMessage(host_feat);
@@ -1555,11 +1589,32 @@ static int llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, 
         return -1;
     }
 
+    /* 32-bit pointers (Cortex-M): sizes and offsets are ptrdiff_t there, so an arena or
+     * weights beyond 2 GiB cannot be addressed (the loop IR's i64 indices would wrap) */
+    LLVMTargetDataRef tdc = LLVMCreateTargetDataLayout(tm);
+    unsigned psize = LLVMPointerSize(tdc);
+    LLVMDisposeTargetData(tdc);
+    if (psize < 8) {
+        int64_t wbytes = 0;
+        for (int i = 0; i < p->ntensors && wbytes <= INT32_MAX; i++)
+            if (p->tensors[i].kind == KT_CONST && p->tensors[i].n > 0)
+                wbytes += p->tensors[i].n * dt_size(p->tensors[i].t);
+        if (p->arena_bytes > INT32_MAX || wbytes > INT32_MAX) {
+            *err = str_fmt("target %s has %u-bit pointers: the %s (%" PRId64 " bytes) exceeds "
+                           "its 2 GiB", o && o->target ? o->target : triple, psize * 8,
+                           p->arena_bytes > INT32_MAX ? "arena" : "weights",
+                           p->arena_bytes > INT32_MAX ? p->arena_bytes : wbytes);
+            LLVMDisposeTargetMachine(tm);
+            return -1;
+        }
+    }
+
     g.ctx = LLVMContextCreate();
     g.mod = LLVMModuleCreateWithNameInContext(p->name, g.ctx);
     LLVMSetTarget(g.mod, triple);
     LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
     LLVMSetModuleDataLayout(g.mod, td);
+    g.iptr = LLVMIntPtrTypeInContext(g.ctx, td);
     LLVMDisposeTargetData(td);
     g.b = LLVMCreateBuilderInContext(g.ctx);
     g.i1 = LLVMInt1TypeInContext(g.ctx);

@@ -344,6 +344,43 @@ START_TEST(check_catches_wrong_values)
 }
 END_TEST
 
+/* The Cortex-M targets write firmware objects: compile takes --arena extern (the object's
+ * NAME_run then takes the arena first), check and bench say why they cannot run them, and
+ * the firmware options the object does not build are one error line. */
+START_TEST(cortex_m_objects_and_their_limits)
+{
+    const char *model = ONNXCC_SOURCE_ROOT "/samples/digits/digits.onnx";
+    const char *data = ONNXCC_SOURCE_ROOT "/samples/digits/test_data_set_0";
+    char out[300], path[400];
+    snprintf(out, sizeof out, "%s/m7", tmpdir);
+    const char *compile[] = { "compile", model, "-o", out, "--target", "cortex-m7",
+                              "--arena", "extern", NULL };
+    int rc = run_onnxcc(compile);
+    if (rc != 0 && strstr(output, "needs the LLVM back end")) return;
+    ck_assert_msg(rc == 0, "exit %d:\n%s", rc, output);
+    snprintf(path, sizeof path, "%s/digits.o", out);
+    ck_assert(exists(path));
+    snprintf(path, sizeof path, "%s/digits.h", out);
+    ck_assert(exists(path));
+
+    const char *check[] = { "check", model, data, "--target", "cortex-m4", NULL };
+    ck_assert_int_eq(run_onnxcc(check), 1);
+    ck_assert_msg(!strncmp(last_line(), "FAIL unsupported: target cortex-m4: ", 36), "%s", output);
+    const char *bench[] = { "bench", model, "--target", "cortex-m33", NULL };
+    ck_assert_int_eq(run_onnxcc(bench), 1);
+    ck_assert_int_eq(count_lines(output), 1);
+    ck_assert_msg(strstr(output, "bench does not apply to target cortex-m33"), "%s", output);
+    snprintf(out, sizeof out, "%s/bin", tmpdir);
+    const char *bin[] = { "compile", model, "-o", out, "--target", "cortex-m4", "--weights",
+                          "bin", NULL };
+    ck_assert_int_eq(run_onnxcc(bin), 1);
+    ck_assert_int_eq(count_lines(output), 1);
+    ck_assert_msg(strstr(output, "--weights bin and --io in-arena need the C back end"), "%s",
+                  output);
+    ck_assert(!exists(out));
+}
+END_TEST
+
 START_TEST(check_missing_dataset)
 {
     if (!have_node_data("test_add")) return;
@@ -614,6 +651,7 @@ int main(void)
     tcase_add_test(tc, compile_creates_parent_dirs);
     tcase_add_test(tc, bench_prints_median);
     tcase_add_test(tc, check_reports_crash_timeout_build_error);
+    tcase_add_test(tc, cortex_m_objects_and_their_limits);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

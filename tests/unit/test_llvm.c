@@ -7,7 +7,9 @@
  * are installed the same programs also run as AArch64 code. Models whose MatMul/Gemm/Conv
  * lower to runtime kernels (when onnxcc was built with the runtime bitcode) go through the
  * whole pipeline: the object calls the kernels, links with -lm alone, exports only
- * NAME_run, and matches the model's test data at every runtime feature level. */
+ * NAME_run, and matches the model's test data at every runtime feature level. The
+ * Cortex-M objects are checked as files here (ELF flags, symbols); they run in
+ * samples/firmware/run_object.sh. */
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
@@ -668,7 +670,124 @@ START_TEST(test_kernel_levels)
 }
 END_TEST
 
-/* Runtime kernel calls and bad CPUs are errors with a message, not a crash. */
+static uint32_t le32(const unsigned char *b)
+{
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static uint64_t uleb(const unsigned char *b, size_t n, size_t *i)
+{
+    uint64_t v = 0;
+    for (int sh = 0; *i < n && sh < 64; sh += 7) {
+        unsigned char c = b[(*i)++];
+        v |= (uint64_t)(c & 0x7f) << sh;
+        if (!(c & 0x80)) break;
+    }
+    return v;
+}
+
+/* From an ELF32 ARM object's .ARM.attributes ("aeabi" file attributes): Tag_ABI_VFP_args
+ * (28; 1 = arguments in VFP registers, the hard-float ABI; -1 if absent) and Tag_CPU_name
+ * (5) into cpu. Linkers compare these, not e_flags (LLVM sets no EF_ARM_ABI_FLOAT_*). */
+static int arm_attrs(const unsigned char *o, size_t n, char *cpu, size_t cpulen)
+{
+    int vfp_args = -1;
+    cpu[0] = 0;
+    uint32_t shoff = le32(o + 32);
+    unsigned shentsize = o[46] | o[47] << 8, shnum = o[48] | o[49] << 8;
+    for (unsigned k = 0; k < shnum && shoff + (k + 1) * (size_t)shentsize <= n; k++) {
+        const unsigned char *sh = o + shoff + k * (size_t)shentsize;
+        uint32_t off = le32(sh + 16), size = le32(sh + 20);
+        if (le32(sh + 4) != 0x70000003u || off + (size_t)size > n || size < 16) continue;
+        const unsigned char *a = o + off;   /* 'A', u32 len, "aeabi", tag 1, u32 size */
+        if (a[0] != 'A' || memcmp(a + 5, "aeabi", 6) || a[11] != 1) continue;
+        size_t i = 16, end = 11 + le32(a + 12);
+        if (end > size) end = size;
+        while (i < end) {
+            uint64_t tag = uleb(a, end, &i);
+            if (tag == 4 || tag == 5 || tag == 67 || (tag > 32 && (tag & 1))) {
+                size_t j = i;
+                while (j < end && a[j]) j++;
+                if (tag == 5) snprintf(cpu, cpulen, "%.*s", (int)(j - i), (const char *)a + i);
+                i = j + 1;
+            } else if (tag == 32) {
+                uleb(a, end, &i);
+                while (i < end && a[i]) i++;
+                i++;
+            } else {
+                uint64_t v = uleb(a, end, &i);
+                if (tag == 28) vfp_args = (int)v;
+            }
+        }
+    }
+    return vfp_args;
+}
+
+/* The Cortex-M targets: with the runtime kernels (MatMul/Gemm, Conv) and --arena extern,
+ * each writes a little-endian ELF32 ARM EABI 5 object whose attributes say hard-float
+ * (it links with arm-none-eabi-gcc -mfloat-abi=hard objects: samples/firmware/
+ * run_object.sh runs it) and name its CPU, that leaves nothing of the runtime undefined and exports only NAME_run
+ * with the arena as its first parameter. */
+START_TEST(test_cortex_m)
+{
+    static const char *const names[] = { "cortex-m4", "cortex-m7", "cortex-m33" };
+    const char *tn = names[_i / 2];
+    const Target *t = target_find(tn);
+    ck_assert_msg(t != NULL && t->triple != NULL, "no target %s", tn);
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", ONNXCC_SOURCE_ROOT, kernel_models[_i % 2][0]);
+    Pool *P = pool_new();
+    KProg *p = lower_model(P, path, t);
+    p->arena_extern = 1;
+    ck_assert_int_eq(p->arena_align, t->align);
+    char tmpl[256];
+    const char *base = getenv("TMPDIR");
+    snprintf(tmpl, sizeof tmpl, "%s/onnxcc_llvm_XXXXXX", base && *base ? base : "/tmp");
+    char *dir = mkdtemp(tmpl);
+    ck_assert(dir != NULL);
+    LlvmOptions o = { t->name, t->triple, t->cpu, NULL, 2, 0 };
+    char *err = NULL;
+    ck_assert_msg(cgen_llvm_write(p, dir, &o, &err) == 0, "%s: %s", tn, err ? err : "?");
+    snprintf(path, sizeof path, "%s/kmodel.o", dir);
+    unsigned char *obj = NULL;
+    size_t n = 0;
+    ck_assert(read_file(path, &obj, &n) == 0 && n > 52);
+    ck_assert_msg(!memcmp(obj, "\177ELF\001\001", 6), "%s: not a little-endian ELF32 file", tn);
+    ck_assert_int_eq(obj[18] | obj[19] << 8, 40);   /* EM_ARM */
+    ck_assert_msg((le32(obj + 36) & 0xff000000u) == 0x05000000u, "%s: e_flags 0x%08x, not EABI 5",
+                  tn, le32(obj + 36));
+    char cpu[64];
+    int vfp_args = arm_attrs(obj, n, cpu, sizeof cpu);
+    ck_assert_msg(vfp_args == 1, "%s: Tag_ABI_VFP_args %d, not the hard-float ABI", tn, vfp_args);
+    ck_assert_msg(!strcmp(cpu, t->cpu), "%s: Tag_CPU_name '%s'", tn, cpu);
+    free(obj);
+    if (t->kernels && t->kernels[0]) {
+        read_syms(dir, p->name);
+        ck_assert_msg(!strstr(undef_syms, "rt_") && !strstr(undef_syms, "__stack_chk"),
+                      "%s: undefined symbols:\n%s", tn, undef_syms);
+        ck_assert_msg(strstr(def_syms, " T kmodel_run\n"), "%s: global symbols:\n%s", tn, def_syms);
+        int lines = 0;
+        for (char *c = def_syms; *c; c++) lines += *c == '\n';
+        ck_assert_msg(lines == 1, "%s: global symbols:\n%s", tn, def_syms);
+    } else {
+        fprintf(stderr, "test_cortex_m: target %s lists no kernels (onnxcc built without the "
+                        "Cortex-M runtime bitcode): symbols not checked\n", tn);
+    }
+    snprintf(path, sizeof path, "%s/kmodel.h", dir);
+    char *h = slurp(path);
+    ck_assert_msg(h && strstr(h, "int kmodel_run(void *onnxcc_arena, const float "),
+                  "%s: header:\n%s", tn, h ? h : "");
+    free(h);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    kprog_free(p);
+    pool_free(P);
+}
+END_TEST
+
+/* Runtime kernel calls, bad CPUs and plans too big for the target are errors with a
+ * message, not a crash. */
 START_TEST(test_errors)
 {
     KProg *p = kprog_new("calls");
@@ -709,6 +828,17 @@ START_TEST(test_errors)
         kprog_free(p);
     }
 
+    /* a 32-bit target cannot address an arena beyond 2 GiB: said, not wrapped */
+    p = int_prog();
+    p->arena_bytes = (int64_t)3 << 30;
+    LlvmOptions m4 = { "cortex-m4", "thumbv7em-unknown-none-eabihf", "cortex-m4", NULL, 2, 0 };
+    err = NULL;
+    ck_assert_int_eq(cgen_llvm_write(p, "/nonexistent-dir", &m4, &err), -1);
+    ck_assert_msg(err && strstr(err, "cortex-m4 has 32-bit pointers: the arena (3221225472 "
+                                     "bytes)"), "%s", err ? err : "");
+    free(err);
+    kprog_free(p);
+
     p = int_prog();
     LlvmOptions bad = { "x86_64", "no-such-triple-xyz", NULL, NULL, 2, 0 };
     err = NULL;
@@ -735,6 +865,7 @@ int main(void)
     tcase_add_loop_test(tc, test_kernels, 0,
                         nt * (int)(sizeof kernel_models / sizeof kernel_models[0]));
     tcase_add_test(tc, test_kernel_levels);
+    tcase_add_loop_test(tc, test_cortex_m, 0, 6);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
