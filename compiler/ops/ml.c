@@ -136,13 +136,21 @@ static KExpr *tab_idx(KB *k, int buf, KExpr *i)
     return kcast(k, DT_IDX, kload(k, buf, i));
 }
 
-/* A constant int table in the narrowest of int16/int32 that holds it: trees are mostly
+/* A constant int table in the narrowest of uint8/int16/int32 that holds it: trees are mostly
  * indices, and halving them halves the flash. */
 static int tab_ints(Lower *L, const char *what, const int64_t *v, int64_t n)
 {
-    int narrow = 1;
-    for (int64_t i = 0; i < n; i++) narrow &= v[i] >= INT16_MIN && v[i] <= INT16_MAX;
+    int narrow = 1, byte = 1;
+    for (int64_t i = 0; i < n; i++) {
+        narrow &= v[i] >= INT16_MIN && v[i] <= INT16_MAX;
+        byte &= v[i] >= 0 && v[i] <= UINT8_MAX;
+    }
     Pool *p = L->prog->pool;
+    if (byte) {
+        uint8_t *d = pool_alloc(p, (size_t)n);
+        for (int64_t i = 0; i < n; i++) d[i] = (uint8_t)v[i];
+        return lw_const(L, what, DT_U8, n, d, NULL);
+    }
     if (narrow) {
         int16_t *d = pool_alloc(p, sizeof *d * (size_t)n);
         for (int64_t i = 0; i < n; i++) d[i] = (int16_t)v[i];
