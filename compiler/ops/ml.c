@@ -450,15 +450,26 @@ static int forest_v1(Node *n, Forest *F, int classifier)
         F->mode[j] = name_index(modes->strings[i], mnames, 7);
         F->mvtt[j] = mv ? mv[i] != 0 : 0;
     }
-    /* a tree's root is its first listed node (the reference implementation's rule) */
+    /* A tree's root is its node that no other node names as a child; where that is not
+     * one node, its first listed node (the rule of the reference implementation and
+     * onnxruntime, which agree with the first whenever the nodes are listed root first). */
+    unsigned char *child = pool_alloc(p, (size_t)nn + 1);
+    memset(child, 0, (size_t)nn + 1);
+    for (int i = 0; i < nn; i++) {
+        if (num[i] < 0) continue;
+        child[key_find(keys, nn, tids[i], tns[i])] = 1;
+        child[key_find(keys, nn, tids[i], fns[i])] = 1;
+    }
     F->roots = pool_i64(p, nn);
     F->ntrees = 0;
     {
-        /* first position of each tree id, in order of appearance */
-        int64_t *first = pool_i64(p, nn);
-        for (int i = 0; i < nn; i++) first[i] = -1;
+        /* per tree (keys sorted by (tree, id): one run of keys each, found by its start):
+         * its first listed node and its first unreferenced one, in order of appearance */
+        int64_t *first = pool_i64(p, nn), *free_node = pool_i64(p, nn), *nfree = pool_i64(p, nn);
+        int64_t *order = pool_i64(p, nn);
+        int64_t ntree = 0;
+        for (int i = 0; i < nn; i++) first[i] = free_node[i] = -1;
         for (int i = 0; i < nn; i++) {
-            /* keys are sorted by (tree, id): the tree's entries are one run */
             NodeKey want = { tids[i], INT64_MIN, 0 };
             int64_t lo = 0, hi = nn;
             while (lo < hi) {
@@ -467,8 +478,16 @@ static int forest_v1(Node *n, Forest *F, int classifier)
             }
             if (first[lo] < 0) {
                 first[lo] = i;
-                F->roots[F->ntrees++] = num[i];
+                order[ntree++] = lo;
             }
+            if (!child[i]) {
+                if (free_node[lo] < 0) free_node[lo] = i;
+                nfree[lo]++;
+            }
+        }
+        for (int64_t t = 0; t < ntree; t++) {
+            int64_t r = order[t];
+            F->roots[F->ntrees++] = num[nfree[r] == 1 ? free_node[r] : first[r]];
         }
     }
     /* leaf weights, grouped per leaf */
