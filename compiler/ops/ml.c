@@ -1200,3 +1200,263 @@ int mlmap_lower(Node *n, Lower *L)
     (void)L;
     return mlmap_infer(n);
 }
+
+/* ---- SVMRegressor, SVMClassifier ------------------------------------------------------ */
+/* Kernels K(x, v): LINEAR x.v, POLY (gamma x.v + coef0)^degree, RBF exp(-gamma |x - v|^2),
+ * SIGMOID tanh(gamma x.v + coef0); support vectors and coefficients are constant tables.
+ * SVMClassifier follows the reference's one-vs-one voting (libsvm's), its binary rules and
+ * its score layout; Platt probabilities (prob_a/prob_b) are refused. */
+
+enum { K_LINEAR, K_POLY, K_RBF, K_SIGMOID };
+
+typedef struct Svm {
+    int64_t rows, cols, nsv, ncls;
+    int kernel, pt;
+    double gamma, coef0, degree;
+    double *coef, *sv, *rho;
+    int ncoef, nsvv, nrho;
+    const int64_t *per_class, *labels;
+    int nper, nlabels;
+    int allpos;               /* every coefficient >= 0 */
+    int64_t zc;               /* score columns of the classifier */
+    int second;               /* classifier: one score written as (-s, s) */
+} Svm;
+
+static int svm_parse(Node *n, Svm *s)
+{
+    static const char *const str_attrs[] = { "classlabels_strings" };
+    static const char *const kernels[] = { "LINEAR", "POLY", "RBF", "SIGMOID" };
+    memset(s, 0, sizeof *s);
+    if (ml_matrix(n, &s->rows, &s->cols) || ml_post_transform(n, &s->pt) ||
+        ml_no_strings(n, str_attrs, 1))
+        return -1;
+    s->kernel = name_index(attr_s(n, "kernel_type", "LINEAR"), kernels, 4);
+    if (s->kernel < 0) return node_err(n, "kernel_type '%s' is not LINEAR, POLY, RBF or SIGMOID",
+                                       attr_s(n, "kernel_type", ""));
+    int nkp;
+    const float *kp = attr_floats(n, "kernel_params", &nkp);
+    if (kp && nkp >= 3) {
+        s->gamma = kp[0];
+        s->coef0 = kp[1];
+        s->degree = (double)(int64_t)kp[2];
+    }
+    if (ml_doubles(n, "coefficients", &s->coef, &s->ncoef, NULL) ||
+        ml_doubles(n, "support_vectors", &s->sv, &s->nsvv, NULL) ||
+        ml_doubles(n, "rho", &s->rho, &s->nrho, NULL))
+        return -1;
+    if (!s->coef || !s->rho || s->nrho < 1)
+        return node_err(n, "attributes coefficients and rho are required");
+    s->allpos = 1;
+    for (int i = 0; i < s->ncoef; i++) s->allpos &= s->coef[i] >= 0;
+    if (n->op == OP_SVMRegressor) {
+        s->nsv = attr_i(n, "n_supports", 0);
+        if (s->nsv > 0 && (s->nsvv != s->nsv * s->cols || s->ncoef != s->nsv))
+            return node_err(n, "n_supports %lld needs %lld support vector values and %lld "
+                            "coefficients", (long long)s->nsv, (long long)(s->nsv * s->cols),
+                            (long long)s->nsv);
+        if (s->nsv <= 0 && s->ncoef != s->cols)
+            return node_err(n, "a linear SVM needs %lld coefficients, has %d",
+                            (long long)s->cols, s->ncoef);
+        return 0;
+    }
+    if (attr_get(n, "prob_a") || attr_get(n, "prob_b"))
+        return node_err(n, "Platt probabilities (prob_a, prob_b) are not supported");
+    s->labels = attr_ints(n, "classlabels_ints", &s->nlabels);
+    s->ncls = s->nlabels > 1 ? s->nlabels : 1;
+    s->per_class = attr_ints(n, "vectors_per_class", &s->nper);
+    s->nsv = 0;
+    for (int i = 0; s->per_class && i < s->nper; i++) {
+        if (s->per_class[i] < 0) return node_err(n, "negative entry in vectors_per_class");
+        s->nsv += s->per_class[i];
+    }
+    int64_t nscores;
+    if (s->nsv > 0) {
+        if (s->nper != s->ncls)
+            return node_err(n, "vectors_per_class has %d entries for %lld classes", s->nper,
+                            (long long)s->ncls);
+        if (s->nsvv != s->nsv * s->cols || s->ncoef != (s->ncls - 1) * s->nsv)
+            return node_err(n, "support_vectors (%d) and coefficients (%d) do not match %lld "
+                            "vectors of %lld features and %lld classes", s->nsvv, s->ncoef,
+                            (long long)s->nsv, (long long)s->cols, (long long)s->ncls);
+        nscores = s->ncls * (s->ncls - 1) / 2;
+        if (s->nrho < nscores)
+            return node_err(n, "rho has %d entries for %lld class pairs", s->nrho,
+                            (long long)nscores);
+    } else {
+        if (s->ncoef != s->ncls * s->cols)
+            return node_err(n, "a linear SVM needs %lld coefficients, has %d",
+                            (long long)(s->ncls * s->cols), s->ncoef);
+        nscores = s->ncls;
+    }
+    s->second = nscores == 1 && s->nrho == 1 && s->nlabels == 2 && s->pt != PT_PROBIT;
+    s->zc = s->second ? 2 : nscores;
+    return 0;
+}
+
+int svm_infer(Node *n)
+{
+    Svm s;
+    if (svm_parse(n, &s)) return -1;
+    int64_t dims[2] = { s.rows, n->op == OP_SVMRegressor ? 1 : s.zc };
+    if (n->op == OP_SVMRegressor) return set_out(n, 0, DT_F32, 2, dims);
+    if (node_out(n, 0) && set_out(n, 0, DT_I64, 1, dims)) return -1;
+    if (node_out(n, 1) && set_out(n, 1, DT_F32, 2, dims)) return -1;
+    return 0;
+}
+
+/* K(x, table row) in W; xb / vb: the two rows' first elements. */
+static KExpr *svm_kernel(KB *k, const Svm *s, DType W, int bx, KExpr *xb, int bv, KExpr *vb)
+{
+    int acc = kdecl(k, W, kc_float(k, W, 0.0));
+    KExpr *c = kvar(k, kfor_n(k, s->cols, KL_REDUCE));
+    KExpr *x = kcast(k, W, kload(k, bx, kadd(k, xb, c)));
+    KExpr *v = kload(k, bv, kadd(k, vb, c));
+    KExpr *t;
+    if (s->kernel == K_RBF) {
+        KExpr *d = kbin(k, KB_SUB, x, v);
+        t = kbin(k, KB_MUL, d, d);
+    } else {
+        t = kbin(k, KB_MUL, x, v);
+    }
+    kset(k, acc, kbin(k, KB_ADD, kvar(k, acc), t));
+    kend(k);
+    KExpr *a = kvar(k, acc);
+    KExpr *g = kc_float(k, W, s->gamma), *c0 = kc_float(k, W, s->coef0);
+    switch (s->kernel) {
+    case K_POLY:
+        return kbin(k, KB_POW, kbin(k, KB_ADD, kbin(k, KB_MUL, a, g), c0),
+                    kc_float(k, W, s->degree));
+    case K_SIGMOID: return kun(k, KU_TANH, kbin(k, KB_ADD, kbin(k, KB_MUL, a, g), c0));
+    case K_RBF: return kun(k, KU_EXP, kbin(k, KB_MUL, kun(k, KU_NEG, g), a));
+    default: return a;
+    }
+}
+
+int svm_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    Svm s;
+    if (svm_parse(n, &s)) return -1;
+    DType W = node_in(n, 0)->type.dt == DT_F64 ? DT_F64 : DT_F32;
+    int bx = lw_in(L, 0);
+    int bc = tab_reals(L, "coefficients", W, s.coef, s.ncoef);
+    int bsv = s.nsv > 0 ? tab_reals(L, "support_vectors", W, s.sv, s.nsvv) : -1;
+    if (bc < 0 || (s.nsv > 0 && bsv < 0)) return -1;
+    KExpr *b = kvar(k, kfor_n(k, s.rows, KL_SERIAL));
+    KExpr *xb = kmuli(k, b, s.cols);
+
+    if (n->op == OP_SVMRegressor) {
+        int sc = kdecl(k, W, kc_float(k, W, s.rho[0]));
+        if (s.nsv > 0) {
+            KExpr *j = kvar(k, kfor_n(k, s.nsv, KL_SERIAL));
+            KExpr *kv = svm_kernel(k, &s, W, bx, xb, bsv, kmuli(k, j, s.cols));
+            kset(k, sc, kbin(k, KB_ADD, kvar(k, sc), kbin(k, KB_MUL, kload(k, bc, j), kv)));
+            kend(k);
+        } else {
+            Svm lin = s;
+            lin.kernel = K_LINEAR;
+            kset(k, sc, kbin(k, KB_ADD, kvar(k, sc),
+                             svm_kernel(k, &lin, W, bx, xb, bc, kc_idx(k, 0))));
+        }
+        if (attr_i(n, "one_class", 0))
+            kset(k, sc, ksel(k, kbin(k, KB_GT, kvar(k, sc), kc_float(k, W, 0.0)),
+                             kc_float(k, W, 1.0), kc_float(k, W, -1.0)));
+        int tmp = lw_temp(L, W, 1);
+        kstore(k, tmp, kc_idx(k, 0), kvar(k, sc));
+        emit_post(k, s.pt == PT_SOFTMAX || s.pt == PT_SOFTMAX_ZERO ? PT_NONE : s.pt, W, tmp,
+                  kc_idx(k, 0), 1);
+        kstore(k, lw_out(L, 0), b, kcast(k, DT_F32, kload(k, tmp, kc_idx(k, 0))));
+        kend(k);
+        return 0;
+    }
+
+    int64_t nscores = s.nsv > 0 ? s.ncls * (s.ncls - 1) / 2 : s.ncls;
+    int scores = lw_temp(L, W, s.zc > nscores ? s.zc : nscores);
+    int votes = -1;
+    if (s.nsv > 0) {
+        int kern = lw_temp(L, W, s.nsv);
+        votes = lw_temp(L, W, s.ncls);
+        KExpr *j = kvar(k, kfor_n(k, s.nsv, KL_SERIAL));
+        kstore(k, kern, j, svm_kernel(k, &s, W, bx, xb, bsv, kmuli(k, j, s.cols)));
+        kend(k);
+        j = kvar(k, kfor_n(k, s.ncls, KL_VECTOR));
+        kstore(k, votes, j, kc_float(k, W, 0.0));
+        kend(k);
+        int64_t *start = pool_i64(n->g->pool, s.ncls);
+        for (int64_t i = 1; i < s.ncls; i++) start[i] = start[i - 1] + s.per_class[i - 1];
+        int64_t e = 0;
+        for (int64_t i = 0; i < s.ncls; i++)
+            for (int64_t c2 = i + 1; c2 < s.ncls; c2++, e++) {
+                /* libsvm's pair (i, c2): coefficients of row c2-1 over class i's vectors
+                 * plus row i over class c2's */
+                int sum = kdecl(k, W, kc_float(k, W, s.rho[e]));
+                int64_t part[2][3] = { { c2 - 1, start[i], s.per_class[i] },
+                                       { i, start[c2], s.per_class[c2] } };
+                for (int h = 0; h < 2; h++) {
+                    if (!part[h][2]) continue;
+                    KExpr *v = kvar(k, kfor_n(k, part[h][2], KL_REDUCE));
+                    KExpr *at = kaddi(k, v, part[h][1]);
+                    KExpr *cf = kload(k, bc, kaddi(k, at, part[h][0] * s.nsv));
+                    kset(k, sum, kbin(k, KB_ADD, kvar(k, sum),
+                                      kbin(k, KB_MUL, cf, kload(k, kern, at))));
+                    kend(k);
+                }
+                kstore(k, scores, kc_idx(k, e), kvar(k, sum));
+                KExpr *win = ksel(k, kbin(k, KB_GT, kvar(k, sum), kc_float(k, W, 0.0)),
+                                  kc_idx(k, i), kc_idx(k, c2));
+                int wv = kdecl(k, DT_IDX, win);
+                kstore(k, votes, kvar(k, wv), kbin(k, KB_ADD, kload(k, votes, kvar(k, wv)),
+                                                   kc_float(k, W, 1.0)));
+            }
+    } else {
+        Svm lin = s;
+        lin.kernel = K_LINEAR;
+        for (int64_t c2 = 0; c2 < s.ncls; c2++)
+            kstore(k, scores, kc_idx(k, c2),
+                   kbin(k, KB_ADD, kc_float(k, W, s.rho[0]),
+                        svm_kernel(k, &lin, W, bx, xb, bc, kc_idx(k, c2 * s.cols))));
+    }
+
+    /* the label: argmax of the votes (or of the scores without votes) */
+    int src = votes >= 0 ? votes : scores;
+    int64_t nsrc = votes >= 0 ? s.ncls : nscores;
+    KExpr *zero = kc_idx(k, 0);
+    int mc = emit_argmax(k, src, zero, nsrc, W);
+    KExpr *mw = kload(k, src, kvar(k, mc));
+    KExpr *lab;
+    int bl = -1;
+    if (s.nlabels > 0)
+        bl = lw_const(L, "labels", DT_I64, s.nlabels,
+                      pool_dup(L->prog->pool, s.labels, sizeof *s.labels * (size_t)s.nlabels),
+                      NULL);
+    KExpr *bylab = bl >= 0 ? kload(k, bl, kvar(k, mc)) : kcast(k, DT_I64, kvar(k, mc));
+    if (s.nrho == 1 && s.nlabels == 2) {
+        lab = s.allpos ? ksel(k, kbin(k, KB_GE, mw, kc_float(k, W, 0.5)),
+                              kc_int(k, DT_I64, s.labels[1]), bylab)
+                       : bylab;
+    } else if (s.nrho == 1) {
+        lab = ksel(k, kbin(k, KB_GT, mw, kc_float(k, W, 0.0)), kc_int(k, DT_I64, 1),
+                   kc_int(k, DT_I64, 0));
+    } else {
+        lab = bylab;
+    }
+    if (node_out(n, 0)) kstore(k, lw_out(L, 0), b, lab);
+
+    /* the scores: post-transformed; one score with two labels becomes (-s, s) */
+    if (s.second) {
+        kstore(k, scores, kc_idx(k, 1), kload(k, scores, zero));
+        kstore(k, scores, zero, kun(k, KU_NEG, kload(k, scores, kc_idx(k, 1))));
+    }
+    int pt = s.pt;
+    if (s.zc == 1 && (pt == PT_SOFTMAX || pt == PT_SOFTMAX_ZERO || pt == PT_LOGISTIC))
+        pt = PT_NONE;   /* the reference leaves a lone score as it is */
+    emit_post(k, pt, W, scores, zero, s.zc);
+    if (node_out(n, 1)) {
+        int bz = lw_out(L, 1);
+        KExpr *j = kvar(k, kfor_n(k, s.zc, KL_VECTOR));
+        kstore(k, bz, kadd(k, kmuli(k, b, s.zc), j), kcast(k, DT_F32, kload(k, scores, j)));
+        kend(k);
+    }
+    kend(k);
+    return 0;
+}

@@ -1,7 +1,7 @@
 /* test_ml.c — the ai.onnx.ml operators (compiler/ops/ml.c): tree ensembles of both
  * attribute forms (mixed branch modes, NaN tracking, AVERAGE/MAX aggregation, base values,
  * set membership, binary and multi-class classifiers with post-transforms), the tables-
- * not-code lowering of a forest, the linear classifier and the preprocessing operators, and
+ * not-code lowering of a forest, the linear models, SVMs and preprocessing operators, and
  * the one-line refusals of string labels and map operators. Models are built with
  * protobuf-c; values are checked by `onnxcc check` on data sets written here, against
  * expected outputs worked out by hand (in the comments) or computed here in plain C. */
@@ -491,6 +491,70 @@ START_TEST(linear_and_preprocessing)
 }
 END_TEST
 
+/* ---- SVMs ---------------------------------------------------------------------------- */
+
+/* SVMClassifier, RBF, three classes with one support vector each: libsvm's one-vs-one
+ * scores and votes, computed here; and SVMRegressor in its linear form. */
+START_TEST(svm_rbf_votes_and_linear_regressor)
+{
+    float sv[] = { 0, 0, 1, 1, 2, 0 };
+    float coef[] = { 1, -0.5f, -0.5f, 0.75f, 1, -1 };   /* rows c-1 = 0, 1 over 3 vectors */
+    float rho[] = { 0.1f, -0.2f, 0 }, kp[] = { 0.5f, 0, 0 };
+    int64_t per[] = { 1, 1, 1 }, labels[] = { 4, 5, 6 };
+    Onnx__NodeProto *n = ml_node("SVMClassifier", "svc", "X", "label,Z");
+    a_floats(n, "support_vectors", sv, 6);
+    a_floats(n, "coefficients", coef, 6);
+    a_floats(n, "rho", rho, 3);
+    a_floats(n, "kernel_params", kp, 3);
+    a_ints(n, "vectors_per_class", per, 3);
+    a_ints(n, "classlabels_ints", labels, 3);
+    a_str(n, "kernel_type", "RBF");
+    Onnx__NodeProto *r = ml_node("SVMRegressor", "svr", "X", "R");
+    float rc[] = { 1, 2 }, rr[] = { 0.5f };
+    a_floats(r, "coefficients", rc, 2);
+    a_floats(r, "rho", rr, 1);
+    Onnx__GraphProto *g = graph("svm");
+    ADD_NODE(g, n);
+    ADD_NODE(g, r);
+    int64_t dx[] = { 4, 2 }, dl[] = { 4 }, dz[] = { 4, 3 }, dr[] = { 4, 1 };
+    ADD_IN(g, vinfo("X", F32, 2, dx, NULL));
+    ADD_OUT(g, vinfo("label", I64, 1, dl, NULL));
+    ADD_OUT(g, vinfo("Z", F32, 2, dz, NULL));
+    ADD_OUT(g, vinfo("R", F32, 2, dr, NULL));
+    char *path = ml_model(g, 1, "svm.onnx");
+
+    float x[] = { 0, 0, 1, 1.2f, 2.1f, -0.1f, -3, 4 }, Z[12], R[4];
+    int64_t lab[4];
+    int seen[7] = { 0 };
+    for (int q = 0; q < 4; q++) {
+        float kv[3], votes[3] = { 0, 0, 0 };
+        for (int v = 0; v < 3; v++) {
+            float d0 = x[q * 2] - sv[v * 2], d1 = x[q * 2 + 1] - sv[v * 2 + 1];
+            kv[v] = expf(-0.5f * (d0 * d0 + d1 * d1));
+        }
+        int e = 0;
+        for (int i = 0; i < 3; i++)
+            for (int j = i + 1; j < 3; j++, e++) {
+                float sc = rho[e] + coef[(j - 1) * 3 + i] * kv[i] + coef[i * 3 + j] * kv[j];
+                Z[q * 3 + e] = sc;
+                votes[sc > 0 ? i : j] += 1;
+            }
+        int best = 0;
+        for (int c = 1; c < 3; c++) if (votes[c] > votes[best]) best = c;
+        lab[q] = labels[best];
+        seen[lab[q]] = 1;
+        R[q] = 0.5f + x[q * 2] + 2 * x[q * 2 + 1];
+    }
+    ck_assert_int_eq(seen[4] + seen[5] + seen[6], 3);   /* each class is picked */
+    char *ds = pool_fmt(P, "%s/ds", tmpdir);
+    write_tensor(ds, "input_0.pb", ftensor("X", 2, dx, x, 8));
+    write_tensor(ds, "output_0.pb", i64tensor("label", 1, dl, lab, 4));
+    write_tensor(ds, "output_1.pb", ftensor("Z", 2, dz, Z, 12));
+    write_tensor(ds, "output_2.pb", ftensor("R", 2, dr, R, 4));
+    check_targets(path, ds);
+}
+END_TEST
+
 /* ---- refusals ------------------------------------------------------------------------ */
 
 /* compile fails with exit 1 and one line naming the node and the reason; no output */
@@ -556,6 +620,7 @@ int main(void)
     tcase_add_test(tc, tree_ensemble5_member_max);
     tcase_add_test(tc, forest_is_tables_not_code);
     tcase_add_test(tc, linear_and_preprocessing);
+    tcase_add_test(tc, svm_rbf_votes_and_linear_regressor);
     tcase_add_test(tc, string_labels_and_maps_refused);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
