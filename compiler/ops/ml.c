@@ -1,7 +1,7 @@
 /* ml.c — the ai.onnx.ml operators: tree ensembles (TreeEnsembleClassifier/Regressor of
  * ai.onnx.ml 1/3, TreeEnsemble of ai.onnx.ml 5), linear models, Scaler, Normalizer,
- * Binarizer, numeric LabelEncoder, ArrayFeatureExtractor; and the refusal of the map and
- * string operators (ZipMap, DictVectorizer, CategoryMapper).
+ * Binarizer, numeric LabelEncoder, ArrayFeatureExtractor, SVMClassifier, SVMRegressor; and
+ * the refusal of the map and string operators (ZipMap, DictVectorizer, CategoryMapper).
  *
  * Tree ensembles: both attribute forms are first normalised into one Forest (interior
  * nodes, leaves with their (target, weight) lists, roots), which is emitted as a few
