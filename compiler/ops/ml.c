@@ -655,12 +655,19 @@ static KExpr *tree_cond(KB *k, const Forest *F, int bmode, int bthr, int bmlo, i
     }
     int cv = kdecl(k, DT_BOOL, c ? c : kc_int(k, DT_BOOL, 0));
     if (used[6]) {
-        /* set membership: a linear scan of the node's (short) set */
+        /* set membership: a scan of the node's (short) set, with the largest set's length
+         * as the trip count (back ends such as HLS need it known at compile time) */
+        int64_t maxset = 0;
+        for (int64_t i = 0; i < F->nint; i++)
+            if (F->mode[i] == 6 && F->mhi[i] - F->mlo[i] > maxset) maxset = F->mhi[i] - F->mlo[i];
         if (nused > 1) kif(k, kbin(k, KB_EQ, mv, kc_idx(k, 6)));
         kset(k, cv, kc_int(k, DT_BOOL, 0));
-        KExpr *j = kvar(k, kfor(k, tab_idx(k, bmlo, nd), tab_idx(k, bmhi, nd), KL_SERIAL));
-        kset(k, cv, kbin(k, KB_OR, kvar(k, cv), kbin(k, KB_EQ, x, kload(k, bmem, j))));
-        kend(k);
+        int lo = kdecl(k, DT_IDX, tab_idx(k, bmlo, nd)), hi = kdecl(k, DT_IDX, tab_idx(k, bmhi, nd));
+        KExpr *j = kadd(k, kvar(k, lo), kvar(k, kfor_n(k, maxset, KL_SERIAL)));
+        int jv = kdecl(k, DT_IDX, j);
+        kif(k, kbin(k, KB_LT, kvar(k, jv), kvar(k, hi)));
+        kset(k, cv, kbin(k, KB_OR, kvar(k, cv), kbin(k, KB_EQ, x, kload(k, bmem, kvar(k, jv)))));
+        kend_n(k, 2);
         if (nused > 1) kend(k);
     }
     (void)W;
@@ -703,8 +710,17 @@ int tree_lower(Node *n, Lower *L)
     }
     int broots = tab_ints(L, "roots", F.roots, F.ntrees);
     int bloff = -1, bltgt = -1, blw = -1;
+    /* entries per leaf: the most as the trip count; the same count everywhere (one per
+     * leaf in TreeEnsemble) needs no offset table */
+    int64_t maxent = 0, minent = F.nleaf ? INT64_MAX : 0;
+    for (int64_t l = 0; l < F.nleaf; l++) {
+        int64_t c = F.loff[l + 1] - F.loff[l];
+        if (c > maxent) maxent = c;
+        if (c < minent) minent = c;
+    }
+    int uniform = maxent == minent;
     if (F.nent) {
-        bloff = tab_ints(L, "leaf_begin", F.loff, F.nleaf + 1);
+        if (!uniform) bloff = tab_ints(L, "leaf_begin", F.loff, F.nleaf + 1);
         if (nt > 1) bltgt = tab_ints(L, "leaf_target", F.ltgt, F.nent);
         blw = tab_reals(L, "leaf_weight", W, F.lw, F.nent);
     }
@@ -712,7 +728,7 @@ int tree_lower(Node *n, Lower *L)
                          OP_TreeEnsembleClassifier ? F.nlabels : nt) : 1) : -1;
     int64_t nbase = F.base ? (n->op == OP_TreeEnsembleClassifier ? F.nlabels : nt) : 0;
     if (broots < 0 || (F.nint && (bfeat < 0 || bthr < 0 || btc < 0 || bfc < 0)) ||
-        (F.nent && (bloff < 0 || blw < 0)))
+        (F.nent && ((!uniform && bloff < 0) || blw < 0)))
         return -1;
 
     int acc = lw_temp(L, W, nt);
@@ -743,15 +759,19 @@ int tree_lower(Node *n, Lower *L)
         kend_n(k, 2);
     }
     if (F.nent) {
-        KExpr *leaf = ksub(k, kc_idx(k, -1), kvar(k, nd));
-        KExpr *e = kvar(k, kfor(k, tab_idx(k, bloff, leaf), tab_idx(k, bloff, kaddi(k, leaf, 1)),
-                                KL_SERIAL));
+        int leaf = kdecl(k, DT_IDX, ksub(k, kc_idx(k, -1), kvar(k, nd)));
+        int lb = kdecl(k, DT_IDX, uniform ? kmuli(k, kvar(k, leaf), maxent)
+                                          : tab_idx(k, bloff, kvar(k, leaf)));
+        int le = uniform ? -1 : kdecl(k, DT_IDX, tab_idx(k, bloff, kaddi(k, kvar(k, leaf), 1)));
+        int ev = kdecl(k, DT_IDX, kadd(k, kvar(k, lb), kvar(k, kfor_n(k, maxent, KL_SERIAL))));
+        KExpr *e = kvar(k, ev);
+        if (!uniform) kif(k, kbin(k, KB_LT, e, kvar(k, le)));
         KExpr *tg = bltgt >= 0 ? tab_idx(k, bltgt, e) : kc_idx(k, 0);
         int tv = kdecl(k, DT_IDX, tg);
         KExpr *old = kload(k, acc, kvar(k, tv)), *w = kload(k, blw, e);
         KBinOp op = F.agg == AG_MIN ? KB_MIN : F.agg == AG_MAX ? KB_MAX : KB_ADD;
         kstore(k, acc, kvar(k, tv), kbin(k, op, old, w));
-        kend(k);
+        kend_n(k, uniform ? 1 : 2);
     }
     kend(k);   /* trees */
 
