@@ -610,6 +610,42 @@ START_TEST(string_labels_and_maps_refused)
 }
 END_TEST
 
+/* malformed trees: a cycle, a child that does not exist, a weight on an interior node */
+static char *bad_tree_model(const char *file, const int64_t *tn, const int64_t *wn)
+{
+    Onnx__NodeProto *n = ml_node("TreeEnsembleRegressor", "bad_tree", "X", "Y");
+    int64_t z3[] = { 0, 0, 0 }, ids[] = { 0, 1, 2 }, fn[] = { 2, 2, 0 }, wt[] = { 0 }, wi[] = { 0 };
+    float vals[] = { 0, 1, 0 }, ww[] = { 1 };
+    a_ints(n, "nodes_treeids", z3, 3);
+    a_ints(n, "nodes_nodeids", ids, 3);
+    a_ints(n, "nodes_featureids", z3, 3);
+    a_floats(n, "nodes_values", vals, 3);
+    a_strs(n, "nodes_modes", "BRANCH_LEQ,BRANCH_LEQ,LEAF");
+    a_ints(n, "nodes_truenodeids", tn, 3);
+    a_ints(n, "nodes_falsenodeids", fn, 3);
+    a_ints(n, "target_treeids", wt, 1);
+    a_ints(n, "target_nodeids", wn, 1);
+    a_ints(n, "target_ids", wi, 1);
+    a_floats(n, "target_weights", ww, 1);
+    Onnx__GraphProto *g = graph("bad");
+    ADD_NODE(g, n);
+    int64_t dx[] = { 1, 1 };
+    ADD_IN(g, vinfo("X", F32, 2, dx, NULL));
+    ADD_OUT(g, vinfo("Y", F32, 2, dx, NULL));
+    return ml_model(g, 1, file);
+}
+
+START_TEST(malformed_trees_refused)
+{
+    int64_t cycle[] = { 1, 0, 0 }, missing[] = { 1, 9, 0 }, leaf[] = { 2 }, interior[] = { 1 };
+    int64_t fine[] = { 1, 2, 0 };
+    expect_refused(bad_tree_model("cyc.onnx", cycle, leaf), "bad_tree", "cycle");
+    expect_refused(bad_tree_model("miss.onnx", missing, leaf), "bad_tree",
+                   "child that does not exist");
+    expect_refused(bad_tree_model("int.onnx", fine, interior), "bad_tree", "not a leaf");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ml");
@@ -624,6 +660,7 @@ int main(void)
     tcase_add_test(tc, linear_and_preprocessing);
     tcase_add_test(tc, svm_rbf_votes_and_linear_regressor);
     tcase_add_test(tc, string_labels_and_maps_refused);
+    tcase_add_test(tc, malformed_trees_refused);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
