@@ -1,7 +1,8 @@
 /* reduce.c — reductions and what is built on them: Reduce*, ArgMax/ArgMin, the softmax
- * family (Softmax, LogSoftmax, Hardmax), CumSum, the losses (NegativeLogLikelihoodLoss,
- * SoftmaxCrossEntropyLoss), the normalizations that reduce over axes (LayerNormalization,
- * MeanVarianceNormalization, InstanceNormalization, LpNormalization) and Einsum.
+ * family (Softmax, LogSoftmax, Hardmax), CumSum and CumProd, the losses
+ * (NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss), the normalizations that reduce over
+ * axes (LayerNormalization, RMSNormalization, MeanVarianceNormalization,
+ * InstanceNormalization, LpNormalization) and Einsum.
  *
  * Everything lowers to plain loop nests: outer loops over the output, KL_REDUCE loops over
  * the reduced axes with a scalar accumulator declared just outside them. Accumulation
@@ -466,7 +467,7 @@ int softmax_lower(Node *n, Lower *L)
     return 0;
 }
 
-/* ---- CumSum ------------------------------------------------------------------------ */
+/* ---- CumSum, CumProd ---------------------------------------------------------------- */
 
 int cumsum_infer(Node *n)
 {
@@ -495,6 +496,8 @@ int cumsum_lower(Node *n, Lower *L)
     DType t = x->dt;
     int in = lw_in(L, 0), out = lw_out(L, 0);
     int excl = attr_i(n, "exclusive", 0) != 0, rev = attr_i(n, "reverse", 0) != 0;
+    int prodop = n->op == OP_CumProd;
+    KBinOp combine = prodop ? KB_MUL : KB_ADD;
     int64_t total = type_numel(x);
     if (total == 0) return 0;
     KExpr *outer, *len, *inner;
@@ -527,16 +530,17 @@ int cumsum_lower(Node *n, Lower *L)
     }
     int o = kfor(k, kc_idx(k, 0), outer, KL_PARALLEL);
     int i = kfor(k, kc_idx(k, 0), inner, KL_SERIAL);
-    int acc = kdecl(k, t, kc(k, t, 0));
+    /* the identity of the combination: what an exclusive scan's first element holds */
+    int acc = kdecl(k, t, kc(k, t, prodop ? 1 : 0));
     int j = kfor(k, kc_idx(k, 0), len, KL_REDUCE);
     KExpr *jj = rev ? ksub(k, kaddi(k, len, -1), kvar(k, j)) : kvar(k, j);
     KExpr *ix = kadd(k, kmul(k, kadd(k, kmul(k, kvar(k, o), len), jj), inner), kvar(k, i));
     int v = kdecl(k, t, kload(k, in, ix));
     if (excl) {
         kstore(k, out, ix, kvar(k, acc));
-        kset(k, acc, kbin(k, KB_ADD, kvar(k, acc), kvar(k, v)));
+        kset(k, acc, kbin(k, combine, kvar(k, acc), kvar(k, v)));
     } else {
-        kset(k, acc, kbin(k, KB_ADD, kvar(k, acc), kvar(k, v)));
+        kset(k, acc, kbin(k, combine, kvar(k, acc), kvar(k, v)));
         kstore(k, out, ix, kvar(k, acc));
     }
     kend_n(k, 3);
@@ -754,6 +758,61 @@ int layernorm_lower(Node *n, Lower *L)
         const Type *tb = in_type(n, 2);
         y = kbin(k, KB_ADD, y, kload(k, bb, flat_index(k, tb->rank, tb->dims, e + nc - tb->rank)));
     }
+    kstore(k, out, xi, y);
+    kend_n(k, nc + 1);
+    return 0;
+}
+
+/* ---- RMSNormalization ------------------------------------------------------------- */
+
+int rmsnorm_infer(Node *n)
+{
+    if (!node_in(n, 0)) return node_err(n, "input 0 is required");
+    const Type *x = in_type(n, 0);
+    int axis;
+    if (!is_float_dt(x->dt)) return node_err(n, "unsupported input type %s", dt_name(x->dt));
+    if (x->rank < 1) return node_err(n, "input must have rank >= 1");
+    if (norm_axis(n, attr_i(n, "axis", -1), x->rank, &axis) < 0) return -1;
+    if (!node_in(n, 1)) return node_err(n, "the scale input is required");
+    if (check_bcast_tail(n, 1, x, axis, "scale") < 0) return -1;
+    return set_out_type(n, 0, x);
+}
+
+/* Y = Cast(X / sqrt(mean(X^2) + epsilon)) * scale, the mean over the axes from `axis` on.
+ * The reduction and the division happen in stash_type (float32 by default), as the
+ * operator's function body does, so a float16 input does not overflow summing squares. */
+int rmsnorm_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    const Type *x = in_type(n, 0);
+    DType t = x->dt, st = stash_dt(n, t);
+    int axis;
+    if (norm_axis(n, attr_i(n, "axis", -1), x->rank, &axis) < 0) return -1;
+    double eps = attr_f(n, "epsilon", 1e-5f);
+    int64_t rows = prod(x->dims, 0, axis), cols = prod(x->dims, axis, x->rank);
+    int in = lw_in(L, 0), out = lw_out(L, 0), sc = lw_in(L, 1);
+    if (rows == 0 || cols == 0) return 0;
+    int r = kfor_n(k, rows, KL_PARALLEL);
+    KExpr *base = kmuli(k, kvar(k, r), cols);
+    int s = kdecl(k, st, kc(k, st, 0));
+    int c = kfor_n(k, cols, KL_REDUCE);
+    KExpr *xv = kload(k, in, kadd(k, base, kvar(k, c)));
+    int v = kdecl(k, st, st == t ? xv : kcast(k, st, xv));
+    kset(k, s, kbin(k, KB_ADD, kvar(k, s), kbin(k, KB_MUL, kvar(k, v), kvar(k, v))));
+    kend(k);
+    KExpr *ms = kbin(k, KB_DIV, kvar(k, s), kc(k, st, (double)cols));
+    int inv = kdecl(k, st, kbin(k, KB_DIV, kc(k, st, 1),
+                                kun(k, KU_SQRT, kbin(k, KB_ADD, ms, kc(k, st, eps)))));
+    /* the normalized dims as separate loops, so scale broadcasts by index */
+    int nc = x->rank - axis;
+    KExpr *e[KIR_MAX_RANK];
+    for (int i = 0; i < nc; i++) e[i] = kvar(k, kfor_n(k, x->dims[axis + i], KL_SERIAL));
+    KExpr *xi = kadd(k, base, flat_index(k, nc, x->dims + axis, e));
+    KExpr *xl = kload(k, in, xi);
+    KExpr *y = kbin(k, KB_MUL, st == t ? xl : kcast(k, st, xl), kvar(k, inv));
+    if (st != t) y = kcast(k, t, y);
+    const Type *ts = in_type(n, 1);
+    y = kbin(k, KB_MUL, y, kload(k, sc, flat_index(k, ts->rank, ts->dims, e + nc - ts->rank)));
     kstore(k, out, xi, y);
     kend_n(k, nc + 1);
     return 0;
