@@ -227,8 +227,12 @@ int reduce_infer(Node *n)
     int64_t d[KIR_MAX_RANK];
     int r = 0;
     for (int i = 0; i < x->rank; i++) {
-        if (red[i] && x->dims[i] == 0 && (n->op == OP_ReduceMax || n->op == OP_ReduceMin))
-            return node_err(n, "cannot reduce an empty axis %d with max/min", i);
+        /* max/min of nothing is the accumulator's start (opset 18's rule: -inf/+inf, or
+         * the type's lowest/highest); the half types have no such start here yet */
+        if (red[i] && x->dims[i] == 0 && (n->op == OP_ReduceMax || n->op == OP_ReduceMin) &&
+            (x->dt == DT_F16 || x->dt == DT_BF16))
+            return node_err(n, "cannot reduce an empty axis %d with max/min of %s", i,
+                            dt_name(x->dt));
         if (!red[i]) d[r++] = x->dims[i];
         else if (keep) d[r++] = 1;
     }
