@@ -138,6 +138,10 @@ static int win_forward(Node *n, Win *w, int ceil_mode, int has_dil)
                 return node_err(n, "window extent %lld is larger than the padded input %lld "
                                 "on spatial axis %d", LL(dk), LL(w->in[i] + w->pb[i] + w->pe[i]), i);
             w->out[i] = (ceil_mode ? ceil_div(num, w->s[i]) : num / w->s[i]) + 1;
+            /* ceil mode's extra window must start inside the input or its start padding,
+             * never entirely in the end padding (the rule of PyTorch and ONNX's reference) */
+            if (ceil_mode && w->out[i] > 1 && (w->out[i] - 1) * w->s[i] >= w->in[i] + w->pb[i])
+                w->out[i]--;
         } else if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
             w->out[i] = ceil_div(w->in[i], w->s[i]);
             int64_t total = (w->out[i] - 1) * w->s[i] + dk - w->in[i];
@@ -1099,8 +1103,10 @@ static int pool_setup(Node *n, Win *w)
     if (cnt != nsp) return node_err(n, "kernel_shape has %d values, expected %d", cnt, nsp);
     for (int i = 0; i < nsp; i++) w->k[i] = ks[i];
     int ceil_mode = (int)attr_i(n, "ceil_mode", 0);
-    /* dilations exist for MaxPool (opset 10) only in the opsets we cover */
-    if (n->op != OP_MaxPool && attr_get(n, "dilations")) {
+    /* dilations: MaxPool from opset 10, LpPool from 18, AveragePool from 19 */
+    int has_dil = n->op == OP_MaxPool || (n->op == OP_LpPool && n->opset >= 18) ||
+                  (n->op == OP_AveragePool && n->opset >= 19);
+    if (!has_dil && attr_get(n, "dilations")) {
         int64_t d[KIR_MAX_RANK];
         if (read_spatial(n, "dilations", nsp, 1, 1, d)) return -1;
         for (int i = 0; i < nsp; i++)
@@ -1114,7 +1120,7 @@ static int pool_setup(Node *n, Win *w)
         int64_t cip = attr_i(n, "count_include_pad", 0);
         if (cip != 0 && cip != 1) return node_err(n, "count_include_pad = %lld", LL(cip));
     }
-    return win_forward(n, w, ceil_mode, n->op == OP_MaxPool);
+    return win_forward(n, w, ceil_mode, has_dil);
 }
 
 int nn_pool_infer(Node *n)
@@ -1169,7 +1175,11 @@ int nn_pool_lower(Node *n, Lower *L)
             return 0;
         }
         const char *fn = kind == PK_MAX ? "rt_maxpool2d_f32" : "rt_avgpool2d_f32";
-        if (!pool_global(n) && nsp <= 2 && lw_has_kernel(L, fn)) {
+        /* rt_avgpool2d_f32 takes no dilations: a dilated AveragePool stays a loop nest */
+        int undilated = 1;
+        for (int i = 0; i < nsp; i++) undilated &= w.d[i] == 1;
+        if (!pool_global(n) && nsp <= 2 && (kind == PK_MAX || undilated) &&
+            lw_has_kernel(L, fn)) {
             int h = nsp == 2 ? 0 : -1, x = nsp - 1;
             int64_t H = h < 0 ? 1 : w.in[h], oH = h < 0 ? 1 : w.out[h];
             int64_t kH = h < 0 ? 1 : w.k[h], sH = h < 0 ? 1 : w.s[h], dH = h < 0 ? 1 : w.d[h];
