@@ -62,7 +62,8 @@ static void cubic_weights(KB *k, DType t, KExpr *r, double A, KExpr **w)
 
 enum { RZ_NEAREST, RZ_LINEAR, RZ_CUBIC };
 enum { CT_HALF_PIXEL, CT_PYTORCH_HALF_PIXEL, CT_ALIGN_CORNERS, CT_ASYMMETRIC,
-       CT_TF_HALF_PIXEL_FOR_NN, CT_TF_CROP_AND_RESIZE };
+       CT_TF_HALF_PIXEL_FOR_NN, CT_TF_CROP_AND_RESIZE, CT_HALF_PIXEL_SYMMETRIC };
+enum { KA_STRETCH, KA_NOT_LARGER, KA_NOT_SMALLER };
 enum { NM_ROUND_PREFER_FLOOR, NM_ROUND_PREFER_CEIL, NM_FLOOR, NM_CEIL };
 
 typedef struct RzParams {
@@ -72,6 +73,8 @@ typedef struct RzParams {
     int mode, ctm, nearest, exclude;
     double cubic_a, extrap;
     int roi;              /* input index of a roi tensor used by tf_crop_and_resize, or -1 */
+    int nax;              /* entries of scales / sizes / half the roi: the axes resized */
+    int roiax[KIR_MAX_RANK]; /* axis d's position in those lists, or -1 (kept as it is) */
 } RzParams;
 
 static int pick(const char *s, const char *const *names, int count)
@@ -118,12 +121,12 @@ static int rz_params(Node *n, RzParams *p)
     if (!legacy) {
         static const char *const ctms[] = { "half_pixel", "pytorch_half_pixel", "align_corners",
                                             "asymmetric", "tf_half_pixel_for_nn",
-                                            "tf_crop_and_resize" };
+                                            "tf_crop_and_resize", "half_pixel_symmetric" };
         static const char *const nms[] = { "round_prefer_floor", "round_prefer_ceil", "floor",
                                            "ceil" };
         const char *ctm = attr_s(n, "coordinate_transformation_mode", "half_pixel");
         const char *nm = attr_s(n, "nearest_mode", "round_prefer_floor");
-        p->ctm = pick(ctm, ctms, 6);
+        p->ctm = pick(ctm, ctms, 7);
         if (p->ctm < 0) return node_err(n, "unsupported coordinate_transformation_mode '%s'", ctm);
         p->nearest = pick(nm, nms, 4);
         if (p->nearest < 0) return node_err(n, "unsupported nearest_mode '%s'", nm);
@@ -131,10 +134,37 @@ static int rz_params(Node *n, RzParams *p)
         p->exclude = (int)attr_i(n, "exclude_outside", 0);
         p->extrap = attr_f(n, "extrapolation_value", 0.0f);
         if (attr_i(n, "antialias", 0)) return node_err(n, "antialias is not supported");
-        if (attr_get(n, "axes")) return node_err(n, "the axes attribute is not supported");
+    }
+    /* axes (opset 18): scales, sizes and roi name only these axes; the others keep their
+     * extent (scale 1, roi [0, 1]) */
+    p->nax = p->rank;
+    for (int d = 0; d < p->rank; d++) p->roiax[d] = d;
+    int nattr = 0;
+    const int64_t *axes = legacy ? NULL : attr_ints(n, "axes", &nattr);
+    if (axes) {
+        if (nattr < 1 || nattr > p->rank)
+            return node_err(n, "axes has %d entries, the input has rank %d", nattr, p->rank);
+        for (int d = 0; d < p->rank; d++) p->roiax[d] = -1;
+        for (int j = 0; j < nattr; j++) {
+            int64_t a = axes[j] < 0 ? axes[j] + p->rank : axes[j];
+            if (a < 0 || a >= p->rank)
+                return node_err(n, "axis %lld is out of range for rank %d", (long long)axes[j],
+                                p->rank);
+            if (p->roiax[a] >= 0) return node_err(n, "axis %lld is listed twice", (long long)a);
+            p->roiax[a] = j;
+        }
+        p->nax = nattr;
+    }
+    int keep = KA_STRETCH;
+    if (!legacy) {
+        static const char *const kars[] = { "stretch", "not_larger", "not_smaller" };
         const char *kar = attr_s(n, "keep_aspect_ratio_policy", "stretch");
-        if (strcmp(kar, "stretch"))
-            return node_err(n, "keep_aspect_ratio_policy '%s' is not supported", kar);
+        keep = pick(kar, kars, 3);
+        if (keep < 0) return node_err(n, "unsupported keep_aspect_ratio_policy '%s'", kar);
+    }
+    for (int d = 0; d < p->rank; d++) {
+        p->out[d] = p->in[d];
+        p->scale[d] = 1.0;
     }
 
     /* scales: an attribute (Upsample-7), input 1 (Upsample-9, Resize-10) or input 2;
@@ -158,8 +188,9 @@ static int rz_params(Node *n, RzParams *p)
             if (!r) return node_err(n, "tf_crop_and_resize needs the roi input");
             if (!dt_is_float(r->type.dt) || !dt_supported(r->type.dt))
                 return node_err(n, "roi type %s is not supported", dt_name(r->type.dt));
-            if (type_numel(&r->type) != 2 * p->rank)
-                return node_err(n, "roi must have 2 x rank = %d elements", 2 * p->rank);
+            if (type_numel(&r->type) != 2 * p->nax)
+                return node_err(n, "roi must have %d elements (twice the resized axes)",
+                                2 * p->nax);
             p->roi = 1;
         }
     }
@@ -171,15 +202,31 @@ static int rz_params(Node *n, RzParams *p)
         int64_t *sz;
         int cnt = const_ints(n, 3, &sz);
         if (cnt < 0) return -1;
-        if (cnt != p->rank)
-            return node_err(n, "sizes has %d elements, the input has rank %d", cnt, p->rank);
+        if (cnt != p->nax)
+            return node_err(n, "sizes has %d elements, %d axes are resized", cnt, p->nax);
+        /* keep_aspect_ratio_policy: one scale for every resized axis, the smallest
+         * (not_larger) or largest (not_smaller) of sizes / extent; the size is then that
+         * scale times the extent, rounded half up */
+        double common = keep == KA_NOT_LARGER ? INFINITY : 0;
         for (int d = 0; d < p->rank; d++) {
-            if (sz[d] <= 0 || sz[d] > ((int64_t)1 << 40))
-                return node_err(n, "invalid size %lld for axis %d", (long long)sz[d], d);
+            int j = p->roiax[d];
+            if (j < 0) continue;
+            if (sz[j] <= 0 || sz[j] > ((int64_t)1 << 40))
+                return node_err(n, "invalid size %lld for axis %d", (long long)sz[j], d);
             if (p->in[d] == 0) return node_err(n, "cannot resize an empty axis %d", d);
-            p->out[d] = sz[d];
-            p->scale[d] = (double)sz[d] / (double)p->in[d];
+            double r = (double)sz[j] / (double)p->in[d];
+            if (keep == KA_NOT_LARGER && r < common) common = r;
+            if (keep == KA_NOT_SMALLER && r > common) common = r;
+            p->out[d] = sz[j];
+            p->scale[d] = r;
         }
+        if (keep != KA_STRETCH)
+            for (int d = 0; d < p->rank; d++) {
+                if (p->roiax[d] < 0) continue;
+                p->out[d] = (int64_t)floor(common * (double)p->in[d] + 0.5);
+                if (p->out[d] < 1) return node_err(n, "axis %d would become empty", d);
+                p->scale[d] = common;
+            }
         return 0;
     }
     if (sv) {
@@ -187,15 +234,16 @@ static int rz_params(Node *n, RzParams *p)
         if (!sv->data)
             return node_need_const(n, sv, "scales must be a compile-time constant (initializer "
                                    "or folded value): the output shape depends on it");
-        if (type_numel(&sv->type) != p->rank)
-            return node_err(n, "scales has %lld elements, the input has rank %d",
-                            (long long)type_numel(&sv->type), p->rank);
+        if (type_numel(&sv->type) != p->nax)
+            return node_err(n, "scales has %lld elements, %d axes are resized",
+                            (long long)type_numel(&sv->type), p->nax);
     } else if (nsattr != p->rank) {
         return node_err(n, "scales has %d elements, the input has rank %d", nsattr, p->rank);
     }
     for (int d = 0; d < p->rank; d++) {
+        if (p->roiax[d] < 0) continue;
         /* the reference works with the float32 value of the scale */
-        double s = sv ? (double)(float)const_elem_f(sv, d) : (double)sattr[d];
+        double s = sv ? (double)(float)const_elem_f(sv, p->roiax[d]) : (double)sattr[d];
         if (!(s > 0) || !(s < 1e9)) return node_err(n, "invalid scale %g for axis %d", s, d);
         p->scale[d] = s;
         double o = floor(s * (double)p->in[d]);
@@ -218,6 +266,7 @@ int resize_infer(Node *n)
 static int rz_identity(const RzParams *p, int d)
 {
     if (p->in[d] != p->out[d] || p->scale[d] != 1.0) return 0;
+    if (p->roiax[d] < 0) return 1; /* not resized at all, whatever the mode */
     return p->ctm == CT_HALF_PIXEL || p->ctm == CT_PYTORCH_HALF_PIXEL ||
            p->ctm == CT_ALIGN_CORNERS || p->ctm == CT_ASYMMETRIC;
 }
@@ -242,8 +291,15 @@ static KExpr *rz_coord(KB *k, const RzParams *p, int d, KExpr *o, int roibuf, DT
         return fdiv(k, x, fc(k, F, s));
     case CT_TF_HALF_PIXEL_FOR_NN:
         return fdiv(k, fadd(k, x, fc(k, F, 0.5)), fc(k, F, s));
+    case CT_HALF_PIXEL_SYMMETRIC: {
+        /* half_pixel about the centre: shifted by what rounding the output extent lost */
+        double adj = (double)p->out[d] / ow, off = in / 2 * (1 - adj);
+        return fadd(k, fc(k, F, off),
+                    fsub(k, fdiv(k, fadd(k, x, fc(k, F, 0.5)), fc(k, F, s)), fc(k, F, 0.5)));
+    }
     default: { /* CT_TF_CROP_AND_RESIZE */
-        KExpr *r0 = kload(k, roibuf, kc_idx(k, d)), *r1 = kload(k, roibuf, kc_idx(k, p->rank + d));
+        int j = p->roiax[d];
+        KExpr *r0 = kload(k, roibuf, kc_idx(k, j)), *r1 = kload(k, roibuf, kc_idx(k, p->nax + j));
         KExpr *span = kcast(k, F, fsub(k, r1, r0));
         KExpr *base = kcast(k, F, fmul(k, r0, fc(k, roidt, in - 1)));
         KExpr *c;
