@@ -60,17 +60,36 @@ static void cubic_weights(KB *k, DType t, KExpr *r, double A, KExpr **w)
 
 /* ---- Resize, Upsample -------------------------------------------------------------- */
 
+/* The antialiased filter's value at distance a (already multiplied by the scale): the
+ * triangle max(0, 1 - |a|) for linear, Keys' cubic kernel (zero from |a| = 2) for cubic. */
+static KExpr *aa_filter(KB *k, DType t, int cubic, double A, KExpr *a)
+{
+    KExpr *x = kun(k, KU_ABS, a);
+    if (!cubic) return kbin(k, KB_MAX, fc(k, t, 0.0), fsub(k, fc(k, t, 1.0), x));
+    KExpr *x2 = fmul(k, x, x), *x3 = fmul(k, x2, x);
+    KExpr *near = fadd(k, fsub(k, fmul(k, fc(k, t, A + 2), x3), fmul(k, fc(k, t, A + 3), x2)),
+                       fc(k, t, 1.0));
+    KExpr *far = fsub(k, fadd(k, fsub(k, fmul(k, fc(k, t, A), x3), fmul(k, fc(k, t, 5 * A), x2)),
+                              fmul(k, fc(k, t, 8 * A), x)),
+                      fc(k, t, 4 * A));
+    return ksel(k, kbin(k, KB_LE, x, fc(k, t, 1.0)), near,
+                ksel(k, kbin(k, KB_LT, x, fc(k, t, 2.0)), far, fc(k, t, 0.0)));
+}
+
 enum { RZ_NEAREST, RZ_LINEAR, RZ_CUBIC };
 enum { CT_HALF_PIXEL, CT_PYTORCH_HALF_PIXEL, CT_ALIGN_CORNERS, CT_ASYMMETRIC,
        CT_TF_HALF_PIXEL_FOR_NN, CT_TF_CROP_AND_RESIZE, CT_HALF_PIXEL_SYMMETRIC };
 enum { KA_STRETCH, KA_NOT_LARGER, KA_NOT_SMALLER };
+/* Taps of one output coordinate, unrolled: an antialiased downscale by 1/16 (cubic) or
+ * 1/32 (linear) at most, far past what image pipelines use. */
+#define RZ_MAX_TAPS 64
 enum { NM_ROUND_PREFER_FLOOR, NM_ROUND_PREFER_CEIL, NM_FLOOR, NM_CEIL };
 
 typedef struct RzParams {
     int rank;
     int64_t in[KIR_MAX_RANK], out[KIR_MAX_RANK];
     double scale[KIR_MAX_RANK];
-    int mode, ctm, nearest, exclude;
+    int mode, ctm, nearest, exclude, antialias;
     double cubic_a, extrap;
     int roi;              /* input index of a roi tensor used by tf_crop_and_resize, or -1 */
     int nax;              /* entries of scales / sizes / half the roi: the axes resized */
@@ -133,7 +152,7 @@ static int rz_params(Node *n, RzParams *p)
         p->cubic_a = attr_f(n, "cubic_coeff_a", -0.75f);
         p->exclude = (int)attr_i(n, "exclude_outside", 0);
         p->extrap = attr_f(n, "extrapolation_value", 0.0f);
-        if (attr_i(n, "antialias", 0)) return node_err(n, "antialias is not supported");
+        p->antialias = attr_i(n, "antialias", 0) != 0 && p->mode != RZ_NEAREST;
     }
     /* axes (opset 18): scales, sizes and roi name only these axes; the others keep their
      * extent (scale 1, roi [0, 1]) */
@@ -329,8 +348,19 @@ int resize_lower(Node *n, Lower *L)
         roidt = node_in(n, p.roi)->type.dt;
     }
     const DType F = DT_F64;
-    /* taps per axis: nearest picks one of its 2 neighbours while building the table */
-    int nwin = p.mode == RZ_CUBIC ? 4 : 2, ntap = p.mode == RZ_NEAREST ? 1 : nwin;
+    /* taps per axis: nearest picks one of its 2 neighbours while building the table.
+     * Antialiasing a downscale (scale < 1) stretches the filter by 1/scale: the window is
+     * then 2 - 2*start taps wide, start = floor(-support / scale) + 1, as the reference. */
+    int nwins[KIR_MAX_RANK], ntaps[KIR_MAX_RANK], aa[KIR_MAX_RANK];
+    for (int d = 0; d < rank; d++) {
+        double support = p.mode == RZ_CUBIC ? 2 : 1;
+        aa[d] = p.antialias && p.scale[d] < 1.0;
+        nwins[d] = aa[d] ? 2 - 2 * ((int)floor(-support / p.scale[d]) + 1) : 2 * (int)support;
+        ntaps[d] = p.mode == RZ_NEAREST ? 1 : nwins[d];
+        if (nwins[d] > RZ_MAX_TAPS)
+            return node_err(n, "antialiasing axis %d at scale %g needs %d taps, more than %d",
+                            d, p.scale[d], nwins[d], RZ_MAX_TAPS);
+    }
     int ibuf[KIR_MAX_RANK], wbuf[KIR_MAX_RANK], okbuf[KIR_MAX_RANK];
     int64_t instride[KIR_MAX_RANK];
     for (int64_t d = rank - 1, s = 1; d >= 0; d--) {
@@ -343,6 +373,7 @@ int resize_lower(Node *n, Lower *L)
         ibuf[d] = wbuf[d] = okbuf[d] = -1;
         if (rz_identity(&p, d)) continue;
         int64_t in = p.in[d];
+        int nwin = nwins[d], ntap = ntaps[d];
         ibuf[d] = lw_temp(L, DT_I64, p.out[d] * ntap);
         if (ibuf[d] < 0) return -1;
         if (p.mode != RZ_NEAREST && (wbuf[d] = lw_temp(L, F, p.out[d] * ntap)) < 0) return -1;
@@ -376,14 +407,21 @@ int resize_lower(Node *n, Lower *L)
             KExpr *i = iclamp(k, kadd(k, s, ksel(k, right, kc_idx(k, 1), kc_idx(k, 0))), 0, in - 1);
             kstore(k, ibuf[d], ov, kcast(k, DT_I64, i));
         } else {
-            KExpr *w[4];
-            if (p.mode == RZ_LINEAR) {
+            KExpr *w[RZ_MAX_TAPS];
+            if (aa[d]) {
+                /* tap j sits at (start + j - r) input steps from the point */
+                int start = 1 - nwin / 2;
+                for (int j = 0; j < nwin; j++)
+                    w[j] = aa_filter(k, F, p.mode == RZ_CUBIC, p.cubic_a,
+                                     fmul(k, fsub(k, fc(k, F, start + j), r),
+                                          fc(k, F, p.scale[d])));
+            } else if (p.mode == RZ_LINEAR) {
                 w[0] = fsub(k, fc(k, F, 1.0), r);
                 w[1] = r;
             } else {
                 cubic_weights(k, F, r, p.cubic_a, w);
             }
-            int wv[4];
+            int wv[RZ_MAX_TAPS];
             for (int j = 0; j < nwin; j++) {
                 KExpr *e = w[j];
                 if (p.exclude) /* taps outside the axis get no weight, the rest renormalize */
@@ -391,13 +429,14 @@ int resize_lower(Node *n, Lower *L)
                 wv[j] = kdecl(k, F, e);
             }
             KExpr *sum = NULL;
-            if (p.exclude)
+            /* the stretched filter's weights do not sum to 1: normalized, as the reference */
+            if (p.exclude || aa[d])
                 for (int j = 0; j < nwin; j++)
                     sum = sum ? fadd(k, sum, kvar(k, wv[j])) : kvar(k, wv[j]);
             for (int j = 0; j < nwin; j++) {
                 KExpr *at = kaddi(k, kmuli(k, ov, nwin), j);
                 KExpr *e = kvar(k, wv[j]);
-                kstore(k, wbuf[d], at, p.exclude ? fdiv(k, e, sum) : e);
+                kstore(k, wbuf[d], at, sum ? fdiv(k, e, sum) : e);
                 kstore(k, ibuf[d], at, kcast(k, DT_I64, iclamp(k, kaddi(k, s, j), 0, in - 1)));
             }
         }
@@ -426,7 +465,7 @@ int resize_lower(Node *n, Lower *L)
     for (int d = 0; d < rank; d++) {
         tv[d] = -1;
         if (ibuf[d] < 0 || p.mode == RZ_NEAREST) continue;
-        tv[d] = kfor_n(k, ntap, KL_UNROLL);
+        tv[d] = kfor_n(k, ntaps[d], KL_UNROLL);
         nopen++;
     }
     KExpr *src = kc_idx(k, 0);
@@ -436,7 +475,7 @@ int resize_lower(Node *n, Lower *L)
             pos = kvar(k, v[d]);
         } else {
             KExpr *at = kvar(k, v[d]);
-            if (tv[d] >= 0) at = kadd(k, kmuli(k, at, ntap), kvar(k, tv[d]));
+            if (tv[d] >= 0) at = kadd(k, kmuli(k, at, ntaps[d]), kvar(k, tv[d]));
             pos = kcast(k, DT_IDX, kload(k, ibuf[d], at));
             if (wbuf[d] >= 0) {
                 KExpr *w = kload(k, wbuf[d], at);
