@@ -965,7 +965,9 @@ int lpnorm_lower(Node *n, Lower *L)
     KExpr *v = kload(k, in, nest_in_index(k, &s));
     kset(k, acc, kbin(k, KB_ADD, kvar(k, acc), p2 ? kbin(k, KB_MUL, v, v) : kun(k, KU_ABS, v)));
     kend(k);
+    /* a zero vector stays zero (the reference divides by 1 there) rather than 0/0 = NaN */
     int nrm = kdecl(k, t, p2 ? kun(k, KU_SQRT, kvar(k, acc)) : kvar(k, acc));
+    kset(k, nrm, ksel(k, kbin(k, KB_EQ, kvar(k, nrm), kc(k, t, 0)), kc(k, t, 1), kvar(k, nrm)));
     nest_open_red(k, &s);
     KExpr *ix = nest_in_index(k, &s);
     kstore(k, out, ix, kbin(k, KB_DIV, kload(k, in, ix), kvar(k, nrm)));
