@@ -1,6 +1,7 @@
 /* elementwise.c — the elementwise operator family: unary math, activations, binary
  * arithmetic/logic/comparison with numpy broadcasting, variadic Sum/Max/Min/Mean, Cast,
- * CastLike, Where, Clip and Dropout (inference, and training that keeps every element).
+ * CastLike, BitCast (integer types), Where, Clip and Dropout (inference, and training that
+ * keeps every element).
  *
  * Every op here is one scalar expression per output element. The shape rules differ by
  * op group (ew_*_infer); the lowering is shared: ew_loop() opens one loop nest over the
@@ -663,6 +664,51 @@ int ew_lower(Node *n, Lower *L)
 {
     if (ew_vmath(n, L)) return 0;
     return ew_loop(n, L, ew_nx(n));
+}
+
+/* ---- BitCast (opset 26) ----
+ * The same bits as another type of the same width. Between integers (and bool, whose one
+ * byte holds 0 or 1) that is a plain conversion: the back ends' integer conversions keep
+ * the low bits (two's complement, wrapping), so no bit changes. A float on either side
+ * needs a reinterpretation the loop IR does not express yet. */
+
+int ew_bitcast_infer(Node *n)
+{
+    if (bad_arity(n, 1, 1)) return -1;
+    Value *x = need_in(n, 0);
+    if (!x) return -1;
+    const Attr *a = attr_get(n, "to");
+    if (!a || a->kind != A_INT) return node_err(n, "missing integer attribute 'to'");
+    DType from = x->type.dt, to = (DType)a->i;
+    if (!dt_supported(to) || to == DT_IDX || to == DT_STRING)
+        return node_err(n, "bitcast to %s (data type %d) is unsupported", dt_name(to), (int)to);
+    if (!dt_supported(from) || from == DT_STRING)
+        return node_err(n, "bitcast from %s is unsupported", dt_name(from));
+    if (dt_size(from) != dt_size(to))
+        return node_err(n, "bitcast from %s to %s: the types differ in width", dt_name(from),
+                        dt_name(to));
+    int from_int = dt_is_int(from) || from == DT_BOOL, to_int = dt_is_int(to) || to == DT_BOOL;
+    if (from != to && (!from_int || !to_int))
+        return node_err(n, "bitcast from %s to %s: the loop IR cannot reinterpret float "
+                        "bits yet (integer and bool types only)", dt_name(from), dt_name(to));
+    return set_out(n, 0, to, x->type.rank, x->type.dims);
+}
+
+int ew_bitcast_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    const Type *x = &node_in(n, 0)->type;
+    DType to = node_out(n, 0)->type.dt;
+    int64_t total = type_numel(x);
+    if (total == 0) return 0;
+    int in = lw_in(L, 0), out = lw_out(L, 0);
+    int i = kfor_n(k, total, KL_PARALLEL);
+    KExpr *v = kload(k, in, kvar(k, i));
+    /* a byte that is not 0 or 1 has no bool meaning; nonzero reads as true */
+    if (to == DT_BOOL) v = kbin(k, KB_NE, v, kc(k, x->dt, 0));
+    kstore(k, out, kvar(k, i), kcast(k, to, v));
+    kend(k);
+    return 0;
 }
 
 /* ---- fused chains (FusedElementwise) ----
