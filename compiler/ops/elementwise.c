@@ -125,6 +125,13 @@ int ew_unary_infer(Node *n)
         if (!dt_is_float(t)) return node_err(n, "needs a float input, got %s", dt_name(t));
         ot = DT_BOOL;
         break;
+    case OP_Gelu: {
+        const char *ap = attr_s(n, "approximate", "none");
+        if (strcmp(ap, "none") && strcmp(ap, "tanh"))
+            return node_err(n, "approximate must be \"none\" or \"tanh\", not \"%s\"", ap);
+        if (!dt_is_float(t)) return node_err(n, "needs a float input, got %s", dt_name(t));
+        break;
+    }
     default:
         if (!dt_is_float(t)) return node_err(n, "needs a float input, got %s", dt_name(t));
         break;
@@ -447,6 +454,27 @@ static KExpr *ew_unary(Node *n, KB *k, KExpr *x)
         KExpr *h = clamp01(k, kbin(k, KB_ADD, kbin(k, KB_MUL, fc(k, t, 1.0 / 6.0), x),
                                    fc(k, t, 0.5)));
         return kbin(k, KB_MUL, x, h);
+    }
+    case OP_Gelu: {
+        /* 0.5 x (1 + erf(x / sqrt 2)), or with approximate="tanh"
+         * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+        const char *ap = attr_s(n, "approximate", "none");
+        KExpr *inner;
+        if (!strcmp(ap, "tanh")) {
+            KExpr *x3 = kbin(k, KB_MUL, kbin(k, KB_MUL, x, x), x);
+            KExpr *u = kbin(k, KB_ADD, x, kbin(k, KB_MUL, fc(k, t, 0.044715), x3));
+            inner = kun(k, KU_TANH, kbin(k, KB_MUL, fc(k, t, 0.79788456080286535588) /* sqrt(2/pi) */, u));
+        } else {
+            inner = kun(k, KU_ERF, kbin(k, KB_MUL, x, fc(k, t, 0.70710678118654752440) /* 1/sqrt 2 */));
+        }
+        return kbin(k, KB_MUL, kbin(k, KB_MUL, fc(k, t, 0.5), x),
+                    kbin(k, KB_ADD, fc(k, t, 1), inner));
+    }
+    case OP_Swish: {
+        /* x * sigmoid(alpha x) */
+        double alpha = attr_f(n, "alpha", 1.0f);
+        KExpr *ax = kbin(k, KB_MUL, fc(k, t, alpha), x);
+        return kbin(k, KB_DIV, x, kbin(k, KB_ADD, fc(k, t, 1), kun(k, KU_EXP, kun(k, KU_NEG, ax))));
     }
     case OP_Softplus:
         return kun(k, KU_LOG, kbin(k, KB_ADD, kun(k, KU_EXP, x), fc(k, t, 1)));
