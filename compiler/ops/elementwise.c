@@ -476,6 +476,10 @@ static KExpr *ew_unary(Node *n, KB *k, KExpr *x)
         KExpr *ax = kbin(k, KB_MUL, fc(k, t, alpha), x);
         return kbin(k, KB_DIV, x, kbin(k, KB_ADD, fc(k, t, 1), kun(k, KU_EXP, kun(k, KU_NEG, ax))));
     }
+    case OP_Mish: /* x tanh(softplus(x)) */
+        return kbin(k, KB_MUL, x,
+                    kun(k, KU_TANH, kun(k, KU_LOG, kbin(k, KB_ADD, kun(k, KU_EXP, x),
+                                                        fc(k, t, 1)))));
     case OP_Softplus:
         return kun(k, KU_LOG, kbin(k, KB_ADD, kun(k, KU_EXP, x), fc(k, t, 1)));
     case OP_Softsign:

@@ -220,7 +220,9 @@ int reduce_infer(Node *n)
     if (!node_in(n, 0)) return node_err(n, "input 0 is required");
     const Type *x = in_type(n, 0);
     int red[KIR_MAX_RANK], identity;
-    if (!is_num_dt(x->dt))
+    /* bool: ReduceMax / ReduceMin from opset 20 (any / all) */
+    int boolok = x->dt == DT_BOOL && (n->op == OP_ReduceMax || n->op == OP_ReduceMin);
+    if (!is_num_dt(x->dt) && !boolok)
         return node_err(n, "unsupported input type %s", dt_name(x->dt));
     if (reduce_axes(n, x->rank, red, &identity) < 0) return -1;
     int keep = (int)attr_i(n, "keepdims", 1);
@@ -270,9 +272,10 @@ int reduce_lower(Node *n, Lower *L)
         shift = kvar(k, sh);
     }
     KExpr *init;
+    int isbool = t == DT_BOOL;
     switch (op) {
-    case OP_ReduceMax: init = type_lowest(k, ct); break;
-    case OP_ReduceMin: init = type_highest(k, ct); break;
+    case OP_ReduceMax: init = isbool ? kc_int(k, t, 0) : type_lowest(k, ct); break;
+    case OP_ReduceMin: init = isbool ? kc_int(k, t, 1) : type_highest(k, ct); break;
     case OP_ReduceProd: init = kc(k, ct, 1); break;
     default: init = kc(k, ct, 0); break;
     }
@@ -281,8 +284,8 @@ int reduce_lower(Node *n, Lower *L)
     KExpr *v = kcast(k, ct, kload(k, in, nest_in_index(k, &s)));
     KExpr *a = kvar(k, acc), *nv;
     switch (op) {
-    case OP_ReduceMax: nv = kbin(k, KB_MAX, a, v); break;
-    case OP_ReduceMin: nv = kbin(k, KB_MIN, a, v); break;
+    case OP_ReduceMax: nv = kbin(k, isbool ? KB_OR : KB_MAX, a, v); break;
+    case OP_ReduceMin: nv = kbin(k, isbool ? KB_AND : KB_MIN, a, v); break;
     case OP_ReduceProd: nv = kbin(k, KB_MUL, a, v); break;
     case OP_ReduceL1: nv = kbin(k, KB_ADD, a, kabs(k, v)); break;
     case OP_ReduceL2:
