@@ -1,8 +1,8 @@
 /* reduce.c — reductions and what is built on them: Reduce*, ArgMax/ArgMin, the softmax
  * family (Softmax, LogSoftmax, Hardmax), CumSum and CumProd, the losses
  * (NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss), the normalizations that reduce over
- * axes (LayerNormalization, RMSNormalization, MeanVarianceNormalization,
- * InstanceNormalization, LpNormalization) and Einsum.
+ * axes (LayerNormalization, RMSNormalization, GroupNormalization,
+ * MeanVarianceNormalization, InstanceNormalization, LpNormalization) and Einsum.
  *
  * Everything lowers to plain loop nests: outer loops over the output, KL_REDUCE loops over
  * the reduced axes with a scalar accumulator declared just outside them. Accumulation
@@ -822,6 +822,80 @@ int rmsnorm_lower(Node *n, Lower *L)
     y = kbin(k, KB_MUL, y, kload(k, sc, flat_index(k, ts->rank, ts->dims, e + nc - ts->rank)));
     kstore(k, out, xi, y);
     kend_n(k, nc + 1);
+    return 0;
+}
+
+/* ---- GroupNormalization ----------------------------------------------------------- */
+
+/* scale and bias: one per channel from opset 21, one per group before (opset 18) */
+static int64_t gn_params(const Node *n, const Type *x)
+{
+    return n->opset >= 21 ? x->dims[1] : attr_i(n, "num_groups", 0);
+}
+
+int groupnorm_infer(Node *n)
+{
+    if (!node_in(n, 0)) return node_err(n, "input 0 is required");
+    const Type *x = in_type(n, 0);
+    if (!is_float_dt(x->dt)) return node_err(n, "unsupported input type %s", dt_name(x->dt));
+    if (x->rank < 2) return node_err(n, "input must have rank >= 2 (N, C, ...)");
+    int64_t g = attr_i(n, "num_groups", 0), c = x->dims[1];
+    if (g < 1) return node_err(n, "attribute num_groups (>= 1) is required");
+    if (c % g) return node_err(n, "%lld channels do not split into %lld groups", (long long)c,
+                               (long long)g);
+    int64_t want = gn_params(n, x);
+    for (int i = 1; i <= 2; i++) {
+        const char *what = i == 1 ? "scale" : "bias";
+        if (!node_in(n, i)) return node_err(n, "the %s input is required", what);
+        const Type *p = in_type(n, i);
+        if (p->dt != x->dt) return node_err(n, "%s must have the input type", what);
+        if (p->rank != 1 || p->dims[0] != want)
+            return node_err(n, "%s must have %lld values (one per %s)", what, (long long)want,
+                            n->opset >= 21 ? "channel" : "group");
+    }
+    return set_out_type(n, 0, x);
+}
+
+/* Each (sample, group) is a contiguous run of C/G channels: its mean and variance (two
+ * passes, in stash_type), then y = (x - mean) / sqrt(var + epsilon) * scale + bias. */
+int groupnorm_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    const Type *x = in_type(n, 0);
+    DType t = x->dt, st = stash_dt(n, t);
+    int64_t N = x->dims[0], C = x->dims[1], G = attr_i(n, "num_groups", 1);
+    int64_t S = prod(x->dims, 2, x->rank), cg = C / G, cols = cg * S;
+    double eps = attr_f(n, "epsilon", 1e-5f);
+    int per_channel = n->opset >= 21;
+    int in = lw_in(L, 0), out = lw_out(L, 0), sc = lw_in(L, 1), bb = lw_in(L, 2);
+    if (N == 0 || cols == 0) return 0;
+    int nv = kfor_n(k, N, KL_PARALLEL);
+    int gv = kfor_n(k, G, KL_SERIAL);
+    KExpr *base = kmuli(k, kadd(k, kmuli(k, kvar(k, nv), G), kvar(k, gv)), cols);
+    int s = kdecl(k, st, kc(k, st, 0));
+    int j = kfor_n(k, cols, KL_REDUCE);
+    kset(k, s, kbin(k, KB_ADD, kvar(k, s), kcast(k, st, kload(k, in, kadd(k, base, kvar(k, j))))));
+    kend(k);
+    int mean = kdecl(k, st, kbin(k, KB_DIV, kvar(k, s), kc(k, st, (double)cols)));
+    int v = kdecl(k, st, kc(k, st, 0));
+    j = kfor_n(k, cols, KL_REDUCE);
+    int d = kdecl(k, st, kbin(k, KB_SUB, kcast(k, st, kload(k, in, kadd(k, base, kvar(k, j)))),
+                              kvar(k, mean)));
+    kset(k, v, kbin(k, KB_ADD, kvar(k, v), kbin(k, KB_MUL, kvar(k, d), kvar(k, d))));
+    kend(k);
+    KExpr *var = kbin(k, KB_DIV, kvar(k, v), kc(k, st, (double)cols));
+    int inv = kdecl(k, st, kbin(k, KB_DIV, kc(k, st, 1),
+                                kun(k, KU_SQRT, kbin(k, KB_ADD, var, kc(k, st, eps)))));
+    int cv = kfor_n(k, cg, KL_SERIAL);
+    KExpr *pi = per_channel ? kadd(k, kmuli(k, kvar(k, gv), cg), kvar(k, cv)) : kvar(k, gv);
+    int scv = kdecl(k, t, kload(k, sc, pi)), bv = kdecl(k, t, kload(k, bb, pi));
+    int sv = kfor_n(k, S, KL_SERIAL);
+    KExpr *xi = kadd(k, base, kadd(k, kmuli(k, kvar(k, cv), S), kvar(k, sv)));
+    KExpr *y = kbin(k, KB_MUL, kbin(k, KB_SUB, kcast(k, st, kload(k, in, xi)), kvar(k, mean)),
+                    kvar(k, inv));
+    y = kbin(k, KB_ADD, kbin(k, KB_MUL, kcast(k, t, y), kvar(k, scv)), kvar(k, bv));
+    kstore(k, out, xi, y);
+    kend_n(k, 4);
     return 0;
 }
 
