@@ -239,11 +239,17 @@ static int dft_params(Node *n, int *axis, int64_t *nfft, int64_t *nout)
     if (xt->rank < 2 || (xt->dims[xt->rank - 1] != 1 && xt->dims[xt->rank - 1] != 2))
         return node_err(n, "input must have rank >= 2 with a last dimension of 1 (real) or 2 "
                            "(complex)");
+    /* opset 20 moved axis from an attribute (default 1) to input 2 (default -2) */
     int64_t a = attr_i(n, "axis", 1);
+    if (n->opset >= 20) {
+        a = -2;
+        if (n->nin > 2 && node_in(n, 2) && const_scalar(n, 2, "axis", &a)) return -1;
+    }
+    int64_t given = a;
     if (a < 0) a += xt->rank;
     if (a < 0 || a >= xt->rank - 1)
         return node_err(n, "axis %lld is out of range (the last dimension holds the complex "
-                           "parts)", (long long)attr_i(n, "axis", 1));
+                           "parts)", (long long)given);
     *axis = (int)a;
     *nfft = xt->dims[a];
     if (node_in(n, 1)) {
