@@ -1,7 +1,7 @@
 /* tensor.c — the tensor/shape operator family: shape rules and loop-IR lowerings of the
  * operators that move, select or create elements without arithmetic on them: Reshape,
  * Flatten, Squeeze, Unsqueeze, Transpose, Concat, Split, Slice, Gather*, Expand, Pad, Tile,
- * Shape, Size, ConstantOfShape, Range, Trilu, DepthToSpace, SpaceToDepth, EyeLike, OneHot,
+ * CenterCropPad, Shape, Size, ConstantOfShape, Range, Trilu, DepthToSpace, SpaceToDepth, EyeLike, OneHot,
  * Compress, Scatter*, ReverseSequence.
  *
  * These lowerings double as the constant folder's reference semantics (the Shape -> Gather
@@ -754,6 +754,81 @@ int tile_lower(Node *n, Lower *L)
         ii = kadd(k, ii, kmuli(k, c, st[d]));
     }
     kstore(k, out, kindex(k, y->rank, y->dims, vars), kload(k, in, ii));
+    kend_n(k, y->rank);
+    return 0;
+}
+
+/* ---- CenterCropPad (opset 18) ----
+ * Each listed axis (all by default) becomes shape[j] long, centred: a longer input is
+ * cropped from (in - out) / 2, a shorter one padded with zeros, (out - in) / 2 before. */
+
+static int ccp_dims(Node *n, const Type *x, int64_t *dims)
+{
+    int64_t *shp;
+    int cnt = const_ints(n, 1, &shp);
+    if (cnt < 0) return -1;
+    int nax = 0;
+    const int64_t *axes = attr_ints(n, "axes", &nax);
+    if (!axes) nax = x->rank;
+    if (cnt != nax)
+        return node_err(n, "shape has %d entries for %d axes", cnt, nax);
+    int seen[KIR_MAX_RANK] = { 0 };
+    for (int d = 0; d < x->rank; d++) dims[d] = x->dims[d];
+    for (int j = 0; j < nax; j++) {
+        int64_t a = axes ? axes[j] : j;
+        if (a < 0) a += x->rank;
+        if (a < 0 || a >= x->rank) return node_err(n, "axis %lld is out of range",
+                                                   (long long)(axes ? axes[j] : j));
+        if (seen[a]++) return node_err(n, "axis %lld is listed twice", (long long)a);
+        if (shp[j] < 0) return node_err(n, "negative size %lld", (long long)shp[j]);
+        dims[a] = shp[j];
+    }
+    return 0;
+}
+
+int center_crop_pad_infer(Node *n)
+{
+    const Type *x = req_in(n, 0);
+    if (!x || !req_in(n, 1)) return -1;
+    int64_t dims[KIR_MAX_RANK];
+    if (ccp_dims(n, x, dims)) return -1;
+    return set_out(n, 0, x->dt, x->rank, dims);
+}
+
+int center_crop_pad_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    const Type *x = &node_in(n, 0)->type, *y = &node_out(n, 0)->type;
+    int vars[KIR_MAX_RANK];
+    int64_t st[KIR_MAX_RANK];
+    int in = lw_in(L, 0), out = lw_out(L, 0);
+    if (in < 0 || out < 0) return -1;
+    if (type_numel(y) == 0) return 0;
+    strides_of(x->rank, x->dims, st);
+    kloops(k, y->rank, y->dims, vars);
+    KExpr *ii = kc_idx(k, 0), *ok = NULL;
+    for (int d = 0; d < x->rank; d++) {
+        int64_t xi = x->dims[d], yo = y->dims[d];
+        /* source coordinate: shifted by the crop start, or back by the leading pad */
+        int64_t shift = yo <= xi ? (xi - yo) / 2 : -((yo - xi) / 2);
+        KExpr *c = kaddi(k, kvar(k, vars[d]), shift);
+        if (yo > xi) {
+            KExpr *in_range = kbin(k, KB_AND, kbin(k, KB_GE, c, kc_idx(k, 0)),
+                                   kbin(k, KB_LT, c, kc_idx(k, xi)));
+            ok = ok ? kbin(k, KB_AND, ok, in_range) : in_range;
+        }
+        ii = kadd(k, ii, kmuli(k, c, st[d]));
+    }
+    KExpr *oi = kindex(k, y->rank, y->dims, vars);
+    if (ok) {
+        kif(k, ok);
+        kstore(k, out, oi, kload(k, in, ii));
+        kelse(k);
+        kstore(k, out, oi, kc(k, y->dt, 0));
+        kend(k);
+    } else {
+        kstore(k, out, oi, kload(k, in, ii));
+    }
     kend_n(k, y->rank);
     return 0;
 }
