@@ -220,13 +220,15 @@ static int q_zp(KB *k, Lower *L, const Node *n, int i, KExpr *idx)
     return kdecl(k, DT_I32, kcast(k, DT_I32, kload(k, lw_in(L, i), e)));
 }
 
-/* A scale of QLinearMatMul/QLinearConv: float32, one value or `per` values. */
+/* A scale of QLinearMatMul/QLinearConv: float32 (or float16, QLinearMatMul-21), one value
+ * or `per` values. The arithmetic stays float32: a float16 scale is widened exactly. */
 static int scale_check(Node *n, int i, int64_t per, const char *what)
 {
     const Type *t = in_type(n, i);
     if (!t) return node_err(n, "needs input %s", what);
     int64_t c = type_numel(t);
-    if (t->dt != DT_F32 || t->rank > 1 || (c != 1 && c != per))
+    int f16ok = t->dt == DT_F16 && n->op == OP_QLinearMatMul && n->opset >= 21;
+    if ((t->dt != DT_F32 && !f16ok) || t->rank > 1 || (c != 1 && c != per))
         return node_err(n, "%s must be float32 with 1 or %lld values, got %s", what, LL(per),
                         type_str(n->g->pool, t));
     return 0;
@@ -246,7 +248,8 @@ static int qlinear_out(Node *n, DType *yt)
 /* scale variable: element 0, or element `idx` when there is one per channel */
 static KExpr *q_scale(KB *k, Lower *L, const Node *n, int i, KExpr *idx)
 {
-    return kload(k, lw_in(L, i), type_numel(in_type(n, i)) == 1 ? kc_idx(k, 0) : idx);
+    return kcast(k, DT_F32,
+                 kload(k, lw_in(L, i), type_numel(in_type(n, i)) == 1 ? kc_idx(k, 0) : idx));
 }
 
 /* saturate(rint(acc * mult) + zp) in the type of y_zero_point */
