@@ -811,13 +811,14 @@ int center_crop_pad_lower(Node *n, Lower *L)
         int64_t xi = x->dims[d], yo = y->dims[d];
         /* source coordinate: shifted by the crop start, or back by the leading pad */
         int64_t shift = yo <= xi ? (xi - yo) / 2 : -((yo - xi) / 2);
-        KExpr *c = kaddi(k, kvar(k, vars[d]), shift);
+        /* a variable, so each use below gets its own expression node */
+        int c = kdecl(k, DT_IDX, kaddi(k, kvar(k, vars[d]), shift));
         if (yo > xi) {
-            KExpr *in_range = kbin(k, KB_AND, kbin(k, KB_GE, c, kc_idx(k, 0)),
-                                   kbin(k, KB_LT, c, kc_idx(k, xi)));
+            KExpr *in_range = kbin(k, KB_AND, kbin(k, KB_GE, kvar(k, c), kc_idx(k, 0)),
+                                   kbin(k, KB_LT, kvar(k, c), kc_idx(k, xi)));
             ok = ok ? kbin(k, KB_AND, ok, in_range) : in_range;
         }
-        ii = kadd(k, ii, kmuli(k, c, st[d]));
+        ii = kadd(k, ii, kmuli(k, kvar(k, c), st[d]));
     }
     KExpr *oi = kindex(k, y->rank, y->dims, vars);
     if (ok) {
