@@ -1,6 +1,6 @@
 /* nn.c — the neural-network operators: MatMul, Gemm, Conv, ConvTranspose, MaxPool,
  * AveragePool, LpPool and their Global forms, MaxUnpool, BatchNormalization (inference
- * only), LRN, and the recurrent RNN / GRU / LSTM.
+ * only), LRN, RotaryEmbedding, and the recurrent RNN / GRU / LSTM.
  *
  * Each op is a shape rule (nn_*_infer) and a lowering to the loop IR (nn_*_lower).
  * Float32 MatMul/Gemm/Conv call the runtime kernels rt_sgemm_f32 / rt_conv2d_f32 where the
@@ -1589,6 +1589,112 @@ int nn_lrn_lower(Node *n, Lower *L)
     KExpr *y = kbin(k, KB_DIV, kload(k, X, kindex(k, x->rank, x->dims, vars)), den);
     kstore(k, Y, kindex(k, x->rank, x->dims, vars), y);
     kend_n(k, x->rank);
+    return 0;
+}
+
+/* ---- RotaryEmbedding (opset 23) ------------------------------------------------------ */
+
+typedef struct Rope {
+    int three_d;                 /* X is (B, S, H*D) rather than (B, H, S, D) */
+    int64_t B, H, S, D, rot;     /* batch, heads, sequence, head size, rotated channels */
+    int pos;                     /* position_ids given: caches are (max_pos, rot/2) */
+} Rope;
+
+static int rope_params(Node *n, Rope *r)
+{
+    const Type *x = in_type(n, 0);
+    if (!x) return node_err(n, "needs input X");
+    if (!dt_is_float(x->dt)) return node_err(n, "unsupported element type %s", dt_name(x->dt));
+    int64_t nh = attr_i(n, "num_heads", 0);
+    if (x->rank == 4) {
+        r->three_d = 0;
+        r->B = x->dims[0], r->H = x->dims[1], r->S = x->dims[2], r->D = x->dims[3];
+    } else if (x->rank == 3) {
+        if (nh < 1 || x->dims[2] % nh)
+            return node_err(n, "a 3-D input needs num_heads dividing its hidden size");
+        r->three_d = 1;
+        r->B = x->dims[0], r->S = x->dims[1], r->H = nh, r->D = x->dims[2] / nh;
+    } else {
+        return node_err(n, "X must be 3-D (B, S, hidden) or 4-D (B, H, S, D)");
+    }
+    r->rot = attr_i(n, "rotary_embedding_dim", 0);
+    if (r->rot == 0) r->rot = r->D;
+    if (r->rot < 0 || r->rot > r->D || r->rot % 2)
+        return node_err(n, "rotary_embedding_dim %lld must be even and at most %lld",
+                        LL(r->rot), LL(r->D));
+    r->pos = n->nin > 3 && node_in(n, 3) != NULL;
+    for (int i = 1; i <= 2; i++) {
+        const Type *c = in_type(n, i);
+        if (!c) return node_err(n, "needs input %s", i == 1 ? "cos_cache" : "sin_cache");
+        if (c->dt != x->dt) return node_err(n, "the caches must have X's type");
+        int ok = r->pos ? c->rank == 2 && c->dims[1] == r->rot / 2
+                        : c->rank == 3 && c->dims[0] == r->B && c->dims[1] == r->S &&
+                              c->dims[2] == r->rot / 2;
+        if (!ok)
+            return node_err(n, "%s must be %s", i == 1 ? "cos_cache" : "sin_cache",
+                            r->pos ? "(max_position, rotary_dim / 2)"
+                                   : "(batch, sequence, rotary_dim / 2)");
+    }
+    if (r->pos) {
+        const Type *p = in_type(n, 3);
+        if (!dt_is_int(p->dt) || p->rank != 2 || p->dims[0] != r->B || p->dims[1] != r->S)
+            return node_err(n, "position_ids must be integers of shape (batch, sequence)");
+    }
+    return 0;
+}
+
+int nn_rope_infer(Node *n)
+{
+    Rope r;
+    if (rope_params(n, &r)) return -1;
+    return set_out_type(n, 0, in_type(n, 0));
+}
+
+/* Each pair (x1, x2) of the first rot channels, halves [j, j + rot/2] or neighbours
+ * [2j, 2j + 1] (interleaved), turns by the cached angle of its position:
+ * (x1 cos - x2 sin, x1 sin + x2 cos); the other channels are copied. */
+int nn_rope_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    Rope r;
+    if (rope_params(n, &r)) return -1;
+    DType t = in_type(n, 0)->dt;
+    int inter = attr_i(n, "interleaved", 0) != 0;
+    int64_t half = r.rot / 2;
+    int X = lw_in(L, 0), Y = lw_out(L, 0), CC = lw_in(L, 1), SC = lw_in(L, 2);
+    int P = r.pos ? lw_in(L, 3) : -1;
+    if (r.B * r.H * r.S * r.D == 0) return 0;
+    int bv = kfor_n(k, r.B, KL_PARALLEL);
+    int hv = kfor_n(k, r.H, KL_SERIAL);
+    int sv = kfor_n(k, r.S, KL_SERIAL);
+    /* element 0 of this (b, h, s) row of D channels */
+    KExpr *rowe = r.three_d
+        ? kadd(k, kmuli(k, kadd(k, kmuli(k, V(k, bv), r.S), V(k, sv)), r.H * r.D),
+               kmuli(k, V(k, hv), r.D))
+        : kmuli(k, kadd(k, kmuli(k, kadd(k, kmuli(k, V(k, bv), r.H), V(k, hv)), r.S), V(k, sv)),
+                r.D);
+    int row = kdecl(k, DT_IDX, rowe);
+    KExpr *bs = kadd(k, kmuli(k, V(k, bv), r.S), V(k, sv));
+    int cbase = kdecl(k, DT_IDX, r.pos ? kmuli(k, kcast(k, DT_IDX, kload(k, P, bs)), half)
+                                       : kmuli(k, bs, half));
+    int jv = kfor_n(k, half, KL_SERIAL);
+    int i1 = kdecl(k, DT_IDX, inter ? kmuli(k, V(k, jv), 2) : V(k, jv));
+    int i2 = kdecl(k, DT_IDX, inter ? kaddi(k, kmuli(k, V(k, jv), 2), 1) : kaddi(k, V(k, jv), half));
+    int c = kdecl(k, t, kload(k, CC, kadd(k, V(k, cbase), V(k, jv))));
+    int sn = kdecl(k, t, kload(k, SC, kadd(k, V(k, cbase), V(k, jv))));
+    int x1 = kdecl(k, t, kload(k, X, kadd(k, V(k, row), V(k, i1))));
+    int x2 = kdecl(k, t, kload(k, X, kadd(k, V(k, row), V(k, i2))));
+    kstore(k, Y, kadd(k, V(k, row), V(k, i1)),
+           kbin(k, KB_SUB, kmul_t(k, V(k, x1), V(k, c)), kmul_t(k, V(k, x2), V(k, sn))));
+    kstore(k, Y, kadd(k, V(k, row), V(k, i2)),
+           kadd_t(k, kmul_t(k, V(k, x1), V(k, sn)), kmul_t(k, V(k, x2), V(k, c))));
+    kend(k);
+    if (r.rot < r.D) {
+        int iv = kfor(k, kc_idx(k, r.rot), kc_idx(k, r.D), KL_SERIAL);
+        kstore(k, Y, kadd(k, V(k, row), V(k, iv)), kload(k, X, kadd(k, V(k, row), V(k, iv))));
+        kend(k);
+    }
+    kend_n(k, 3);
     return 0;
 }
 
