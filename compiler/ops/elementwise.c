@@ -174,6 +174,9 @@ static DType binary_types(Node *n, DType a, DType b)
     case OP_Less: case OP_LessOrEqual: case OP_Greater: case OP_GreaterOrEqual:
         if (!is_num(a)) return node_err(n, "needs numeric inputs, got %s", dt_name(a)), DT_UNDEF;
         return DT_BOOL;
+    case OP_SwiGLU:
+        if (!dt_is_float(a)) return node_err(n, "needs float inputs, got %s", dt_name(a)), DT_UNDEF;
+        return a;
     case OP_Mod:
         if (!is_num(a)) return node_err(n, "needs numeric inputs, got %s", dt_name(a)), DT_UNDEF;
         if (dt_is_float(a) && !attr_i(n, "fmod", 0))
@@ -527,6 +530,13 @@ static KExpr *ew_binary(Node *n, KB *k, KExpr *a, KExpr *b)
     case OP_Greater: return kbin(k, KB_GT, a, b);
     case OP_GreaterOrEqual: return kbin(k, KB_GE, a, b);
     case OP_PRelu: return ksel(k, kbin(k, KB_LT, a, fc(k, t, 0)), kbin(k, KB_MUL, b, a), a);
+    case OP_SwiGLU: { /* Swish(a) * b = a * sigmoid(alpha a) * b */
+        double alpha = attr_f(n, "alpha", 1.0f);
+        KExpr *ax = kbin(k, KB_MUL, fc(k, t, alpha), a);
+        KExpr *sw = kbin(k, KB_DIV, a, kbin(k, KB_ADD, fc(k, t, 1),
+                                            kun(k, KU_EXP, kun(k, KU_NEG, ax))));
+        return kbin(k, KB_MUL, sw, b);
+    }
     default: return NULL;
     }
 }
