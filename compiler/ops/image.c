@@ -1,5 +1,5 @@
-/* image.c — the image resampling family: Resize (and its predecessor Upsample), GridSample
- * and RoiAlign.
+/* image.c — the image resampling family: Resize (and its predecessor Upsample), GridSample,
+ * the AffineGrid that feeds it, and RoiAlign.
  *
  * All three reduce to "for each output pixel, a few taps of the input with weights", and
  * the weights depend only on coordinates. Resize is separable, so its taps are computed
@@ -502,6 +502,97 @@ int resize_lower(Node *n, Lower *L)
         }
     }
     kend_n(k, rank);
+    return 0;
+}
+
+/* ---- AffineGrid (opset 20) ---------------------------------------------------------- */
+
+static const Type *ag_type(Node *n, int i)
+{
+    Value *v = i < n->nin ? node_in(n, i) : NULL;
+    return v ? &v->type : NULL;
+}
+
+/* size = (N, C, H, W) or (N, C, D, H, W), a compile-time value; theta (N, 2, 3) or (N, 3, 4) */
+static int ag_params(Node *n, int *nsp, int64_t *sp, int64_t *batch)
+{
+    const Type *th = ag_type(n, 0);
+    if (!th || !ag_type(n, 1)) return node_err(n, "needs inputs theta and size");
+    if (!dt_is_float(th->dt)) return node_err(n, "theta type %s is not supported",
+                                              dt_name(th->dt));
+    int64_t *sz;
+    int cnt = const_ints(n, 1, &sz);
+    if (cnt < 0) return -1;
+    if (cnt != 4 && cnt != 5) return node_err(n, "size must have 4 or 5 entries, not %d", cnt);
+    *nsp = cnt - 2;
+    *batch = sz[0];
+    for (int i = 0; i < *nsp; i++) {
+        sp[i] = sz[2 + i];
+        if (sp[i] < 1) return node_err(n, "size %lld on spatial axis %d", (long long)sp[i], i);
+    }
+    if (th->rank != 3 || th->dims[0] != sz[0] || th->dims[1] != *nsp ||
+        th->dims[2] != *nsp + 1)
+        return node_err(n, "theta must be (N, %d, %d) for this size", *nsp, *nsp + 1);
+    return 0;
+}
+
+int affine_grid_infer(Node *n)
+{
+    int nsp;
+    int64_t sp[3], b, d[5];
+    if (ag_params(n, &nsp, sp, &b)) return -1;
+    d[0] = b;
+    for (int i = 0; i < nsp; i++) d[1 + i] = sp[i];
+    d[1 + nsp] = nsp;
+    return set_out(n, 0, ag_type(n, 0)->dt, nsp + 2, d);
+}
+
+/* grid[n, (d,) h, w] = theta[n] . (x_w, y_h, (z_d,) 1), the base coordinates spread over
+ * [-1, 1]: pixel centres (align_corners=0) or pixel corners (align_corners=1). */
+int affine_grid_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    int nsp;
+    int64_t sp[3], b;
+    if (ag_params(n, &nsp, sp, &b)) return -1;
+    DType t = ag_type(n, 0)->dt;
+    const DType F = DT_F64;
+    int align = attr_i(n, "align_corners", 0) != 0;
+    int TH = lw_in(L, 0), G = lw_out(L, 0);
+    int64_t pts = 1;
+    for (int i = 0; i < nsp; i++) pts *= sp[i];
+    if (b * pts == 0) return 0;
+    int nv = kfor_n(k, b, KL_PARALLEL);
+    int v[3];
+    for (int i = 0; i < nsp; i++) v[i] = kfor_n(k, sp[i], KL_SERIAL);
+    /* base coordinate j of the point: x from the last axis, then y, then z */
+    int base[3];
+    for (int j = 0; j < nsp; j++) {
+        int ax = nsp - 1 - j;
+        double len = (double)sp[ax];
+        KExpr *i = kcast(k, F, kvar(k, v[ax]));
+        KExpr *e;
+        if (align)
+            e = sp[ax] > 1 ? fsub(k, fmul(k, i, fc(k, F, 2.0 / (len - 1))), fc(k, F, 1.0))
+                           : fc(k, F, -1.0);
+        else
+            e = fsub(k, fdiv(k, fadd(k, fmul(k, i, fc(k, F, 2.0)), fc(k, F, 1.0)), fc(k, F, len)),
+                     fc(k, F, 1.0));
+        base[j] = kdecl(k, F, e);
+    }
+    KExpr *pt = kvar(k, nv);
+    for (int i = 0; i < nsp; i++) pt = kadd(k, kmuli(k, pt, sp[i]), kvar(k, v[i]));
+    int ptv = kdecl(k, DT_IDX, pt);
+    for (int r = 0; r < nsp; r++) {
+        KExpr *row = kmuli(k, kaddi(k, kmuli(k, kvar(k, nv), nsp), r), nsp + 1);
+        int rowv = kdecl(k, DT_IDX, row);
+        KExpr *acc = kcast(k, F, kload(k, TH, kaddi(k, kvar(k, rowv), nsp)));
+        for (int j = 0; j < nsp; j++)
+            acc = fadd(k, acc, fmul(k, kcast(k, F, kload(k, TH, kaddi(k, kvar(k, rowv), j))),
+                                    kvar(k, base[j])));
+        kstore(k, G, kaddi(k, kmuli(k, kvar(k, ptv), nsp), r), kcast(k, t, acc));
+    }
+    kend_n(k, nsp + 1);
     return 0;
 }
 
