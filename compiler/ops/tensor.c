@@ -1,8 +1,8 @@
 /* tensor.c — the tensor/shape operator family: shape rules and loop-IR lowerings of the
  * operators that move, select or create elements without arithmetic on them: Reshape,
  * Flatten, Squeeze, Unsqueeze, Transpose, Concat, Split, Slice, Gather*, Expand, Pad, Tile,
- * CenterCropPad, Shape, Size, ConstantOfShape, Range, Trilu, DepthToSpace, SpaceToDepth, EyeLike, OneHot,
- * Compress, Scatter*, ReverseSequence.
+ * CenterCropPad, TensorScatter, Shape, Size, ConstantOfShape, Range, Trilu, DepthToSpace,
+ * SpaceToDepth, EyeLike, OneHot, Compress, Scatter*, ReverseSequence.
  *
  * These lowerings double as the constant folder's reference semantics (the Shape -> Gather
  * -> Concat -> Reshape chains exporters write are folded by running them in the loop-IR
@@ -831,6 +831,79 @@ int center_crop_pad_lower(Node *n, Lower *L)
         kstore(k, out, oi, kload(k, in, ii));
     }
     kend_n(k, y->rank);
+    return 0;
+}
+
+/* ---- TensorScatter (opset 24) ----
+ * A KV-cache write: the output is past_cache with update's slices written along `axis`
+ * (default -2) from write_indices[b] on (0 without it) for each batch b; mode="circular"
+ * wraps the position around the cache length. */
+
+static int ts_params(Node *n, int *axis, int *circular)
+{
+    const Type *c = req_in(n, 0), *u = c ? req_in(n, 1) : NULL;
+    if (!u) return -1;
+    if (c->dt != u->dt) return node_err(n, "update must have past_cache's type");
+    if (c->rank < 2 || u->rank != c->rank)
+        return node_err(n, "past_cache and update must have one rank >= 2");
+    int64_t a = attr_i(n, "axis", -2);
+    if (a < 0) a += c->rank;
+    if (a < 1 || a >= c->rank) return node_err(n, "axis %lld is out of range (not the batch)",
+                                               (long long)attr_i(n, "axis", -2));
+    for (int d = 0; d < c->rank; d++)
+        if (d != a && u->dims[d] != c->dims[d])
+            return node_err(n, "update differs from past_cache outside the axis (dim %d)", d);
+    if (u->dims[a] > c->dims[a]) return node_err(n, "update is longer than the cache");
+    const char *m = attr_s(n, "mode", "linear");
+    if (strcmp(m, "linear") && strcmp(m, "circular"))
+        return node_err(n, "unknown mode '%s'", m);
+    *circular = !strcmp(m, "circular");
+    *axis = (int)a;
+    if (n->nin > 2 && node_in(n, 2)) {
+        const Type *w = &node_in(n, 2)->type;
+        if (!dt_is_int(w->dt) || type_numel(w) != c->dims[0])
+            return node_err(n, "write_indices must hold one integer per batch");
+    }
+    return 0;
+}
+
+int tensor_scatter_infer(Node *n)
+{
+    int axis, circ;
+    if (ts_params(n, &axis, &circ)) return -1;
+    const Type *c = &node_in(n, 0)->type;
+    return set_out(n, 0, c->dt, c->rank, c->dims);
+}
+
+int tensor_scatter_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    int axis, circ;
+    if (ts_params(n, &axis, &circ)) return -1;
+    const Type *c = &node_in(n, 0)->type, *u = &node_in(n, 1)->type;
+    int in = lw_in(L, 0), up = lw_in(L, 1), out = lw_out(L, 0);
+    int wi = n->nin > 2 && node_in(n, 2) ? lw_in(L, 2) : -1;
+    int64_t total = type_numel(c);
+    if (total == 0) return 0;
+    int i = kfor_n(k, total, KL_PARALLEL);
+    kstore(k, out, kvar(k, i), kload(k, in, kvar(k, i)));
+    kend(k);
+    if (type_numel(u) == 0) return 0;
+    int64_t st[KIR_MAX_RANK];
+    strides_of(c->rank, c->dims, st);
+    int vars[KIR_MAX_RANK];
+    kloops(k, u->rank, u->dims, vars);
+    KExpr *start = wi >= 0 ? kcast(k, DT_IDX, kload(k, wi, kvar(k, vars[0]))) : kc_idx(k, 0);
+    int pos = kdecl(k, DT_IDX, kadd(k, start, kvar(k, vars[axis])));
+    if (circ) kset(k, pos, kbin(k, KB_REM, kvar(k, pos), kc_idx(k, c->dims[axis])));
+    /* write_indices are run-time data: a position outside the cache writes nothing */
+    kif(k, kbin(k, KB_AND, kbin(k, KB_GE, kvar(k, pos), kc_idx(k, 0)),
+                kbin(k, KB_LT, kvar(k, pos), kc_idx(k, c->dims[axis]))));
+    KExpr *oi = kc_idx(k, 0);
+    for (int d = 0; d < c->rank; d++)
+        oi = kadd(k, oi, kmuli(k, d == axis ? kvar(k, pos) : kvar(k, vars[d]), st[d]));
+    kstore(k, out, oi, kload(k, up, kindex(k, u->rank, u->dims, vars)));
+    kend_n(k, u->rank + 1);
     return 0;
 }
 
