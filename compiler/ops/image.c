@@ -622,8 +622,12 @@ static int gs_params(Node *n, GsParams *p)
                         (long long)gt->dims[0], (long long)xt->dims[0]);
     static const char *const modes[] = { "bilinear", "nearest", "bicubic" };
     static const char *const pads[] = { "zeros", "border", "reflection" };
-    const char *m = attr_s(n, "mode", "bilinear"), *pm = attr_s(n, "padding_mode", "zeros");
-    if ((p->mode = pick(m, modes, 3)) < 0) return node_err(n, "unsupported mode '%s'", m);
+    /* opset 20 renamed the modes (and made linear the default); the math is the same */
+    static const char *const modes20[] = { "linear", "nearest", "cubic" };
+    const char *m = attr_s(n, "mode", n->opset >= 20 ? "linear" : "bilinear");
+    const char *pm = attr_s(n, "padding_mode", "zeros");
+    p->mode = pick(m, n->opset >= 20 ? modes20 : modes, 3);
+    if (p->mode < 0) return node_err(n, "unsupported mode '%s'", m);
     if ((p->pad = pick(pm, pads, 3)) < 0) return node_err(n, "unsupported padding_mode '%s'", pm);
     p->align = attr_i(n, "align_corners", 0) != 0;
     return 0;
