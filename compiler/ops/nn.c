@@ -1,6 +1,6 @@
 /* nn.c — the neural-network operators: MatMul, Gemm, Conv, ConvTranspose, MaxPool,
  * AveragePool, LpPool and their Global forms, MaxUnpool, BatchNormalization (inference
- * only), LRN, RotaryEmbedding, and the recurrent RNN / GRU / LSTM.
+ * only), LRN, Col2Im, RotaryEmbedding, and the recurrent RNN / GRU / LSTM.
  *
  * Each op is a shape rule (nn_*_infer) and a lowering to the loop IR (nn_*_lower).
  * Float32 MatMul/Gemm/Conv call the runtime kernels rt_sgemm_f32 / rt_conv2d_f32 where the
@@ -1589,6 +1589,121 @@ int nn_lrn_lower(Node *n, Lower *L)
     KExpr *y = kbin(k, KB_DIV, kload(k, X, kindex(k, x->rank, x->dims, vars)), den);
     kstore(k, Y, kindex(k, x->rank, x->dims, vars), y);
     kend_n(k, x->rank);
+    return 0;
+}
+
+/* ---- Col2Im (opset 18) ---------------------------------------------------------------- */
+
+typedef struct C2i {
+    int nsp;
+    int64_t img[KIR_MAX_RANK], blk[KIR_MAX_RANK], out[KIR_MAX_RANK];
+    int64_t s[KIR_MAX_RANK], d[KIR_MAX_RANK], pb[KIR_MAX_RANK];
+    int64_t nblk, L, N, C;
+} C2i;
+
+/* input (N, C * prod(block_shape), L); image_shape and block_shape compile-time values */
+static int c2i_params(Node *n, C2i *c)
+{
+    const Type *x = in_type(n, 0);
+    if (!x || !in_type(n, 1) || !in_type(n, 2))
+        return node_err(n, "needs input, image_shape and block_shape");
+    if (!dt_is_float(x->dt) && !dt_is_int(x->dt))
+        return node_err(n, "unsupported element type %s", dt_name(x->dt));
+    if (x->rank != 3) return node_err(n, "input must be 3-D (N, C * prod(block), L)");
+    int64_t *img, *blk;
+    int ni = const_ints(n, 1, &img);
+    if (ni < 0) return -1;
+    int nb = const_ints(n, 2, &blk);
+    if (nb < 0) return -1;
+    if (ni != nb || ni < 1 || ni > KIR_MAX_RANK - 2)
+        return node_err(n, "image_shape and block_shape must have one length (1 to %d)",
+                        KIR_MAX_RANK - 2);
+    c->nsp = ni;
+    if (read_spatial(n, "strides", ni, 1, 1, c->s) || read_spatial(n, "dilations", ni, 1, 1, c->d))
+        return -1;
+    int cnt = 0;
+    const int64_t *p = attr_ints(n, "pads", &cnt);
+    if (p && cnt != 2 * ni) return node_err(n, "pads has %d values, expected %d", cnt, 2 * ni);
+    c->nblk = 1;
+    c->L = 1;
+    for (int i = 0; i < ni; i++) {
+        if (img[i] < 1 || blk[i] < 1) return node_err(n, "empty image or block on axis %d", i);
+        c->img[i] = img[i];
+        c->blk[i] = blk[i];
+        c->pb[i] = p ? p[i] : 0;
+        int64_t pe = p ? p[i + ni] : 0;
+        if (c->pb[i] < 0 || pe < 0) return node_err(n, "negative pads are not supported");
+        int64_t num = img[i] + c->pb[i] + pe - (c->d[i] * (blk[i] - 1) + 1);
+        if (num < 0) return node_err(n, "the block does not fit the padded image on axis %d", i);
+        c->out[i] = num / c->s[i] + 1;
+        c->nblk *= blk[i];
+        c->L *= c->out[i];
+    }
+    c->N = x->dims[0];
+    if (x->dims[1] % c->nblk)
+        return node_err(n, "input dim 1 (%lld) is not a multiple of the block size %lld",
+                        LL(x->dims[1]), LL(c->nblk));
+    c->C = x->dims[1] / c->nblk;
+    if (x->dims[2] != c->L)
+        return node_err(n, "input dim 2 is %lld, the blocks fit %lld times", LL(x->dims[2]),
+                        LL(c->L));
+    return 0;
+}
+
+int nn_col2im_infer(Node *n)
+{
+    C2i c;
+    if (c2i_params(n, &c)) return -1;
+    int64_t d[KIR_MAX_RANK];
+    d[0] = c.N;
+    d[1] = c.C;
+    for (int i = 0; i < c.nsp; i++) d[2 + i] = c.img[i];
+    return set_out(n, 0, in_type(n, 0)->dt, c.nsp + 2, d);
+}
+
+/* The image starts at zero; every column element is added where its block tap lands
+ * (sum over the overlapping blocks), taps in the padding dropped. Serial within a sample:
+ * the blocks overlap. */
+int nn_col2im_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    C2i c;
+    if (c2i_params(n, &c)) return -1;
+    DType t = in_type(n, 0)->dt;
+    int X = lw_in(L, 0), Y = lw_out(L, 0);
+    int64_t hw = 1;
+    for (int i = 0; i < c.nsp; i++) hw *= c.img[i];
+    if (c.N * c.C * hw == 0) return 0;
+    int z = kfor_n(k, c.N * c.C * hw, KL_PARALLEL);
+    kstore(k, Y, V(k, z), kc(k, t, 0));
+    kend(k);
+    if (c.L == 0) return 0;
+    int nc = kfor_n(k, c.N * c.C, KL_PARALLEL);
+    int kv[KIR_MAX_RANK], lv[KIR_MAX_RANK], iv[KIR_MAX_RANK];
+    for (int i = 0; i < c.nsp; i++) kv[i] = kfor_n(k, c.blk[i], KL_SERIAL);
+    for (int i = 0; i < c.nsp; i++) lv[i] = kfor_n(k, c.out[i], KL_SERIAL);
+    KExpr *ok = NULL;
+    for (int i = 0; i < c.nsp; i++) {
+        KExpr *e = kaddi(k, kadd(k, kmuli(k, V(k, lv[i]), c.s[i]), kmuli(k, V(k, kv[i]), c.d[i])),
+                         -c.pb[i]);
+        iv[i] = kdecl(k, DT_IDX, e);
+        KExpr *r = kbin(k, KB_AND, kbin(k, KB_GE, V(k, iv[i]), kc_idx(k, 0)),
+                        kbin(k, KB_LT, V(k, iv[i]), kc_idx(k, c.img[i])));
+        ok = ok ? kbin(k, KB_AND, ok, r) : r;
+    }
+    kif(k, ok);
+    /* column element: ((n*C + ch) * nblk + block) * L + l */
+    KExpr *b = kc_idx(k, 0), *l = kc_idx(k, 0), *y = V(k, nc);
+    for (int i = 0; i < c.nsp; i++) {
+        b = kadd(k, kmuli(k, b, c.blk[i]), V(k, kv[i]));
+        l = kadd(k, kmuli(k, l, c.out[i]), V(k, lv[i]));
+        y = kadd(k, kmuli(k, y, c.img[i]), V(k, iv[i]));
+    }
+    KExpr *xi = kadd(k, kmuli(k, kadd(k, kmuli(k, V(k, nc), c.nblk), b), c.L), l);
+    int yi = kdecl(k, DT_IDX, y);
+    kstore(k, Y, V(k, yi), kadd_t(k, kload(k, Y, V(k, yi)), kload(k, X, xi)));
+    kend(k);
+    kend_n(k, 2 * c.nsp + 1);
     return 0;
 }
 
