@@ -331,7 +331,9 @@ int nn_matmul_infer(Node *n)
     int ql = n->op == OP_QLinearMatMul, q = n->op == OP_MatMulInteger || ql;
     const Type *a = in_type(n, 0), *b = in_type(n, ql ? 3 : 1);
     if (!a || !b) return node_err(n, "needs inputs A and B");
-    if (q ? !dt_is_q8(a->dt) || !dt_is_q8(b->dt) : !dt_is_arith(a->dt))
+    /* MatMul of float16/bfloat16: the loop nest, each product and sum rounded to the type */
+    int half = n->op == OP_MatMul && (a->dt == DT_F16 || a->dt == DT_BF16);
+    if (q ? !dt_is_q8(a->dt) || !dt_is_q8(b->dt) : !dt_is_arith(a->dt) && !half)
         return node_err(n, "unsupported element type %s", dt_name(a->dt));
     if (!q && b->dt != a->dt)
         return node_err(n, "A is %s but B is %s", dt_name(a->dt), dt_name(b->dt));
