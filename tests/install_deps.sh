@@ -10,10 +10,11 @@ set -euo pipefail
 # gcc-arm-none-eabi, libnewlib-arm-none-eabi, qemu-system-arm: the Cortex-M firmware sample.
 # libclang-rt-19-dev: libFuzzer and the sanitizers' runtime for the fuzz targets (tests/fuzz).
 # cmake: tests/integration builds a user's CMake project against the installed onnxcc.
+# xz-utils: unpacks the ONNX 1.23 node suite (../shared/onnx-tests/*.tar.xz) for conformance.
 pkgs=(meson ninja-build pkg-config gcc clang protobuf-c-compiler libprotobuf-c-dev check
       libopenblas-dev libonnx-testdata llvm-19-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
       qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang-tidy clang-19
-      libclang-rt-19-dev cmake)
+      libclang-rt-19-dev cmake xz-utils)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "install_deps: not a Debian system; make sure these are installed: ${pkgs[*]}" >&2
