@@ -331,7 +331,7 @@ int nn_matmul_infer(Node *n)
     int ql = n->op == OP_QLinearMatMul, q = n->op == OP_MatMulInteger || ql;
     const Type *a = in_type(n, 0), *b = in_type(n, ql ? 3 : 1);
     if (!a || !b) return node_err(n, "needs inputs A and B");
-    /* MatMul of float16/bfloat16: the loop nest, each product and sum rounded to the type */
+    /* MatMul of float16/bfloat16: the loop nest, summed in float32 */
     int half = n->op == OP_MatMul && (a->dt == DT_F16 || a->dt == DT_BF16);
     if (q ? !dt_is_q8(a->dt) || !dt_is_q8(b->dt) : !dt_is_arith(a->dt) && !half)
         return node_err(n, "unsupported element type %s", dt_name(a->dt));
@@ -565,7 +565,21 @@ int nn_matmul_lower(Node *n, Lower *L)
     int yoff = kdecl(k, DT_IDX, yoff0);
     int aoff = kdecl(k, DT_IDX, batch_off(k, &m, bv, m.ra, m.ab, m.M * m.K));
     int boff = kdecl(k, DT_IDX, batch_off(k, &m, bv, m.rbb, m.bb, m.K * m.N));
-    if (!q) {
+    if (dt == DT_F16 || dt == DT_BF16) {
+        /* half types: each Y element sums in float32 and is rounded once, as numpy does */
+        int iv = kfor_n(k, m.M, m.rb ? KL_SERIAL : KL_PARALLEL);
+        int jv = kfor_n(k, m.N, KL_SERIAL);
+        int acc = kdecl(k, DT_F32, kc(k, DT_F32, 0));
+        int kv = kfor_n(k, m.K, KL_REDUCE);
+        KExpr *ai = kadd(k, V(k, aoff), kadd(k, kmuli(k, V(k, iv), m.K), V(k, kv)));
+        KExpr *bi = kadd(k, V(k, boff), kadd(k, kmuli(k, V(k, kv), m.N), V(k, jv)));
+        kaccum(k, acc, kmul_t(k, kcast(k, DT_F32, kload(k, A, ai)),
+                              kcast(k, DT_F32, kload(k, B, bi))));
+        kend(k);
+        KExpr *yi = kadd(k, V(k, yoff), kadd(k, kmuli(k, V(k, iv), m.N), V(k, jv)));
+        kstore(k, Y, yi, kcast(k, dt, V(k, acc)));
+        kend_n(k, 2);
+    } else if (!q) {
         /* i-k-j order: the innermost loop walks B and Y contiguously with no carried
          * reduction, so back ends vectorise it without reassociating floats; each Y
          * element still sums its products in k order, exactly as the i-j-k nest does. */

@@ -51,7 +51,7 @@ static int is_num_dt(DType t)
 static KExpr *type_lowest(KB *k, DType t)
 {
     switch (t) {
-    case DT_F32: case DT_F64: return kc_float(k, t, -INFINITY);
+    case DT_F32: case DT_F64: case DT_F16: case DT_BF16: return kc_float(k, t, -INFINITY);
     case DT_I8: return kc_int(k, t, INT8_MIN);
     case DT_I16: return kc_int(k, t, INT16_MIN);
     case DT_I32: return kc_int(k, t, INT32_MIN);
@@ -63,7 +63,7 @@ static KExpr *type_lowest(KB *k, DType t)
 static KExpr *type_highest(KB *k, DType t)
 {
     switch (t) {
-    case DT_F32: case DT_F64: return kc_float(k, t, INFINITY);
+    case DT_F32: case DT_F64: case DT_F16: case DT_BF16: return kc_float(k, t, INFINITY);
     case DT_I8: return kc_int(k, t, INT8_MAX);
     case DT_I16: return kc_int(k, t, INT16_MAX);
     case DT_I32: return kc_int(k, t, INT32_MAX);
@@ -220,9 +220,12 @@ int reduce_infer(Node *n)
     if (!node_in(n, 0)) return node_err(n, "input 0 is required");
     const Type *x = in_type(n, 0);
     int red[KIR_MAX_RANK], identity;
-    /* bool: ReduceMax / ReduceMin from opset 20 (any / all) */
-    int boolok = x->dt == DT_BOOL && (n->op == OP_ReduceMax || n->op == OP_ReduceMin);
-    if (!is_num_dt(x->dt) && !boolok)
+    /* bool: ReduceMax / ReduceMin from opset 20 (any / all); the half types for those two,
+     * which are exact in any precision */
+    int maxmin = n->op == OP_ReduceMax || n->op == OP_ReduceMin;
+    int boolok = x->dt == DT_BOOL && maxmin;
+    int halfok = (x->dt == DT_F16 || x->dt == DT_BF16) && maxmin;
+    if (!is_num_dt(x->dt) && !boolok && !halfok)
         return node_err(n, "unsupported input type %s", dt_name(x->dt));
     if (reduce_axes(n, x->rank, red, &identity) < 0) return -1;
     int keep = (int)attr_i(n, "keepdims", 1);
@@ -230,11 +233,7 @@ int reduce_infer(Node *n)
     int r = 0;
     for (int i = 0; i < x->rank; i++) {
         /* max/min of nothing is the accumulator's start (opset 18's rule: -inf/+inf, or
-         * the type's lowest/highest); the half types have no such start here yet */
-        if (red[i] && x->dims[i] == 0 && (n->op == OP_ReduceMax || n->op == OP_ReduceMin) &&
-            (x->dt == DT_F16 || x->dt == DT_BF16))
-            return node_err(n, "cannot reduce an empty axis %d with max/min of %s", i,
-                            dt_name(x->dt));
+         * the type's lowest/highest) */
         if (!red[i]) d[r++] = x->dims[i];
         else if (keep) d[r++] = 1;
     }
@@ -391,31 +390,35 @@ int softmax_infer(Node *n)
     if (!node_in(n, 0)) return node_err(n, "input 0 is required");
     const Type *x = in_type(n, 0);
     int64_t o, l, i;
-    if (!is_float_dt(x->dt)) return node_err(n, "unsupported input type %s", dt_name(x->dt));
+    if (!is_float_dt(x->dt) && x->dt != DT_F16 && x->dt != DT_BF16)
+        return node_err(n, "unsupported input type %s", dt_name(x->dt));
     if (softmax_geom(n, &o, &l, &i) < 0) return -1;
     return set_out_type(n, 0, x);
 }
 
 /* Writes the log-softmax or softmax (log_form) of one row of `len` elements, starting at
- * flat index base with stride `inner`, from buffer in to buffer out. */
-static void softmax_row(KB *k, DType t, int in, int out, KExpr *base, int64_t len,
+ * flat index base with stride `inner`, from buffer in to buffer out. The half types are
+ * computed in float32 (the row's sum would lose bits in float16), stored rounded. */
+static void softmax_row(KB *k, DType t0, int in, int out, KExpr *base, int64_t len,
                         int64_t inner, int log_form)
 {
-    int m = kdecl(k, t, kload(k, in, base));
+    DType t = t0 == DT_F16 || t0 == DT_BF16 ? DT_F32 : t0;
+#define LD(b, i) kcast(k, t, kload(k, (b), (i)))
+    int m = kdecl(k, t, LD(in, base));
     int a = kfor(k, kc_idx(k, 1), kc_idx(k, len), KL_REDUCE);
     KExpr *ix = kadd(k, base, kmuli(k, kvar(k, a), inner));
-    kset(k, m, kbin(k, KB_MAX, kvar(k, m), kload(k, in, ix)));
+    kset(k, m, kbin(k, KB_MAX, kvar(k, m), LD(in, ix)));
     kend(k);
     int s = kdecl(k, t, kc(k, t, 0));
     a = kfor_n(k, len, KL_REDUCE);
     ix = kadd(k, base, kmuli(k, kvar(k, a), inner));
-    KExpr *ex = kun(k, KU_EXP, kbin(k, KB_SUB, kload(k, in, ix), kvar(k, m)));
+    KExpr *ex = kun(k, KU_EXP, kbin(k, KB_SUB, LD(in, ix), kvar(k, m)));
     if (log_form) {
         kset(k, s, kbin(k, KB_ADD, kvar(k, s), ex));
     } else {
         /* keep exp(x - m) in the output; the last pass divides it in place */
         int e = kdecl(k, t, ex);
-        kstore(k, out, ix, kvar(k, e));
+        kstore(k, out, ix, kcast(k, t0, kvar(k, e)));
         kset(k, s, kbin(k, KB_ADD, kvar(k, s), kvar(k, e)));
     }
     kend(k);
@@ -424,14 +427,16 @@ static void softmax_row(KB *k, DType t, int in, int out, KExpr *base, int64_t le
         a = kfor_n(k, len, KL_SERIAL);
         ix = kadd(k, base, kmuli(k, kvar(k, a), inner));
         kstore(k, out, ix,
-               kbin(k, KB_SUB, kbin(k, KB_SUB, kload(k, in, ix), kvar(k, m)), kvar(k, ls)));
+               kcast(k, t0, kbin(k, KB_SUB, kbin(k, KB_SUB, LD(in, ix), kvar(k, m)),
+                                 kvar(k, ls))));
         kend(k);
     } else {
         a = kfor_n(k, len, KL_SERIAL);
         ix = kadd(k, base, kmuli(k, kvar(k, a), inner));
-        kstore(k, out, ix, kbin(k, KB_DIV, kload(k, out, ix), kvar(k, s)));
+        kstore(k, out, ix, kcast(k, t0, kbin(k, KB_DIV, LD(out, ix), kvar(k, s))));
         kend(k);
     }
+#undef LD
 }
 
 int softmax_lower(Node *n, Lower *L)
