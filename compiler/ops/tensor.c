@@ -1156,7 +1156,8 @@ static int range_params(Node *n, DType *dt, int64_t *cnt)
     const Type *t0 = req_in(n, 0);
     if (!t0 || !req_in(n, 1) || !req_in(n, 2)) return -1;
     *dt = t0->dt;
-    if (*dt != DT_F32 && *dt != DT_F64 && *dt != DT_I16 && *dt != DT_I32 && *dt != DT_I64)
+    if (*dt != DT_F32 && *dt != DT_F64 && *dt != DT_I16 && *dt != DT_I32 && *dt != DT_I64 &&
+        *dt != DT_F16 && *dt != DT_BF16)
         return node_err(n, "unsupported type %s", dt_name(*dt));
     for (int i = 0; i < 3; i++) {
         const Value *v = node_in(n, i);
@@ -1209,9 +1210,12 @@ int range_lower(Node *n, Lower *L)
     if (out < 0) return -1;
     if (cnt == 0) return 0;
     int i = kfor_n(k, cnt, KL_VECTOR);
-    KExpr *v = kbin(k, KB_ADD, const_expr(k, node_in(n, 0), 0),
-                    kbin(k, KB_MUL, kcast(k, dt, kvar(k, i)), const_expr(k, node_in(n, 2), 0)));
-    kstore(k, out, kvar(k, i), v);
+    /* the half types: start + i * delta in float32, rounded once */
+    DType ct = dt == DT_F16 || dt == DT_BF16 ? DT_F32 : dt;
+    KExpr *v = kbin(k, KB_ADD, kcast(k, ct, const_expr(k, node_in(n, 0), 0)),
+                    kbin(k, KB_MUL, kcast(k, ct, kvar(k, i)),
+                         kcast(k, ct, const_expr(k, node_in(n, 2), 0))));
+    kstore(k, out, kvar(k, i), kcast(k, dt, v));
     kend(k);
     return 0;
 }
