@@ -1,6 +1,7 @@
 /* nn.c — the neural-network operators: MatMul, Gemm, Conv, ConvTranspose, MaxPool,
  * AveragePool, LpPool and their Global forms, MaxUnpool, BatchNormalization (inference
- * only), LRN, Col2Im, RotaryEmbedding, and the recurrent RNN / GRU / LSTM.
+ * only), LRN, Col2Im, CausalConvWithState, RotaryEmbedding, and the recurrent RNN / GRU /
+ * LSTM.
  *
  * Each op is a shape rule (nn_*_infer) and a lowering to the loop IR (nn_*_lower).
  * Float32 MatMul/Gemm/Conv call the runtime kernels rt_sgemm_f32 / rt_conv2d_f32 where the
@@ -1720,6 +1721,104 @@ int nn_col2im_lower(Node *n, Lower *L)
     kstore(k, Y, V(k, yi), kadd_t(k, kload(k, Y, V(k, yi)), kload(k, X, xi)));
     kend(k);
     kend_n(k, 2 * c.nsp + 1);
+    return 0;
+}
+
+/* ---- CausalConvWithState (opset 27) ---------------------------------------------------- */
+
+/* input (N, C, L), weight (C, 1, K) depthwise, bias (C), past_state (N, C, K-1) */
+static int ccs_params(Node *n, int64_t *N, int64_t *C, int64_t *L, int64_t *K)
+{
+    const Type *x = in_type(n, 0), *w = in_type(n, 1);
+    if (!x || !w) return node_err(n, "needs input and weight");
+    if (x->dt != DT_F32 && x->dt != DT_F64 && x->dt != DT_F16 && x->dt != DT_BF16)
+        return node_err(n, "unsupported element type %s", dt_name(x->dt));
+    if (x->rank != 3) return node_err(n, "input must be 3-D (N, C, L)");
+    *N = x->dims[0], *C = x->dims[1], *L = x->dims[2];
+    if (w->dt != x->dt || w->rank != 3 || w->dims[0] != *C || w->dims[1] != 1 || w->dims[2] < 1)
+        return node_err(n, "weight must be (C, 1, K) of the input's type");
+    *K = w->dims[2];
+    const Type *b = n->nin > 2 ? in_type(n, 2) : NULL, *p = n->nin > 3 ? in_type(n, 3) : NULL;
+    if (b && (b->dt != x->dt || type_numel(b) != *C)) return node_err(n, "bias must be (C)");
+    if (p && (p->dt != x->dt || p->rank != 3 || p->dims[0] != *N || p->dims[1] != *C ||
+              p->dims[2] != *K - 1))
+        return node_err(n, "past_state must be (N, C, K - 1)");
+    const char *act = attr_s(n, "activation", "none");
+    if (strcmp(act, "none") && strcmp(act, "silu") && strcmp(act, "swish"))
+        return node_err(n, "unsupported activation '%s'", act);
+    return 0;
+}
+
+int nn_ccs_infer(Node *n)
+{
+    int64_t N, C, L, K;
+    if (ccs_params(n, &N, &C, &L, &K)) return -1;
+    DType t = in_type(n, 0)->dt;
+    int64_t y[3] = { N, C, L }, st[3] = { N, C, K - 1 };
+    if (set_out(n, 0, t, 3, y)) return -1;
+    if (node_out(n, 1) && set_out(n, 1, t, 3, st)) return -1;
+    return 0;
+}
+
+/* The sequence is past_state (zeros without one) followed by the input, K - 1 + L long:
+ * y[t] = bias + sum_k w[k] x[t + k] over it (silu/swish: y * sigmoid(y), in float32), and
+ * present_state is its last K - 1 values. */
+int nn_ccs_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    int64_t N, C, Ln, K;
+    if (ccs_params(n, &N, &C, &Ln, &K)) return -1;
+    DType t = in_type(n, 0)->dt;
+    const DType F = t == DT_F64 ? DT_F64 : DT_F32;
+    int silu = strcmp(attr_s(n, "activation", "none"), "none") != 0;
+    int X = lw_in(L, 0), W = lw_in(L, 1);
+    int B = n->nin > 2 && node_in(n, 2) ? lw_in(L, 2) : -1;
+    int P = n->nin > 3 && node_in(n, 3) ? lw_in(L, 3) : -1;
+    int Y = lw_out(L, 0), S = node_out(n, 1) ? lw_out(L, 1) : -1;
+    int64_t pl = K - 1;
+    if (N * C == 0) return 0;
+    int nc = kfor_n(k, N * C, KL_PARALLEL);
+    int cv = kdecl(k, DT_IDX, kbin(k, KB_REM, V(k, nc), kc_idx(k, C)));
+    if (Ln > 0) {
+        int tv = kfor_n(k, Ln, KL_SERIAL);
+        int acc = kdecl(k, F, B >= 0 ? kcast(k, F, kload(k, B, V(k, cv))) : kc(k, F, 0));
+        int kk = kfor_n(k, K, KL_REDUCE);
+        /* position in the sequence; below pl it is the past */
+        int j = kdecl(k, DT_IDX, kadd(k, V(k, tv), V(k, kk)));
+        KExpr *wv = kcast(k, F, kload(k, W, kadd(k, kmuli(k, V(k, cv), K), V(k, kk))));
+        int wvar = kdecl(k, F, wv);
+        kif(k, kbin(k, KB_GE, V(k, j), kc_idx(k, pl)));
+        kaccum(k, acc, kmul_t(k, V(k, wvar), kcast(k, F, kload(k, X, kaddi(k, kadd(k,
+                   kmuli(k, V(k, nc), Ln), V(k, j)), -pl)))));
+        if (P >= 0) {
+            kelse(k);
+            kaccum(k, acc, kmul_t(k, V(k, wvar), kcast(k, F, kload(k, P, kadd(k,
+                       kmuli(k, V(k, nc), pl), V(k, j))))));
+        }
+        kend(k);
+        kend(k);
+        KExpr *y = V(k, acc);
+        if (silu)
+            y = kbin(k, KB_DIV, V(k, acc), kadd_t(k, kc(k, F, 1),
+                                                  kun(k, KU_EXP, kun(k, KU_NEG, V(k, acc)))));
+        kstore(k, Y, kadd(k, kmuli(k, V(k, nc), Ln), V(k, tv)), kcast(k, t, y));
+        kend(k);
+    }
+    if (S >= 0 && pl > 0) {
+        /* present_state[i] = sequence[Ln + i] */
+        int iv = kfor_n(k, pl, KL_SERIAL);
+        int j = kdecl(k, DT_IDX, kaddi(k, V(k, iv), Ln));
+        KExpr *si = kadd(k, kmuli(k, V(k, nc), pl), V(k, iv));
+        int sv = kdecl(k, DT_IDX, si);
+        kif(k, kbin(k, KB_GE, V(k, j), kc_idx(k, pl)));
+        kstore(k, S, V(k, sv), kload(k, X, kaddi(k, kadd(k, kmuli(k, V(k, nc), Ln), V(k, j)), -pl)));
+        kelse(k);
+        kstore(k, S, V(k, sv), P >= 0 ? kload(k, P, kadd(k, kmuli(k, V(k, nc), pl), V(k, j)))
+                                      : kc(k, t, 0));
+        kend(k);
+        kend(k);
+    }
+    kend(k);
     return 0;
 }
 
