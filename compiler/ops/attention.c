@@ -1,7 +1,8 @@
 /* attention.c — the attention operators: Attention (opset 23, 24), scaled dot-product
  * attention with grouped heads, a boolean or additive mask, causal masking, a KV cache
  * (past_key/past_value in, present_key/present_value out), softcap and the optional
- * qk_matmul_output.
+ * qk_matmul_output; and LinearAttention (opset 27), the recurrent state form with the
+ * linear, gated, delta and gated-delta update rules.
  *
  * One loop nest per (batch, query head, query row): the row of scores goes to a scratch
  * buffer of total_sequence_length values, is masked and soft-capped there, turned into
@@ -292,5 +293,171 @@ int attention_lower(Node *n, Lower *L)
            kcast(k, t, V(k, acc)));
     kend(k);
     kend_n(k, 3);
+    return 0;
+}
+
+/* ---- LinearAttention (opset 27) -------------------------------------------------------- */
+
+enum { LA_LINEAR, LA_GATED, LA_DELTA, LA_GATED_DELTA };
+
+typedef struct Lin {
+    int64_t B, T, qH, kvH, Dk, Dv;
+    int rule;
+    int64_t dd;                /* decay values per (b, t, kv head): Dk, or 1 per head */
+    int64_t hb;                /* beta values per (b, t): kv_heads, or 1 */
+} Lin;
+
+static int lin_params(Node *n, Lin *l)
+{
+    memset(l, 0, sizeof *l);
+    const Type *q = att_in(n, 0), *k = att_in(n, 1), *v = att_in(n, 2);
+    if (!q || !k || !v) return node_err(n, "needs query, key and value");
+    DType t = q->dt;
+    if (t != DT_F32 && t != DT_F64 && t != DT_F16 && t != DT_BF16)
+        return node_err(n, "unsupported element type %s", dt_name(t));
+    if (k->dt != t || v->dt != t) return node_err(n, "query, key and value must have one type");
+    if (q->rank != 3 || k->rank != 3 || v->rank != 3)
+        return node_err(n, "query, key and value must be 3-D (batch, sequence, heads * size)");
+    static const char *const rules[] = { "linear", "gated", "delta", "gated_delta" };
+    const char *r = attr_s(n, "update_rule", "gated_delta");
+    l->rule = -1;
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(r, rules[i])) l->rule = i;
+    if (l->rule < 0) return node_err(n, "unknown update_rule '%s'", r);
+    l->qH = attr_i(n, "q_num_heads", 0), l->kvH = attr_i(n, "kv_num_heads", 0);
+    if (l->qH < 1 || l->kvH < 1 || l->qH % l->kvH)
+        return node_err(n, "q_num_heads must be a multiple of kv_num_heads (both >= 1)");
+    l->B = q->dims[0], l->T = q->dims[1];
+    if (q->dims[2] % l->qH || v->dims[2] % l->kvH)
+        return node_err(n, "the hidden sizes do not split into the heads");
+    l->Dk = q->dims[2] / l->qH, l->Dv = v->dims[2] / l->kvH;
+    if (k->dims[0] != l->B || v->dims[0] != l->B || k->dims[1] != l->T || v->dims[1] != l->T ||
+        k->dims[2] != l->kvH * l->Dk)
+        return node_err(n, "query, key and value shapes do not match");
+    const Type *p = att_in(n, 3), *d = att_in(n, 4), *b = att_in(n, 5);
+    if (p && (p->rank != 4 || p->dims[0] != l->B || p->dims[1] != l->kvH ||
+              p->dims[2] != l->Dk || p->dims[3] != l->Dv || !dt_is_float(p->dt)))
+        return node_err(n, "past_state must be (batch, kv_heads, key size, value size)");
+    int gated = l->rule == LA_GATED || l->rule == LA_GATED_DELTA;
+    int delta = l->rule == LA_DELTA || l->rule == LA_GATED_DELTA;
+    if (gated) {
+        if (!d || !dt_is_float(d->dt)) return node_err(n, "update_rule '%s' needs decay", r);
+        int64_t per = type_numel(d) / (l->B * l->T * l->kvH);
+        if ((per != l->Dk && per != 1) || per * l->B * l->T * l->kvH != type_numel(d))
+            return node_err(n, "decay must hold kv_heads * (key size or 1) values per step");
+        l->dd = per;
+    }
+    if (delta) {
+        if (!b || !dt_is_float(b->dt)) return node_err(n, "update_rule '%s' needs beta", r);
+        int64_t per = type_numel(b) / (l->B * l->T);
+        if ((per != l->kvH && per != 1) || per * l->B * l->T != type_numel(b))
+            return node_err(n, "beta must hold kv_heads or 1 values per step");
+        l->hb = per;
+    }
+    return 0;
+}
+
+int linear_attention_infer(Node *n)
+{
+    Lin l;
+    if (lin_params(n, &l)) return -1;
+    DType t = node_in(n, 0)->type.dt;
+    int64_t y[3] = { l.B, l.T, l.qH * l.Dv }, st[4] = { l.B, l.kvH, l.Dk, l.Dv };
+    if (set_out(n, 0, t, 3, y)) return -1;
+    if (node_out(n, 1) && set_out(n, 1, t, 4, st)) return -1;
+    return 0;
+}
+
+/* Per (batch, kv head) a state S[Dk][Dv] (float32 scratch) walks the sequence: S decays by
+ * exp(decay) per key row (gated rules), the written row is v or, for the delta rules,
+ * beta (v - S^T k); S += k (x) row; each query head of the group reads scale * q^T S. */
+int linear_attention_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    Lin l;
+    if (lin_params(n, &l)) return -1;
+    DType t = node_in(n, 0)->type.dt;
+    const DType F = t == DT_F64 ? DT_F64 : DT_F32;
+    double scale = attr_f(n, "scale", 0.0f);
+    if (scale == 0.0) scale = 1.0 / sqrt((double)l.Dk);
+    int Q = lw_in(L, 0), K = lw_in(L, 1), Vb = lw_in(L, 2), Y = lw_out(L, 0);
+    int P = att_in(n, 3) ? lw_in(L, 3) : -1, D = l.dd ? lw_in(L, 4) : -1;
+    int Bt = l.hb ? lw_in(L, 5) : -1, S = node_out(n, 1) ? lw_out(L, 1) : -1;
+    int64_t ss = l.Dk * l.Dv, grp = l.qH / l.kvH;
+    if (l.B * l.kvH == 0) return 0;
+    int St = lw_temp(L, F, l.B * l.kvH * ss), Wr = lw_temp(L, F, l.B * l.kvH * l.Dv);
+    if (St < 0 || Wr < 0) return -1;
+    int bv = kfor_n(k, l.B, KL_PARALLEL), gv = kfor_n(k, l.kvH, KL_SERIAL);
+    int bg = kdecl(k, DT_IDX, kadd(k, kmuli(k, V(k, bv), l.kvH), V(k, gv)));
+    int sb = kdecl(k, DT_IDX, kmuli(k, V(k, bg), ss));
+    int i = kfor_n(k, ss, KL_SERIAL);
+    kstore(k, St, kadd(k, V(k, sb), V(k, i)),
+           P >= 0 ? kcast(k, F, kload(k, P, kadd(k, V(k, sb), V(k, i)))) : kc(k, F, 0));
+    kend(k);
+    int tv = kfor_n(k, l.T, KL_SERIAL);
+    int bt = kdecl(k, DT_IDX, kadd(k, kmuli(k, V(k, bv), l.T), V(k, tv)));
+    /* element e of kv head g of key / value at step t */
+    int kb = kdecl(k, DT_IDX, kmuli(k, kadd(k, kmuli(k, V(k, bt), l.kvH), V(k, gv)), l.Dk));
+    int vb = kdecl(k, DT_IDX, kmuli(k, kadd(k, kmuli(k, V(k, bt), l.kvH), V(k, gv)), l.Dv));
+    if (D >= 0) {
+        int r = kfor_n(k, l.Dk, KL_SERIAL);
+        KExpr *di = l.dd == 1 ? kadd(k, kmuli(k, V(k, bt), l.kvH), V(k, gv))
+                              : kadd(k, V(k, kb), V(k, r));
+        int e = kdecl(k, F, kun(k, KU_EXP, kcast(k, F, kload(k, D, di))));
+        int c = kfor_n(k, l.Dv, KL_SERIAL);
+        int si = kdecl(k, DT_IDX, kadd(k, V(k, sb), kadd(k, kmuli(k, V(k, r), l.Dv), V(k, c))));
+        kstore(k, St, V(k, si), kbin(k, KB_MUL, kload(k, St, V(k, si)), V(k, e)));
+        kend_n(k, 2);
+    }
+    int wb = kdecl(k, DT_IDX, kmuli(k, V(k, bg), l.Dv));
+    int c = kfor_n(k, l.Dv, KL_SERIAL);
+    KExpr *vv = kcast(k, F, kload(k, Vb, kadd(k, V(k, vb), V(k, c))));
+    if (Bt >= 0) {
+        int ret = kdecl(k, F, kc(k, F, 0));
+        int r = kfor_n(k, l.Dk, KL_REDUCE);
+        kset(k, ret, kbin(k, KB_ADD, V(k, ret),
+                          kbin(k, KB_MUL, kload(k, St, kadd(k, V(k, sb), kadd(k, kmuli(k, V(k, r),
+                                                                                      l.Dv),
+                                                                              V(k, c)))),
+                               kcast(k, F, kload(k, K, kadd(k, V(k, kb), V(k, r)))))));
+        kend(k);
+        KExpr *bi = l.hb == 1 ? V(k, bt) : kadd(k, kmuli(k, V(k, bt), l.kvH), V(k, gv));
+        vv = kbin(k, KB_MUL, kcast(k, F, kload(k, Bt, bi)), kbin(k, KB_SUB, vv, V(k, ret)));
+    }
+    kstore(k, Wr, kadd(k, V(k, wb), V(k, c)), vv);
+    kend(k);
+    {
+        int r = kfor_n(k, l.Dk, KL_SERIAL);
+        int kr = kdecl(k, F, kcast(k, F, kload(k, K, kadd(k, V(k, kb), V(k, r)))));
+        int c2 = kfor_n(k, l.Dv, KL_SERIAL);
+        int si = kdecl(k, DT_IDX, kadd(k, V(k, sb), kadd(k, kmuli(k, V(k, r), l.Dv), V(k, c2))));
+        kstore(k, St, V(k, si), kbin(k, KB_ADD, kload(k, St, V(k, si)),
+                                     kbin(k, KB_MUL, V(k, kr),
+                                          kload(k, Wr, kadd(k, V(k, wb), V(k, c2))))));
+        kend_n(k, 2);
+    }
+    {
+        int j = kfor_n(k, grp, KL_SERIAL);
+        int h = kdecl(k, DT_IDX, kadd(k, kmuli(k, V(k, gv), grp), V(k, j)));
+        int qb = kdecl(k, DT_IDX, kmuli(k, kadd(k, kmuli(k, V(k, bt), l.qH), V(k, h)), l.Dk));
+        int c2 = kfor_n(k, l.Dv, KL_SERIAL);
+        int acc = kdecl(k, F, kc(k, F, 0));
+        int r = kfor_n(k, l.Dk, KL_REDUCE);
+        kset(k, acc, kbin(k, KB_ADD, V(k, acc),
+                          kbin(k, KB_MUL, kcast(k, F, kload(k, Q, kadd(k, V(k, qb), V(k, r)))),
+                               kload(k, St, kadd(k, V(k, sb), kadd(k, kmuli(k, V(k, r), l.Dv),
+                                                                  V(k, c2)))))));
+        kend(k);
+        KExpr *yi = kadd(k, kmuli(k, kadd(k, kmuli(k, V(k, bt), l.qH), V(k, h)), l.Dv), V(k, c2));
+        kstore(k, Y, yi, kcast(k, t, kbin(k, KB_MUL, kc(k, F, scale), V(k, acc))));
+        kend_n(k, 2);
+    }
+    kend(k); /* t */
+    if (S >= 0) {
+        int e = kfor_n(k, ss, KL_SERIAL);
+        kstore(k, S, kadd(k, V(k, sb), V(k, e)), kcast(k, t, kload(k, St, kadd(k, V(k, sb), V(k, e)))));
+        kend(k);
+    }
+    kend_n(k, 2);
     return 0;
 }
