@@ -1,7 +1,7 @@
-/* nn.c — the neural-network operators: MatMul, Gemm, Conv, ConvTranspose, MaxPool,
- * AveragePool, LpPool and their Global forms, MaxUnpool, BatchNormalization (inference
- * only), LRN, Col2Im, CausalConvWithState, RotaryEmbedding, and the recurrent RNN / GRU /
- * LSTM.
+/* nn.c — the neural-network operators: MatMul, Gemm, Conv, ConvTranspose, DeformConv,
+ * MaxPool, AveragePool, LpPool and their Global forms, MaxUnpool, BatchNormalization
+ * (inference only), LRN, Col2Im, CausalConvWithState, RotaryEmbedding, and the recurrent
+ * RNN / GRU / LSTM.
  *
  * Each op is a shape rule (nn_*_infer) and a lowering to the loop IR (nn_*_lower).
  * Float32 MatMul/Gemm/Conv call the runtime kernels rt_sgemm_f32 / rt_conv2d_f32 where the
@@ -894,6 +894,148 @@ int nn_conv_lower(Node *n, Lower *L)
     for (int i = 0; i < nsp; i++) ye[2 + i] = V(k, ov[i]);
     kstore(k, Y, flat(k, nsp + 2, yd, ye), ql ? q_requant(k, yt, acc, V(k, mult), yz) : V(k, acc));
     kend_n(k, nsp + 2);
+    return 0;
+}
+
+/* ---- DeformConv (opset 19) --------------------------------------------------------------- */
+
+typedef struct Dfc {
+    int64_t N, C, H, W, oC, kH, kW, oH, oW, group, ogroup;
+    int64_t s[2], d[2], pb[2];
+} Dfc;
+
+/* X (N, C, H, W), W (oC, C/group, kH, kW), offset (N, og*2*kH*kW, oH, oW), B (oC),
+ * mask (N, og*kH*kW, oH, oW): the 2-D form */
+static int dfc_params(Node *n, Dfc *p)
+{
+    const Type *x = in_type(n, 0), *w = in_type(n, 1), *o = in_type(n, 2);
+    if (!x || !w || !o) return node_err(n, "needs X, W and offset");
+    if (!dt_is_real(x->dt) || w->dt != x->dt || o->dt != x->dt)
+        return node_err(n, "unsupported element type %s", dt_name(x->dt));
+    if (x->rank != 4 || w->rank != 4 || o->rank != 4)
+        return node_err(n, "only the 2-D form (N, C, H, W) is supported");
+    p->N = x->dims[0], p->C = x->dims[1], p->H = x->dims[2], p->W = x->dims[3];
+    p->oC = w->dims[0], p->kH = w->dims[2], p->kW = w->dims[3];
+    p->group = attr_i(n, "group", 1), p->ogroup = attr_i(n, "offset_group", 1);
+    if (p->group < 1 || p->C % p->group || p->oC % p->group || w->dims[1] != p->C / p->group)
+        return node_err(n, "W must be (oC, C / group, kH, kW) with group dividing C and oC");
+    if (p->ogroup < 1 || p->C % p->ogroup)
+        return node_err(n, "offset_group must divide the %lld channels", LL(p->C));
+    if (read_spatial(n, "strides", 2, 1, 1, p->s) || read_spatial(n, "dilations", 2, 1, 1, p->d))
+        return -1;
+    int cnt = 0;
+    const int64_t *pads = attr_ints(n, "pads", &cnt);
+    if (pads && cnt != 4) return node_err(n, "pads has %d values, expected 4", cnt);
+    int64_t pe[2] = { pads ? pads[2] : 0, pads ? pads[3] : 0 };
+    p->pb[0] = pads ? pads[0] : 0, p->pb[1] = pads ? pads[1] : 0;
+    int64_t ext[2] = { p->H, p->W }, ks[2] = { p->kH, p->kW }, out[2];
+    for (int i = 0; i < 2; i++) {
+        int64_t num = ext[i] + p->pb[i] + pe[i] - (p->d[i] * (ks[i] - 1) + 1);
+        if (num < 0 || ks[i] < 1) return node_err(n, "the kernel does not fit on axis %d", i);
+        out[i] = num / p->s[i] + 1;
+    }
+    p->oH = out[0], p->oW = out[1];
+    int64_t kk = p->kH * p->kW;
+    if (o->dims[0] != p->N || o->dims[1] != p->ogroup * 2 * kk || o->dims[2] != p->oH ||
+        o->dims[3] != p->oW)
+        return node_err(n, "offset must be (N, offset_group * 2 * kH * kW, oH, oW)");
+    const Type *b = n->nin > 3 ? in_type(n, 3) : NULL, *m = n->nin > 4 ? in_type(n, 4) : NULL;
+    if (b && (b->dt != x->dt || type_numel(b) != p->oC)) return node_err(n, "B must be (oC)");
+    if (m && (m->dt != x->dt || m->rank != 4 || m->dims[0] != p->N ||
+              m->dims[1] != p->ogroup * kk || m->dims[2] != p->oH || m->dims[3] != p->oW))
+        return node_err(n, "mask must be (N, offset_group * kH * kW, oH, oW)");
+    return 0;
+}
+
+int nn_deform_conv_infer(Node *n)
+{
+    Dfc p;
+    if (dfc_params(n, &p)) return -1;
+    int64_t y[4] = { p.N, p.oC, p.oH, p.oW };
+    return set_out(n, 0, in_type(n, 0)->dt, 4, y);
+}
+
+/* Each tap samples X bilinearly at its offset position (zero outside the image, as
+ * torchvision's deform_conv2d), times the mask, times the weight. */
+int nn_deform_conv_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    Dfc p;
+    if (dfc_params(n, &p)) return -1;
+    DType t = in_type(n, 0)->dt;
+    int X = lw_in(L, 0), Wt = lw_in(L, 1), O = lw_in(L, 2);
+    int B = n->nin > 3 && node_in(n, 3) ? lw_in(L, 3) : -1;
+    int M = n->nin > 4 && node_in(n, 4) ? lw_in(L, 4) : -1;
+    int Y = lw_out(L, 0);
+    int64_t Cg = p.C / p.group, oCg = p.oC / p.group, Cog = p.C / p.ogroup, kk = p.kH * p.kW;
+    if (p.N * p.oC * p.oH * p.oW == 0) return 0;
+    int nv = kfor_n(k, p.N, KL_PARALLEL), ov = kfor_n(k, p.oC, KL_SERIAL);
+    int hv = kfor_n(k, p.oH, KL_SERIAL), wv = kfor_n(k, p.oW, KL_SERIAL);
+    int acc = kdecl(k, t, B >= 0 ? kload(k, B, V(k, ov)) : kc(k, t, 0));
+    int g = kdecl(k, DT_IDX, kbin(k, KB_DIV, V(k, ov), kc_idx(k, oCg)));
+    int ci = kfor_n(k, Cg, KL_SERIAL);
+    int c = kdecl(k, DT_IDX, kadd(k, kmuli(k, V(k, g), Cg), V(k, ci)));
+    int og = kdecl(k, DT_IDX, kbin(k, KB_DIV, V(k, c), kc_idx(k, Cog)));
+    int ih = kfor_n(k, p.kH, KL_SERIAL), iw = kfor_n(k, p.kW, KL_SERIAL);
+    int tap = kdecl(k, DT_IDX, kadd(k, kmuli(k, V(k, ih), p.kW), V(k, iw)));
+    /* offset channel og*2*kk + 2*tap (dy) and + 1 (dx), at (n, ., oh, ow) */
+    int ob = kdecl(k, DT_IDX, kadd(k, kmuli(k, kadd(k, kmuli(k, V(k, og), 2 * kk),
+                                                     kmuli(k, V(k, tap), 2)), p.oH * p.oW),
+                                   kadd(k, kmuli(k, V(k, hv), p.oW), V(k, wv))));
+    int obase = kdecl(k, DT_IDX, kadd(k, kmuli(k, V(k, nv), p.ogroup * 2 * kk * p.oH * p.oW),
+                                      V(k, ob)));
+    int y = kdecl(k, t, kadd_t(k, kcast(k, t, kaddi(k, kadd(k, kmuli(k, V(k, hv), p.s[0]),
+                                                               kmuli(k, V(k, ih), p.d[0])),
+                                                     -p.pb[0])),
+                               kload(k, O, V(k, obase))));
+    int x = kdecl(k, t, kadd_t(k, kcast(k, t, kaddi(k, kadd(k, kmuli(k, V(k, wv), p.s[1]),
+                                                               kmuli(k, V(k, iw), p.d[1])),
+                                                     -p.pb[1])),
+                               kload(k, O, kaddi(k, V(k, obase), p.oH * p.oW))));
+    KExpr *inside = kbin(k, KB_AND,
+                         kbin(k, KB_AND, kbin(k, KB_GT, V(k, y), kc(k, t, -1)),
+                              kbin(k, KB_LT, V(k, y), kc(k, t, (double)p.H))),
+                         kbin(k, KB_AND, kbin(k, KB_GT, V(k, x), kc(k, t, -1)),
+                              kbin(k, KB_LT, V(k, x), kc(k, t, (double)p.W))));
+    kif(k, inside);
+    int y0 = kdecl(k, DT_IDX, kcast(k, DT_IDX, kun(k, KU_FLOOR, V(k, y))));
+    int x0 = kdecl(k, DT_IDX, kcast(k, DT_IDX, kun(k, KU_FLOOR, V(k, x))));
+    int ly = kdecl(k, t, kbin(k, KB_SUB, V(k, y), kcast(k, t, V(k, y0))));
+    int lx = kdecl(k, t, kbin(k, KB_SUB, V(k, x), kcast(k, t, V(k, x0))));
+    int plane = kdecl(k, DT_IDX, kmuli(k, kadd(k, kmuli(k, V(k, nv), p.C), V(k, c)), p.H * p.W));
+    int val = kdecl(k, t, kc(k, t, 0));
+    for (int dy = 0; dy < 2; dy++)
+        for (int dx = 0; dx < 2; dx++) {
+            /* corner (y0 + dy, x0 + dx): zero outside the image */
+            KExpr *ok = kbin(k, KB_AND,
+                             kbin(k, KB_AND, kbin(k, KB_GE, kaddi(k, V(k, y0), dy), kc_idx(k, 0)),
+                                  kbin(k, KB_LT, kaddi(k, V(k, y0), dy), kc_idx(k, p.H))),
+                             kbin(k, KB_AND, kbin(k, KB_GE, kaddi(k, V(k, x0), dx), kc_idx(k, 0)),
+                                  kbin(k, KB_LT, kaddi(k, V(k, x0), dx), kc_idx(k, p.W))));
+            kif(k, ok);
+            KExpr *wy = dy ? V(k, ly) : kbin(k, KB_SUB, kc(k, t, 1), V(k, ly));
+            KExpr *wx = dx ? V(k, lx) : kbin(k, KB_SUB, kc(k, t, 1), V(k, lx));
+            KExpr *at = kadd(k, V(k, plane), kadd(k, kmuli(k, kaddi(k, V(k, y0), dy), p.W),
+                                                  kaddi(k, V(k, x0), dx)));
+            kaccum(k, val, kmul_t(k, kmul_t(k, wy, wx), kload(k, X, at)));
+            kend(k);
+        }
+    KExpr *v = V(k, val);
+    if (M >= 0) {
+        KExpr *mi = kadd(k, kmuli(k, kadd(k, kmuli(k, V(k, nv), p.ogroup * kk),
+                                          kadd(k, kmuli(k, V(k, og), kk), V(k, tap))),
+                                  p.oH * p.oW),
+                         kadd(k, kmuli(k, V(k, hv), p.oW), V(k, wv)));
+        v = kmul_t(k, v, kload(k, M, mi));
+    }
+    KExpr *wi = kadd(k, kmuli(k, kadd(k, kmuli(k, V(k, ov), Cg), V(k, ci)), kk), V(k, tap));
+    kaccum(k, acc, kmul_t(k, kload(k, Wt, wi), v));
+    kend(k);      /* inside */
+    kend_n(k, 3); /* iw, ih, ci */
+    kstore(k, Y, kadd(k, kmuli(k, kadd(k, kmuli(k, V(k, nv), p.oC), V(k, ov)), p.oH * p.oW),
+                      kadd(k, kmuli(k, V(k, hv), p.oW), V(k, wv))),
+           V(k, acc));
+    kend_n(k, 4);
     return 0;
 }
 
