@@ -614,9 +614,13 @@ static int gs_params(Node *n, GsParams *p)
         return node_err(n, "input type %s is not supported (float, double)", dt_name(xt->dt));
     if (gt->dt != DT_F32 && gt->dt != DT_F64)
         return node_err(n, "grid type %s is not supported (float, double)", dt_name(gt->dt));
-    if (xt->rank != 4) return node_err(n, "input must be 4-D (N, C, H, W)");
-    if (gt->rank != 4 || gt->dims[3] != 2)
-        return node_err(n, "grid must be 4-D (N, H_out, W_out, 2)");
+    /* 5-D (volumetric) from opset 20 */
+    int vol = xt->rank == 5 && n->opset >= 20;
+    if (xt->rank != 4 && !vol)
+        return node_err(n, "input must be 4-D (N, C, H, W)%s", n->opset >= 20 ? " or 5-D" : "");
+    if (gt->rank != xt->rank || gt->dims[xt->rank - 1] != xt->rank - 2)
+        return node_err(n, "grid must be (N, %s, %d)", vol ? "D_out, H_out, W_out" : "H_out, W_out",
+                        xt->rank - 2);
     if (gt->dims[0] != xt->dims[0])
         return node_err(n, "grid batch %lld differs from input batch %lld",
                         (long long)gt->dims[0], (long long)xt->dims[0]);
@@ -629,6 +633,7 @@ static int gs_params(Node *n, GsParams *p)
     p->mode = pick(m, n->opset >= 20 ? modes20 : modes, 3);
     if (p->mode < 0) return node_err(n, "unsupported mode '%s'", m);
     if ((p->pad = pick(pm, pads, 3)) < 0) return node_err(n, "unsupported padding_mode '%s'", pm);
+    if (vol && p->mode == GS_BICUBIC) return node_err(n, "cubic mode is 2-D only");
     p->align = attr_i(n, "align_corners", 0) != 0;
     return 0;
 }
@@ -638,8 +643,8 @@ int gridsample_infer(Node *n)
     GsParams p;
     if (gs_params(n, &p)) return -1;
     const Type *xt = &node_in(n, 0)->type, *gt = &node_in(n, 1)->type;
-    int64_t dims[4] = { xt->dims[0], xt->dims[1], gt->dims[1], gt->dims[2] };
-    return set_out(n, 0, xt->dt, 4, dims);
+    int64_t dims[5] = { xt->dims[0], xt->dims[1], gt->dims[1], gt->dims[2], gt->dims[3] };
+    return set_out(n, 0, xt->dt, xt->rank, dims);
 }
 
 /* Grid coordinate in [-1, 1] to pixel coordinate (PyTorch's unnormalize). */
@@ -673,11 +678,86 @@ static KExpr *gs_pad(KB *k, DType t, KExpr *x, int64_t size, const GsParams *p)
     return kbin(k, KB_MIN, hi, kbin(k, KB_MAX, x, zero));
 }
 
+/* Volumetric GridSample: nearest or trilinear taps of the padded coordinates, each tap
+ * outside the volume read as zero. */
+static int gridsample3d_lower(Node *n, Lower *L, const GsParams *p)
+{
+    KB *k = L->k;
+    const Type *xt = &node_in(n, 0)->type, *gt = &node_in(n, 1)->type;
+    int64_t N = xt->dims[0], C = xt->dims[1], sz[3] = { xt->dims[2], xt->dims[3], xt->dims[4] };
+    int64_t od[3] = { gt->dims[1], gt->dims[2], gt->dims[3] };
+    int X = lw_in(L, 0), G = lw_in(L, 1), Y = lw_out(L, 0);
+    if (X < 0 || G < 0 || Y < 0) return -1;
+    if (N * C * od[0] * od[1] * od[2] == 0) return 0;
+    DType t = gt->dt, yt = xt->dt;
+    int nv = kfor_n(k, N, KL_PARALLEL);
+    int ov[3];
+    for (int i = 0; i < 3; i++) ov[i] = kfor_n(k, od[i], KL_SERIAL);
+    int pt = kdecl(k, DT_IDX, kadd(k, kmuli(k, kadd(k, kmuli(k, kadd(k, kmuli(k, kvar(k, nv),
+                                                                          od[0]),
+                                                                   kvar(k, ov[0])), od[1]),
+                                                     kvar(k, ov[1])), od[2]), kvar(k, ov[2])));
+    /* grid component j is the coordinate along axis 2 - j (x is W, y is H, z is D) */
+    int pc[3];
+    for (int j = 0; j < 3; j++) {
+        int ax = 2 - j;
+        KExpr *g = kload(k, G, kaddi(k, kmuli(k, kvar(k, pt), 3), j));
+        int u = kdecl(k, t, gs_unnorm(k, t, g, sz[ax], p->align));
+        pc[ax] = kdecl(k, t, gs_pad(k, t, kvar(k, u), sz[ax], p));
+    }
+    int ntap = p->mode == GS_NEAREST ? 1 : 2;
+    int base[3], w[3][2], ok[3][2], ix[3][2];
+    for (int a = 0; a < 3; a++) {
+        if (p->mode == GS_NEAREST)
+            base[a] = kdecl(k, DT_IDX, kcast(k, DT_IDX, kun(k, KU_RINT, kvar(k, pc[a]))));
+        else
+            base[a] = kdecl(k, DT_IDX, kcast(k, DT_IDX, kun(k, KU_FLOOR, kvar(k, pc[a]))));
+        for (int j = 0; j < ntap; j++) {
+            KExpr *i = kaddi(k, kvar(k, base[a]), j);
+            ok[a][j] = kdecl(k, DT_BOOL, iin(k, i, 0, sz[a]));
+            ix[a][j] = kdecl(k, DT_IDX, iclamp(k, kaddi(k, kvar(k, base[a]), j), 0, sz[a] - 1));
+            if (p->mode != GS_NEAREST) {
+                KExpr *f = kcast(k, t, kvar(k, base[a]));
+                w[a][j] = kdecl(k, t, j ? fsub(k, kvar(k, pc[a]), f)
+                                        : fsub(k, fadd(k, f, fc(k, t, 1.0)), kvar(k, pc[a])));
+            }
+        }
+    }
+    int cv = kfor_n(k, C, KL_SERIAL);
+    int plane = kdecl(k, DT_IDX, kmuli(k, kadd(k, kmuli(k, kvar(k, nv), C), kvar(k, cv)),
+                                       sz[0] * sz[1] * sz[2]));
+    KExpr *acc = NULL;
+    for (int jd = 0; jd < ntap; jd++)
+        for (int jh = 0; jh < ntap; jh++)
+            for (int jw = 0; jw < ntap; jw++) {
+                KExpr *at = kadd(k, kvar(k, plane),
+                                 kadd(k, kmuli(k, kadd(k, kmuli(k, kvar(k, ix[0][jd]), sz[1]),
+                                                       kvar(k, ix[1][jh])), sz[2]),
+                                      kvar(k, ix[2][jw])));
+                KExpr *v = kcast(k, t, kload(k, X, at));
+                if (p->mode != GS_NEAREST)
+                    v = fmul(k, v, fmul(k, kvar(k, w[0][jd]),
+                                        fmul(k, kvar(k, w[1][jh]), kvar(k, w[2][jw]))));
+                KExpr *in = band(k, kvar(k, ok[0][jd]),
+                                 band(k, kvar(k, ok[1][jh]), kvar(k, ok[2][jw])));
+                KExpr *term = ksel(k, in, v, fc(k, t, 0.0));
+                acc = acc ? fadd(k, acc, term) : term;
+            }
+    KExpr *yi = kadd(k, kmuli(k, kadd(k, kmuli(k, kvar(k, nv), C), kvar(k, cv)),
+                              od[0] * od[1] * od[2]),
+                     kadd(k, kmuli(k, kadd(k, kmuli(k, kvar(k, ov[0]), od[1]), kvar(k, ov[1])),
+                                   od[2]), kvar(k, ov[2])));
+    kstore(k, Y, yi, kcast(k, yt, acc));
+    kend_n(k, 5);
+    return 0;
+}
+
 int gridsample_lower(Node *n, Lower *L)
 {
     KB *k = L->k;
     GsParams p;
     if (gs_params(n, &p)) return -1;
+    if (node_in(n, 0)->type.rank == 5) return gridsample3d_lower(n, L, &p);
     const Type *xt = &node_in(n, 0)->type, *gt = &node_in(n, 1)->type;
     int64_t N = xt->dims[0], C = xt->dims[1], H = xt->dims[2], W = xt->dims[3];
     int64_t Ho = gt->dims[1], Wo = gt->dims[2];
