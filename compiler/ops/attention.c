@@ -455,7 +455,8 @@ int linear_attention_lower(Node *n, Lower *L)
     kend(k); /* t */
     if (S >= 0) {
         int e = kfor_n(k, ss, KL_SERIAL);
-        kstore(k, S, kadd(k, V(k, sb), V(k, e)), kcast(k, t, kload(k, St, kadd(k, V(k, sb), V(k, e)))));
+        kstore(k, S, kadd(k, V(k, sb), V(k, e)),
+               kcast(k, t, kload(k, St, kadd(k, V(k, sb), V(k, e)))));
         kend(k);
     }
     kend_n(k, 2);

@@ -466,9 +466,11 @@ static KExpr *ew_unary(Node *n, KB *k, KExpr *x)
         if (!strcmp(ap, "tanh")) {
             KExpr *x3 = kbin(k, KB_MUL, kbin(k, KB_MUL, x, x), x);
             KExpr *u = kbin(k, KB_ADD, x, kbin(k, KB_MUL, fc(k, t, 0.044715), x3));
-            inner = kun(k, KU_TANH, kbin(k, KB_MUL, fc(k, t, 0.79788456080286535588) /* sqrt(2/pi) */, u));
+            KExpr *c = fc(k, t, 0.79788456080286535588); /* sqrt(2/pi) */
+            inner = kun(k, KU_TANH, kbin(k, KB_MUL, c, u));
         } else {
-            inner = kun(k, KU_ERF, kbin(k, KB_MUL, x, fc(k, t, 0.70710678118654752440) /* 1/sqrt 2 */));
+            KExpr *c = fc(k, t, 0.70710678118654752440); /* 1/sqrt 2 */
+            inner = kun(k, KU_ERF, kbin(k, KB_MUL, x, c));
         }
         return kbin(k, KB_MUL, kbin(k, KB_MUL, fc(k, t, 0.5), x),
                     kbin(k, KB_ADD, fc(k, t, 1), inner));

@@ -1953,7 +1953,8 @@ int nn_ccs_lower(Node *n, Lower *L)
         KExpr *si = kadd(k, kmuli(k, V(k, nc), pl), V(k, iv));
         int sv = kdecl(k, DT_IDX, si);
         kif(k, kbin(k, KB_GE, V(k, j), kc_idx(k, pl)));
-        kstore(k, S, V(k, sv), kload(k, X, kaddi(k, kadd(k, kmuli(k, V(k, nc), Ln), V(k, j)), -pl)));
+        kstore(k, S, V(k, sv),
+               kload(k, X, kaddi(k, kadd(k, kmuli(k, V(k, nc), Ln), V(k, j)), -pl)));
         kelse(k);
         kstore(k, S, V(k, sv), P >= 0 ? kload(k, P, kadd(k, kmuli(k, V(k, nc), pl), V(k, j)))
                                       : kc(k, t, 0));
@@ -2051,7 +2052,8 @@ int nn_rope_lower(Node *n, Lower *L)
                                        : kmuli(k, bs, half));
     int jv = kfor_n(k, half, KL_SERIAL);
     int i1 = kdecl(k, DT_IDX, inter ? kmuli(k, V(k, jv), 2) : V(k, jv));
-    int i2 = kdecl(k, DT_IDX, inter ? kaddi(k, kmuli(k, V(k, jv), 2), 1) : kaddi(k, V(k, jv), half));
+    int i2 = kdecl(k, DT_IDX, inter ? kaddi(k, kmuli(k, V(k, jv), 2), 1)
+                                    : kaddi(k, V(k, jv), half));
     int c = kdecl(k, t, kload(k, CC, kadd(k, V(k, cbase), V(k, jv))));
     int sn = kdecl(k, t, kload(k, SC, kadd(k, V(k, cbase), V(k, jv))));
     int x1 = kdecl(k, t, kload(k, X, kadd(k, V(k, row), V(k, i1))));
