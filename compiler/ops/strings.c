@@ -134,13 +134,8 @@ int strnorm_infer(Node *n)
         return node_err(n, "locale '%s' is unsupported (only the default, en_US: ASCII case "
                         "rules)", loc);
     const Attr *sw = attr_get(n, "stopwords");
-    if (sw && sw->kind != A_STRINGS && sw->kind != A_STRING)
+    if (sw && sw->kind != A_STRINGS)
         return node_err(n, "attribute 'stopwords' must be a list of strings");
-    int64_t cap = graph_string_cap(n->g);
-    for (int i = 0; sw && sw->kind == A_STRINGS && i < sw->n; i++)
-        if ((int64_t)strlen(sw->strings[i]) > cap - 1)
-            return node_err(n, "stopword %d is %zu bytes, longer than --max-string %lld", i,
-                            strlen(sw->strings[i]), (long long)(cap - 1));
     const Type *t = &x->type;
     if (!(t->rank == 1 || (t->rank == 2 && t->dims[0] == 1)))
         return node_err(n, "input must be [C] or [1, C], got %s", type_str(n->g->pool, t));
@@ -161,15 +156,18 @@ int strnorm_lower(Node *n, Lower *L)
     if (in < 0 || out < 0 || od < 0) return -1;
     int64_t cap = buf_cap(n, L, in);
     if (cap < 0) return -1;
-    /* the stopwords as cells of their own, a constant beside the weights */
+    /* the stopwords as cells of their own, a constant beside the weights; one longer
+     * than a cell holds can equal no string of the program, so it is left out */
     const Attr *sw = attr_get(n, "stopwords");
-    int nstop = sw && sw->kind == A_STRINGS ? sw->n : 0;
+    int nall = sw && sw->kind == A_STRINGS ? sw->n : 0, nstop = 0;
+    unsigned char *cells = pool_alloc(L->prog->pool, (size_t)((nall ? nall : 1) * cap));
+    memset(cells, 0, (size_t)((nall ? nall : 1) * cap));
+    for (int i = 0; i < nall; i++) {
+        size_t len = strlen(sw->strings[i]);
+        if ((int64_t)len <= cap - 1) memcpy(cells + nstop++ * cap, sw->strings[i], len);
+    }
     int stop = -1;
     if (nstop) {
-        unsigned char *cells = pool_alloc(L->prog->pool, (size_t)(nstop * cap));
-        memset(cells, 0, (size_t)(nstop * cap));
-        for (int i = 0; i < nstop; i++)
-            memcpy(cells + i * cap, sw->strings[i], strlen(sw->strings[i]));
         stop = lw_const(L, "stopwords", DT_U8, nstop * cap, cells, NULL);
         if (stop < 0) return -1;
     }
