@@ -984,6 +984,13 @@ static Result check_self(const DriverOpts *o, Pool *p, char **tmpdir_out)
         sb_free(&sb);
     }
     if (!g) return model_error(msg);
+    for (int i = 0; i < g->nvalues; i++)   /* string kernels have no loop-IR twin */
+        if (g->values[i]->has_type && g->values[i]->type.dt == DT_STRING)
+            return (Result){ R_UNSUPPORTED,
+                             pool_fmt(p, "%s: value '%s' is a string tensor: the self-check's "
+                                      "reference, the loop-IR interpreter, does not run string "
+                                      "operations (runtime kernels); check with a data set",
+                                      o->model, g->values[i]->name) };
     /* before the passes rewrite g: which integer inputs index what */
     IntRange *grange = pool_alloc(p, sizeof *grange * (size_t)(g->ninputs + 1));
     for (int i = 0; i < g->ninputs; i++) grange[i] = int_input_range(g, g->inputs[i]);

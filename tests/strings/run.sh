@@ -66,6 +66,15 @@ out=$("$onnxcc" compile "$data/$m/model.onnx" -o "$tmp/x" --max-string 0 2>&1)
 [ $? -ne 0 ] && printf '%s' "$out" | grep -q "bad --max-string '0'" && ok "--max-string 0 refused" ||
     bad "--max-string 0: $out"
 
+# without a data set: the interpreter has no string kernels, said in one line
+last=$("$onnxcc" check "$data/$m/model.onnx" 2>&1 | tail -n 1)
+case "$last" in
+"FAIL unsupported:"*"is a string tensor"*"check with a data set") ok "self-check refused" ;;
+*) bad "self-check: $last" ;;
+esac
+"$onnxcc" --help 2>&1 | grep -q -- "--max-string N" && ok "--help names --max-string" ||
+    bad "--help does not name --max-string"
+
 # the header documents the cells; the API from a caller's side
 "$onnxcc" compile "$data/$m/model.onnx" -o "$tmp/sn" --name sn --max-string 15 >/dev/null 2>&1 ||
     bad "compile $m"
