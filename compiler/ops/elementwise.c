@@ -239,6 +239,7 @@ int ew_variadic_infer(Node *n)
 
 int ew_cast_infer(Node *n)
 {
+    if (str_cast_involved(n)) return str_cast_infer(n);
     if (bad_arity(n, n->op == OP_CastLike ? 2 : 1, n->op == OP_CastLike ? 2 : 1)) return -1;
     Value *x = need_in(n, 0);
     if (!x) return -1;
@@ -706,6 +707,8 @@ static int ew_nx(const Node *n)
 
 int ew_lower(Node *n, Lower *L)
 {
+    if ((n->op == OP_Cast || n->op == OP_CastLike) && str_cast_involved(n))
+        return str_cast_lower(n, L);
     if (ew_vmath(n, L)) return 0;
     return ew_loop(n, L, ew_nx(n));
 }
