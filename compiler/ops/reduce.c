@@ -501,52 +501,23 @@ int cumsum_infer(Node *n)
     return set_out_type(n, 0, x);
 }
 
-int cumsum_lower(Node *n, Lower *L)
+/* One scan over the [outer, len, inner] view of the input, all bounds compile-time
+ * constants (HLS synthesizes only those). */
+static void cumsum_scan(Node *n, KB *k, int in, int out, int64_t outer, int64_t len,
+                        int64_t inner)
 {
-    KB *k = L->k;
-    const Type *x = in_type(n, 0);
-    DType t = x->dt;
-    int in = lw_in(L, 0), out = lw_out(L, 0);
+    DType t = in_type(n, 0)->dt;
     int excl = attr_i(n, "exclusive", 0) != 0, rev = attr_i(n, "reverse", 0) != 0;
     int prodop = n->op == OP_CumProd;
     KBinOp combine = prodop ? KB_MUL : KB_ADD;
-    int64_t total = type_numel(x);
-    if (total == 0) return 0;
-    KExpr *outer, *len, *inner;
-    if (node_in(n, 1)->data) {
-        int64_t *v;
-        int a;
-        if (const_ints(n, 1, &v) < 0 || norm_axis(n, v[0], x->rank, &a) < 0) return -1;
-        outer = kc_idx(k, prod(x->dims, 0, a));
-        len = kc_idx(k, x->dims[a]);
-        inner = kc_idx(k, prod(x->dims, a + 1, x->rank));
-    } else {
-        /* axis known only at run time: derive the [outer, len, inner] view from it. An
-         * axis out of range acts as a length-1 axis instead of reading out of bounds. */
-        int ax = kdecl(k, DT_IDX, kcast(k, DT_IDX, kload(k, lw_in(L, 1), kc_idx(k, 0))));
-        kset(k, ax, ksel(k, kbin(k, KB_LT, kvar(k, ax), kc_idx(k, 0)),
-                         kaddi(k, kvar(k, ax), x->rank), kvar(k, ax)));
-        int vl = kdecl(k, DT_IDX, kc_idx(k, 1));
-        int vi = kdecl(k, DT_IDX, kc_idx(k, 1));
-        for (int d = 0; d < x->rank; d++) {
-            KExpr *is = kbin(k, KB_EQ, kvar(k, ax), kc_idx(k, d));
-            kset(k, vl, ksel(k, is, kc_idx(k, x->dims[d]), kvar(k, vl)));
-            KExpr *after = kbin(k, KB_LT, kvar(k, ax), kc_idx(k, d));
-            kset(k, vi, ksel(k, after, kmuli(k, kvar(k, vi), x->dims[d]), kvar(k, vi)));
-        }
-        int vo = kdecl(k, DT_IDX,
-                       kbin(k, KB_DIV, kc_idx(k, total), kmul(k, kvar(k, vl), kvar(k, vi))));
-        outer = kvar(k, vo);
-        len = kvar(k, vl);
-        inner = kvar(k, vi);
-    }
-    int o = kfor(k, kc_idx(k, 0), outer, KL_PARALLEL);
-    int i = kfor(k, kc_idx(k, 0), inner, KL_SERIAL);
+    int o = kfor_n(k, outer, KL_PARALLEL);
+    int i = kfor_n(k, inner, KL_SERIAL);
     /* the identity of the combination: what an exclusive scan's first element holds */
     int acc = kdecl(k, t, kc(k, t, prodop ? 1 : 0));
-    int j = kfor(k, kc_idx(k, 0), len, KL_REDUCE);
-    KExpr *jj = rev ? ksub(k, kaddi(k, len, -1), kvar(k, j)) : kvar(k, j);
-    KExpr *ix = kadd(k, kmul(k, kadd(k, kmul(k, kvar(k, o), len), jj), inner), kvar(k, i));
+    int j = kfor_n(k, len, KL_REDUCE);
+    KExpr *jj = rev ? kaddi(k, kmuli(k, kvar(k, j), -1), len - 1) : kvar(k, j);
+    KExpr *ix = kadd(k, kmul(k, kadd(k, kmuli(k, kvar(k, o), len), jj), kc_idx(k, inner)),
+                     kvar(k, i));
     int v = kdecl(k, t, kload(k, in, ix));
     if (excl) {
         kstore(k, out, ix, kvar(k, acc));
@@ -556,6 +527,36 @@ int cumsum_lower(Node *n, Lower *L)
         kstore(k, out, ix, kvar(k, acc));
     }
     kend_n(k, 3);
+}
+
+int cumsum_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    const Type *x = in_type(n, 0);
+    int in = lw_in(L, 0), out = lw_out(L, 0);
+    int64_t total = type_numel(x);
+    if (total == 0) return 0;
+    if (node_in(n, 1)->data) {
+        int64_t *v;
+        int a;
+        if (const_ints(n, 1, &v) < 0 || norm_axis(n, v[0], x->rank, &a) < 0) return -1;
+        cumsum_scan(n, k, in, out, prod(x->dims, 0, a), x->dims[a], prod(x->dims, a + 1, x->rank));
+        return 0;
+    }
+    /* axis known only at run time: one scan per possible axis, chosen by its value, so
+     * every loop bound stays a constant. An axis out of range acts as a length-1 axis
+     * instead of reading out of bounds. */
+    int ax = kdecl(k, DT_IDX, kcast(k, DT_IDX, kload(k, lw_in(L, 1), kc_idx(k, 0))));
+    kset(k, ax, ksel(k, kbin(k, KB_LT, kvar(k, ax), kc_idx(k, 0)),
+                     kaddi(k, kvar(k, ax), x->rank), kvar(k, ax)));
+    for (int d = 0; d < x->rank; d++) {
+        kif(k, kbin(k, KB_EQ, kvar(k, ax), kc_idx(k, d)));
+        cumsum_scan(n, k, in, out, prod(x->dims, 0, d), x->dims[d],
+                    prod(x->dims, d + 1, x->rank));
+        kelse(k);
+    }
+    cumsum_scan(n, k, in, out, total, 1, 1);
+    kend_n(k, x->rank);
     return 0;
 }
 
