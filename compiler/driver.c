@@ -243,12 +243,12 @@ KProg *lower_plan(const DriverOpts *o, Graph *g, const char *name, const Target 
                          Pool *p, char **msg)
 {
     /* the CPU objects (LLVM) take an extern arena and sections too (firmware links them) */
-    int api = o->weights_bin || o->io_in_arena ||
+    int api = o->weights_bin || o->io_in_arena || o->weights_form != WEIGHTS_AUTO ||
               ((o->arena_extern || o->section_arena || o->section_weights) &&
                t->backend != BACKEND_LLVM);
     if (api && t->backend != BACKEND_C) {
         *msg = pool_fmt(p, "%s need the C back end (target %s writes the default API%s)",
-                        t->backend == BACKEND_LLVM ? "--weights bin and --io in-arena"
+                        t->backend == BACKEND_LLVM ? "--weights hex|bytes|bin and --io in-arena"
                                                    : "--arena, --weights, --io and --section-*",
                         t->name, t->backend == BACKEND_LLVM ? ", or --arena extern" : "");
         return NULL;
@@ -283,6 +283,24 @@ KProg *lower_plan(const DriverOpts *o, Graph *g, const char *name, const Target 
         o->section_weights ? pool_strdup(prog->pool, o->section_weights) : NULL;
     progress("plan: %d functions", prog->nfuncs);
     plan_arena(prog, t->align);
+    if (!prog->weights_bin && t->backend == BACKEND_C && o->weights_form != WEIGHTS_HEX) {
+        /* auto: the blob's size decides (small models keep the readable hex arrays) */
+        int64_t *keep = malloc(sizeof *keep * (size_t)(prog->ntensors + 1));
+        if (!keep) {
+            *msg = pool_strdup(p, "out of memory");
+            kprog_free(prog);
+            return NULL;
+        }
+        for (int i = 0; i < prog->ntensors; i++) keep[i] = prog->tensors[i].offset;
+        plan_weights(prog, t->align > 16 ? t->align : 16);
+        prog->weights_packed = o->weights_form == WEIGHTS_BYTES ||
+                               prog->weights_bytes > WEIGHTS_AUTO_BYTES;
+        if (!prog->weights_packed) {
+            for (int i = 0; i < prog->ntensors; i++) prog->tensors[i].offset = keep[i];
+            prog->weights_bytes = prog->weights_align = 0;
+        }
+        free(keep);
+    }
     if (prog->weights_bin) plan_weights(prog, t->align > 16 ? t->align : 16);
     char verr[512];
     if (plan_validate(prog, verr, sizeof verr) != 0) {

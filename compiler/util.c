@@ -332,7 +332,24 @@ static void log_written(const char *path)
     wlog.paths[wlog.n++] = str_fmt("%s", path);
 }
 
+typedef struct {
+    const void *data;
+    size_t len;
+} WholeBuf;
+
+static int fill_whole(FILE *f, void *ctx)
+{
+    const WholeBuf *b = ctx;
+    return b->len == 0 || fwrite(b->data, 1, b->len, f) == b->len ? 0 : -1;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len)
+{
+    WholeBuf b = { data, len };   /* data may be NULL when empty */
+    return write_file_stream(path, fill_whole, &b);
+}
+
+int write_file_stream(const char *path, int (*fill)(FILE *f, void *ctx), void *ctx)
 {
     size_t n = strlen(path) + 32;
     char *tmp = xmalloc(n);
@@ -342,7 +359,7 @@ int write_file_atomic(const char *path, const void *data, size_t len)
         free(tmp);
         return -1;
     }
-    int ok = len == 0 || fwrite(data, 1, len, f) == len; /* data may be NULL when empty */
+    int ok = fill(f, ctx) == 0 && !ferror(f);
     ok = (fclose(f) == 0) && ok;
     if (ok && stage.on) {
         if (stage.n == stage.cap) {

@@ -59,6 +59,9 @@ void sb_close(StrBuf *sb, const char *trail);  /* "}" + trail (e.g. "" or " else
 FILE *open_regular(const char *path, int nofollow);
 int read_file(const char *path, unsigned char **data, size_t *len); /* malloc'd; caller frees */
 int write_file_atomic(const char *path, const void *data, size_t len);
+/* The same for output too large to hold in memory (weights): fill writes it piecewise to
+ * the temporary file and returns 0, or -1 (the file is then removed, errno EIO if unset). */
+int write_file_stream(const char *path, int (*fill)(FILE *f, void *ctx), void *ctx);
 /* A set of write_file_atomic calls that lands all together or not at all. */
 void out_stage_begin(void);
 int out_stage_commit(void);   /* renames every staged file; -1 (errno) if one failed */
