@@ -1,6 +1,7 @@
 /* util.c — pools, the string builder, whole-file I/O, exact float literals and the
  * terminal progress line. */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE     /* madvise(MADV_DONTNEED): posix_madvise's is a no-op on Linux */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "util.h"
@@ -507,4 +509,51 @@ void progress_done(void)
     fputs("\r\033[K", stderr);
     fflush(stderr);
     progress_shown = 0;
+}
+
+/* ---- large weights mapped from their files ----
+ * A model's big tensors are mapped copy-on-write instead of read into the pool: pages a
+ * pass has consumed (a weight packed into the kernel's layout) are given back with
+ * weights_release and read again from the file if anything touches them later, so the
+ * compiler holds about one copy of the weights instead of two. The mappings live until
+ * the process exits (like the pool that would otherwise hold the bytes). */
+static struct {
+    int n, cap;
+    struct { unsigned char *base; size_t len; } *m;
+} maps;
+
+void *weights_map(int fd, int64_t off, size_t len)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    if (pg <= 0 || off < 0 || len == 0) return NULL;
+    int64_t start = off - off % pg;
+    size_t mlen = len + (size_t)(off - start);
+    if (maps.n == maps.cap) {
+        int cap = maps.cap ? 2 * maps.cap : 16;
+        void *t = realloc(maps.m, sizeof *maps.m * (size_t)cap);
+        if (!t) return NULL;
+        maps.m = t;
+        maps.cap = cap;
+    }
+    void *b = mmap(NULL, mlen, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, (off_t)start);
+    if (b == MAP_FAILED) return NULL;
+    maps.m[maps.n].base = b;
+    maps.m[maps.n++].len = mlen;
+    return (unsigned char *)b + (off - start);
+}
+
+void weights_release(const void *data, size_t len)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    const unsigned char *d = data;
+    if (pg <= 0 || !d || !len) return;
+    for (int i = 0; i < maps.n; i++) {
+        unsigned char *b = maps.m[i].base;
+        if (d < b || d + len > b + maps.m[i].len) continue;
+        /* whole pages inside the range only: a neighbour's bytes stay as they are */
+        uintptr_t lo = ((uintptr_t)d + (uintptr_t)pg - 1) / (uintptr_t)pg * (uintptr_t)pg;
+        uintptr_t hi = ((uintptr_t)d + len) / (uintptr_t)pg * (uintptr_t)pg;
+        if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+        return;
+    }
 }
