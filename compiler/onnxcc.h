@@ -472,6 +472,8 @@ typedef struct DriverOpts {
  * bytes (~10x cheaper to build), or (auto) hex up to WEIGHTS_AUTO_BYTES of used weights. */
 enum { WEIGHTS_AUTO, WEIGHTS_HEX, WEIGHTS_BYTES };
 #define WEIGHTS_AUTO_BYTES (1024 * 1024)
+/* Past this, the blob is a C file of ~3 bytes per byte; compile suggests --weights bin. */
+#define WEIGHTS_BIG_BYTES ((int64_t)256 * 1024 * 1024)
 void driver_defaults(DriverOpts *o);
 /* Parses "NAME=1x3x224x224" (dims >= 0). 0, or -1 on bad syntax. */
 int driver_parse_shape(Pool *p, const char *arg, const char **name, Type *t);

@@ -339,8 +339,9 @@ typedef struct {
     size_t len;
 } WholeBuf;
 
-static int fill_whole(FILE *f, void *ctx)
+static int fill_whole(FILE *f, const char *tmp, void *ctx)
 {
+    (void)tmp;
     const WholeBuf *b = ctx;
     return b->len == 0 || fwrite(b->data, 1, b->len, f) == b->len ? 0 : -1;
 }
@@ -351,7 +352,8 @@ int write_file_atomic(const char *path, const void *data, size_t len)
     return write_file_stream(path, fill_whole, &b);
 }
 
-int write_file_stream(const char *path, int (*fill)(FILE *f, void *ctx), void *ctx)
+int write_file_stream(const char *path, int (*fill)(FILE *f, const char *tmp, void *ctx),
+                      void *ctx)
 {
     size_t n = strlen(path) + 32;
     char *tmp = xmalloc(n);
@@ -361,7 +363,7 @@ int write_file_stream(const char *path, int (*fill)(FILE *f, void *ctx), void *c
         free(tmp);
         return -1;
     }
-    int ok = fill(f, ctx) == 0 && !ferror(f);
+    int ok = fill(f, tmp, ctx) == 0 && !ferror(f);
     ok = (fclose(f) == 0) && ok;
     if (ok && stage.on) {
         if (stage.n == stage.cap) {

@@ -60,8 +60,10 @@ FILE *open_regular(const char *path, int nofollow);
 int read_file(const char *path, unsigned char **data, size_t *len); /* malloc'd; caller frees */
 int write_file_atomic(const char *path, const void *data, size_t len);
 /* The same for output too large to hold in memory (weights): fill writes it piecewise to
- * the temporary file and returns 0, or -1 (the file is then removed, errno EIO if unset). */
-int write_file_stream(const char *path, int (*fill)(FILE *f, void *ctx), void *ctx);
+ * the temporary file f (or has a library write the file named tmp, then f stays unused)
+ * and returns 0, or -1 (the file is then removed, errno EIO if unset). */
+int write_file_stream(const char *path, int (*fill)(FILE *f, const char *tmp, void *ctx),
+                      void *ctx);
 /* Large weights: len bytes at off of the open file fd mapped copy-on-write (never written
  * back; valid until exit), or NULL (then read the bytes instead). weights_release gives the
  * whole pages of a mapped range back to the system after a pass consumed them (packed them

@@ -1481,8 +1481,9 @@ static int put_raw(void *ctx, const unsigned char *b, size_t n)
     return fwrite(b, 1, n, (FILE *)ctx) == n ? 0 : -1;
 }
 
-static int fill_bin(FILE *f, void *ctx)
+static int fill_bin(FILE *f, const char *tmp, void *ctx)
 {
+    (void)tmp;
     const BlobJob *j = ctx;
     return blob_walk(j->p, put_raw, f, j->err);
 }
@@ -1551,8 +1552,9 @@ static int put_rows(void *ctx, const unsigned char *b, size_t n)
     return 0;
 }
 
-static int fill_packed(FILE *f, void *ctx)
+static int fill_packed(FILE *f, const char *tmp, void *ctx)
 {
+    (void)tmp;
     const BlobJob *j = ctx;
     const KProg *p = j->p;
     StrBuf sb;
