@@ -243,12 +243,17 @@ KProg *lower_plan(const DriverOpts *o, Graph *g, const char *name, const Target 
                          Pool *p, char **msg)
 {
     /* the CPU objects (LLVM) take an extern arena and sections too (firmware links them) */
-    int api = o->weights_bin || o->io_in_arena || o->weights_form != WEIGHTS_AUTO ||
+    if (o->weights_form != WEIGHTS_AUTO && t->backend != BACKEND_C) {
+        *msg = pool_fmt(p, "--weights %s needs the C back end (target %s writes the weights "
+                        "its own way)", o->weights_form == WEIGHTS_HEX ? "hex" : "bytes", t->name);
+        return NULL;
+    }
+    int api = o->weights_bin || o->io_in_arena ||
               ((o->arena_extern || o->section_arena || o->section_weights) &&
                t->backend != BACKEND_LLVM);
     if (api && t->backend != BACKEND_C) {
         *msg = pool_fmt(p, "%s need the C back end (target %s writes the default API%s)",
-                        t->backend == BACKEND_LLVM ? "--weights hex|bytes|bin and --io in-arena"
+                        t->backend == BACKEND_LLVM ? "--weights bin and --io in-arena"
                                                    : "--arena, --weights, --io and --section-*",
                         t->name, t->backend == BACKEND_LLVM ? ", or --arena extern" : "");
         return NULL;

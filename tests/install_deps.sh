@@ -15,11 +15,12 @@ set -euo pipefail
 # python3-sklearn, python3-onnx: samples/forest/make_model.py trains the forest sample and
 # writes it as an ai.onnx.ml model.
 # chromium: opens `onnxcc report --html` pages headless (tests/report).
+# time: GNU time, the peak RSS tests/weights and benchmarks/bigweights.sh measure.
 pkgs=(meson ninja-build pkg-config gcc clang protobuf-c-compiler libprotobuf-c-dev check
       libopenblas-dev libonnx-testdata llvm-19-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
       qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang-tidy clang-19
       libclang-rt-19-dev cmake chromium bsdutils
-      python3-sklearn python3-onnx)
+      python3-sklearn python3-onnx time)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "install_deps: not a Debian system; make sure these are installed: ${pkgs[*]}" >&2

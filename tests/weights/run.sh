@@ -6,7 +6,9 @@
 #   - both build with gcc (and clang when present) -std=c99 -Wall -Wextra -pedantic -Werror,
 #     also with --section-weights; their outputs on the same input are bit-identical;
 #   - `onnxcc check` passes on the data set in both forms (numpy's reference);
-#   - a bad --weights value, or --weights bytes for an object target, is one error line.
+#   - a bad --weights value, or --weights bytes for an object target, is one error line;
+#   - an 80 MiB model compiles within 1.5x its weights + 100 MB of peak RSS (blob, bin and
+#     x86_64 forms; GNU time), and its bin and x86_64 builds pass `onnxcc check`.
 # usage: run.sh ONNXCC SOURCE_ROOT     (exit 77: python3-onnx is not installed)
 set -uo pipefail
 onnxcc=$1 src=$2
@@ -85,8 +87,34 @@ done
 out=$("$onnxcc" compile "$model" -o "$work/bad" --weights floats 2>&1) && fail "--weights floats accepted"
 [ "$(wc -l <<<"$out")" -eq 1 ] || fail "bad --weights: not one line: $out"
 [ -e "$work/bad" ] && fail "bad --weights left output behind"
-if "$onnxcc" --help | grep -q x86_64 && out=$("$onnxcc" compile "$model" -o "$work/obj" \
-        --target x86_64 --weights bytes 2>&1); then
+out=$("$onnxcc" compile "$model" -o "$work/obj" --target x86_64 --weights bytes 2>&1) &&
     fail "--weights bytes accepted for target x86_64"
-fi
-echo "weights-forms: PASS (blob and hex forms bit-identical, ${ccs[*]} -pedantic clean)"
+[ "$(wc -l <<<"$out")" -eq 1 ] || fail "--weights bytes on x86_64: not one line: $out"
+grep -q 'needs the C back end' <<<"$out" || fail "--weights bytes on x86_64: $out"
+# Large weights (80 MiB: 5 layers of 2048x2048, external data): onnxcc keeps about one copy
+# (peak RSS at most 1.5x the weights + 100 MB) in the blob form, with --weights bin and, on
+# x86_64, where LLVM's object gets the weights written in after emission (past 64 MiB);
+# the last two must also compute the right outputs (a zero or misplaced weight would not).
+"$py" "$src/benchmarks/make_big_models.py" "$work/big" 80 2048 >/dev/null || fail "make_big_models.py 80"
+big=$work/big/model.onnx
+limit=$(( (80 * 1049 * 3 / 2 + 100000) ))   # kB: 1.5 x 80 MiB + 100 MB
+large=("--weights bytes" "--weights bin")
+# onnxcc built without LLVM (meson -Dllvm=disabled) has no x86_64 objects to measure
+"$onnxcc" compile "$model" -o "$work/probe" --target x86_64 >/dev/null 2>&1 && large+=("--target x86_64")
+rm -rf "$work/m" "$work"/auto "$work"/hex "$work"/sect
+for opts in "${large[@]}"; do
+    rm -rf "$work/bo"
+    if [ -x /usr/bin/time ]; then
+        /usr/bin/time -f '%M' -o "$work/rss" "$onnxcc" compile "$big" -o "$work/bo" $opts \
+            > "$work/bo.log" 2>&1 || fail "compile 80 MiB $opts: $(tail -1 "$work/bo.log")"
+        kb=$(tail -1 "$work/rss")
+        [ "$kb" -le "$limit" ] || fail "compile 80 MiB $opts: peak RSS $kb kB > $limit kB"
+        echo "weights-forms: 80 MiB $opts: onnxcc peak RSS $((kb / 1024)) MB"
+    else
+        echo "weights-forms: no /usr/bin/time (install the Debian package time): RSS not checked"
+    fi
+    case $opts in *bytes*) continue ;; esac   # gcc on its 230 MB of literals: the benchmark's job
+    out=$("$onnxcc" check "$big" "$work/big/test_data_set_0" --atol 1e-4 $opts 2>&1)
+    [ "$(tail -1 <<<"$out")" = PASS ] || fail "check 80 MiB $opts: $(tail -3 <<<"$out")"
+done
+echo "weights-forms: PASS (blob and hex forms bit-identical, ${ccs[*]} -pedantic clean; 80 MiB in one copy)"
