@@ -559,3 +559,23 @@ void weights_release(const void *data, size_t len)
         return;
     }
 }
+
+/* Weights that come inside the model file (raw_data) have no file of their own to map:
+ * they are written once to an unlinked temporary file and mapped from there, so
+ * weights_release can give their pages back too (the page cache holds them, not the
+ * process). NULL when that fails (the caller then keeps them in memory). */
+static FILE *spill;
+static int64_t spill_end;
+
+void *weights_spill(const void *data, size_t len)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    if (pg <= 0 || !len) return NULL;
+    if (!spill && !(spill = tmpfile())) return NULL;
+    int64_t off = (spill_end + pg - 1) / pg * pg;
+    if (fseeko(spill, (off_t)off, SEEK_SET) != 0 || fwrite(data, 1, len, spill) != len ||
+        fflush(spill) != 0)
+        return NULL;
+    spill_end = off + (int64_t)len;
+    return weights_map(fileno(spill), off, len);
+}

@@ -70,6 +70,9 @@ int write_file_stream(const char *path, int (*fill)(FILE *f, const char *tmp, vo
  * elsewhere); they are read again from the file if touched later. Not mapped: no-op. */
 void *weights_map(int fd, int64_t off, size_t len);
 void weights_release(const void *data, size_t len);
+/* The same for bytes already in memory (a model's raw_data): copied to an unlinked temp
+ * file and mapped from it; NULL if that fails. */
+void *weights_spill(const void *data, size_t len);
 /* A set of write_file_atomic calls that lands all together or not at all. */
 void out_stage_begin(void);
 int out_stage_commit(void);   /* renames every staged file; -1 (errno) if one failed */
