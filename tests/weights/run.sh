@@ -7,6 +7,8 @@
 #     also with --section-weights; their outputs on the same input are bit-identical;
 #   - `onnxcc check` passes on the data set in both forms (numpy's reference);
 #   - a bad --weights value, or --weights bytes for an object target, is one error line;
+#   - Conv+BatchNormalization with 2.4 MB of weights inside model.onnx passes `onnxcc check`
+#     (C, x86_64): the spilled, folded and released weights stay right;
 #   - an 80 MiB model compiles within 1.5x its weights + 100 MB of peak RSS (blob, bin and
 #     x86_64 forms; GNU time), and its bin and x86_64 builds pass `onnxcc check`.
 # usage: run.sh ONNXCC SOURCE_ROOT     (exit 77: python3-onnx is not installed)
@@ -116,5 +118,12 @@ for opts in "${large[@]}"; do
     case $opts in *bytes*) continue ;; esac   # gcc on its 230 MB of literals: the benchmark's job
     out=$("$onnxcc" check "$big" "$work/big/test_data_set_0" --atol 1e-4 $opts 2>&1)
     [ "$(tail -1 <<<"$out")" = PASS ] || fail "check 80 MiB $opts: $(tail -3 <<<"$out")"
+done
+# weights inside model.onnx (spilled, BatchNormalization-folded, packed, released) on C
+# and, where LLVM is, x86_64: numpy's outputs
+"$py" "$src/tests/weights/make_convbn.py" "$work/cbn" || fail "make_convbn.py"
+for opts in "" "${large[@]:2}"; do
+    out=$("$onnxcc" check "$work/cbn/model.onnx" "$work/cbn/test_data_set_0" --atol 1e-4 $opts 2>&1)
+    [ "$(tail -1 <<<"$out")" = PASS ] || fail "check conv+bn $opts: $(tail -3 <<<"$out")"
 done
 echo "weights-forms: PASS (blob and hex forms bit-identical, ${ccs[*]} -pedantic clean; 80 MiB in one copy)"
