@@ -95,14 +95,20 @@ out=$("$onnxcc" compile "$model" -o "$work/obj" --target x86_64 --weights bytes 
 grep -q 'needs the C back end' <<<"$out" || fail "--weights bytes on x86_64: $out"
 # Large weights (80 MiB: 5 layers of 2048x2048, external data): onnxcc keeps about one copy
 # (peak RSS at most 1.5x the weights + 100 MB) in the blob form, with --weights bin and, on
-# x86_64, where LLVM's object gets the weights written in after emission (past 64 MiB);
+# x86_64 (and aarch64 under qemu-user), where LLVM's object gets the weights written in
+# after emission (past 64 MiB);
 # the last two must also compute the right outputs (a zero or misplaced weight would not).
 "$py" "$src/benchmarks/make_big_models.py" "$work/big" 80 2048 >/dev/null || fail "make_big_models.py 80"
 big=$work/big/model.onnx
 limit=$(( (80 * 1049 * 3 / 2 + 100000) ))   # kB: 1.5 x 80 MiB + 100 MB
 large=("--weights bytes" "--weights bin")
 # onnxcc built without LLVM (meson -Dllvm=disabled) has no x86_64 objects to measure
-"$onnxcc" compile "$model" -o "$work/probe" --target x86_64 >/dev/null 2>&1 && large+=("--target x86_64")
+if "$onnxcc" compile "$model" -o "$work/probe" --target x86_64 >/dev/null 2>&1; then
+    large+=("--target x86_64")
+    # the same ELF patching on aarch64, run under qemu-user where the cross tools are
+    command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 && command -v qemu-aarch64 >/dev/null 2>&1 &&
+        large+=("--target aarch64")
+fi
 rm -rf "$work/m" "$work"/auto "$work"/hex "$work"/sect
 for opts in "${large[@]}"; do
     rm -rf "$work/bo"
