@@ -13,7 +13,8 @@
 # process per file so peak RSS is the largest file's) and the sum, and `ok` when `onnxcc
 # check --atol 1e-4` on the data set (MLPs; float32 sums of 1024+ terms that cancel near 0
 # differ from numpy's float64 by ~1e-6) PASSes in that form (ResNet-50 has none: `-`).
-# Forms: c-default (--weights c: hex arrays up to 1 MiB, the string-literal blob above),
+# Forms: c-hex (--weights hex: the hex-float arrays; only for models up to 16 MB),
+# c-default (--weights c: hex arrays up to 1 MiB, the string-literal blob above),
 # c-bin (--weights bin: nothing for gcc to parse) and x86_64 (the LLVM object; the C
 # compiler columns are empty) when onnxcc has the LLVM back end.
 # The c-default form of the 1 GB model (~3 GB of C source; minutes of gcc) is skipped
@@ -65,9 +66,12 @@ for s in $sizes; do
     fi
     mb=$(cat "$m"/model.onnx* | wc -c | awk '{ printf "%.0f", $1 / 1e6 }')
     forms="c-default c-bin"
+    # the hex arrays (the old default) cost ~6 s of gcc per MB: measured on the small model only
+    [ "$mb" -le 16 ] && forms="c-hex $forms"
     [ $has_llvm = 1 ] && forms="$forms x86_64"
     for form in $forms; do
         case $form in
+            c-hex) opts=(--weights hex) ;;
             c-default) opts=(--weights c) ;;
             c-bin) opts=(--weights bin) ;;
             x86_64) opts=(--target x86_64) ;;
