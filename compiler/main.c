@@ -70,7 +70,7 @@ static const char usage[] =
     "                      NAME_run(void *arena, ...) with NAME_ARENA_BYTES/NAME_ARENA_ALIGN\n"
     "                      for the caller to place\n"
     "  --weights c|hex|bytes|bin   C back end: NAME_weights.c holds hex-float arrays (hex),\n"
-    "                      or one byte blob of string literals that builds 3-8x faster\n"
+    "                      or one byte blob of string literals that builds 6-10x faster\n"
     "                      (bytes); c (default) is hex up to 1 MiB of weights, bytes above;\n"
     "                      bin: one blob NAME_weights.bin (NAME_WEIGHTS_BYTES) passed to\n"
     "                      NAME_run, for the largest models (nothing for the C compiler)\n"

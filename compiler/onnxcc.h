@@ -469,7 +469,7 @@ typedef struct DriverOpts {
 } DriverOpts;
 /* How the C back end writes the weights into NAME_weights.c: hex-float arrays (exact and
  * readable, but gcc needs ~1 s and ~45 MB per MB of weights), one blob of string-literal
- * bytes (3-8x faster, 2-4x less memory), or (auto) hex up to WEIGHTS_AUTO_BYTES. */
+ * bytes (6-10x faster, ~200 MB per file), or (auto) hex up to WEIGHTS_AUTO_BYTES. */
 enum { WEIGHTS_AUTO, WEIGHTS_HEX, WEIGHTS_BYTES };
 #define WEIGHTS_AUTO_BYTES (1024 * 1024)
 /* Past this, the blob is a C file of ~3 bytes per byte; compile suggests --weights bin. */
