@@ -315,10 +315,10 @@ KProg *lower_plan(const DriverOpts *o, Graph *g, const char *name, const Target 
     }
     progress_done();   /* what follows (a report, a check's lines) starts on a clean line */
     if (prog->weights_packed && prog->weights_bytes > WEIGHTS_BIG_BYTES)
-        fprintf(stderr, "onnxcc: note: %lld MB of weights become ~%lld MB of C string "
-                "literals, which a C compiler needs minutes to build; --weights bin builds in "
-                "seconds (README: Large weights)\n", (long long)(prog->weights_bytes >> 20),
-                (long long)(prog->weights_bytes * 3 >> 20));
+        fprintf(stderr, "onnxcc: note: %lld MiB of weights become ~%lld MiB of C string "
+                "literals (gcc: ~0.1 s per MiB); --weights bin builds in seconds (README: Large "
+                "weights)\n", (long long)(prog->weights_bytes >> 20),
+                (long long)(prog->weights_bytes * 27 / 10 >> 20));
     return prog;
 }
 

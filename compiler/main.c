@@ -254,13 +254,11 @@ int main(int argc, char **argv)
             int *flags[] = { &o.arena_extern, &o.weights_bin, &o.io_in_arena };
             int m = 0;
             while (m < 3 && strcmp(a, modes[m].opt)) m++;
-            if (m == 1 && (!strcmp(val, "hex") || !strcmp(val, "bytes") || !strcmp(val, "auto"))) {
+            if (m == 1 && (!strcmp(val, "hex") || !strcmp(val, "bytes") || !strcmp(val, "c"))) {
+                /* the C forms of NAME_weights.c (bin, the off/on pair's "on", is below) */
                 o.weights_bin = 0;
                 o.weights_form = !strcmp(val, "hex") ? WEIGHTS_HEX
                                  : !strcmp(val, "bytes") ? WEIGHTS_BYTES : WEIGHTS_AUTO;
-            } else if (m == 1 && !strcmp(val, "c")) {
-                o.weights_bin = 0;
-                o.weights_form = WEIGHTS_AUTO;
             } else if (m == 3) {
                 if (!*val || strchr(val, '"') || strchr(val, '\\')) {
                     rc = usage_error("bad section name '%s'", val);
