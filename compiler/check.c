@@ -125,10 +125,80 @@ static int same_dtype(DType model, DType data)
     return model == data || ((model == DT_BF16 || model == DT_F16) && data == DT_U16);
 }
 
+/* A string for messages: quoted, at most 40 bytes, control bytes and quotes escaped. */
+static char *quote_str(Pool *p, const unsigned char *s, size_t len)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    sb_puts(&sb, "\"");
+    for (size_t i = 0; i < len && i < 40; i++) {
+        if (s[i] < 0x20 || s[i] == 0x7f || s[i] == '"' || s[i] == '\\')
+            sb_printf(&sb, "\\x%02x", s[i]);
+        else
+            sb_printf(&sb, "%c", s[i]);
+    }
+    sb_puts(&sb, len > 40 ? "\"..." : "\"");
+    char *r = pool_strdup(p, sb.buf);
+    sb_free(&sb);
+    return r;
+}
+
+static size_t cell_len(const unsigned char *c, int64_t cap)
+{
+    size_t n = 0;
+    while ((int64_t)n < cap - 1 && c[n]) n++;
+    return n;
+}
+
+/* compare_output for a string tensor (kt->str_cap: cells of that many bytes): exact. */
+static int compare_strings(const DriverOpts *o, Pool *p, const KTensor *kt, const Value *exp,
+                           const void *got, size_t got_len, const char *prefix, char **detail)
+{
+    const char *name = kt->src_name && *kt->src_name ? kt->src_name : kt->name;
+    int64_t cap = kt->str_cap, count = kt->n / cap;
+    char *gshape = shape_str(p, DT_STRING, kt->rank - 1, kt->dims);
+    char *eshape = type_str(p, &exp->type);
+    if (exp->type.dt != DT_STRING || kt->rank - 1 != exp->type.rank ||
+        memcmp(kt->dims, exp->type.dims, sizeof(int64_t) * (size_t)exp->type.rank) != 0) {
+        *detail = pool_fmt(p, "output '%s' is %s, expected %s", name, gshape, eshape);
+        fprintf(o->out, "%soutput '%s': %s, expected %s: MISMATCH\n", prefix, name, gshape,
+                eshape);
+        return -1;
+    }
+    if (got_len != (size_t)kt->n) {
+        *detail = pool_fmt(p, "output '%s' file has %zu bytes, expected %lld", name, got_len,
+                           (long long)kt->n);
+        fprintf(o->out, "%soutput '%s': %s\n", prefix, name, *detail);
+        return -1;
+    }
+    const char *const *e = exp->data;
+    int64_t bad = 0, first = -1;
+    for (int64_t i = 0; i < count; i++) {
+        const unsigned char *c = (const unsigned char *)got + i * cap;
+        size_t len = cell_len(c, cap);
+        if ((len != strlen(e[i]) || memcmp(c, e[i], len)) && bad++ == 0) first = i;
+    }
+    fprintf(o->out, "%soutput '%s' %s: exact: %s", prefix, name, gshape,
+            bad ? "MISMATCH" : "OK\n");
+    if (!bad) return 0;
+    KTensor shown = *kt;
+    shown.rank--;
+    char *where = index_str(p, &shown, first);
+    const unsigned char *c = (const unsigned char *)got + first * cap;
+    char *gv = quote_str(p, c, cell_len(c, cap));
+    char *ev = quote_str(p, (const unsigned char *)e[first], strlen(e[first]));
+    fprintf(o->out, " at %s: got %s, expected %s (%lld of %lld strings)\n", where, gv, ev,
+            (long long)bad, (long long)count);
+    *detail = pool_fmt(p, "output '%s' at %s: got %s, expected %s (%lld of %lld strings differ)",
+                       name, where, gv, ev, (long long)bad, (long long)count);
+    return -1;
+}
+
 /* Compares one output; prints its line; returns 0 if it matches, else -1 with *detail. */
 static int compare_output(const DriverOpts *o, Pool *p, const KTensor *kt, const Value *exp,
                           const void *got, size_t got_len, const char *prefix, char **detail)
 {
+    if (kt->str_cap) return compare_strings(o, p, kt, exp, got, got_len, prefix, detail);
     const char *name = kt->src_name && *kt->src_name ? kt->src_name : kt->name;
     FILE *f = o->out;
     char *gshape = shape_str(p, kt->t, kt->rank, kt->dims);
@@ -496,8 +566,9 @@ static int read_output(const DriverOpts *o, Pool *p, const KProg *prog, const ch
     while (dk < prog->noutputs && prog->outputs[dk] != kt->dims_t - 1) dk++;
     unsigned char *dims = NULL;
     size_t dlen = 0;
+    int rank = kt->rank - (kt->str_cap ? 1 : 0);   /* a string's cell is not counted */
     if (dk == prog->noutputs || read_file(pool_fmt(p, "%s/out_%d.bin", dir, dk), &dims, &dlen) != 0 ||
-        dlen != (size_t)kt->rank * 8) {
+        dlen != (size_t)rank * 8) {
         free(dims);
         free(*got);
         *got = NULL;
@@ -506,9 +577,9 @@ static int read_output(const DriverOpts *o, Pool *p, const KProg *prog, const ch
         return -1;
     }
     const KTensor *bound = &prog->tensors[prog->outputs[k]];
-    kt->n = 1;
+    kt->n = kt->str_cap ? kt->str_cap : 1;
     int ok = 1;
-    for (int d = 0; d < kt->rank; d++) {
+    for (int d = 0; d < rank; d++) {
         memcpy(&kt->dims[d], dims + 8 * d, 8);
         ok &= kt->dims[d] >= 0 && kt->dims[d] <= bound->dims[d];
         kt->n *= kt->dims[d];
@@ -519,12 +590,12 @@ static int read_output(const DriverOpts *o, Pool *p, const KProg *prog, const ch
         *got = NULL;
         res->kind = R_WRONG;
         res->detail = pool_fmt(p, "output '%s': the run's dims exceed the bound %s",
-                               kt->src_name, shape_str(p, kt->t, bound->rank, bound->dims));
+                               kt->src_name, shape_str(p, kt->t, rank, bound->dims));
         return -1;
     }
+    DType shown = kt->str_cap ? DT_STRING : kt->t;
     fprintf(o->out, "%soutput '%s': %s at run time (bound %s)\n", prefix, kt->src_name,
-            shape_str(p, kt->t, kt->rank, kt->dims),
-            shape_str(p, kt->t, bound->rank, bound->dims));
+            shape_str(p, shown, rank, kt->dims), shape_str(p, shown, rank, bound->dims));
     *glen = (size_t)kt->n * (size_t)dt_size(kt->t);
     return 0;
 }
@@ -602,6 +673,16 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
     DriverOpts lo_opts = *o;   /* the optionals the dataset leaves empty */
     lo_opts.none_names = nones;
     lo_opts.nnone = nnone;
+    if (!o->max_string) {   /* string cells as long as the data's longest, at least the default */
+        for (int i = 0; i < nin; i++) {
+            if (ins[i]->type.dt != DT_STRING || !ins[i]->data) continue;
+            const char *const *s = ins[i]->data;
+            for (int64_t e = 0; e < type_numel(&ins[i]->type); e++)
+                if ((int64_t)strlen(s[e]) > lo_opts.max_string)
+                    lo_opts.max_string = (int64_t)strlen(s[e]);
+        }
+        if (lo_opts.max_string <= ONNXCC_DEFAULT_MAX_STRING) lo_opts.max_string = 0;
+    }
     o = &lo_opts;
     Graph *failed = NULL;
     Graph *g = load_infer_ex(o, p, o->model, names, types, nin, o->freeze, o->nfreeze, o->out,
@@ -631,6 +712,23 @@ static Result check_dataset(const DriverOpts *o, Pool *p, const char *ds, const 
             goto out;
         }
         in_data[k] = ins[d]->data;
+        if (kt->str_cap) {   /* strings: one NUL-terminated cell each */
+            int64_t cap = kt->str_cap;
+            unsigned char *cells = pool_alloc(p, (size_t)(kt->n ? kt->n : 1));
+            memset(cells, 0, (size_t)kt->n);
+            const char *const *s = ins[d]->data;
+            for (int64_t i = 0; i < kt->n / cap; i++) {
+                size_t len = strlen(s[i]);
+                if ((int64_t)len > cap - 1) {
+                    res = model_error(pool_fmt(p, "input '%s' holds a string of %zu bytes, "
+                                               "longer than --max-string %lld", kt->src_name,
+                                               len, (long long)(cap - 1)));
+                    goto out;
+                }
+                memcpy(cells + i * cap, s[i], len);
+            }
+            in_data[k] = cells;
+        }
     }
     res = build_and_run(&ct, p, prog, in_data, prefix, tmpdir_out);
     if (res.kind != R_PASS) goto out;
@@ -886,6 +984,13 @@ static Result check_self(const DriverOpts *o, Pool *p, char **tmpdir_out)
         sb_free(&sb);
     }
     if (!g) return model_error(msg);
+    for (int i = 0; i < g->nvalues; i++)   /* string kernels have no loop-IR twin */
+        if (g->values[i]->has_type && g->values[i]->type.dt == DT_STRING)
+            return (Result){ R_UNSUPPORTED,
+                             pool_fmt(p, "%s: value '%s' is a string tensor: the self-check's "
+                                      "reference, the loop-IR interpreter, does not run string "
+                                      "operations (runtime kernels); check with a data set",
+                                      o->model, g->values[i]->name) };
     /* before the passes rewrite g: which integer inputs index what */
     IntRange *grange = pool_alloc(p, sizeof *grange * (size_t)(g->ninputs + 1));
     for (int i = 0; i < g->ninputs; i++) grange[i] = int_input_range(g, g->inputs[i]);

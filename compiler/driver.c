@@ -221,6 +221,7 @@ Graph *load_infer_ex(const DriverOpts *o, Pool *p, const char *model,
     if (nfz && note) progress_done();   /* the notes start on a clean line */
     note_frozen(p, g, fz, nfz, note, prefix);
     if (max_trip_bind(p, g, o, msg) != 0) return NULL;
+    g->max_string = o ? o->max_string : 0;
     progress("infer shapes: %d nodes", g->nnodes);
     if (shape_infer(g) != 0) {
         *msg = pool_strdup(p, g->err ? g->err : "shape inference failed");

@@ -176,6 +176,10 @@ typedef struct KTensor {
      * companions are outputs of NAME_run after the model's outputs. */
     int dims_t;            /* id + 1 of this tensor's companion; 0: a static shape */
     int dims_for;          /* this tensor is a companion: id + 1 of the tensor it sizes */
+    /* A string tensor (compiler/ops/strings.c): t is DT_U8 and the last of dims[] is
+     * str_cap, the bytes of one NUL-terminated cell per string element; 0 otherwise. A
+     * companion's dims (dims_t) then count strings, not bytes: rank - 1 of them. */
+    int64_t str_cap;
 } KTensor;
 
 typedef struct KProg {

@@ -261,12 +261,24 @@ static int decode_tensor(Ld *ld, const Onnx__TensorProto *t, Value *v, const cha
                    t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
 
     if (dt == DT_STRING) {
-        /* strings have no computation here; the type is kept for messages */
+        /* data: numel NUL-terminated strings (const char *[]), laid out in cells of the
+         * program's capacity when lowered (ops/strings.c), which a NUL cannot be part of */
         if (external || t->has_raw_data)
             return ld_err(ld, "%s: string tensors cannot use raw or external data", ctx);
         if ((int64_t)t->n_string_data != numel)
             return ld_err(ld, "%s: has %zu strings; its dims need %lld", ctx, t->n_string_data,
                           (long long)numel);
+        const char **s = pool_alloc(ld->p, sizeof *s * (size_t)(numel + 1));
+        for (int64_t i = 0; i < numel; i++) {
+            ProtobufCBinaryData b = t->string_data[i];
+            if (b.len && memchr(b.data, 0, b.len))
+                return ld_err(ld, "%s: string %lld holds a NUL byte, which onnxcc's string "
+                              "cells cannot hold", ctx, (long long)i);
+            char *c = pool_alloc(ld->p, b.len + 1);
+            if (b.len) memcpy(c, b.data, b.len);
+            s[i] = c;
+        }
+        v->data = s;
         return 0;
     }
 
@@ -572,10 +584,21 @@ static int read_constant(Ld *ld, Graph *g, const Scope *sc, const char *ctx,
         v->data = pool_dup(ld->p, a->ints, a->n_ints * sizeof(int64_t));
     } else if (!strcmp(an, "value_string") || !strcmp(an, "value_strings")) {
         t.dt = DT_STRING;
+        size_t ns = 1;
         if (an[12] == 's') {
             t.rank = 1;
             t.dims[0] = (int64_t)a->n_strings;
+            ns = a->n_strings;
         }
+        const char **s = pool_alloc(ld->p, sizeof *s * (ns + 1));
+        for (size_t i = 0; i < ns; i++) {
+            ProtobufCBinaryData b = an[12] == 's' ? a->strings[i] : a->s;
+            if (b.len && memchr(b.data, 0, b.len))
+                return ld_err(ld, "%s: a string holds a NUL byte, which onnxcc's string cells "
+                              "cannot hold", actx);
+            s[i] = bytes_str(ld->p, b);
+        }
+        v->data = s;
     } else if (!strcmp(an, "sparse_value")) {
         return ld_err(ld, "%s: sparse constants are not supported", actx);
     } else {

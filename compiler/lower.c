@@ -175,9 +175,15 @@ static int new_tensor(LowerCtx *c, const Value *v, KTensorKind kind)
         set_err(c, pool_fmt(c->p, "value '%s' has no known type", v->name));
         return -1;
     }
-    if (!dt_supported(v->type.dt) || dt_size(v->type.dt) <= 0) {
+    int is_str = v->type.dt == DT_STRING && c->g;
+    if (!is_str && (!dt_supported(v->type.dt) || dt_size(v->type.dt) <= 0)) {
         set_err(c, pool_fmt(c->p, "unsupported data type %s of value '%s'",
                             dt_name(v->type.dt), v->name));
+        return -1;
+    }
+    if (is_str && v->type.rank >= KIR_MAX_RANK) {
+        set_err(c, pool_fmt(c->p, "string value '%s' has rank %d; strings take at most %d",
+                            v->name, v->type.rank, KIR_MAX_RANK - 1));
         return -1;
     }
     for (int i = 0; i < v->type.rank; i++) {
@@ -198,6 +204,29 @@ static int new_tensor(LowerCtx *c, const Value *v, KTensorKind kind)
     t.kind = kind;
     t.data = kind == KT_CONST ? v->data : NULL;
     t.first = t.last = -1;
+    if (is_str) {   /* bytes: a trailing dimension of one cell per string (ops/strings.c) */
+        int64_t cap = graph_string_cap(c->g);
+        t.t = DT_U8;
+        t.str_cap = cap;
+        t.dims[t.rank++] = cap;
+        t.n *= cap;
+        if (kind == KT_CONST) {
+            const char *const *s = v->data;
+            unsigned char *cells = pool_alloc(prog->pool, (size_t)(t.n ? t.n : 1));
+            memset(cells, 0, (size_t)t.n);
+            for (int64_t i = 0; i < t.n / cap; i++) {
+                size_t len = strlen(s[i]);
+                if ((int64_t)len > cap - 1) {
+                    set_err(c, pool_fmt(c->p, "constant '%s' holds a string of %zu bytes, "
+                                        "longer than --max-string %lld", v->name, len,
+                                        (long long)(cap - 1)));
+                    return -1;
+                }
+                memcpy(cells + i * cap, s[i], len);
+            }
+            t.data = cells;
+        }
+    }
     int id = kprog_tensor(prog, &t);
     if (!v->dyn || kind == KT_CONST) return id;
     if (kind == KT_INPUT) {

@@ -49,6 +49,9 @@ static const char usage[] =
     "  --max-trip NODE=N   a Loop without a static trip count (no M, or M known only at run\n"
     "                      time) runs at most N iterations (repeatable; compile, report,\n"
     "                      check, bench): the static bound HLS and scan outputs need\n"
+    "  --max-string N      string tensors: the longest string in bytes (default 63); each\n"
+    "                      element is a NUL-terminated cell of N+1 bytes (compile, report,\n"
+    "                      check, bench; check raises it to its data's longest string)\n"
     "  --target TARGET     code generation target (default c; x86_64, aarch64: LLVM;\n"
     "                      cortex-m4, cortex-m7, cortex-m33: LLVM, Thumb-2 hard-float\n"
     "                      objects for firmware (arm-none-eabi-gcc -mfloat-abi=hard);\n"
@@ -101,14 +104,16 @@ typedef enum { CMD_COMPILE, CMD_REPORT, CMD_CHECK, CMD_BENCH } Command;
 enum { F_OUT = 1, F_NAME = 2, F_SHAPE = 4, F_TARGET = 8, F_TOL = 16, F_TIMEOUT = 32,
        F_KEEP = 64, F_RUNS = 128, F_CPU = 256, F_EMIT = 512, F_HLS = 1024, F_HLSDATA = 2048,
        F_API = 4096, F_FREEZE = 8192, F_MAXTRIP = 16384, F_MANIFEST = 32768, F_HTML = 65536,
-       F_SEED = 131072 };
+       F_SEED = 131072, F_MAXSTR = 262144 };
 static const unsigned allowed[] = {
     [CMD_COMPILE] = F_OUT | F_NAME | F_SHAPE | F_TARGET | F_CPU | F_EMIT | F_HLS | F_HLSDATA |
-                    F_API | F_FREEZE | F_MAXTRIP | F_MANIFEST,
-    [CMD_REPORT] = F_SHAPE | F_TARGET | F_NAME | F_HLS | F_API | F_FREEZE | F_MAXTRIP | F_HTML,
+                    F_API | F_FREEZE | F_MAXTRIP | F_MANIFEST | F_MAXSTR,
+    [CMD_REPORT] = F_SHAPE | F_TARGET | F_NAME | F_HLS | F_API | F_FREEZE | F_MAXTRIP | F_HTML |
+                   F_MAXSTR,
     [CMD_CHECK] = F_TOL | F_TIMEOUT | F_KEEP | F_TARGET | F_CPU | F_HLS | F_API | F_FREEZE |
-                  F_MAXTRIP | F_SHAPE | F_SEED,
-    [CMD_BENCH] = F_RUNS | F_SHAPE | F_TIMEOUT | F_TARGET | F_CPU | F_API | F_FREEZE | F_MAXTRIP,
+                  F_MAXTRIP | F_SHAPE | F_SEED | F_MAXSTR,
+    [CMD_BENCH] = F_RUNS | F_SHAPE | F_TIMEOUT | F_TARGET | F_CPU | F_API | F_FREEZE | F_MAXTRIP |
+                  F_MAXSTR,
 };
 
 static int is_ident(const char *s)
@@ -191,6 +196,7 @@ int main(int argc, char **argv)
                         : !strcmp(a, "--shape") || !strcmp(a, "--none") ? F_SHAPE
                         : !strcmp(a, "--freeze") ? F_FREEZE
                         : !strcmp(a, "--max-trip") ? F_MAXTRIP
+                        : !strcmp(a, "--max-string") ? F_MAXSTR
                         : !strcmp(a, "--target") ? F_TARGET
                         : !strcmp(a, "--rtol") || !strcmp(a, "--atol") ? F_TOL
                         : !strcmp(a, "--timeout") ? F_TIMEOUT
@@ -372,6 +378,18 @@ int main(int argc, char **argv)
             if (!strcmp(a, "--rtol")) o.rtol = v;
             else o.atol = v;
             o.tol_set |= !strcmp(a, "--rtol") ? 1 : 2;
+            break;
+        }
+        case F_MAXSTR: {
+            char *end = NULL;
+            errno = 0;
+            long long nv = strtoll(val, &end, 10);
+            if (end == val || *end || errno || nv < 1 || nv > ((long long)1 << 20)) {
+                rc = usage_error("bad --max-string '%s': expected a byte count from 1 to "
+                                 "1048576", val);
+                goto out;
+            }
+            o.max_string = nv;
             break;
         }
         case F_TIMEOUT:

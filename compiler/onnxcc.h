@@ -165,6 +165,8 @@ struct Graph {
     const char *const *max_trip_nodes; /* root graph: --max-trip NODE=N, bounds of Loops */
     const int64_t *max_trips;          /* without a static trip count */
     int nmax_trip;
+    int64_t max_string;   /* root graph: --max-string, the longest string in bytes (0: the
+                           * default); string cells are one byte more (ops/strings.c) */
     Value *need;          /* with err: the value an operator needed at compile time and did
                            * not get (node_need_const); check freezes the inputs behind it */
     struct NameIndex *index; /* ir.c private: name -> value hash behind ir_value/ir_find */
@@ -307,6 +309,16 @@ int norm_axis(const Node *n, int64_t axis, int rank, int *out); /* negative axes
 /* Lowers output 0 = input 0 as one flat copy loop (Identity, Reshape, Squeeze ...). */
 int lower_copy(Node *n, Lower *L);
 
+/* ops/strings.c: string tensors (a fixed capacity per element, see the file's banner).
+ * The cell size in bytes of g's program (--max-string + 1); 1 where n takes string
+ * tensors at all (shape.c refuses them elsewhere); Cast/CastLike's string paths. */
+#define ONNXCC_DEFAULT_MAX_STRING 63
+int64_t graph_string_cap(const Graph *g);
+int op_takes_strings(const Node *n);
+int str_cast_involved(const Node *n);
+int str_cast_infer(Node *n);
+int str_cast_lower(Node *n, Lower *L);
+
 /* shape.c */
 
 /* Infers every node's output types in order, folding nodes whose inputs are all constant
@@ -448,6 +460,7 @@ typedef struct DriverOpts {
                                     * a data set has its own defaults) */
     uint64_t seed;                 /* check without a data set: --seed (when seed_set) */
     int seed_set;
+    int64_t max_string;            /* --max-string N (0: the default, or check's data) */
     double timeout_s;              /* check/bench: limit for running the compiled program */
     int keep;                      /* check: keep (and print) the temp dir */
     int runs;                      /* bench */

@@ -153,7 +153,7 @@ int shape_infer(Graph *g)
             Value *v = n->in[k];
             if (!v || value_is_list(v)) continue;
             if (!v->has_type) return node_err(n, "input '%s' has no known type", v->name);
-            if (!dt_supported(v->type.dt))
+            if (!dt_supported(v->type.dt) && !(v->type.dt == DT_STRING && op_takes_strings(n)))
                 return node_err(n, "unsupported data type %s on input '%s'", dt_name(v->type.dt),
                                 v->name);
             if (v->dyn && !op_takes_dyn(n, k))
@@ -172,7 +172,7 @@ int shape_infer(Graph *g)
             if (!v || value_is_list(v)) continue;
             if (!v->has_type)
                 return node_err(n, "internal: the shape rule left output '%s' untyped", v->name);
-            if (!dt_supported(v->type.dt))
+            if (!dt_supported(v->type.dt) && !(v->type.dt == DT_STRING && op_takes_strings(n)))
                 return node_err(n, "unsupported data type %s on output '%s'", dt_name(v->type.dt),
                                 v->name);
             if (type_too_large(&v->type))

@@ -16,6 +16,7 @@
 #define ONNXCC_RT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* ---- epilogue ----------------------------------------------------------------------
  * Applied to every output element while its tile is still in registers:
@@ -173,5 +174,29 @@ void rt_avgpool2d_f32(const float *X, float *Y, ptrdiff_t planes, ptrdiff_t H, p
                       ptrdiff_t pB, ptrdiff_t pR, ptrdiff_t count_include_pad);
 void rt_globalpool_f32(const float *X, float *Y, ptrdiff_t planes, ptrdiff_t HW,
                        ptrdiff_t is_max);
+
+/* ---- strings: rt_string.c --------------------------------------------------------
+ * A string tensor is n cells of cap bytes: the bytes of one string, then a NUL. A reader
+ * stops at the first NUL or after cap - 1 bytes; a writer always terminates.
+ * rt_str_from_f32: the text of each float as numpy's str() of a float32 writes it
+ *   (shortest round-trip digits; "nan", "inf", "-inf"); at most RT_STR_F32_MAX - 1
+ *   bytes, so cap >= RT_STR_F32_MAX never truncates.
+ * rt_str_to_f32: each string read as Python's float() reads it (spaces around, a sign,
+ *   digits, '.', an exponent; "nan", "inf", "infinity" in any case), rounded to float32;
+ *   anything else gives NaN.
+ * rt_str_normalize: StringNormalizer. Drops the strings equal to one of the nstop cells
+ *   of stop (stop_cap bytes each; compared ignoring ASCII case unless case_sensitive),
+ *   changes the case of the others (RT_CASE_*; ASCII letters only, other bytes kept) and
+ *   writes them in order to Y; *count gets their number, or 1 with one empty string when
+ *   none is left. Y may be X. */
+#define RT_STR_F32_MAX 24
+#define RT_CASE_NONE 0
+#define RT_CASE_LOWER 1
+#define RT_CASE_UPPER 2
+void rt_str_from_f32(const float *X, unsigned char *Y, ptrdiff_t n, ptrdiff_t cap);
+void rt_str_to_f32(const unsigned char *X, float *Y, ptrdiff_t n, ptrdiff_t cap);
+void rt_str_normalize(const unsigned char *X, unsigned char *Y, int64_t *count, ptrdiff_t n,
+                      ptrdiff_t cap, ptrdiff_t case_change, ptrdiff_t case_sensitive,
+                      const unsigned char *stop, ptrdiff_t nstop, ptrdiff_t stop_cap);
 
 #endif

@@ -9,7 +9,8 @@
 
 static const char *const c_kernels[] = { "rt_sgemm_f32", "rt_conv2d_f32",
     "rt_vmath_f32", "rt_vact_f32", "rt_softmax_f32", "rt_layernorm_f32",
-    "rt_maxpool2d_f32", "rt_avgpool2d_f32", "rt_globalpool_f32", NULL };
+    "rt_maxpool2d_f32", "rt_avgpool2d_f32", "rt_globalpool_f32",
+    "rt_str_from_f32", "rt_str_to_f32", "rt_str_normalize", NULL };
 
 /* LLVM targets: the C target's kernels where onnxcc was built with the runtime compiled to
  * bitcode for that target (runtime/bitcode/meson.build): the back end links the kernels
@@ -222,6 +223,10 @@ static const struct KernelCost {
     { .name = "rt_maxpool2d_f32", .cost = no_macs },
     { .name = "rt_avgpool2d_f32", .cost = no_macs },
     { .name = "rt_globalpool_f32", .cost = no_macs },
+    /* strings: byte work, no arithmetic */
+    { .name = "rt_str_from_f32", .cost = no_macs },
+    { .name = "rt_str_to_f32", .cost = no_macs },
+    { .name = "rt_str_normalize", .cost = no_macs },
 };
 
 int64_t kernel_macs(const char *kernel, const KArg *args, int nargs)

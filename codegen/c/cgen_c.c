@@ -890,9 +890,10 @@ static void sb_tensor_desc(StrBuf *sb, const KTensor *t)
 {
     sb_printf(sb, " *   %s: \"", t->name);
     sb_comment_text(sb, t->src_name ? t->src_name : "");
-    sb_printf(sb, "\" %s[", dt_name(t->t));
-    for (int i = 0; i < t->rank; i++) sb_printf(sb, "%s%" PRId64, i ? "x" : "", t->dims[i]);
-    sb_puts(sb, "]\n");
+    int rank = t->str_cap ? t->rank - 1 : t->rank;   /* a string's cell is not a dimension */
+    sb_printf(sb, "\" %s[", t->str_cap ? "string" : dt_name(t->t));
+    for (int i = 0; i < rank; i++) sb_printf(sb, "%s%" PRId64, i ? "x" : "", t->dims[i]);
+    sb_puts(sb, t->str_cap ? "] (cells of STRING_BYTES)\n" : "]\n");
 }
 
 static char *gen_header(const KProg *p)
@@ -929,6 +930,17 @@ static char *gen_header(const KProg *p)
     sb_printf(&sb, "_NUM_INPUTS %d\n#define ", p->ninputs);
     sb_upper(&sb, p->name);
     sb_printf(&sb, "_NUM_OUTPUTS %d\n\n", p->noutputs);
+    int64_t str_cap = 0;   /* one cell size for the whole program */
+    for (int i = 0; i < p->ninputs + p->noutputs; i++) {
+        const KTensor *t = &p->tensors[i < p->ninputs ? p->inputs[i] : p->outputs[i - p->ninputs]];
+        if (t->str_cap) str_cap = t->str_cap;
+    }
+    if (str_cap) {
+        sb_puts(&sb, "/* bytes of one string cell: at most STRING_BYTES - 1 bytes, then a NUL */\n"
+                     "#define ");
+        sb_upper(&sb, p->name);
+        sb_printf(&sb, "_STRING_BYTES %" PRId64 "\n\n", str_cap);
+    }
     sb_puts(&sb, "/* Inputs (parameter: \"model name\" type[shape]):\n");
     for (int i = 0; i < p->ninputs; i++) sb_tensor_desc(&sb, &p->tensors[p->inputs[i]]);
     if (!p->ninputs) sb_puts(&sb, " *   (none)\n");
@@ -953,6 +965,13 @@ static char *gen_header(const KProg *p)
                      " * outputs by an int64_t NAME_dims[rank] parameter into which each run writes\n"
                      " * the real dims. The first prod(NAME_dims) elements hold the tensor, dense\n"
                      " * and row-major in those dims; the rest of the array is unspecified.\n");
+    if (str_cap)
+        sb_puts(&sb, " * Strings: a string tensor of shape S is uint8_t[S][NAME_STRING_BYTES], one cell\n"
+                     " * per element: the string's bytes (UTF-8 or any other bytes but NUL), then a\n"
+                     " * NUL. A run reads a cell up to its first NUL or its last byte, whichever\n"
+                     " * comes first (a longer input string is cut there: onnxcc --max-string N sets\n"
+                     " * the capacity, N + 1 bytes), and always terminates the cells it writes. A\n"
+                     " * data-dependent size counts strings, not bytes.\n");
     if (p->list_io)
         sb_puts(&sb, " * Sequences and optionals have a length and a presence fixed at compile time:\n"
                      " * a sequence NAME is one parameter per element, \"NAME[0]\", \"NAME[1]\" ... in\n"

@@ -1,6 +1,7 @@
 /* elementwise.c — the elementwise operator family: unary math, activations, binary
  * arithmetic/logic/comparison with numpy broadcasting, variadic Sum/Max/Min/Mean, Cast,
- * CastLike, Where, Clip and Dropout (inference, and training that keeps every element).
+ * CastLike, BitCast (integer types), Where, Clip and Dropout (inference, and training that
+ * keeps every element).
  *
  * Every op here is one scalar expression per output element. The shape rules differ by
  * op group (ew_*_infer); the lowering is shared: ew_loop() opens one loop nest over the
@@ -124,6 +125,13 @@ int ew_unary_infer(Node *n)
         if (!dt_is_float(t)) return node_err(n, "needs a float input, got %s", dt_name(t));
         ot = DT_BOOL;
         break;
+    case OP_Gelu: {
+        const char *ap = attr_s(n, "approximate", "none");
+        if (strcmp(ap, "none") && strcmp(ap, "tanh"))
+            return node_err(n, "approximate must be \"none\" or \"tanh\", not \"%s\"", ap);
+        if (!dt_is_float(t)) return node_err(n, "needs a float input, got %s", dt_name(t));
+        break;
+    }
     default:
         if (!dt_is_float(t)) return node_err(n, "needs a float input, got %s", dt_name(t));
         break;
@@ -166,6 +174,9 @@ static DType binary_types(Node *n, DType a, DType b)
     case OP_Less: case OP_LessOrEqual: case OP_Greater: case OP_GreaterOrEqual:
         if (!is_num(a)) return node_err(n, "needs numeric inputs, got %s", dt_name(a)), DT_UNDEF;
         return DT_BOOL;
+    case OP_SwiGLU:
+        if (!dt_is_float(a)) return node_err(n, "needs float inputs, got %s", dt_name(a)), DT_UNDEF;
+        return a;
     case OP_Mod:
         if (!is_num(a)) return node_err(n, "needs numeric inputs, got %s", dt_name(a)), DT_UNDEF;
         if (dt_is_float(a) && !attr_i(n, "fmod", 0))
@@ -228,6 +239,7 @@ int ew_variadic_infer(Node *n)
 
 int ew_cast_infer(Node *n)
 {
+    if (str_cast_involved(n)) return str_cast_infer(n);
     if (bad_arity(n, n->op == OP_CastLike ? 2 : 1, n->op == OP_CastLike ? 2 : 1)) return -1;
     Value *x = need_in(n, 0);
     if (!x) return -1;
@@ -447,6 +459,33 @@ static KExpr *ew_unary(Node *n, KB *k, KExpr *x)
                                    fc(k, t, 0.5)));
         return kbin(k, KB_MUL, x, h);
     }
+    case OP_Gelu: {
+        /* 0.5 x (1 + erf(x / sqrt 2)), or with approximate="tanh"
+         * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+        const char *ap = attr_s(n, "approximate", "none");
+        KExpr *inner;
+        if (!strcmp(ap, "tanh")) {
+            KExpr *x3 = kbin(k, KB_MUL, kbin(k, KB_MUL, x, x), x);
+            KExpr *u = kbin(k, KB_ADD, x, kbin(k, KB_MUL, fc(k, t, 0.044715), x3));
+            KExpr *c = fc(k, t, 0.79788456080286535588); /* sqrt(2/pi) */
+            inner = kun(k, KU_TANH, kbin(k, KB_MUL, c, u));
+        } else {
+            KExpr *c = fc(k, t, 0.70710678118654752440); /* 1/sqrt 2 */
+            inner = kun(k, KU_ERF, kbin(k, KB_MUL, x, c));
+        }
+        return kbin(k, KB_MUL, kbin(k, KB_MUL, fc(k, t, 0.5), x),
+                    kbin(k, KB_ADD, fc(k, t, 1), inner));
+    }
+    case OP_Swish: {
+        /* x * sigmoid(alpha x) */
+        double alpha = attr_f(n, "alpha", 1.0f);
+        KExpr *ax = kbin(k, KB_MUL, fc(k, t, alpha), x);
+        return kbin(k, KB_DIV, x, kbin(k, KB_ADD, fc(k, t, 1), kun(k, KU_EXP, kun(k, KU_NEG, ax))));
+    }
+    case OP_Mish: /* x tanh(softplus(x)) */
+        return kbin(k, KB_MUL, x,
+                    kun(k, KU_TANH, kun(k, KU_LOG, kbin(k, KB_ADD, kun(k, KU_EXP, x),
+                                                        fc(k, t, 1)))));
     case OP_Softplus:
         return kun(k, KU_LOG, kbin(k, KB_ADD, kun(k, KU_EXP, x), fc(k, t, 1)));
     case OP_Softsign:
@@ -494,6 +533,13 @@ static KExpr *ew_binary(Node *n, KB *k, KExpr *a, KExpr *b)
     case OP_Greater: return kbin(k, KB_GT, a, b);
     case OP_GreaterOrEqual: return kbin(k, KB_GE, a, b);
     case OP_PRelu: return ksel(k, kbin(k, KB_LT, a, fc(k, t, 0)), kbin(k, KB_MUL, b, a), a);
+    case OP_SwiGLU: { /* Swish(a) * b = a * sigmoid(alpha a) * b */
+        double alpha = attr_f(n, "alpha", 1.0f);
+        KExpr *ax = kbin(k, KB_MUL, fc(k, t, alpha), a);
+        KExpr *sw = kbin(k, KB_DIV, a, kbin(k, KB_ADD, fc(k, t, 1),
+                                            kun(k, KU_EXP, kun(k, KU_NEG, ax))));
+        return kbin(k, KB_MUL, sw, b);
+    }
     default: return NULL;
     }
 }
@@ -661,8 +707,55 @@ static int ew_nx(const Node *n)
 
 int ew_lower(Node *n, Lower *L)
 {
+    if ((n->op == OP_Cast || n->op == OP_CastLike) && str_cast_involved(n))
+        return str_cast_lower(n, L);
     if (ew_vmath(n, L)) return 0;
     return ew_loop(n, L, ew_nx(n));
+}
+
+/* ---- BitCast (opset 26) ----
+ * The same bits as another type of the same width. Between integers (and bool, whose one
+ * byte holds 0 or 1) that is a plain conversion: the back ends' integer conversions keep
+ * the low bits (two's complement, wrapping), so no bit changes. A float on either side
+ * needs a reinterpretation the loop IR does not express yet. */
+
+int ew_bitcast_infer(Node *n)
+{
+    if (bad_arity(n, 1, 1)) return -1;
+    Value *x = need_in(n, 0);
+    if (!x) return -1;
+    const Attr *a = attr_get(n, "to");
+    if (!a || a->kind != A_INT) return node_err(n, "missing integer attribute 'to'");
+    DType from = x->type.dt, to = (DType)a->i;
+    if (!dt_supported(to) || to == DT_IDX || to == DT_STRING)
+        return node_err(n, "bitcast to %s (data type %d) is unsupported", dt_name(to), (int)to);
+    if (!dt_supported(from) || from == DT_STRING)
+        return node_err(n, "bitcast from %s is unsupported", dt_name(from));
+    if (dt_size(from) != dt_size(to))
+        return node_err(n, "bitcast from %s to %s: the types differ in width", dt_name(from),
+                        dt_name(to));
+    int from_int = dt_is_int(from) || from == DT_BOOL, to_int = dt_is_int(to) || to == DT_BOOL;
+    if (from != to && (!from_int || !to_int))
+        return node_err(n, "bitcast from %s to %s: the loop IR cannot reinterpret float "
+                        "bits yet (integer and bool types only)", dt_name(from), dt_name(to));
+    return set_out(n, 0, to, x->type.rank, x->type.dims);
+}
+
+int ew_bitcast_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    const Type *x = &node_in(n, 0)->type;
+    DType to = node_out(n, 0)->type.dt;
+    int64_t total = type_numel(x);
+    if (total == 0) return 0;
+    int in = lw_in(L, 0), out = lw_out(L, 0);
+    int i = kfor_n(k, total, KL_PARALLEL);
+    KExpr *v = kload(k, in, kvar(k, i));
+    /* a byte that is not 0 or 1 has no bool meaning; nonzero reads as true */
+    if (to == DT_BOOL) v = kbin(k, KB_NE, v, kc(k, x->dt, 0));
+    kstore(k, out, kvar(k, i), kcast(k, to, v));
+    kend(k);
+    return 0;
 }
 
 /* ---- fused chains (FusedElementwise) ----

@@ -1,5 +1,5 @@
-/* image.c — the image resampling family: Resize (and its predecessor Upsample), GridSample
- * and RoiAlign.
+/* image.c — the image resampling family: Resize (and its predecessor Upsample), GridSample,
+ * the AffineGrid that feeds it, and RoiAlign.
  *
  * All three reduce to "for each output pixel, a few taps of the input with weights", and
  * the weights depend only on coordinates. Resize is separable, so its taps are computed
@@ -60,18 +60,40 @@ static void cubic_weights(KB *k, DType t, KExpr *r, double A, KExpr **w)
 
 /* ---- Resize, Upsample -------------------------------------------------------------- */
 
+/* The antialiased filter's value at distance a (already multiplied by the scale): the
+ * triangle max(0, 1 - |a|) for linear, Keys' cubic kernel (zero from |a| = 2) for cubic. */
+static KExpr *aa_filter(KB *k, DType t, int cubic, double A, KExpr *a)
+{
+    KExpr *x = kun(k, KU_ABS, a);
+    if (!cubic) return kbin(k, KB_MAX, fc(k, t, 0.0), fsub(k, fc(k, t, 1.0), x));
+    KExpr *x2 = fmul(k, x, x), *x3 = fmul(k, x2, x);
+    KExpr *near = fadd(k, fsub(k, fmul(k, fc(k, t, A + 2), x3), fmul(k, fc(k, t, A + 3), x2)),
+                       fc(k, t, 1.0));
+    KExpr *far = fsub(k, fadd(k, fsub(k, fmul(k, fc(k, t, A), x3), fmul(k, fc(k, t, 5 * A), x2)),
+                              fmul(k, fc(k, t, 8 * A), x)),
+                      fc(k, t, 4 * A));
+    return ksel(k, kbin(k, KB_LE, x, fc(k, t, 1.0)), near,
+                ksel(k, kbin(k, KB_LT, x, fc(k, t, 2.0)), far, fc(k, t, 0.0)));
+}
+
 enum { RZ_NEAREST, RZ_LINEAR, RZ_CUBIC };
 enum { CT_HALF_PIXEL, CT_PYTORCH_HALF_PIXEL, CT_ALIGN_CORNERS, CT_ASYMMETRIC,
-       CT_TF_HALF_PIXEL_FOR_NN, CT_TF_CROP_AND_RESIZE };
+       CT_TF_HALF_PIXEL_FOR_NN, CT_TF_CROP_AND_RESIZE, CT_HALF_PIXEL_SYMMETRIC };
+enum { KA_STRETCH, KA_NOT_LARGER, KA_NOT_SMALLER };
+/* Taps of one output coordinate, unrolled: an antialiased downscale by 1/16 (cubic) or
+ * 1/32 (linear) at most, far past what image pipelines use. */
+#define RZ_MAX_TAPS 64
 enum { NM_ROUND_PREFER_FLOOR, NM_ROUND_PREFER_CEIL, NM_FLOOR, NM_CEIL };
 
 typedef struct RzParams {
     int rank;
     int64_t in[KIR_MAX_RANK], out[KIR_MAX_RANK];
     double scale[KIR_MAX_RANK];
-    int mode, ctm, nearest, exclude;
+    int mode, ctm, nearest, exclude, antialias;
     double cubic_a, extrap;
     int roi;              /* input index of a roi tensor used by tf_crop_and_resize, or -1 */
+    int nax;              /* entries of scales / sizes / half the roi: the axes resized */
+    int roiax[KIR_MAX_RANK]; /* axis d's position in those lists, or -1 (kept as it is) */
 } RzParams;
 
 static int pick(const char *s, const char *const *names, int count)
@@ -118,23 +140,50 @@ static int rz_params(Node *n, RzParams *p)
     if (!legacy) {
         static const char *const ctms[] = { "half_pixel", "pytorch_half_pixel", "align_corners",
                                             "asymmetric", "tf_half_pixel_for_nn",
-                                            "tf_crop_and_resize" };
+                                            "tf_crop_and_resize", "half_pixel_symmetric" };
         static const char *const nms[] = { "round_prefer_floor", "round_prefer_ceil", "floor",
                                            "ceil" };
         const char *ctm = attr_s(n, "coordinate_transformation_mode", "half_pixel");
         const char *nm = attr_s(n, "nearest_mode", "round_prefer_floor");
-        p->ctm = pick(ctm, ctms, 6);
+        p->ctm = pick(ctm, ctms, 7);
         if (p->ctm < 0) return node_err(n, "unsupported coordinate_transformation_mode '%s'", ctm);
         p->nearest = pick(nm, nms, 4);
         if (p->nearest < 0) return node_err(n, "unsupported nearest_mode '%s'", nm);
         p->cubic_a = attr_f(n, "cubic_coeff_a", -0.75f);
         p->exclude = (int)attr_i(n, "exclude_outside", 0);
         p->extrap = attr_f(n, "extrapolation_value", 0.0f);
-        if (attr_i(n, "antialias", 0)) return node_err(n, "antialias is not supported");
-        if (attr_get(n, "axes")) return node_err(n, "the axes attribute is not supported");
+        p->antialias = attr_i(n, "antialias", 0) != 0 && p->mode != RZ_NEAREST;
+    }
+    /* axes (opset 18): scales, sizes and roi name only these axes; the others keep their
+     * extent (scale 1, roi [0, 1]) */
+    p->nax = p->rank;
+    for (int d = 0; d < p->rank; d++) p->roiax[d] = d;
+    int nattr = 0;
+    const int64_t *axes = legacy ? NULL : attr_ints(n, "axes", &nattr);
+    if (axes) {
+        if (nattr < 1 || nattr > p->rank)
+            return node_err(n, "axes has %d entries, the input has rank %d", nattr, p->rank);
+        for (int d = 0; d < p->rank; d++) p->roiax[d] = -1;
+        for (int j = 0; j < nattr; j++) {
+            int64_t a = axes[j] < 0 ? axes[j] + p->rank : axes[j];
+            if (a < 0 || a >= p->rank)
+                return node_err(n, "axis %lld is out of range for rank %d", (long long)axes[j],
+                                p->rank);
+            if (p->roiax[a] >= 0) return node_err(n, "axis %lld is listed twice", (long long)a);
+            p->roiax[a] = j;
+        }
+        p->nax = nattr;
+    }
+    int keep = KA_STRETCH;
+    if (!legacy) {
+        static const char *const kars[] = { "stretch", "not_larger", "not_smaller" };
         const char *kar = attr_s(n, "keep_aspect_ratio_policy", "stretch");
-        if (strcmp(kar, "stretch"))
-            return node_err(n, "keep_aspect_ratio_policy '%s' is not supported", kar);
+        keep = pick(kar, kars, 3);
+        if (keep < 0) return node_err(n, "unsupported keep_aspect_ratio_policy '%s'", kar);
+    }
+    for (int d = 0; d < p->rank; d++) {
+        p->out[d] = p->in[d];
+        p->scale[d] = 1.0;
     }
 
     /* scales: an attribute (Upsample-7), input 1 (Upsample-9, Resize-10) or input 2;
@@ -158,8 +207,9 @@ static int rz_params(Node *n, RzParams *p)
             if (!r) return node_err(n, "tf_crop_and_resize needs the roi input");
             if (!dt_is_float(r->type.dt) || !dt_supported(r->type.dt))
                 return node_err(n, "roi type %s is not supported", dt_name(r->type.dt));
-            if (type_numel(&r->type) != 2 * p->rank)
-                return node_err(n, "roi must have 2 x rank = %d elements", 2 * p->rank);
+            if (type_numel(&r->type) != 2 * p->nax)
+                return node_err(n, "roi must have %d elements (twice the resized axes)",
+                                2 * p->nax);
             p->roi = 1;
         }
     }
@@ -171,15 +221,31 @@ static int rz_params(Node *n, RzParams *p)
         int64_t *sz;
         int cnt = const_ints(n, 3, &sz);
         if (cnt < 0) return -1;
-        if (cnt != p->rank)
-            return node_err(n, "sizes has %d elements, the input has rank %d", cnt, p->rank);
+        if (cnt != p->nax)
+            return node_err(n, "sizes has %d elements, %d axes are resized", cnt, p->nax);
+        /* keep_aspect_ratio_policy: one scale for every resized axis, the smallest
+         * (not_larger) or largest (not_smaller) of sizes / extent; the size is then that
+         * scale times the extent, rounded half up */
+        double common = keep == KA_NOT_LARGER ? INFINITY : 0;
         for (int d = 0; d < p->rank; d++) {
-            if (sz[d] <= 0 || sz[d] > ((int64_t)1 << 40))
-                return node_err(n, "invalid size %lld for axis %d", (long long)sz[d], d);
+            int j = p->roiax[d];
+            if (j < 0) continue;
+            if (sz[j] <= 0 || sz[j] > ((int64_t)1 << 40))
+                return node_err(n, "invalid size %lld for axis %d", (long long)sz[j], d);
             if (p->in[d] == 0) return node_err(n, "cannot resize an empty axis %d", d);
-            p->out[d] = sz[d];
-            p->scale[d] = (double)sz[d] / (double)p->in[d];
+            double r = (double)sz[j] / (double)p->in[d];
+            if (keep == KA_NOT_LARGER && r < common) common = r;
+            if (keep == KA_NOT_SMALLER && r > common) common = r;
+            p->out[d] = sz[j];
+            p->scale[d] = r;
         }
+        if (keep != KA_STRETCH)
+            for (int d = 0; d < p->rank; d++) {
+                if (p->roiax[d] < 0) continue;
+                p->out[d] = (int64_t)floor(common * (double)p->in[d] + 0.5);
+                if (p->out[d] < 1) return node_err(n, "axis %d would become empty", d);
+                p->scale[d] = common;
+            }
         return 0;
     }
     if (sv) {
@@ -187,15 +253,16 @@ static int rz_params(Node *n, RzParams *p)
         if (!sv->data)
             return node_need_const(n, sv, "scales must be a compile-time constant (initializer "
                                    "or folded value): the output shape depends on it");
-        if (type_numel(&sv->type) != p->rank)
-            return node_err(n, "scales has %lld elements, the input has rank %d",
-                            (long long)type_numel(&sv->type), p->rank);
+        if (type_numel(&sv->type) != p->nax)
+            return node_err(n, "scales has %lld elements, %d axes are resized",
+                            (long long)type_numel(&sv->type), p->nax);
     } else if (nsattr != p->rank) {
         return node_err(n, "scales has %d elements, the input has rank %d", nsattr, p->rank);
     }
     for (int d = 0; d < p->rank; d++) {
+        if (p->roiax[d] < 0) continue;
         /* the reference works with the float32 value of the scale */
-        double s = sv ? (double)(float)const_elem_f(sv, d) : (double)sattr[d];
+        double s = sv ? (double)(float)const_elem_f(sv, p->roiax[d]) : (double)sattr[d];
         if (!(s > 0) || !(s < 1e9)) return node_err(n, "invalid scale %g for axis %d", s, d);
         p->scale[d] = s;
         double o = floor(s * (double)p->in[d]);
@@ -218,6 +285,7 @@ int resize_infer(Node *n)
 static int rz_identity(const RzParams *p, int d)
 {
     if (p->in[d] != p->out[d] || p->scale[d] != 1.0) return 0;
+    if (p->roiax[d] < 0) return 1; /* not resized at all, whatever the mode */
     return p->ctm == CT_HALF_PIXEL || p->ctm == CT_PYTORCH_HALF_PIXEL ||
            p->ctm == CT_ALIGN_CORNERS || p->ctm == CT_ASYMMETRIC;
 }
@@ -242,8 +310,15 @@ static KExpr *rz_coord(KB *k, const RzParams *p, int d, KExpr *o, int roibuf, DT
         return fdiv(k, x, fc(k, F, s));
     case CT_TF_HALF_PIXEL_FOR_NN:
         return fdiv(k, fadd(k, x, fc(k, F, 0.5)), fc(k, F, s));
+    case CT_HALF_PIXEL_SYMMETRIC: {
+        /* half_pixel about the centre: shifted by what rounding the output extent lost */
+        double adj = (double)p->out[d] / ow, off = in / 2 * (1 - adj);
+        return fadd(k, fc(k, F, off),
+                    fsub(k, fdiv(k, fadd(k, x, fc(k, F, 0.5)), fc(k, F, s)), fc(k, F, 0.5)));
+    }
     default: { /* CT_TF_CROP_AND_RESIZE */
-        KExpr *r0 = kload(k, roibuf, kc_idx(k, d)), *r1 = kload(k, roibuf, kc_idx(k, p->rank + d));
+        int j = p->roiax[d];
+        KExpr *r0 = kload(k, roibuf, kc_idx(k, j)), *r1 = kload(k, roibuf, kc_idx(k, p->nax + j));
         KExpr *span = kcast(k, F, fsub(k, r1, r0));
         KExpr *base = kcast(k, F, fmul(k, r0, fc(k, roidt, in - 1)));
         KExpr *c;
@@ -273,8 +348,19 @@ int resize_lower(Node *n, Lower *L)
         roidt = node_in(n, p.roi)->type.dt;
     }
     const DType F = DT_F64;
-    /* taps per axis: nearest picks one of its 2 neighbours while building the table */
-    int nwin = p.mode == RZ_CUBIC ? 4 : 2, ntap = p.mode == RZ_NEAREST ? 1 : nwin;
+    /* taps per axis: nearest picks one of its 2 neighbours while building the table.
+     * Antialiasing a downscale (scale < 1) stretches the filter by 1/scale: the window is
+     * then 2 - 2*start taps wide, start = floor(-support / scale) + 1, as the reference. */
+    int nwins[KIR_MAX_RANK], ntaps[KIR_MAX_RANK], aa[KIR_MAX_RANK];
+    for (int d = 0; d < rank; d++) {
+        double support = p.mode == RZ_CUBIC ? 2 : 1;
+        aa[d] = p.antialias && p.scale[d] < 1.0;
+        nwins[d] = aa[d] ? 2 - 2 * ((int)floor(-support / p.scale[d]) + 1) : 2 * (int)support;
+        ntaps[d] = p.mode == RZ_NEAREST ? 1 : nwins[d];
+        if (nwins[d] > RZ_MAX_TAPS)
+            return node_err(n, "antialiasing axis %d at scale %g needs %d taps, more than %d",
+                            d, p.scale[d], nwins[d], RZ_MAX_TAPS);
+    }
     int ibuf[KIR_MAX_RANK], wbuf[KIR_MAX_RANK], okbuf[KIR_MAX_RANK];
     int64_t instride[KIR_MAX_RANK];
     for (int64_t d = rank - 1, s = 1; d >= 0; d--) {
@@ -287,6 +373,7 @@ int resize_lower(Node *n, Lower *L)
         ibuf[d] = wbuf[d] = okbuf[d] = -1;
         if (rz_identity(&p, d)) continue;
         int64_t in = p.in[d];
+        int nwin = nwins[d], ntap = ntaps[d];
         ibuf[d] = lw_temp(L, DT_I64, p.out[d] * ntap);
         if (ibuf[d] < 0) return -1;
         if (p.mode != RZ_NEAREST && (wbuf[d] = lw_temp(L, F, p.out[d] * ntap)) < 0) return -1;
@@ -320,14 +407,21 @@ int resize_lower(Node *n, Lower *L)
             KExpr *i = iclamp(k, kadd(k, s, ksel(k, right, kc_idx(k, 1), kc_idx(k, 0))), 0, in - 1);
             kstore(k, ibuf[d], ov, kcast(k, DT_I64, i));
         } else {
-            KExpr *w[4];
-            if (p.mode == RZ_LINEAR) {
+            KExpr *w[RZ_MAX_TAPS];
+            if (aa[d]) {
+                /* tap j sits at (start + j - r) input steps from the point */
+                int start = 1 - nwin / 2;
+                for (int j = 0; j < nwin; j++)
+                    w[j] = aa_filter(k, F, p.mode == RZ_CUBIC, p.cubic_a,
+                                     fmul(k, fsub(k, fc(k, F, start + j), r),
+                                          fc(k, F, p.scale[d])));
+            } else if (p.mode == RZ_LINEAR) {
                 w[0] = fsub(k, fc(k, F, 1.0), r);
                 w[1] = r;
             } else {
                 cubic_weights(k, F, r, p.cubic_a, w);
             }
-            int wv[4];
+            int wv[RZ_MAX_TAPS];
             for (int j = 0; j < nwin; j++) {
                 KExpr *e = w[j];
                 if (p.exclude) /* taps outside the axis get no weight, the rest renormalize */
@@ -335,13 +429,14 @@ int resize_lower(Node *n, Lower *L)
                 wv[j] = kdecl(k, F, e);
             }
             KExpr *sum = NULL;
-            if (p.exclude)
+            /* the stretched filter's weights do not sum to 1: normalized, as the reference */
+            if (p.exclude || aa[d])
                 for (int j = 0; j < nwin; j++)
                     sum = sum ? fadd(k, sum, kvar(k, wv[j])) : kvar(k, wv[j]);
             for (int j = 0; j < nwin; j++) {
                 KExpr *at = kaddi(k, kmuli(k, ov, nwin), j);
                 KExpr *e = kvar(k, wv[j]);
-                kstore(k, wbuf[d], at, p.exclude ? fdiv(k, e, sum) : e);
+                kstore(k, wbuf[d], at, sum ? fdiv(k, e, sum) : e);
                 kstore(k, ibuf[d], at, kcast(k, DT_I64, iclamp(k, kaddi(k, s, j), 0, in - 1)));
             }
         }
@@ -370,7 +465,7 @@ int resize_lower(Node *n, Lower *L)
     for (int d = 0; d < rank; d++) {
         tv[d] = -1;
         if (ibuf[d] < 0 || p.mode == RZ_NEAREST) continue;
-        tv[d] = kfor_n(k, ntap, KL_UNROLL);
+        tv[d] = kfor_n(k, ntaps[d], KL_UNROLL);
         nopen++;
     }
     KExpr *src = kc_idx(k, 0);
@@ -380,7 +475,7 @@ int resize_lower(Node *n, Lower *L)
             pos = kvar(k, v[d]);
         } else {
             KExpr *at = kvar(k, v[d]);
-            if (tv[d] >= 0) at = kadd(k, kmuli(k, at, ntap), kvar(k, tv[d]));
+            if (tv[d] >= 0) at = kadd(k, kmuli(k, at, ntaps[d]), kvar(k, tv[d]));
             pos = kcast(k, DT_IDX, kload(k, ibuf[d], at));
             if (wbuf[d] >= 0) {
                 KExpr *w = kload(k, wbuf[d], at);
@@ -410,6 +505,97 @@ int resize_lower(Node *n, Lower *L)
     return 0;
 }
 
+/* ---- AffineGrid (opset 20) ---------------------------------------------------------- */
+
+static const Type *ag_type(Node *n, int i)
+{
+    Value *v = i < n->nin ? node_in(n, i) : NULL;
+    return v ? &v->type : NULL;
+}
+
+/* size = (N, C, H, W) or (N, C, D, H, W), a compile-time value; theta (N, 2, 3) or (N, 3, 4) */
+static int ag_params(Node *n, int *nsp, int64_t *sp, int64_t *batch)
+{
+    const Type *th = ag_type(n, 0);
+    if (!th || !ag_type(n, 1)) return node_err(n, "needs inputs theta and size");
+    if (!dt_is_float(th->dt)) return node_err(n, "theta type %s is not supported",
+                                              dt_name(th->dt));
+    int64_t *sz;
+    int cnt = const_ints(n, 1, &sz);
+    if (cnt < 0) return -1;
+    if (cnt != 4 && cnt != 5) return node_err(n, "size must have 4 or 5 entries, not %d", cnt);
+    *nsp = cnt - 2;
+    *batch = sz[0];
+    for (int i = 0; i < *nsp; i++) {
+        sp[i] = sz[2 + i];
+        if (sp[i] < 1) return node_err(n, "size %lld on spatial axis %d", (long long)sp[i], i);
+    }
+    if (th->rank != 3 || th->dims[0] != sz[0] || th->dims[1] != *nsp ||
+        th->dims[2] != *nsp + 1)
+        return node_err(n, "theta must be (N, %d, %d) for this size", *nsp, *nsp + 1);
+    return 0;
+}
+
+int affine_grid_infer(Node *n)
+{
+    int nsp;
+    int64_t sp[3], b, d[5];
+    if (ag_params(n, &nsp, sp, &b)) return -1;
+    d[0] = b;
+    for (int i = 0; i < nsp; i++) d[1 + i] = sp[i];
+    d[1 + nsp] = nsp;
+    return set_out(n, 0, ag_type(n, 0)->dt, nsp + 2, d);
+}
+
+/* grid[n, (d,) h, w] = theta[n] . (x_w, y_h, (z_d,) 1), the base coordinates spread over
+ * [-1, 1]: pixel centres (align_corners=0) or pixel corners (align_corners=1). */
+int affine_grid_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    int nsp;
+    int64_t sp[3], b;
+    if (ag_params(n, &nsp, sp, &b)) return -1;
+    DType t = ag_type(n, 0)->dt;
+    const DType F = DT_F64;
+    int align = attr_i(n, "align_corners", 0) != 0;
+    int TH = lw_in(L, 0), G = lw_out(L, 0);
+    int64_t pts = 1;
+    for (int i = 0; i < nsp; i++) pts *= sp[i];
+    if (b * pts == 0) return 0;
+    int nv = kfor_n(k, b, KL_PARALLEL);
+    int v[3];
+    for (int i = 0; i < nsp; i++) v[i] = kfor_n(k, sp[i], KL_SERIAL);
+    /* base coordinate j of the point: x from the last axis, then y, then z */
+    int base[3];
+    for (int j = 0; j < nsp; j++) {
+        int ax = nsp - 1 - j;
+        double len = (double)sp[ax];
+        KExpr *i = kcast(k, F, kvar(k, v[ax]));
+        KExpr *e;
+        if (align)
+            e = sp[ax] > 1 ? fsub(k, fmul(k, i, fc(k, F, 2.0 / (len - 1))), fc(k, F, 1.0))
+                           : fc(k, F, -1.0);
+        else
+            e = fsub(k, fdiv(k, fadd(k, fmul(k, i, fc(k, F, 2.0)), fc(k, F, 1.0)), fc(k, F, len)),
+                     fc(k, F, 1.0));
+        base[j] = kdecl(k, F, e);
+    }
+    KExpr *pt = kvar(k, nv);
+    for (int i = 0; i < nsp; i++) pt = kadd(k, kmuli(k, pt, sp[i]), kvar(k, v[i]));
+    int ptv = kdecl(k, DT_IDX, pt);
+    for (int r = 0; r < nsp; r++) {
+        KExpr *row = kmuli(k, kaddi(k, kmuli(k, kvar(k, nv), nsp), r), nsp + 1);
+        int rowv = kdecl(k, DT_IDX, row);
+        KExpr *acc = kcast(k, F, kload(k, TH, kaddi(k, kvar(k, rowv), nsp)));
+        for (int j = 0; j < nsp; j++)
+            acc = fadd(k, acc, fmul(k, kcast(k, F, kload(k, TH, kaddi(k, kvar(k, rowv), j))),
+                                    kvar(k, base[j])));
+        kstore(k, G, kaddi(k, kmuli(k, kvar(k, ptv), nsp), r), kcast(k, t, acc));
+    }
+    kend_n(k, nsp + 1);
+    return 0;
+}
+
 /* ---- GridSample -------------------------------------------------------------------- */
 
 enum { GS_BILINEAR, GS_NEAREST, GS_BICUBIC };
@@ -428,17 +614,26 @@ static int gs_params(Node *n, GsParams *p)
         return node_err(n, "input type %s is not supported (float, double)", dt_name(xt->dt));
     if (gt->dt != DT_F32 && gt->dt != DT_F64)
         return node_err(n, "grid type %s is not supported (float, double)", dt_name(gt->dt));
-    if (xt->rank != 4) return node_err(n, "input must be 4-D (N, C, H, W)");
-    if (gt->rank != 4 || gt->dims[3] != 2)
-        return node_err(n, "grid must be 4-D (N, H_out, W_out, 2)");
+    /* 5-D (volumetric) from opset 20 */
+    int vol = xt->rank == 5 && n->opset >= 20;
+    if (xt->rank != 4 && !vol)
+        return node_err(n, "input must be 4-D (N, C, H, W)%s", n->opset >= 20 ? " or 5-D" : "");
+    if (gt->rank != xt->rank || gt->dims[xt->rank - 1] != xt->rank - 2)
+        return node_err(n, "grid must be (N, %s, %d)", vol ? "D_out, H_out, W_out" : "H_out, W_out",
+                        xt->rank - 2);
     if (gt->dims[0] != xt->dims[0])
         return node_err(n, "grid batch %lld differs from input batch %lld",
                         (long long)gt->dims[0], (long long)xt->dims[0]);
     static const char *const modes[] = { "bilinear", "nearest", "bicubic" };
     static const char *const pads[] = { "zeros", "border", "reflection" };
-    const char *m = attr_s(n, "mode", "bilinear"), *pm = attr_s(n, "padding_mode", "zeros");
-    if ((p->mode = pick(m, modes, 3)) < 0) return node_err(n, "unsupported mode '%s'", m);
+    /* opset 20 renamed the modes (and made linear the default); the math is the same */
+    static const char *const modes20[] = { "linear", "nearest", "cubic" };
+    const char *m = attr_s(n, "mode", n->opset >= 20 ? "linear" : "bilinear");
+    const char *pm = attr_s(n, "padding_mode", "zeros");
+    p->mode = pick(m, n->opset >= 20 ? modes20 : modes, 3);
+    if (p->mode < 0) return node_err(n, "unsupported mode '%s'", m);
     if ((p->pad = pick(pm, pads, 3)) < 0) return node_err(n, "unsupported padding_mode '%s'", pm);
+    if (vol && p->mode == GS_BICUBIC) return node_err(n, "cubic mode is 2-D only");
     p->align = attr_i(n, "align_corners", 0) != 0;
     return 0;
 }
@@ -448,8 +643,8 @@ int gridsample_infer(Node *n)
     GsParams p;
     if (gs_params(n, &p)) return -1;
     const Type *xt = &node_in(n, 0)->type, *gt = &node_in(n, 1)->type;
-    int64_t dims[4] = { xt->dims[0], xt->dims[1], gt->dims[1], gt->dims[2] };
-    return set_out(n, 0, xt->dt, 4, dims);
+    int64_t dims[5] = { xt->dims[0], xt->dims[1], gt->dims[1], gt->dims[2], gt->dims[3] };
+    return set_out(n, 0, xt->dt, xt->rank, dims);
 }
 
 /* Grid coordinate in [-1, 1] to pixel coordinate (PyTorch's unnormalize). */
@@ -483,11 +678,86 @@ static KExpr *gs_pad(KB *k, DType t, KExpr *x, int64_t size, const GsParams *p)
     return kbin(k, KB_MIN, hi, kbin(k, KB_MAX, x, zero));
 }
 
+/* Volumetric GridSample: nearest or trilinear taps of the padded coordinates, each tap
+ * outside the volume read as zero. */
+static int gridsample3d_lower(Node *n, Lower *L, const GsParams *p)
+{
+    KB *k = L->k;
+    const Type *xt = &node_in(n, 0)->type, *gt = &node_in(n, 1)->type;
+    int64_t N = xt->dims[0], C = xt->dims[1], sz[3] = { xt->dims[2], xt->dims[3], xt->dims[4] };
+    int64_t od[3] = { gt->dims[1], gt->dims[2], gt->dims[3] };
+    int X = lw_in(L, 0), G = lw_in(L, 1), Y = lw_out(L, 0);
+    if (X < 0 || G < 0 || Y < 0) return -1;
+    if (N * C * od[0] * od[1] * od[2] == 0) return 0;
+    DType t = gt->dt, yt = xt->dt;
+    int nv = kfor_n(k, N, KL_PARALLEL);
+    int ov[3];
+    for (int i = 0; i < 3; i++) ov[i] = kfor_n(k, od[i], KL_SERIAL);
+    int pt = kdecl(k, DT_IDX, kadd(k, kmuli(k, kadd(k, kmuli(k, kadd(k, kmuli(k, kvar(k, nv),
+                                                                          od[0]),
+                                                                   kvar(k, ov[0])), od[1]),
+                                                     kvar(k, ov[1])), od[2]), kvar(k, ov[2])));
+    /* grid component j is the coordinate along axis 2 - j (x is W, y is H, z is D) */
+    int pc[3];
+    for (int j = 0; j < 3; j++) {
+        int ax = 2 - j;
+        KExpr *g = kload(k, G, kaddi(k, kmuli(k, kvar(k, pt), 3), j));
+        int u = kdecl(k, t, gs_unnorm(k, t, g, sz[ax], p->align));
+        pc[ax] = kdecl(k, t, gs_pad(k, t, kvar(k, u), sz[ax], p));
+    }
+    int ntap = p->mode == GS_NEAREST ? 1 : 2;
+    int base[3], w[3][2], ok[3][2], ix[3][2];
+    for (int a = 0; a < 3; a++) {
+        if (p->mode == GS_NEAREST)
+            base[a] = kdecl(k, DT_IDX, kcast(k, DT_IDX, kun(k, KU_RINT, kvar(k, pc[a]))));
+        else
+            base[a] = kdecl(k, DT_IDX, kcast(k, DT_IDX, kun(k, KU_FLOOR, kvar(k, pc[a]))));
+        for (int j = 0; j < ntap; j++) {
+            KExpr *i = kaddi(k, kvar(k, base[a]), j);
+            ok[a][j] = kdecl(k, DT_BOOL, iin(k, i, 0, sz[a]));
+            ix[a][j] = kdecl(k, DT_IDX, iclamp(k, kaddi(k, kvar(k, base[a]), j), 0, sz[a] - 1));
+            if (p->mode != GS_NEAREST) {
+                KExpr *f = kcast(k, t, kvar(k, base[a]));
+                w[a][j] = kdecl(k, t, j ? fsub(k, kvar(k, pc[a]), f)
+                                        : fsub(k, fadd(k, f, fc(k, t, 1.0)), kvar(k, pc[a])));
+            }
+        }
+    }
+    int cv = kfor_n(k, C, KL_SERIAL);
+    int plane = kdecl(k, DT_IDX, kmuli(k, kadd(k, kmuli(k, kvar(k, nv), C), kvar(k, cv)),
+                                       sz[0] * sz[1] * sz[2]));
+    KExpr *acc = NULL;
+    for (int jd = 0; jd < ntap; jd++)
+        for (int jh = 0; jh < ntap; jh++)
+            for (int jw = 0; jw < ntap; jw++) {
+                KExpr *at = kadd(k, kvar(k, plane),
+                                 kadd(k, kmuli(k, kadd(k, kmuli(k, kvar(k, ix[0][jd]), sz[1]),
+                                                       kvar(k, ix[1][jh])), sz[2]),
+                                      kvar(k, ix[2][jw])));
+                KExpr *v = kcast(k, t, kload(k, X, at));
+                if (p->mode != GS_NEAREST)
+                    v = fmul(k, v, fmul(k, kvar(k, w[0][jd]),
+                                        fmul(k, kvar(k, w[1][jh]), kvar(k, w[2][jw]))));
+                KExpr *in = band(k, kvar(k, ok[0][jd]),
+                                 band(k, kvar(k, ok[1][jh]), kvar(k, ok[2][jw])));
+                KExpr *term = ksel(k, in, v, fc(k, t, 0.0));
+                acc = acc ? fadd(k, acc, term) : term;
+            }
+    KExpr *yi = kadd(k, kmuli(k, kadd(k, kmuli(k, kvar(k, nv), C), kvar(k, cv)),
+                              od[0] * od[1] * od[2]),
+                     kadd(k, kmuli(k, kadd(k, kmuli(k, kvar(k, ov[0]), od[1]), kvar(k, ov[1])),
+                                   od[2]), kvar(k, ov[2])));
+    kstore(k, Y, yi, kcast(k, yt, acc));
+    kend_n(k, 5);
+    return 0;
+}
+
 int gridsample_lower(Node *n, Lower *L)
 {
     KB *k = L->k;
     GsParams p;
     if (gs_params(n, &p)) return -1;
+    if (node_in(n, 0)->type.rank == 5) return gridsample3d_lower(n, L, &p);
     const Type *xt = &node_in(n, 0)->type, *gt = &node_in(n, 1)->type;
     int64_t N = xt->dims[0], C = xt->dims[1], H = xt->dims[2], W = xt->dims[3];
     int64_t Ho = gt->dims[1], Wo = gt->dims[2];

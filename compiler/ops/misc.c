@@ -239,11 +239,17 @@ static int dft_params(Node *n, int *axis, int64_t *nfft, int64_t *nout)
     if (xt->rank < 2 || (xt->dims[xt->rank - 1] != 1 && xt->dims[xt->rank - 1] != 2))
         return node_err(n, "input must have rank >= 2 with a last dimension of 1 (real) or 2 "
                            "(complex)");
+    /* opset 20 moved axis from an attribute (default 1) to input 2 (default -2) */
     int64_t a = attr_i(n, "axis", 1);
+    if (n->opset >= 20) {
+        a = -2;
+        if (n->nin > 2 && node_in(n, 2) && const_scalar(n, 2, "axis", &a)) return -1;
+    }
+    int64_t given = a;
     if (a < 0) a += xt->rank;
     if (a < 0 || a >= xt->rank - 1)
         return node_err(n, "axis %lld is out of range (the last dimension holds the complex "
-                           "parts)", (long long)attr_i(n, "axis", 1));
+                           "parts)", (long long)given);
     *axis = (int)a;
     *nfft = xt->dims[a];
     if (node_in(n, 1)) {
@@ -568,8 +574,14 @@ int det_lower(Node *n, Lower *L)
 
 /* ---- QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear ----------------------- */
 
-/* Per-tensor (scalar scale) or per-axis (1-D scale along `axis`) parameters. */
-static int quant_params(Node *n, int *axis, int *peraxis)
+static int q_int(DType t)
+{
+    return t == DT_U8 || t == DT_I8 || t == DT_U16 || t == DT_I16;
+}
+
+/* Per-tensor (scalar scale), per-axis (1-D scale along `axis`, *peraxis = 1) or blocked
+ * (opset 21: scale of x's rank, axis `axis` cut into blocks of *block, *peraxis = 2). */
+static int quant_params(Node *n, int *axis, int *peraxis, int64_t *block)
 {
     Value *x = node_in(n, 0), *s = node_in(n, 1), *z = node_in(n, 2);
     if (!x || !s) return node_err(n, "expects inputs x and scale");
@@ -579,18 +591,38 @@ static int quant_params(Node *n, int *axis, int *peraxis)
     if (n->op == OP_QuantizeLinear) {
         if (xt->dt != DT_F32 && xt->dt != DT_I32)
             return node_err(n, "input type %s is not supported (float32, int32)", dt_name(xt->dt));
-        if (z && z->type.dt != DT_U8 && z->type.dt != DT_I8)
-            return node_err(n, "zero point type %s is not supported (uint8, int8)",
+        if (z && !q_int(z->type.dt))
+            return node_err(n, "zero point type %s is not supported (uint8, int8, uint16, int16)",
                             dt_name(z->type.dt));
     } else {
-        if (xt->dt != DT_U8 && xt->dt != DT_I8 && xt->dt != DT_I32)
-            return node_err(n, "input type %s is not supported (uint8, int8, int32)",
+        if (!q_int(xt->dt) && xt->dt != DT_I32)
+            return node_err(n, "input type %s is not supported (uint8, int8, uint16, int16, "
+                            "int32)",
                             dt_name(xt->dt));
         if (z && z->type.dt != xt->dt) return node_err(n, "zero point type differs from x");
     }
     *peraxis = 0;
     *axis = 0;
+    *block = 0;
     int64_t ns = type_numel(&s->type);
+    int64_t bs = n->opset >= 21 ? attr_i(n, "block_size", 0) : 0;
+    if (bs > 0) {
+        if (s->type.rank != xt->rank || xt->rank == 0)
+            return node_err(n, "blocked quantization needs a scale of x's rank");
+        if (norm_axis(n, attr_i(n, "axis", 1), xt->rank, axis)) return -1;
+        for (int d = 0; d < xt->rank; d++) {
+            int64_t want = d == *axis ? (xt->dims[d] + bs - 1) / bs : xt->dims[d];
+            if (s->type.dims[d] != want)
+                return node_err(n, "scale dim %d is %lld, block_size %lld needs %lld", d,
+                                (long long)s->type.dims[d], (long long)bs, (long long)want);
+        }
+        if (z && (z->type.rank != xt->rank ||
+                  memcmp(z->type.dims, s->type.dims, sizeof(int64_t) * (size_t)xt->rank)))
+            return node_err(n, "zero point and scale differ in shape");
+        *peraxis = 2;
+        *block = bs;
+        return 0;
+    }
     if (s->type.rank == 0 || (s->type.rank == 1 && ns == 1 && n->opset < 13)) {
         if (ns != 1) return node_err(n, "scale must have one element");
     } else {
@@ -609,10 +641,17 @@ static int quant_params(Node *n, int *axis, int *peraxis)
 int quant_infer(Node *n)
 {
     int axis, per;
-    if (quant_params(n, &axis, &per)) return -1;
+    int64_t bs;
+    if (quant_params(n, &axis, &per, &bs)) return -1;
     const Type *xt = &node_in(n, 0)->type;
     Value *z = node_in(n, 2);
-    DType ot = n->op == OP_QuantizeLinear ? (z ? z->type.dt : DT_U8) : DT_F32;
+    /* without a zero point, opset 21's output_dtype names the type (uint8 by default) */
+    DType qt = z ? z->type.dt : (DType)attr_i(n, "output_dtype", DT_U8);
+    if (qt == DT_UNDEF) qt = DT_U8;
+    if (n->op == OP_QuantizeLinear && !q_int(qt))
+        return node_err(n, "output_dtype %s is not supported (uint8, int8, uint16, int16)",
+                        dt_name(qt));
+    DType ot = n->op == OP_QuantizeLinear ? qt : DT_F32;
     return set_out(n, 0, ot, xt->rank, xt->dims);
 }
 
@@ -620,7 +659,8 @@ int quant_infer(Node *n)
 static KExpr *saturate_q(KB *k, DType t, KExpr *v)
 {
     DType ft = v->t;
-    double lo = t == DT_U8 ? 0 : -128, hi = t == DT_U8 ? 255 : 127;
+    double lo = t == DT_U8 || t == DT_U16 ? 0 : t == DT_I8 ? -128 : -32768;
+    double hi = t == DT_U8 ? 255 : t == DT_I8 ? 127 : t == DT_U16 ? 65535 : 32767;
     v = kbin(k, KB_MAX, kbin(k, KB_MIN, v, fc(k, ft, hi)), fc(k, ft, lo));
     return kcast(k, t, v);
 }
@@ -629,7 +669,8 @@ int quant_lower(Node *n, Lower *L)
 {
     KB *k = L->k;
     int axis, per;
-    if (quant_params(n, &axis, &per)) return -1;
+    int64_t bs;
+    if (quant_params(n, &axis, &per, &bs)) return -1;
     const Type *xt = &node_in(n, 0)->type;
     int X = lw_in(L, 0), S = lw_in(L, 1), Z = node_in(n, 2) ? lw_in(L, 2) : -1, Y = lw_out(L, 0);
     if (X < 0 || S < 0 || Y < 0 || (node_in(n, 2) && Z < 0)) return -1;
@@ -639,19 +680,31 @@ int quant_lower(Node *n, Lower *L)
     int64_t len = per ? xt->dims[axis] : 1;
     DType yt = node_out(n, 0)->type.dt;
     const DType F = DT_F32;
-    KExpr *i = kvar(k, kfor_n(k, total, KL_VECTOR));
+    int iv = kfor_n(k, total, KL_VECTOR);
+    KExpr *i = kvar(k, iv);
     KExpr *q = per ? kbin(k, KB_REM, kbin(k, KB_DIV, i, kc_idx(k, inner)), kc_idx(k, len))
                    : kc_idx(k, 0);
+    if (per == 2) {
+        /* the scale element of x's (outer, a, in): (outer, a / block, in) */
+        int64_t slen = (len + bs - 1) / bs;
+        KExpr *outer = kbin(k, KB_DIV, kvar(k, iv), kc_idx(k, len * inner));
+        KExpr *in = kbin(k, KB_REM, kvar(k, iv), kc_idx(k, inner));
+        KExpr *blk = kbin(k, KB_DIV, q, kc_idx(k, bs));
+        q = kadd(k, kmuli(k, kadd(k, kmuli(k, outer, slen), blk), inner), in);
+        i = kvar(k, iv);
+    }
+    int qv = kdecl(k, DT_IDX, q);
+    q = kvar(k, qv);
     KExpr *s = kload(k, S, q);
     if (n->op == OP_QuantizeLinear) {
         KExpr *v = kun(k, KU_RINT, fdiv(k, kcast(k, F, kload(k, X, i)), s));
-        if (Z >= 0) v = fadd(k, v, kcast(k, F, kload(k, Z, q)));
+        if (Z >= 0) v = fadd(k, v, kcast(k, F, kload(k, Z, kvar(k, qv))));
         kstore(k, Y, i, saturate_q(k, yt, v));
     } else {
         /* int32 inputs can exceed float's exact range, so the difference is taken in
          * 64-bit integers */
         KExpr *x = kcast(k, DT_I64, kload(k, X, i));
-        if (Z >= 0) x = kbin(k, KB_SUB, x, kcast(k, DT_I64, kload(k, Z, q)));
+        if (Z >= 0) x = kbin(k, KB_SUB, x, kcast(k, DT_I64, kload(k, Z, kvar(k, qv))));
         kstore(k, Y, i, fmul(k, kcast(k, F, x), s));
     }
     kend(k);

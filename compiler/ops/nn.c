@@ -1,6 +1,7 @@
-/* nn.c — the neural-network operators: MatMul, Gemm, Conv, ConvTranspose, MaxPool,
- * AveragePool, LpPool and their Global forms, MaxUnpool, BatchNormalization (inference
- * only), LRN, and the recurrent RNN / GRU / LSTM.
+/* nn.c — the neural-network operators: MatMul, Gemm, Conv, ConvTranspose, DeformConv,
+ * MaxPool, AveragePool, LpPool and their Global forms, MaxUnpool, BatchNormalization
+ * (inference only), LRN, Col2Im, CausalConvWithState, RotaryEmbedding, and the recurrent
+ * RNN / GRU / LSTM.
  *
  * Each op is a shape rule (nn_*_infer) and a lowering to the loop IR (nn_*_lower).
  * Float32 MatMul/Gemm/Conv call the runtime kernels rt_sgemm_f32 / rt_conv2d_f32 where the
@@ -138,6 +139,10 @@ static int win_forward(Node *n, Win *w, int ceil_mode, int has_dil)
                 return node_err(n, "window extent %lld is larger than the padded input %lld "
                                 "on spatial axis %d", LL(dk), LL(w->in[i] + w->pb[i] + w->pe[i]), i);
             w->out[i] = (ceil_mode ? ceil_div(num, w->s[i]) : num / w->s[i]) + 1;
+            /* ceil mode's extra window must start inside the input or its start padding,
+             * never entirely in the end padding (the rule of PyTorch and ONNX's reference) */
+            if (ceil_mode && w->out[i] > 1 && (w->out[i] - 1) * w->s[i] >= w->in[i] + w->pb[i])
+                w->out[i]--;
         } else if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
             w->out[i] = ceil_div(w->in[i], w->s[i]);
             int64_t total = (w->out[i] - 1) * w->s[i] + dk - w->in[i];
@@ -216,13 +221,15 @@ static int q_zp(KB *k, Lower *L, const Node *n, int i, KExpr *idx)
     return kdecl(k, DT_I32, kcast(k, DT_I32, kload(k, lw_in(L, i), e)));
 }
 
-/* A scale of QLinearMatMul/QLinearConv: float32, one value or `per` values. */
+/* A scale of QLinearMatMul/QLinearConv: float32 (or float16, QLinearMatMul-21), one value
+ * or `per` values. The arithmetic stays float32: a float16 scale is widened exactly. */
 static int scale_check(Node *n, int i, int64_t per, const char *what)
 {
     const Type *t = in_type(n, i);
     if (!t) return node_err(n, "needs input %s", what);
     int64_t c = type_numel(t);
-    if (t->dt != DT_F32 || t->rank > 1 || (c != 1 && c != per))
+    int f16ok = t->dt == DT_F16 && n->op == OP_QLinearMatMul && n->opset >= 21;
+    if ((t->dt != DT_F32 && !f16ok) || t->rank > 1 || (c != 1 && c != per))
         return node_err(n, "%s must be float32 with 1 or %lld values, got %s", what, LL(per),
                         type_str(n->g->pool, t));
     return 0;
@@ -242,7 +249,8 @@ static int qlinear_out(Node *n, DType *yt)
 /* scale variable: element 0, or element `idx` when there is one per channel */
 static KExpr *q_scale(KB *k, Lower *L, const Node *n, int i, KExpr *idx)
 {
-    return kload(k, lw_in(L, i), type_numel(in_type(n, i)) == 1 ? kc_idx(k, 0) : idx);
+    return kcast(k, DT_F32,
+                 kload(k, lw_in(L, i), type_numel(in_type(n, i)) == 1 ? kc_idx(k, 0) : idx));
 }
 
 /* saturate(rint(acc * mult) + zp) in the type of y_zero_point */
@@ -324,7 +332,9 @@ int nn_matmul_infer(Node *n)
     int ql = n->op == OP_QLinearMatMul, q = n->op == OP_MatMulInteger || ql;
     const Type *a = in_type(n, 0), *b = in_type(n, ql ? 3 : 1);
     if (!a || !b) return node_err(n, "needs inputs A and B");
-    if (q ? !dt_is_q8(a->dt) || !dt_is_q8(b->dt) : !dt_is_arith(a->dt))
+    /* MatMul of float16/bfloat16: the loop nest, summed in float32 */
+    int half = n->op == OP_MatMul && (a->dt == DT_F16 || a->dt == DT_BF16);
+    if (q ? !dt_is_q8(a->dt) || !dt_is_q8(b->dt) : !dt_is_arith(a->dt) && !half)
         return node_err(n, "unsupported element type %s", dt_name(a->dt));
     if (!q && b->dt != a->dt)
         return node_err(n, "A is %s but B is %s", dt_name(a->dt), dt_name(b->dt));
@@ -559,7 +569,21 @@ int nn_matmul_lower(Node *n, Lower *L)
     int yoff = kdecl(k, DT_IDX, yoff0);
     int aoff = kdecl(k, DT_IDX, batch_off(k, &m, bv, m.ra, m.ab, m.M * m.K));
     int boff = kdecl(k, DT_IDX, batch_off(k, &m, bv, m.rbb, m.bb, m.K * m.N));
-    if (!q) {
+    if (dt == DT_F16 || dt == DT_BF16) {
+        /* half types: each Y element sums in float32 and is rounded once, as numpy does */
+        int iv = kfor_n(k, m.M, m.rb ? KL_SERIAL : KL_PARALLEL);
+        int jv = kfor_n(k, m.N, KL_SERIAL);
+        int acc = kdecl(k, DT_F32, kc(k, DT_F32, 0));
+        int kv = kfor_n(k, m.K, KL_REDUCE);
+        KExpr *ai = kadd(k, V(k, aoff), kadd(k, kmuli(k, V(k, iv), m.K), V(k, kv)));
+        KExpr *bi = kadd(k, V(k, boff), kadd(k, kmuli(k, V(k, kv), m.N), V(k, jv)));
+        kaccum(k, acc, kmul_t(k, kcast(k, DT_F32, kload(k, A, ai)),
+                              kcast(k, DT_F32, kload(k, B, bi))));
+        kend(k);
+        KExpr *yi = kadd(k, V(k, yoff), kadd(k, kmuli(k, V(k, iv), m.N), V(k, jv)));
+        kstore(k, Y, yi, kcast(k, dt, V(k, acc)));
+        kend_n(k, 2);
+    } else if (!q) {
         /* i-k-j order: the innermost loop walks B and Y contiguously with no carried
          * reduction, so back ends vectorise it without reassociating floats; each Y
          * element still sums its products in k order, exactly as the i-j-k nest does. */
@@ -877,6 +901,148 @@ int nn_conv_lower(Node *n, Lower *L)
     return 0;
 }
 
+/* ---- DeformConv (opset 19) --------------------------------------------------------------- */
+
+typedef struct Dfc {
+    int64_t N, C, H, W, oC, kH, kW, oH, oW, group, ogroup;
+    int64_t s[2], d[2], pb[2];
+} Dfc;
+
+/* X (N, C, H, W), W (oC, C/group, kH, kW), offset (N, og*2*kH*kW, oH, oW), B (oC),
+ * mask (N, og*kH*kW, oH, oW): the 2-D form */
+static int dfc_params(Node *n, Dfc *p)
+{
+    const Type *x = in_type(n, 0), *w = in_type(n, 1), *o = in_type(n, 2);
+    if (!x || !w || !o) return node_err(n, "needs X, W and offset");
+    if (!dt_is_real(x->dt) || w->dt != x->dt || o->dt != x->dt)
+        return node_err(n, "unsupported element type %s", dt_name(x->dt));
+    if (x->rank != 4 || w->rank != 4 || o->rank != 4)
+        return node_err(n, "only the 2-D form (N, C, H, W) is supported");
+    p->N = x->dims[0], p->C = x->dims[1], p->H = x->dims[2], p->W = x->dims[3];
+    p->oC = w->dims[0], p->kH = w->dims[2], p->kW = w->dims[3];
+    p->group = attr_i(n, "group", 1), p->ogroup = attr_i(n, "offset_group", 1);
+    if (p->group < 1 || p->C % p->group || p->oC % p->group || w->dims[1] != p->C / p->group)
+        return node_err(n, "W must be (oC, C / group, kH, kW) with group dividing C and oC");
+    if (p->ogroup < 1 || p->C % p->ogroup)
+        return node_err(n, "offset_group must divide the %lld channels", LL(p->C));
+    if (read_spatial(n, "strides", 2, 1, 1, p->s) || read_spatial(n, "dilations", 2, 1, 1, p->d))
+        return -1;
+    int cnt = 0;
+    const int64_t *pads = attr_ints(n, "pads", &cnt);
+    if (pads && cnt != 4) return node_err(n, "pads has %d values, expected 4", cnt);
+    int64_t pe[2] = { pads ? pads[2] : 0, pads ? pads[3] : 0 };
+    p->pb[0] = pads ? pads[0] : 0, p->pb[1] = pads ? pads[1] : 0;
+    int64_t ext[2] = { p->H, p->W }, ks[2] = { p->kH, p->kW }, out[2];
+    for (int i = 0; i < 2; i++) {
+        int64_t num = ext[i] + p->pb[i] + pe[i] - (p->d[i] * (ks[i] - 1) + 1);
+        if (num < 0 || ks[i] < 1) return node_err(n, "the kernel does not fit on axis %d", i);
+        out[i] = num / p->s[i] + 1;
+    }
+    p->oH = out[0], p->oW = out[1];
+    int64_t kk = p->kH * p->kW;
+    if (o->dims[0] != p->N || o->dims[1] != p->ogroup * 2 * kk || o->dims[2] != p->oH ||
+        o->dims[3] != p->oW)
+        return node_err(n, "offset must be (N, offset_group * 2 * kH * kW, oH, oW)");
+    const Type *b = n->nin > 3 ? in_type(n, 3) : NULL, *m = n->nin > 4 ? in_type(n, 4) : NULL;
+    if (b && (b->dt != x->dt || type_numel(b) != p->oC)) return node_err(n, "B must be (oC)");
+    if (m && (m->dt != x->dt || m->rank != 4 || m->dims[0] != p->N ||
+              m->dims[1] != p->ogroup * kk || m->dims[2] != p->oH || m->dims[3] != p->oW))
+        return node_err(n, "mask must be (N, offset_group * kH * kW, oH, oW)");
+    return 0;
+}
+
+int nn_deform_conv_infer(Node *n)
+{
+    Dfc p;
+    if (dfc_params(n, &p)) return -1;
+    int64_t y[4] = { p.N, p.oC, p.oH, p.oW };
+    return set_out(n, 0, in_type(n, 0)->dt, 4, y);
+}
+
+/* Each tap samples X bilinearly at its offset position (zero outside the image, as
+ * torchvision's deform_conv2d), times the mask, times the weight. */
+int nn_deform_conv_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    Dfc p;
+    if (dfc_params(n, &p)) return -1;
+    DType t = in_type(n, 0)->dt;
+    int X = lw_in(L, 0), Wt = lw_in(L, 1), O = lw_in(L, 2);
+    int B = n->nin > 3 && node_in(n, 3) ? lw_in(L, 3) : -1;
+    int M = n->nin > 4 && node_in(n, 4) ? lw_in(L, 4) : -1;
+    int Y = lw_out(L, 0);
+    int64_t Cg = p.C / p.group, oCg = p.oC / p.group, Cog = p.C / p.ogroup, kk = p.kH * p.kW;
+    if (p.N * p.oC * p.oH * p.oW == 0) return 0;
+    int nv = kfor_n(k, p.N, KL_PARALLEL), ov = kfor_n(k, p.oC, KL_SERIAL);
+    int hv = kfor_n(k, p.oH, KL_SERIAL), wv = kfor_n(k, p.oW, KL_SERIAL);
+    int acc = kdecl(k, t, B >= 0 ? kload(k, B, V(k, ov)) : kc(k, t, 0));
+    int g = kdecl(k, DT_IDX, kbin(k, KB_DIV, V(k, ov), kc_idx(k, oCg)));
+    int ci = kfor_n(k, Cg, KL_SERIAL);
+    int c = kdecl(k, DT_IDX, kadd(k, kmuli(k, V(k, g), Cg), V(k, ci)));
+    int og = kdecl(k, DT_IDX, kbin(k, KB_DIV, V(k, c), kc_idx(k, Cog)));
+    int ih = kfor_n(k, p.kH, KL_SERIAL), iw = kfor_n(k, p.kW, KL_SERIAL);
+    int tap = kdecl(k, DT_IDX, kadd(k, kmuli(k, V(k, ih), p.kW), V(k, iw)));
+    /* offset channel og*2*kk + 2*tap (dy) and + 1 (dx), at (n, ., oh, ow) */
+    int ob = kdecl(k, DT_IDX, kadd(k, kmuli(k, kadd(k, kmuli(k, V(k, og), 2 * kk),
+                                                     kmuli(k, V(k, tap), 2)), p.oH * p.oW),
+                                   kadd(k, kmuli(k, V(k, hv), p.oW), V(k, wv))));
+    int obase = kdecl(k, DT_IDX, kadd(k, kmuli(k, V(k, nv), p.ogroup * 2 * kk * p.oH * p.oW),
+                                      V(k, ob)));
+    int y = kdecl(k, t, kadd_t(k, kcast(k, t, kaddi(k, kadd(k, kmuli(k, V(k, hv), p.s[0]),
+                                                               kmuli(k, V(k, ih), p.d[0])),
+                                                     -p.pb[0])),
+                               kload(k, O, V(k, obase))));
+    int x = kdecl(k, t, kadd_t(k, kcast(k, t, kaddi(k, kadd(k, kmuli(k, V(k, wv), p.s[1]),
+                                                               kmuli(k, V(k, iw), p.d[1])),
+                                                     -p.pb[1])),
+                               kload(k, O, kaddi(k, V(k, obase), p.oH * p.oW))));
+    KExpr *inside = kbin(k, KB_AND,
+                         kbin(k, KB_AND, kbin(k, KB_GT, V(k, y), kc(k, t, -1)),
+                              kbin(k, KB_LT, V(k, y), kc(k, t, (double)p.H))),
+                         kbin(k, KB_AND, kbin(k, KB_GT, V(k, x), kc(k, t, -1)),
+                              kbin(k, KB_LT, V(k, x), kc(k, t, (double)p.W))));
+    kif(k, inside);
+    int y0 = kdecl(k, DT_IDX, kcast(k, DT_IDX, kun(k, KU_FLOOR, V(k, y))));
+    int x0 = kdecl(k, DT_IDX, kcast(k, DT_IDX, kun(k, KU_FLOOR, V(k, x))));
+    int ly = kdecl(k, t, kbin(k, KB_SUB, V(k, y), kcast(k, t, V(k, y0))));
+    int lx = kdecl(k, t, kbin(k, KB_SUB, V(k, x), kcast(k, t, V(k, x0))));
+    int plane = kdecl(k, DT_IDX, kmuli(k, kadd(k, kmuli(k, V(k, nv), p.C), V(k, c)), p.H * p.W));
+    int val = kdecl(k, t, kc(k, t, 0));
+    for (int dy = 0; dy < 2; dy++)
+        for (int dx = 0; dx < 2; dx++) {
+            /* corner (y0 + dy, x0 + dx): zero outside the image */
+            KExpr *ok = kbin(k, KB_AND,
+                             kbin(k, KB_AND, kbin(k, KB_GE, kaddi(k, V(k, y0), dy), kc_idx(k, 0)),
+                                  kbin(k, KB_LT, kaddi(k, V(k, y0), dy), kc_idx(k, p.H))),
+                             kbin(k, KB_AND, kbin(k, KB_GE, kaddi(k, V(k, x0), dx), kc_idx(k, 0)),
+                                  kbin(k, KB_LT, kaddi(k, V(k, x0), dx), kc_idx(k, p.W))));
+            kif(k, ok);
+            KExpr *wy = dy ? V(k, ly) : kbin(k, KB_SUB, kc(k, t, 1), V(k, ly));
+            KExpr *wx = dx ? V(k, lx) : kbin(k, KB_SUB, kc(k, t, 1), V(k, lx));
+            KExpr *at = kadd(k, V(k, plane), kadd(k, kmuli(k, kaddi(k, V(k, y0), dy), p.W),
+                                                  kaddi(k, V(k, x0), dx)));
+            kaccum(k, val, kmul_t(k, kmul_t(k, wy, wx), kload(k, X, at)));
+            kend(k);
+        }
+    KExpr *v = V(k, val);
+    if (M >= 0) {
+        KExpr *mi = kadd(k, kmuli(k, kadd(k, kmuli(k, V(k, nv), p.ogroup * kk),
+                                          kadd(k, kmuli(k, V(k, og), kk), V(k, tap))),
+                                  p.oH * p.oW),
+                         kadd(k, kmuli(k, V(k, hv), p.oW), V(k, wv)));
+        v = kmul_t(k, v, kload(k, M, mi));
+    }
+    KExpr *wi = kadd(k, kmuli(k, kadd(k, kmuli(k, V(k, ov), Cg), V(k, ci)), kk), V(k, tap));
+    kaccum(k, acc, kmul_t(k, kload(k, Wt, wi), v));
+    kend(k);      /* inside */
+    kend_n(k, 3); /* iw, ih, ci */
+    kstore(k, Y, kadd(k, kmuli(k, kadd(k, kmuli(k, V(k, nv), p.oC), V(k, ov)), p.oH * p.oW),
+                      kadd(k, kmuli(k, V(k, hv), p.oW), V(k, wv))),
+           V(k, acc));
+    kend_n(k, 4);
+    return 0;
+}
+
 /* ---- ConvTranspose -------------------------------------------------------------------- */
 
 /* X [N,C,D...], W [C,M/group,k...], B [M]. Output extent and pads follow the ONNX
@@ -1103,8 +1269,10 @@ static int pool_setup(Node *n, Win *w)
     if (cnt != nsp) return node_err(n, "kernel_shape has %d values, expected %d", cnt, nsp);
     for (int i = 0; i < nsp; i++) w->k[i] = ks[i];
     int ceil_mode = (int)attr_i(n, "ceil_mode", 0);
-    /* dilations exist for MaxPool (opset 10) only in the opsets we cover */
-    if (n->op != OP_MaxPool && attr_get(n, "dilations")) {
+    /* dilations: MaxPool from opset 10, LpPool from 18, AveragePool from 19 */
+    int has_dil = n->op == OP_MaxPool || (n->op == OP_LpPool && n->opset >= 18) ||
+                  (n->op == OP_AveragePool && n->opset >= 19);
+    if (!has_dil && attr_get(n, "dilations")) {
         int64_t d[KIR_MAX_RANK];
         if (read_spatial(n, "dilations", nsp, 1, 1, d)) return -1;
         for (int i = 0; i < nsp; i++)
@@ -1118,7 +1286,7 @@ static int pool_setup(Node *n, Win *w)
         int64_t cip = attr_i(n, "count_include_pad", 0);
         if (cip != 0 && cip != 1) return node_err(n, "count_include_pad = %lld", LL(cip));
     }
-    return win_forward(n, w, ceil_mode, n->op == OP_MaxPool);
+    return win_forward(n, w, ceil_mode, has_dil);
 }
 
 int nn_pool_infer(Node *n)
@@ -1173,7 +1341,11 @@ int nn_pool_lower(Node *n, Lower *L)
             return 0;
         }
         const char *fn = kind == PK_MAX ? "rt_maxpool2d_f32" : "rt_avgpool2d_f32";
-        if (!pool_global(n) && nsp <= 2 && lw_has_kernel(L, fn)) {
+        /* rt_avgpool2d_f32 takes no dilations: a dilated AveragePool stays a loop nest */
+        int undilated = 1;
+        for (int i = 0; i < nsp; i++) undilated &= w.d[i] == 1;
+        if (!pool_global(n) && nsp <= 2 && (kind == PK_MAX || undilated) &&
+            lw_has_kernel(L, fn)) {
             int h = nsp == 2 ? 0 : -1, x = nsp - 1;
             int64_t H = h < 0 ? 1 : w.in[h], oH = h < 0 ? 1 : w.out[h];
             int64_t kH = h < 0 ? 1 : w.k[h], sH = h < 0 ? 1 : w.s[h], dH = h < 0 ? 1 : w.d[h];
@@ -1580,6 +1752,327 @@ int nn_lrn_lower(Node *n, Lower *L)
     KExpr *y = kbin(k, KB_DIV, kload(k, X, kindex(k, x->rank, x->dims, vars)), den);
     kstore(k, Y, kindex(k, x->rank, x->dims, vars), y);
     kend_n(k, x->rank);
+    return 0;
+}
+
+/* ---- Col2Im (opset 18) ---------------------------------------------------------------- */
+
+typedef struct C2i {
+    int nsp;
+    int64_t img[KIR_MAX_RANK], blk[KIR_MAX_RANK], out[KIR_MAX_RANK];
+    int64_t s[KIR_MAX_RANK], d[KIR_MAX_RANK], pb[KIR_MAX_RANK];
+    int64_t nblk, L, N, C;
+} C2i;
+
+/* input (N, C * prod(block_shape), L); image_shape and block_shape compile-time values */
+static int c2i_params(Node *n, C2i *c)
+{
+    const Type *x = in_type(n, 0);
+    if (!x || !in_type(n, 1) || !in_type(n, 2))
+        return node_err(n, "needs input, image_shape and block_shape");
+    if (!dt_is_float(x->dt) && !dt_is_int(x->dt))
+        return node_err(n, "unsupported element type %s", dt_name(x->dt));
+    if (x->rank != 3) return node_err(n, "input must be 3-D (N, C * prod(block), L)");
+    int64_t *img, *blk;
+    int ni = const_ints(n, 1, &img);
+    if (ni < 0) return -1;
+    int nb = const_ints(n, 2, &blk);
+    if (nb < 0) return -1;
+    if (ni != nb || ni < 1 || ni > KIR_MAX_RANK - 2)
+        return node_err(n, "image_shape and block_shape must have one length (1 to %d)",
+                        KIR_MAX_RANK - 2);
+    c->nsp = ni;
+    if (read_spatial(n, "strides", ni, 1, 1, c->s) || read_spatial(n, "dilations", ni, 1, 1, c->d))
+        return -1;
+    int cnt = 0;
+    const int64_t *p = attr_ints(n, "pads", &cnt);
+    if (p && cnt != 2 * ni) return node_err(n, "pads has %d values, expected %d", cnt, 2 * ni);
+    c->nblk = 1;
+    c->L = 1;
+    for (int i = 0; i < ni; i++) {
+        if (img[i] < 1 || blk[i] < 1) return node_err(n, "empty image or block on axis %d", i);
+        c->img[i] = img[i];
+        c->blk[i] = blk[i];
+        c->pb[i] = p ? p[i] : 0;
+        int64_t pe = p ? p[i + ni] : 0;
+        if (c->pb[i] < 0 || pe < 0) return node_err(n, "negative pads are not supported");
+        int64_t num = img[i] + c->pb[i] + pe - (c->d[i] * (blk[i] - 1) + 1);
+        if (num < 0) return node_err(n, "the block does not fit the padded image on axis %d", i);
+        c->out[i] = num / c->s[i] + 1;
+        c->nblk *= blk[i];
+        c->L *= c->out[i];
+    }
+    c->N = x->dims[0];
+    if (x->dims[1] % c->nblk)
+        return node_err(n, "input dim 1 (%lld) is not a multiple of the block size %lld",
+                        LL(x->dims[1]), LL(c->nblk));
+    c->C = x->dims[1] / c->nblk;
+    if (x->dims[2] != c->L)
+        return node_err(n, "input dim 2 is %lld, the blocks fit %lld times", LL(x->dims[2]),
+                        LL(c->L));
+    return 0;
+}
+
+int nn_col2im_infer(Node *n)
+{
+    C2i c;
+    if (c2i_params(n, &c)) return -1;
+    int64_t d[KIR_MAX_RANK];
+    d[0] = c.N;
+    d[1] = c.C;
+    for (int i = 0; i < c.nsp; i++) d[2 + i] = c.img[i];
+    return set_out(n, 0, in_type(n, 0)->dt, c.nsp + 2, d);
+}
+
+/* The image starts at zero; every column element is added where its block tap lands
+ * (sum over the overlapping blocks), taps in the padding dropped. Serial within a sample:
+ * the blocks overlap. */
+int nn_col2im_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    C2i c;
+    if (c2i_params(n, &c)) return -1;
+    DType t = in_type(n, 0)->dt;
+    int X = lw_in(L, 0), Y = lw_out(L, 0);
+    int64_t hw = 1;
+    for (int i = 0; i < c.nsp; i++) hw *= c.img[i];
+    if (c.N * c.C * hw == 0) return 0;
+    int z = kfor_n(k, c.N * c.C * hw, KL_PARALLEL);
+    kstore(k, Y, V(k, z), kc(k, t, 0));
+    kend(k);
+    if (c.L == 0) return 0;
+    int nc = kfor_n(k, c.N * c.C, KL_PARALLEL);
+    int kv[KIR_MAX_RANK], lv[KIR_MAX_RANK], iv[KIR_MAX_RANK];
+    for (int i = 0; i < c.nsp; i++) kv[i] = kfor_n(k, c.blk[i], KL_SERIAL);
+    for (int i = 0; i < c.nsp; i++) lv[i] = kfor_n(k, c.out[i], KL_SERIAL);
+    KExpr *ok = NULL;
+    for (int i = 0; i < c.nsp; i++) {
+        KExpr *e = kaddi(k, kadd(k, kmuli(k, V(k, lv[i]), c.s[i]), kmuli(k, V(k, kv[i]), c.d[i])),
+                         -c.pb[i]);
+        iv[i] = kdecl(k, DT_IDX, e);
+        KExpr *r = kbin(k, KB_AND, kbin(k, KB_GE, V(k, iv[i]), kc_idx(k, 0)),
+                        kbin(k, KB_LT, V(k, iv[i]), kc_idx(k, c.img[i])));
+        ok = ok ? kbin(k, KB_AND, ok, r) : r;
+    }
+    kif(k, ok);
+    /* column element: ((n*C + ch) * nblk + block) * L + l */
+    KExpr *b = kc_idx(k, 0), *l = kc_idx(k, 0), *y = V(k, nc);
+    for (int i = 0; i < c.nsp; i++) {
+        b = kadd(k, kmuli(k, b, c.blk[i]), V(k, kv[i]));
+        l = kadd(k, kmuli(k, l, c.out[i]), V(k, lv[i]));
+        y = kadd(k, kmuli(k, y, c.img[i]), V(k, iv[i]));
+    }
+    KExpr *xi = kadd(k, kmuli(k, kadd(k, kmuli(k, V(k, nc), c.nblk), b), c.L), l);
+    int yi = kdecl(k, DT_IDX, y);
+    kstore(k, Y, V(k, yi), kadd_t(k, kload(k, Y, V(k, yi)), kload(k, X, xi)));
+    kend(k);
+    kend_n(k, 2 * c.nsp + 1);
+    return 0;
+}
+
+/* ---- CausalConvWithState (opset 27) ---------------------------------------------------- */
+
+/* input (N, C, L), weight (C, 1, K) depthwise, bias (C), past_state (N, C, K-1) */
+static int ccs_params(Node *n, int64_t *N, int64_t *C, int64_t *L, int64_t *K)
+{
+    const Type *x = in_type(n, 0), *w = in_type(n, 1);
+    if (!x || !w) return node_err(n, "needs input and weight");
+    if (x->dt != DT_F32 && x->dt != DT_F64 && x->dt != DT_F16 && x->dt != DT_BF16)
+        return node_err(n, "unsupported element type %s", dt_name(x->dt));
+    if (x->rank != 3) return node_err(n, "input must be 3-D (N, C, L)");
+    *N = x->dims[0], *C = x->dims[1], *L = x->dims[2];
+    if (w->dt != x->dt || w->rank != 3 || w->dims[0] != *C || w->dims[1] != 1 || w->dims[2] < 1)
+        return node_err(n, "weight must be (C, 1, K) of the input's type");
+    *K = w->dims[2];
+    const Type *b = n->nin > 2 ? in_type(n, 2) : NULL, *p = n->nin > 3 ? in_type(n, 3) : NULL;
+    if (b && (b->dt != x->dt || type_numel(b) != *C)) return node_err(n, "bias must be (C)");
+    if (p && (p->dt != x->dt || p->rank != 3 || p->dims[0] != *N || p->dims[1] != *C ||
+              p->dims[2] != *K - 1))
+        return node_err(n, "past_state must be (N, C, K - 1)");
+    const char *act = attr_s(n, "activation", "none");
+    if (strcmp(act, "none") && strcmp(act, "silu") && strcmp(act, "swish"))
+        return node_err(n, "unsupported activation '%s'", act);
+    return 0;
+}
+
+int nn_ccs_infer(Node *n)
+{
+    int64_t N, C, L, K;
+    if (ccs_params(n, &N, &C, &L, &K)) return -1;
+    DType t = in_type(n, 0)->dt;
+    int64_t y[3] = { N, C, L }, st[3] = { N, C, K - 1 };
+    if (set_out(n, 0, t, 3, y)) return -1;
+    if (node_out(n, 1) && set_out(n, 1, t, 3, st)) return -1;
+    return 0;
+}
+
+/* The sequence is past_state (zeros without one) followed by the input, K - 1 + L long:
+ * y[t] = bias + sum_k w[k] x[t + k] over it (silu/swish: y * sigmoid(y), in float32), and
+ * present_state is its last K - 1 values. */
+int nn_ccs_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    int64_t N, C, Ln, K;
+    if (ccs_params(n, &N, &C, &Ln, &K)) return -1;
+    DType t = in_type(n, 0)->dt;
+    const DType F = t == DT_F64 ? DT_F64 : DT_F32;
+    int silu = strcmp(attr_s(n, "activation", "none"), "none") != 0;
+    int X = lw_in(L, 0), W = lw_in(L, 1);
+    int B = n->nin > 2 && node_in(n, 2) ? lw_in(L, 2) : -1;
+    int P = n->nin > 3 && node_in(n, 3) ? lw_in(L, 3) : -1;
+    int Y = lw_out(L, 0), S = node_out(n, 1) ? lw_out(L, 1) : -1;
+    int64_t pl = K - 1;
+    if (N * C == 0) return 0;
+    int nc = kfor_n(k, N * C, KL_PARALLEL);
+    int cv = kdecl(k, DT_IDX, kbin(k, KB_REM, V(k, nc), kc_idx(k, C)));
+    if (Ln > 0) {
+        int tv = kfor_n(k, Ln, KL_SERIAL);
+        int acc = kdecl(k, F, B >= 0 ? kcast(k, F, kload(k, B, V(k, cv))) : kc(k, F, 0));
+        int kk = kfor_n(k, K, KL_REDUCE);
+        /* position in the sequence; below pl it is the past */
+        int j = kdecl(k, DT_IDX, kadd(k, V(k, tv), V(k, kk)));
+        KExpr *wv = kcast(k, F, kload(k, W, kadd(k, kmuli(k, V(k, cv), K), V(k, kk))));
+        int wvar = kdecl(k, F, wv);
+        kif(k, kbin(k, KB_GE, V(k, j), kc_idx(k, pl)));
+        kaccum(k, acc, kmul_t(k, V(k, wvar), kcast(k, F, kload(k, X, kaddi(k, kadd(k,
+                   kmuli(k, V(k, nc), Ln), V(k, j)), -pl)))));
+        if (P >= 0) {
+            kelse(k);
+            kaccum(k, acc, kmul_t(k, V(k, wvar), kcast(k, F, kload(k, P, kadd(k,
+                       kmuli(k, V(k, nc), pl), V(k, j))))));
+        }
+        kend(k);
+        kend(k);
+        KExpr *y = V(k, acc);
+        if (silu)
+            y = kbin(k, KB_DIV, V(k, acc), kadd_t(k, kc(k, F, 1),
+                                                  kun(k, KU_EXP, kun(k, KU_NEG, V(k, acc)))));
+        kstore(k, Y, kadd(k, kmuli(k, V(k, nc), Ln), V(k, tv)), kcast(k, t, y));
+        kend(k);
+    }
+    if (S >= 0 && pl > 0) {
+        /* present_state[i] = sequence[Ln + i] */
+        int iv = kfor_n(k, pl, KL_SERIAL);
+        int j = kdecl(k, DT_IDX, kaddi(k, V(k, iv), Ln));
+        KExpr *si = kadd(k, kmuli(k, V(k, nc), pl), V(k, iv));
+        int sv = kdecl(k, DT_IDX, si);
+        kif(k, kbin(k, KB_GE, V(k, j), kc_idx(k, pl)));
+        kstore(k, S, V(k, sv),
+               kload(k, X, kaddi(k, kadd(k, kmuli(k, V(k, nc), Ln), V(k, j)), -pl)));
+        kelse(k);
+        kstore(k, S, V(k, sv), P >= 0 ? kload(k, P, kadd(k, kmuli(k, V(k, nc), pl), V(k, j)))
+                                      : kc(k, t, 0));
+        kend(k);
+        kend(k);
+    }
+    kend(k);
+    return 0;
+}
+
+/* ---- RotaryEmbedding (opset 23) ------------------------------------------------------ */
+
+typedef struct Rope {
+    int three_d;                 /* X is (B, S, H*D) rather than (B, H, S, D) */
+    int64_t B, H, S, D, rot;     /* batch, heads, sequence, head size, rotated channels */
+    int pos;                     /* position_ids given: caches are (max_pos, rot/2) */
+} Rope;
+
+static int rope_params(Node *n, Rope *r)
+{
+    const Type *x = in_type(n, 0);
+    if (!x) return node_err(n, "needs input X");
+    if (!dt_is_float(x->dt)) return node_err(n, "unsupported element type %s", dt_name(x->dt));
+    int64_t nh = attr_i(n, "num_heads", 0);
+    if (x->rank == 4) {
+        r->three_d = 0;
+        r->B = x->dims[0], r->H = x->dims[1], r->S = x->dims[2], r->D = x->dims[3];
+    } else if (x->rank == 3) {
+        if (nh < 1 || x->dims[2] % nh)
+            return node_err(n, "a 3-D input needs num_heads dividing its hidden size");
+        r->three_d = 1;
+        r->B = x->dims[0], r->S = x->dims[1], r->H = nh, r->D = x->dims[2] / nh;
+    } else {
+        return node_err(n, "X must be 3-D (B, S, hidden) or 4-D (B, H, S, D)");
+    }
+    r->rot = attr_i(n, "rotary_embedding_dim", 0);
+    if (r->rot == 0) r->rot = r->D;
+    if (r->rot < 0 || r->rot > r->D || r->rot % 2)
+        return node_err(n, "rotary_embedding_dim %lld must be even and at most %lld",
+                        LL(r->rot), LL(r->D));
+    r->pos = n->nin > 3 && node_in(n, 3) != NULL;
+    for (int i = 1; i <= 2; i++) {
+        const Type *c = in_type(n, i);
+        if (!c) return node_err(n, "needs input %s", i == 1 ? "cos_cache" : "sin_cache");
+        if (c->dt != x->dt) return node_err(n, "the caches must have X's type");
+        int ok = r->pos ? c->rank == 2 && c->dims[1] == r->rot / 2
+                        : c->rank == 3 && c->dims[0] == r->B && c->dims[1] == r->S &&
+                              c->dims[2] == r->rot / 2;
+        if (!ok)
+            return node_err(n, "%s must be %s", i == 1 ? "cos_cache" : "sin_cache",
+                            r->pos ? "(max_position, rotary_dim / 2)"
+                                   : "(batch, sequence, rotary_dim / 2)");
+    }
+    if (r->pos) {
+        const Type *p = in_type(n, 3);
+        if (!dt_is_int(p->dt) || p->rank != 2 || p->dims[0] != r->B || p->dims[1] != r->S)
+            return node_err(n, "position_ids must be integers of shape (batch, sequence)");
+    }
+    return 0;
+}
+
+int nn_rope_infer(Node *n)
+{
+    Rope r;
+    if (rope_params(n, &r)) return -1;
+    return set_out_type(n, 0, in_type(n, 0));
+}
+
+/* Each pair (x1, x2) of the first rot channels, halves [j, j + rot/2] or neighbours
+ * [2j, 2j + 1] (interleaved), turns by the cached angle of its position:
+ * (x1 cos - x2 sin, x1 sin + x2 cos); the other channels are copied. */
+int nn_rope_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    Rope r;
+    if (rope_params(n, &r)) return -1;
+    DType t = in_type(n, 0)->dt;
+    int inter = attr_i(n, "interleaved", 0) != 0;
+    int64_t half = r.rot / 2;
+    int X = lw_in(L, 0), Y = lw_out(L, 0), CC = lw_in(L, 1), SC = lw_in(L, 2);
+    int P = r.pos ? lw_in(L, 3) : -1;
+    if (r.B * r.H * r.S * r.D == 0) return 0;
+    int bv = kfor_n(k, r.B, KL_PARALLEL);
+    int hv = kfor_n(k, r.H, KL_SERIAL);
+    int sv = kfor_n(k, r.S, KL_SERIAL);
+    /* element 0 of this (b, h, s) row of D channels */
+    KExpr *rowe = r.three_d
+        ? kadd(k, kmuli(k, kadd(k, kmuli(k, V(k, bv), r.S), V(k, sv)), r.H * r.D),
+               kmuli(k, V(k, hv), r.D))
+        : kmuli(k, kadd(k, kmuli(k, kadd(k, kmuli(k, V(k, bv), r.H), V(k, hv)), r.S), V(k, sv)),
+                r.D);
+    int row = kdecl(k, DT_IDX, rowe);
+    KExpr *bs = kadd(k, kmuli(k, V(k, bv), r.S), V(k, sv));
+    int cbase = kdecl(k, DT_IDX, r.pos ? kmuli(k, kcast(k, DT_IDX, kload(k, P, bs)), half)
+                                       : kmuli(k, bs, half));
+    int jv = kfor_n(k, half, KL_SERIAL);
+    int i1 = kdecl(k, DT_IDX, inter ? kmuli(k, V(k, jv), 2) : V(k, jv));
+    int i2 = kdecl(k, DT_IDX, inter ? kaddi(k, kmuli(k, V(k, jv), 2), 1)
+                                    : kaddi(k, V(k, jv), half));
+    int c = kdecl(k, t, kload(k, CC, kadd(k, V(k, cbase), V(k, jv))));
+    int sn = kdecl(k, t, kload(k, SC, kadd(k, V(k, cbase), V(k, jv))));
+    int x1 = kdecl(k, t, kload(k, X, kadd(k, V(k, row), V(k, i1))));
+    int x2 = kdecl(k, t, kload(k, X, kadd(k, V(k, row), V(k, i2))));
+    kstore(k, Y, kadd(k, V(k, row), V(k, i1)),
+           kbin(k, KB_SUB, kmul_t(k, V(k, x1), V(k, c)), kmul_t(k, V(k, x2), V(k, sn))));
+    kstore(k, Y, kadd(k, V(k, row), V(k, i2)),
+           kadd_t(k, kmul_t(k, V(k, x1), V(k, sn)), kmul_t(k, V(k, x2), V(k, c))));
+    kend(k);
+    if (r.rot < r.D) {
+        int iv = kfor(k, kc_idx(k, r.rot), kc_idx(k, r.D), KL_SERIAL);
+        kstore(k, Y, kadd(k, V(k, row), V(k, iv)), kload(k, X, kadd(k, V(k, row), V(k, iv))));
+        kend(k);
+    }
+    kend_n(k, 3);
     return 0;
 }
 

@@ -1,6 +1,7 @@
 /* reduce.c — reductions and what is built on them: Reduce*, ArgMax/ArgMin, the softmax
- * family (Softmax, LogSoftmax, Hardmax), CumSum, the losses (NegativeLogLikelihoodLoss,
- * SoftmaxCrossEntropyLoss), the normalizations that reduce over axes (LayerNormalization,
+ * family (Softmax, LogSoftmax, Hardmax), CumSum and CumProd, the losses
+ * (NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss), the normalizations that reduce over
+ * axes (LayerNormalization, RMSNormalization, GroupNormalization,
  * MeanVarianceNormalization, InstanceNormalization, LpNormalization) and Einsum.
  *
  * Everything lowers to plain loop nests: outer loops over the output, KL_REDUCE loops over
@@ -50,7 +51,7 @@ static int is_num_dt(DType t)
 static KExpr *type_lowest(KB *k, DType t)
 {
     switch (t) {
-    case DT_F32: case DT_F64: return kc_float(k, t, -INFINITY);
+    case DT_F32: case DT_F64: case DT_F16: case DT_BF16: return kc_float(k, t, -INFINITY);
     case DT_I8: return kc_int(k, t, INT8_MIN);
     case DT_I16: return kc_int(k, t, INT16_MIN);
     case DT_I32: return kc_int(k, t, INT32_MIN);
@@ -62,7 +63,7 @@ static KExpr *type_lowest(KB *k, DType t)
 static KExpr *type_highest(KB *k, DType t)
 {
     switch (t) {
-    case DT_F32: case DT_F64: return kc_float(k, t, INFINITY);
+    case DT_F32: case DT_F64: case DT_F16: case DT_BF16: return kc_float(k, t, INFINITY);
     case DT_I8: return kc_int(k, t, INT8_MAX);
     case DT_I16: return kc_int(k, t, INT16_MAX);
     case DT_I32: return kc_int(k, t, INT32_MAX);
@@ -219,15 +220,20 @@ int reduce_infer(Node *n)
     if (!node_in(n, 0)) return node_err(n, "input 0 is required");
     const Type *x = in_type(n, 0);
     int red[KIR_MAX_RANK], identity;
-    if (!is_num_dt(x->dt))
+    /* bool: ReduceMax / ReduceMin from opset 20 (any / all); the half types for those two,
+     * which are exact in any precision */
+    int maxmin = n->op == OP_ReduceMax || n->op == OP_ReduceMin;
+    int boolok = x->dt == DT_BOOL && maxmin;
+    int halfok = (x->dt == DT_F16 || x->dt == DT_BF16) && maxmin;
+    if (!is_num_dt(x->dt) && !boolok && !halfok)
         return node_err(n, "unsupported input type %s", dt_name(x->dt));
     if (reduce_axes(n, x->rank, red, &identity) < 0) return -1;
     int keep = (int)attr_i(n, "keepdims", 1);
     int64_t d[KIR_MAX_RANK];
     int r = 0;
     for (int i = 0; i < x->rank; i++) {
-        if (red[i] && x->dims[i] == 0 && (n->op == OP_ReduceMax || n->op == OP_ReduceMin))
-            return node_err(n, "cannot reduce an empty axis %d with max/min", i);
+        /* max/min of nothing is the accumulator's start (opset 18's rule: -inf/+inf, or
+         * the type's lowest/highest) */
         if (!red[i]) d[r++] = x->dims[i];
         else if (keep) d[r++] = 1;
     }
@@ -265,9 +271,10 @@ int reduce_lower(Node *n, Lower *L)
         shift = kvar(k, sh);
     }
     KExpr *init;
+    int isbool = t == DT_BOOL;
     switch (op) {
-    case OP_ReduceMax: init = type_lowest(k, ct); break;
-    case OP_ReduceMin: init = type_highest(k, ct); break;
+    case OP_ReduceMax: init = isbool ? kc_int(k, t, 0) : type_lowest(k, ct); break;
+    case OP_ReduceMin: init = isbool ? kc_int(k, t, 1) : type_highest(k, ct); break;
     case OP_ReduceProd: init = kc(k, ct, 1); break;
     default: init = kc(k, ct, 0); break;
     }
@@ -276,8 +283,8 @@ int reduce_lower(Node *n, Lower *L)
     KExpr *v = kcast(k, ct, kload(k, in, nest_in_index(k, &s)));
     KExpr *a = kvar(k, acc), *nv;
     switch (op) {
-    case OP_ReduceMax: nv = kbin(k, KB_MAX, a, v); break;
-    case OP_ReduceMin: nv = kbin(k, KB_MIN, a, v); break;
+    case OP_ReduceMax: nv = kbin(k, isbool ? KB_OR : KB_MAX, a, v); break;
+    case OP_ReduceMin: nv = kbin(k, isbool ? KB_AND : KB_MIN, a, v); break;
     case OP_ReduceProd: nv = kbin(k, KB_MUL, a, v); break;
     case OP_ReduceL1: nv = kbin(k, KB_ADD, a, kabs(k, v)); break;
     case OP_ReduceL2:
@@ -383,31 +390,35 @@ int softmax_infer(Node *n)
     if (!node_in(n, 0)) return node_err(n, "input 0 is required");
     const Type *x = in_type(n, 0);
     int64_t o, l, i;
-    if (!is_float_dt(x->dt)) return node_err(n, "unsupported input type %s", dt_name(x->dt));
+    if (!is_float_dt(x->dt) && x->dt != DT_F16 && x->dt != DT_BF16)
+        return node_err(n, "unsupported input type %s", dt_name(x->dt));
     if (softmax_geom(n, &o, &l, &i) < 0) return -1;
     return set_out_type(n, 0, x);
 }
 
 /* Writes the log-softmax or softmax (log_form) of one row of `len` elements, starting at
- * flat index base with stride `inner`, from buffer in to buffer out. */
-static void softmax_row(KB *k, DType t, int in, int out, KExpr *base, int64_t len,
+ * flat index base with stride `inner`, from buffer in to buffer out. The half types are
+ * computed in float32 (the row's sum would lose bits in float16), stored rounded. */
+static void softmax_row(KB *k, DType t0, int in, int out, KExpr *base, int64_t len,
                         int64_t inner, int log_form)
 {
-    int m = kdecl(k, t, kload(k, in, base));
+    DType t = t0 == DT_F16 || t0 == DT_BF16 ? DT_F32 : t0;
+#define LD(b, i) kcast(k, t, kload(k, (b), (i)))
+    int m = kdecl(k, t, LD(in, base));
     int a = kfor(k, kc_idx(k, 1), kc_idx(k, len), KL_REDUCE);
     KExpr *ix = kadd(k, base, kmuli(k, kvar(k, a), inner));
-    kset(k, m, kbin(k, KB_MAX, kvar(k, m), kload(k, in, ix)));
+    kset(k, m, kbin(k, KB_MAX, kvar(k, m), LD(in, ix)));
     kend(k);
     int s = kdecl(k, t, kc(k, t, 0));
     a = kfor_n(k, len, KL_REDUCE);
     ix = kadd(k, base, kmuli(k, kvar(k, a), inner));
-    KExpr *ex = kun(k, KU_EXP, kbin(k, KB_SUB, kload(k, in, ix), kvar(k, m)));
+    KExpr *ex = kun(k, KU_EXP, kbin(k, KB_SUB, LD(in, ix), kvar(k, m)));
     if (log_form) {
         kset(k, s, kbin(k, KB_ADD, kvar(k, s), ex));
     } else {
         /* keep exp(x - m) in the output; the last pass divides it in place */
         int e = kdecl(k, t, ex);
-        kstore(k, out, ix, kvar(k, e));
+        kstore(k, out, ix, kcast(k, t0, kvar(k, e)));
         kset(k, s, kbin(k, KB_ADD, kvar(k, s), kvar(k, e)));
     }
     kend(k);
@@ -416,14 +427,16 @@ static void softmax_row(KB *k, DType t, int in, int out, KExpr *base, int64_t le
         a = kfor_n(k, len, KL_SERIAL);
         ix = kadd(k, base, kmuli(k, kvar(k, a), inner));
         kstore(k, out, ix,
-               kbin(k, KB_SUB, kbin(k, KB_SUB, kload(k, in, ix), kvar(k, m)), kvar(k, ls)));
+               kcast(k, t0, kbin(k, KB_SUB, kbin(k, KB_SUB, LD(in, ix), kvar(k, m)),
+                                 kvar(k, ls))));
         kend(k);
     } else {
         a = kfor_n(k, len, KL_SERIAL);
         ix = kadd(k, base, kmuli(k, kvar(k, a), inner));
-        kstore(k, out, ix, kbin(k, KB_DIV, kload(k, out, ix), kvar(k, s)));
+        kstore(k, out, ix, kcast(k, t0, kbin(k, KB_DIV, LD(out, ix), kvar(k, s))));
         kend(k);
     }
+#undef LD
 }
 
 int softmax_lower(Node *n, Lower *L)
@@ -466,7 +479,7 @@ int softmax_lower(Node *n, Lower *L)
     return 0;
 }
 
-/* ---- CumSum ------------------------------------------------------------------------ */
+/* ---- CumSum, CumProd ---------------------------------------------------------------- */
 
 int cumsum_infer(Node *n)
 {
@@ -488,58 +501,62 @@ int cumsum_infer(Node *n)
     return set_out_type(n, 0, x);
 }
 
+/* One scan over the [outer, len, inner] view of the input, all bounds compile-time
+ * constants (HLS synthesizes only those). */
+static void cumsum_scan(Node *n, KB *k, int in, int out, int64_t outer, int64_t len,
+                        int64_t inner)
+{
+    DType t = in_type(n, 0)->dt;
+    int excl = attr_i(n, "exclusive", 0) != 0, rev = attr_i(n, "reverse", 0) != 0;
+    int prodop = n->op == OP_CumProd;
+    KBinOp combine = prodop ? KB_MUL : KB_ADD;
+    int o = kfor_n(k, outer, KL_PARALLEL);
+    int i = kfor_n(k, inner, KL_SERIAL);
+    /* the identity of the combination: what an exclusive scan's first element holds */
+    int acc = kdecl(k, t, kc(k, t, prodop ? 1 : 0));
+    int j = kfor_n(k, len, KL_REDUCE);
+    KExpr *jj = rev ? kaddi(k, kmuli(k, kvar(k, j), -1), len - 1) : kvar(k, j);
+    KExpr *ix = kadd(k, kmul(k, kadd(k, kmuli(k, kvar(k, o), len), jj), kc_idx(k, inner)),
+                     kvar(k, i));
+    int v = kdecl(k, t, kload(k, in, ix));
+    if (excl) {
+        kstore(k, out, ix, kvar(k, acc));
+        kset(k, acc, kbin(k, combine, kvar(k, acc), kvar(k, v)));
+    } else {
+        kset(k, acc, kbin(k, combine, kvar(k, acc), kvar(k, v)));
+        kstore(k, out, ix, kvar(k, acc));
+    }
+    kend_n(k, 3);
+}
+
 int cumsum_lower(Node *n, Lower *L)
 {
     KB *k = L->k;
     const Type *x = in_type(n, 0);
-    DType t = x->dt;
     int in = lw_in(L, 0), out = lw_out(L, 0);
-    int excl = attr_i(n, "exclusive", 0) != 0, rev = attr_i(n, "reverse", 0) != 0;
     int64_t total = type_numel(x);
     if (total == 0) return 0;
-    KExpr *outer, *len, *inner;
     if (node_in(n, 1)->data) {
         int64_t *v;
         int a;
         if (const_ints(n, 1, &v) < 0 || norm_axis(n, v[0], x->rank, &a) < 0) return -1;
-        outer = kc_idx(k, prod(x->dims, 0, a));
-        len = kc_idx(k, x->dims[a]);
-        inner = kc_idx(k, prod(x->dims, a + 1, x->rank));
-    } else {
-        /* axis known only at run time: derive the [outer, len, inner] view from it. An
-         * axis out of range acts as a length-1 axis instead of reading out of bounds. */
-        int ax = kdecl(k, DT_IDX, kcast(k, DT_IDX, kload(k, lw_in(L, 1), kc_idx(k, 0))));
-        kset(k, ax, ksel(k, kbin(k, KB_LT, kvar(k, ax), kc_idx(k, 0)),
-                         kaddi(k, kvar(k, ax), x->rank), kvar(k, ax)));
-        int vl = kdecl(k, DT_IDX, kc_idx(k, 1));
-        int vi = kdecl(k, DT_IDX, kc_idx(k, 1));
-        for (int d = 0; d < x->rank; d++) {
-            KExpr *is = kbin(k, KB_EQ, kvar(k, ax), kc_idx(k, d));
-            kset(k, vl, ksel(k, is, kc_idx(k, x->dims[d]), kvar(k, vl)));
-            KExpr *after = kbin(k, KB_LT, kvar(k, ax), kc_idx(k, d));
-            kset(k, vi, ksel(k, after, kmuli(k, kvar(k, vi), x->dims[d]), kvar(k, vi)));
-        }
-        int vo = kdecl(k, DT_IDX,
-                       kbin(k, KB_DIV, kc_idx(k, total), kmul(k, kvar(k, vl), kvar(k, vi))));
-        outer = kvar(k, vo);
-        len = kvar(k, vl);
-        inner = kvar(k, vi);
+        cumsum_scan(n, k, in, out, prod(x->dims, 0, a), x->dims[a], prod(x->dims, a + 1, x->rank));
+        return 0;
     }
-    int o = kfor(k, kc_idx(k, 0), outer, KL_PARALLEL);
-    int i = kfor(k, kc_idx(k, 0), inner, KL_SERIAL);
-    int acc = kdecl(k, t, kc(k, t, 0));
-    int j = kfor(k, kc_idx(k, 0), len, KL_REDUCE);
-    KExpr *jj = rev ? ksub(k, kaddi(k, len, -1), kvar(k, j)) : kvar(k, j);
-    KExpr *ix = kadd(k, kmul(k, kadd(k, kmul(k, kvar(k, o), len), jj), inner), kvar(k, i));
-    int v = kdecl(k, t, kload(k, in, ix));
-    if (excl) {
-        kstore(k, out, ix, kvar(k, acc));
-        kset(k, acc, kbin(k, KB_ADD, kvar(k, acc), kvar(k, v)));
-    } else {
-        kset(k, acc, kbin(k, KB_ADD, kvar(k, acc), kvar(k, v)));
-        kstore(k, out, ix, kvar(k, acc));
+    /* axis known only at run time: one scan per possible axis, chosen by its value, so
+     * every loop bound stays a constant. An axis out of range acts as a length-1 axis
+     * instead of reading out of bounds. */
+    int ax = kdecl(k, DT_IDX, kcast(k, DT_IDX, kload(k, lw_in(L, 1), kc_idx(k, 0))));
+    kset(k, ax, ksel(k, kbin(k, KB_LT, kvar(k, ax), kc_idx(k, 0)),
+                     kaddi(k, kvar(k, ax), x->rank), kvar(k, ax)));
+    for (int d = 0; d < x->rank; d++) {
+        kif(k, kbin(k, KB_EQ, kvar(k, ax), kc_idx(k, d)));
+        cumsum_scan(n, k, in, out, prod(x->dims, 0, d), x->dims[d],
+                    prod(x->dims, d + 1, x->rank));
+        kelse(k);
     }
-    kend_n(k, 3);
+    cumsum_scan(n, k, in, out, total, 1, 1);
+    kend_n(k, x->rank);
     return 0;
 }
 
@@ -759,6 +776,135 @@ int layernorm_lower(Node *n, Lower *L)
     return 0;
 }
 
+/* ---- RMSNormalization ------------------------------------------------------------- */
+
+int rmsnorm_infer(Node *n)
+{
+    if (!node_in(n, 0)) return node_err(n, "input 0 is required");
+    const Type *x = in_type(n, 0);
+    int axis;
+    if (!is_float_dt(x->dt)) return node_err(n, "unsupported input type %s", dt_name(x->dt));
+    if (x->rank < 1) return node_err(n, "input must have rank >= 1");
+    if (norm_axis(n, attr_i(n, "axis", -1), x->rank, &axis) < 0) return -1;
+    if (!node_in(n, 1)) return node_err(n, "the scale input is required");
+    if (check_bcast_tail(n, 1, x, axis, "scale") < 0) return -1;
+    return set_out_type(n, 0, x);
+}
+
+/* Y = Cast(X / sqrt(mean(X^2) + epsilon)) * scale, the mean over the axes from `axis` on.
+ * The reduction and the division happen in stash_type (float32 by default), as the
+ * operator's function body does, so a float16 input does not overflow summing squares. */
+int rmsnorm_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    const Type *x = in_type(n, 0);
+    DType t = x->dt, st = stash_dt(n, t);
+    int axis;
+    if (norm_axis(n, attr_i(n, "axis", -1), x->rank, &axis) < 0) return -1;
+    double eps = attr_f(n, "epsilon", 1e-5f);
+    int64_t rows = prod(x->dims, 0, axis), cols = prod(x->dims, axis, x->rank);
+    int in = lw_in(L, 0), out = lw_out(L, 0), sc = lw_in(L, 1);
+    if (rows == 0 || cols == 0) return 0;
+    int r = kfor_n(k, rows, KL_PARALLEL);
+    KExpr *base = kmuli(k, kvar(k, r), cols);
+    int s = kdecl(k, st, kc(k, st, 0));
+    int c = kfor_n(k, cols, KL_REDUCE);
+    KExpr *xv = kload(k, in, kadd(k, base, kvar(k, c)));
+    int v = kdecl(k, st, st == t ? xv : kcast(k, st, xv));
+    kset(k, s, kbin(k, KB_ADD, kvar(k, s), kbin(k, KB_MUL, kvar(k, v), kvar(k, v))));
+    kend(k);
+    KExpr *ms = kbin(k, KB_DIV, kvar(k, s), kc(k, st, (double)cols));
+    int inv = kdecl(k, st, kbin(k, KB_DIV, kc(k, st, 1),
+                                kun(k, KU_SQRT, kbin(k, KB_ADD, ms, kc(k, st, eps)))));
+    /* the normalized dims as separate loops, so scale broadcasts by index */
+    int nc = x->rank - axis;
+    KExpr *e[KIR_MAX_RANK];
+    for (int i = 0; i < nc; i++) e[i] = kvar(k, kfor_n(k, x->dims[axis + i], KL_SERIAL));
+    KExpr *xi = kadd(k, base, flat_index(k, nc, x->dims + axis, e));
+    KExpr *xl = kload(k, in, xi);
+    KExpr *y = kbin(k, KB_MUL, st == t ? xl : kcast(k, st, xl), kvar(k, inv));
+    if (st != t) y = kcast(k, t, y);
+    const Type *ts = in_type(n, 1);
+    y = kbin(k, KB_MUL, y, kload(k, sc, flat_index(k, ts->rank, ts->dims, e + nc - ts->rank)));
+    kstore(k, out, xi, y);
+    kend_n(k, nc + 1);
+    return 0;
+}
+
+/* ---- GroupNormalization ----------------------------------------------------------- */
+
+/* scale and bias: one per channel from opset 21, one per group before (opset 18) */
+static int64_t gn_params(const Node *n, const Type *x)
+{
+    return n->opset >= 21 ? x->dims[1] : attr_i(n, "num_groups", 0);
+}
+
+int groupnorm_infer(Node *n)
+{
+    if (!node_in(n, 0)) return node_err(n, "input 0 is required");
+    const Type *x = in_type(n, 0);
+    if (!is_float_dt(x->dt)) return node_err(n, "unsupported input type %s", dt_name(x->dt));
+    if (x->rank < 2) return node_err(n, "input must have rank >= 2 (N, C, ...)");
+    int64_t g = attr_i(n, "num_groups", 0), c = x->dims[1];
+    if (g < 1) return node_err(n, "attribute num_groups (>= 1) is required");
+    if (c % g) return node_err(n, "%lld channels do not split into %lld groups", (long long)c,
+                               (long long)g);
+    int64_t want = gn_params(n, x);
+    for (int i = 1; i <= 2; i++) {
+        const char *what = i == 1 ? "scale" : "bias";
+        if (!node_in(n, i)) return node_err(n, "the %s input is required", what);
+        const Type *p = in_type(n, i);
+        if (p->dt != x->dt) return node_err(n, "%s must have the input type", what);
+        if (p->rank != 1 || p->dims[0] != want)
+            return node_err(n, "%s must have %lld values (one per %s)", what, (long long)want,
+                            n->opset >= 21 ? "channel" : "group");
+    }
+    return set_out_type(n, 0, x);
+}
+
+/* Each (sample, group) is a contiguous run of C/G channels: its mean and variance (two
+ * passes, in stash_type), then y = (x - mean) / sqrt(var + epsilon) * scale + bias. */
+int groupnorm_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    const Type *x = in_type(n, 0);
+    DType t = x->dt, st = stash_dt(n, t);
+    int64_t N = x->dims[0], C = x->dims[1], G = attr_i(n, "num_groups", 1);
+    int64_t S = prod(x->dims, 2, x->rank), cg = C / G, cols = cg * S;
+    double eps = attr_f(n, "epsilon", 1e-5f);
+    int per_channel = n->opset >= 21;
+    int in = lw_in(L, 0), out = lw_out(L, 0), sc = lw_in(L, 1), bb = lw_in(L, 2);
+    if (N == 0 || cols == 0) return 0;
+    int nv = kfor_n(k, N, KL_PARALLEL);
+    int gv = kfor_n(k, G, KL_SERIAL);
+    KExpr *base = kmuli(k, kadd(k, kmuli(k, kvar(k, nv), G), kvar(k, gv)), cols);
+    int s = kdecl(k, st, kc(k, st, 0));
+    int j = kfor_n(k, cols, KL_REDUCE);
+    kset(k, s, kbin(k, KB_ADD, kvar(k, s), kcast(k, st, kload(k, in, kadd(k, base, kvar(k, j))))));
+    kend(k);
+    int mean = kdecl(k, st, kbin(k, KB_DIV, kvar(k, s), kc(k, st, (double)cols)));
+    int v = kdecl(k, st, kc(k, st, 0));
+    j = kfor_n(k, cols, KL_REDUCE);
+    int d = kdecl(k, st, kbin(k, KB_SUB, kcast(k, st, kload(k, in, kadd(k, base, kvar(k, j)))),
+                              kvar(k, mean)));
+    kset(k, v, kbin(k, KB_ADD, kvar(k, v), kbin(k, KB_MUL, kvar(k, d), kvar(k, d))));
+    kend(k);
+    KExpr *var = kbin(k, KB_DIV, kvar(k, v), kc(k, st, (double)cols));
+    int inv = kdecl(k, st, kbin(k, KB_DIV, kc(k, st, 1),
+                                kun(k, KU_SQRT, kbin(k, KB_ADD, var, kc(k, st, eps)))));
+    int cv = kfor_n(k, cg, KL_SERIAL);
+    KExpr *pi = per_channel ? kadd(k, kmuli(k, kvar(k, gv), cg), kvar(k, cv)) : kvar(k, gv);
+    int scv = kdecl(k, t, kload(k, sc, pi)), bv = kdecl(k, t, kload(k, bb, pi));
+    int sv = kfor_n(k, S, KL_SERIAL);
+    KExpr *xi = kadd(k, base, kadd(k, kmuli(k, kvar(k, cv), S), kvar(k, sv)));
+    KExpr *y = kbin(k, KB_MUL, kbin(k, KB_SUB, kcast(k, st, kload(k, in, xi)), kvar(k, mean)),
+                    kvar(k, inv));
+    y = kbin(k, KB_ADD, kbin(k, KB_MUL, kcast(k, t, y), kvar(k, scv)), kvar(k, bv));
+    kstore(k, out, xi, y);
+    kend_n(k, 4);
+    return 0;
+}
+
 /* ---- MeanVarianceNormalization, InstanceNormalization ------------------------------ */
 
 static int mvn_axes(Node *n, int rank, int *red)
@@ -902,7 +1048,9 @@ int lpnorm_lower(Node *n, Lower *L)
     KExpr *v = kload(k, in, nest_in_index(k, &s));
     kset(k, acc, kbin(k, KB_ADD, kvar(k, acc), p2 ? kbin(k, KB_MUL, v, v) : kun(k, KU_ABS, v)));
     kend(k);
+    /* a zero vector stays zero (the reference divides by 1 there) rather than 0/0 = NaN */
     int nrm = kdecl(k, t, p2 ? kun(k, KU_SQRT, kvar(k, acc)) : kvar(k, acc));
+    kset(k, nrm, ksel(k, kbin(k, KB_EQ, kvar(k, nrm), kc(k, t, 0)), kc(k, t, 1), kvar(k, nrm)));
     nest_open_red(k, &s);
     KExpr *ix = nest_in_index(k, &s);
     kstore(k, out, ix, kbin(k, KB_DIV, kload(k, in, ix), kvar(k, nrm)));

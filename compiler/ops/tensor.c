@@ -1,8 +1,8 @@
 /* tensor.c — the tensor/shape operator family: shape rules and loop-IR lowerings of the
  * operators that move, select or create elements without arithmetic on them: Reshape,
  * Flatten, Squeeze, Unsqueeze, Transpose, Concat, Split, Slice, Gather*, Expand, Pad, Tile,
- * Shape, Size, ConstantOfShape, Range, Trilu, DepthToSpace, SpaceToDepth, EyeLike, OneHot,
- * Compress, Scatter*, ReverseSequence.
+ * CenterCropPad, TensorScatter, Shape, Size, ConstantOfShape, Range, Trilu, DepthToSpace,
+ * SpaceToDepth, EyeLike, OneHot, Compress, Scatter*, ReverseSequence.
  *
  * These lowerings double as the constant folder's reference semantics (the Shape -> Gather
  * -> Concat -> Reshape chains exporters write are folded by running them in the loop-IR
@@ -758,6 +758,155 @@ int tile_lower(Node *n, Lower *L)
     return 0;
 }
 
+/* ---- CenterCropPad (opset 18) ----
+ * Each listed axis (all by default) becomes shape[j] long, centred: a longer input is
+ * cropped from (in - out) / 2, a shorter one padded with zeros, (out - in) / 2 before. */
+
+static int ccp_dims(Node *n, const Type *x, int64_t *dims)
+{
+    int64_t *shp;
+    int cnt = const_ints(n, 1, &shp);
+    if (cnt < 0) return -1;
+    int nax = 0;
+    const int64_t *axes = attr_ints(n, "axes", &nax);
+    if (!axes) nax = x->rank;
+    if (cnt != nax)
+        return node_err(n, "shape has %d entries for %d axes", cnt, nax);
+    int seen[KIR_MAX_RANK] = { 0 };
+    for (int d = 0; d < x->rank; d++) dims[d] = x->dims[d];
+    for (int j = 0; j < nax; j++) {
+        int64_t a = axes ? axes[j] : j;
+        if (a < 0) a += x->rank;
+        if (a < 0 || a >= x->rank) return node_err(n, "axis %lld is out of range",
+                                                   (long long)(axes ? axes[j] : j));
+        if (seen[a]++) return node_err(n, "axis %lld is listed twice", (long long)a);
+        if (shp[j] < 0) return node_err(n, "negative size %lld", (long long)shp[j]);
+        dims[a] = shp[j];
+    }
+    return 0;
+}
+
+int center_crop_pad_infer(Node *n)
+{
+    const Type *x = req_in(n, 0);
+    if (!x || !req_in(n, 1)) return -1;
+    int64_t dims[KIR_MAX_RANK];
+    if (ccp_dims(n, x, dims)) return -1;
+    return set_out(n, 0, x->dt, x->rank, dims);
+}
+
+int center_crop_pad_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    const Type *x = &node_in(n, 0)->type, *y = &node_out(n, 0)->type;
+    int vars[KIR_MAX_RANK];
+    int64_t st[KIR_MAX_RANK];
+    int in = lw_in(L, 0), out = lw_out(L, 0);
+    if (in < 0 || out < 0) return -1;
+    if (type_numel(y) == 0) return 0;
+    strides_of(x->rank, x->dims, st);
+    kloops(k, y->rank, y->dims, vars);
+    KExpr *ii = kc_idx(k, 0), *ok = NULL;
+    for (int d = 0; d < x->rank; d++) {
+        int64_t xi = x->dims[d], yo = y->dims[d];
+        /* source coordinate: shifted by the crop start, or back by the leading pad */
+        int64_t shift = yo <= xi ? (xi - yo) / 2 : -((yo - xi) / 2);
+        /* a variable, so each use below gets its own expression node */
+        int c = kdecl(k, DT_IDX, kaddi(k, kvar(k, vars[d]), shift));
+        if (yo > xi) {
+            KExpr *in_range = kbin(k, KB_AND, kbin(k, KB_GE, kvar(k, c), kc_idx(k, 0)),
+                                   kbin(k, KB_LT, kvar(k, c), kc_idx(k, xi)));
+            ok = ok ? kbin(k, KB_AND, ok, in_range) : in_range;
+        }
+        ii = kadd(k, ii, kmuli(k, kvar(k, c), st[d]));
+    }
+    KExpr *oi = kindex(k, y->rank, y->dims, vars);
+    if (ok) {
+        kif(k, ok);
+        kstore(k, out, oi, kload(k, in, ii));
+        kelse(k);
+        kstore(k, out, oi, kc(k, y->dt, 0));
+        kend(k);
+    } else {
+        kstore(k, out, oi, kload(k, in, ii));
+    }
+    kend_n(k, y->rank);
+    return 0;
+}
+
+/* ---- TensorScatter (opset 24) ----
+ * A KV-cache write: the output is past_cache with update's slices written along `axis`
+ * (default -2) from write_indices[b] on (0 without it) for each batch b; mode="circular"
+ * wraps the position around the cache length. */
+
+static int ts_params(Node *n, int *axis, int *circular)
+{
+    const Type *c = req_in(n, 0), *u = c ? req_in(n, 1) : NULL;
+    if (!u) return -1;
+    if (c->dt != u->dt) return node_err(n, "update must have past_cache's type");
+    if (c->rank < 2 || u->rank != c->rank)
+        return node_err(n, "past_cache and update must have one rank >= 2");
+    int64_t a = attr_i(n, "axis", -2);
+    if (a < 0) a += c->rank;
+    if (a < 1 || a >= c->rank) return node_err(n, "axis %lld is out of range (not the batch)",
+                                               (long long)attr_i(n, "axis", -2));
+    for (int d = 0; d < c->rank; d++)
+        if (d != a && u->dims[d] != c->dims[d])
+            return node_err(n, "update differs from past_cache outside the axis (dim %d)", d);
+    if (u->dims[a] > c->dims[a]) return node_err(n, "update is longer than the cache");
+    const char *m = attr_s(n, "mode", "linear");
+    if (strcmp(m, "linear") && strcmp(m, "circular"))
+        return node_err(n, "unknown mode '%s'", m);
+    *circular = !strcmp(m, "circular");
+    *axis = (int)a;
+    if (n->nin > 2 && node_in(n, 2)) {
+        const Type *w = &node_in(n, 2)->type;
+        if (!dt_is_int(w->dt) || type_numel(w) != c->dims[0])
+            return node_err(n, "write_indices must hold one integer per batch");
+    }
+    return 0;
+}
+
+int tensor_scatter_infer(Node *n)
+{
+    int axis, circ;
+    if (ts_params(n, &axis, &circ)) return -1;
+    const Type *c = &node_in(n, 0)->type;
+    return set_out(n, 0, c->dt, c->rank, c->dims);
+}
+
+int tensor_scatter_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    int axis, circ;
+    if (ts_params(n, &axis, &circ)) return -1;
+    const Type *c = &node_in(n, 0)->type, *u = &node_in(n, 1)->type;
+    int in = lw_in(L, 0), up = lw_in(L, 1), out = lw_out(L, 0);
+    int wi = n->nin > 2 && node_in(n, 2) ? lw_in(L, 2) : -1;
+    int64_t total = type_numel(c);
+    if (total == 0) return 0;
+    int i = kfor_n(k, total, KL_PARALLEL);
+    kstore(k, out, kvar(k, i), kload(k, in, kvar(k, i)));
+    kend(k);
+    if (type_numel(u) == 0) return 0;
+    int64_t st[KIR_MAX_RANK];
+    strides_of(c->rank, c->dims, st);
+    int vars[KIR_MAX_RANK];
+    kloops(k, u->rank, u->dims, vars);
+    KExpr *start = wi >= 0 ? kcast(k, DT_IDX, kload(k, wi, kvar(k, vars[0]))) : kc_idx(k, 0);
+    int pos = kdecl(k, DT_IDX, kadd(k, start, kvar(k, vars[axis])));
+    if (circ) kset(k, pos, kbin(k, KB_REM, kvar(k, pos), kc_idx(k, c->dims[axis])));
+    /* write_indices are run-time data: a position outside the cache writes nothing */
+    kif(k, kbin(k, KB_AND, kbin(k, KB_GE, kvar(k, pos), kc_idx(k, 0)),
+                kbin(k, KB_LT, kvar(k, pos), kc_idx(k, c->dims[axis]))));
+    KExpr *oi = kc_idx(k, 0);
+    for (int d = 0; d < c->rank; d++)
+        oi = kadd(k, oi, kmuli(k, d == axis ? kvar(k, pos) : kvar(k, vars[d]), st[d]));
+    kstore(k, out, oi, kload(k, up, kindex(k, u->rank, u->dims, vars)));
+    kend_n(k, u->rank + 1);
+    return 0;
+}
+
 /* ---- Pad ---- */
 
 typedef enum { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE, PAD_WRAP } PadMode;
@@ -1007,7 +1156,8 @@ static int range_params(Node *n, DType *dt, int64_t *cnt)
     const Type *t0 = req_in(n, 0);
     if (!t0 || !req_in(n, 1) || !req_in(n, 2)) return -1;
     *dt = t0->dt;
-    if (*dt != DT_F32 && *dt != DT_F64 && *dt != DT_I16 && *dt != DT_I32 && *dt != DT_I64)
+    if (*dt != DT_F32 && *dt != DT_F64 && *dt != DT_I16 && *dt != DT_I32 && *dt != DT_I64 &&
+        *dt != DT_F16 && *dt != DT_BF16)
         return node_err(n, "unsupported type %s", dt_name(*dt));
     for (int i = 0; i < 3; i++) {
         const Value *v = node_in(n, i);
@@ -1060,9 +1210,12 @@ int range_lower(Node *n, Lower *L)
     if (out < 0) return -1;
     if (cnt == 0) return 0;
     int i = kfor_n(k, cnt, KL_VECTOR);
-    KExpr *v = kbin(k, KB_ADD, const_expr(k, node_in(n, 0), 0),
-                    kbin(k, KB_MUL, kcast(k, dt, kvar(k, i)), const_expr(k, node_in(n, 2), 0)));
-    kstore(k, out, kvar(k, i), v);
+    /* the half types: start + i * delta in float32, rounded once */
+    DType ct = dt == DT_F16 || dt == DT_BF16 ? DT_F32 : dt;
+    KExpr *v = kbin(k, KB_ADD, kcast(k, ct, const_expr(k, node_in(n, 0), 0)),
+                    kbin(k, KB_MUL, kcast(k, ct, kvar(k, i)),
+                         kcast(k, ct, const_expr(k, node_in(n, 2), 0))));
+    kstore(k, out, kvar(k, i), kcast(k, dt, v));
     kend(k);
     return 0;
 }

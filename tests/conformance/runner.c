@@ -428,7 +428,10 @@ typedef struct Config {
     int verbose;
     const char *list;     /* --list FILE: only the tests named there (one per line) */
     const char *cpu;      /* --cpu NAME passed to onnxcc check (LLVM targets), or NULL */
-    const char *label;    /* names the result files: the target, "-CPU" appended */
+    const char *label;    /* names the result files: the target, "-CPU" and "-SUITE" appended */
+    const char *suite;    /* --suite NAME: which test suite (e.g. 1.23); NULL for the default */
+    const char *hint;     /* --data-hint TEXT: where the data comes from, said when it is absent */
+    int from_list;        /* --coverage-from-list: the table from the list, nothing run */
 } Config;
 
 /* Test names of a --list file: one per line, '#' starts a comment. Dies when unreadable,
@@ -738,7 +741,8 @@ static void write_coverage(const Config *cfg, Test *tests, int n, const char *pa
         free(cov);
         return;
     }
-    fprintf(f, "# Conformance coverage, target %s\n\n", cfg->target);
+    fprintf(f, "# Conformance coverage, target %s%s%s\n\n", cfg->target,
+            cfg->suite ? ", ONNX node suite " : "", cfg->suite ? cfg->suite : "");
     fprintf(f, "%d of %d ONNX backend node tests pass", npass, n);
     if (cfg->filter) fprintf(f, " (tests matching '%s')", cfg->filter);
     fprintf(f, ".\n\n| Outcome | Tests |\n|---|---:|\n");
@@ -790,6 +794,13 @@ static void usage(FILE *f)
             "  --target T        target passed to onnxcc check (default c)\n"
             "  --cpu NAME        --cpu passed to onnxcc check (LLVM targets; result files\n"
             "                    are then named TARGET-NAME)\n"
+            "  --suite NAME      names another node suite run from --data (e.g. 1.23): result\n"
+            "                    files get -NAME, the default --expect is\n"
+            "                    expected_failures_TARGET_NAME.txt\n"
+            "  --data-hint TEXT  where --data comes from, said when it is absent\n"
+            "  --coverage-from-list  write the coverage table from the expectations file\n"
+            "                    (listed tests fail with their reasons, the others pass)\n"
+            "                    without running anything\n"
             "  --jobs N          parallel tests (default: number of online CPUs)\n"
             "  --timeout S       seconds per test before it counts as a crash (default 120)\n"
             "  --filter SUBSTR   only tests whose name contains SUBSTR\n"
@@ -802,7 +813,8 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    Config cfg = { "onnxcc", DEFAULT_DATA, NULL, "c", NULL, ".", 0, 120, 0, 0, NULL, NULL, NULL };
+    Config cfg = { "onnxcc", DEFAULT_DATA, NULL, "c", NULL, ".", 0, 120, 0, 0,
+                   NULL, NULL, NULL, NULL, "Debian package libonnx-testdata", 0 };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
 #define ARG(flag) (!strcmp(a, flag) && (i + 1 < argc || (die("%s needs a value", flag), 0)))
@@ -811,12 +823,15 @@ int main(int argc, char **argv)
         else if (ARG("--expect")) cfg.expect = argv[++i];
         else if (ARG("--target")) cfg.target = argv[++i];
         else if (ARG("--cpu")) cfg.cpu = argv[++i];
+        else if (ARG("--suite")) cfg.suite = argv[++i];
+        else if (ARG("--data-hint")) cfg.hint = argv[++i];
         else if (ARG("--filter")) cfg.filter = argv[++i];
         else if (ARG("--list")) cfg.list = argv[++i];
         else if (ARG("--out")) cfg.out = argv[++i];
         else if (ARG("--jobs")) cfg.jobs = atoi(argv[++i]);
         else if (ARG("--timeout")) cfg.timeout = atoi(argv[++i]);
         else if (!strcmp(a, "--update")) cfg.update = 1;
+        else if (!strcmp(a, "--coverage-from-list")) cfg.from_list = 1;
         else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) cfg.verbose = 1;
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
@@ -832,8 +847,14 @@ int main(int argc, char **argv)
         cfg.jobs = ncpu > 0 ? (int)ncpu : 1;
     }
     if (cfg.timeout <= 0) die("--timeout must be positive");
-    char *default_expect = xfmt("tests/conformance/expected_failures_%s.txt", cfg.target);
-    char *label = cfg.cpu ? xfmt("%s-%s", cfg.target, cfg.cpu) : xfmt("%s", cfg.target);
+    if (cfg.suite && (!*cfg.suite || strpbrk(cfg.suite, "/ \t")))
+        die("--suite needs a name without spaces or '/' (e.g. 1.23)");
+    char *default_expect = cfg.suite ? xfmt("tests/conformance/expected_failures_%s_%s.txt",
+                                            cfg.target, cfg.suite)
+                                     : xfmt("tests/conformance/expected_failures_%s.txt",
+                                            cfg.target);
+    char *label = xfmt("%s%s%s%s%s", cfg.target, cfg.cpu ? "-" : "", cfg.cpu ? cfg.cpu : "",
+                       cfg.suite ? "-" : "", cfg.suite ? cfg.suite : "");
     cfg.label = label;
     if (!cfg.expect) cfg.expect = default_expect;
 
@@ -844,11 +865,11 @@ int main(int argc, char **argv)
     if (!result_file)
         fprintf(stderr, "%s: cannot write %s: %s\n", progname, respath, strerror(errno));
     if (!is_dir(cfg.data)) {
-        say("conformance data not found at %s (Debian package libonnx-testdata); skipping\n"
-            "0 passed, 0 failed, 0 skipped\n", cfg.data);
+        say("conformance data not found at %s (%s); skipping\n"
+            "0 passed, 0 failed, 0 skipped\n", cfg.data, cfg.hint);
         return 77;
     }
-    if (strchr(cfg.onnxcc, '/') && access(cfg.onnxcc, X_OK) != 0)
+    if (!cfg.from_list && strchr(cfg.onnxcc, '/') && access(cfg.onnxcc, X_OK) != 0)
         die("cannot run %s: %s", cfg.onnxcc, strerror(errno));
 
     ExpectList el;
@@ -876,6 +897,19 @@ int main(int argc, char **argv)
         say("no tests under %s%s%s\n0 passed, 0 failed, 0 skipped\n", cfg.data,
                cfg.filter ? " match " : "", cfg.filter ? cfg.filter : "");
         return cfg.filter ? 0 : 77;
+    }
+
+    if (cfg.from_list) {
+        /* what the checked-in list says, for a table that matches it exactly */
+        for (int k = 0; k < n; k++) {
+            tests[k].cat = tests[k].exp ? tests[k].exp->cat : C_PASS;
+            tests[k].msg = tests[k].exp ? tests[k].exp->reason : xstrdup("");
+        }
+        char *cov = xfmt("%s/conformance-coverage-%s.md", cfg.out, cfg.label);
+        write_coverage(&cfg, tests, n, cov);
+        say("coverage table from %s: %s\n", cfg.expect, cov);
+        if (result_file) fclose(result_file);
+        return 0;
     }
 
     char *workdir = xfmt("%s/conformance-work-%s", cfg.out, cfg.label);
@@ -924,7 +958,10 @@ int main(int argc, char **argv)
             nl.v = xrealloc(nl.v, (size_t)(nl.n + 1) * sizeof *nl.v);
             nl.v[nl.n++] = e;
         }
-        expect_write(cfg.expect, &nl, cfg.target);
+        char *what = cfg.suite ? xfmt("%s, ONNX %s node suite", cfg.target, cfg.suite)
+                               : xfmt("%s", cfg.target);
+        expect_write(cfg.expect, &nl, what);
+        free(what);
         say("updated %s: %d entries (%d added, %d changed, %d removed)\n", cfg.expect, nl.n,
                added, changed, removed);
         /* From here on, judge the run against the list just written. */

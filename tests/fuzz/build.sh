@@ -33,9 +33,11 @@ srcs=(
     compiler/kinterp.c compiler/lower.c compiler/plan.c compiler/driver.c compiler/check.c
     compiler/report_html.c compiler/ops/ops.c
     compiler/ops/common.c compiler/ops/elementwise.c compiler/ops/tensor.c
-    compiler/ops/reduce.c compiler/ops/nn.c compiler/ops/image.c compiler/ops/misc.c
+    compiler/ops/reduce.c compiler/ops/nn.c compiler/ops/attention.c
+    compiler/ops/image.c compiler/ops/misc.c
     compiler/ops/train.c compiler/ops/control.c compiler/ops/dynamic.c
-    compiler/ops/sequence.c compiler/ops/ml.c targets/targets.c codegen/c/cgen_c.c
+    compiler/ops/sequence.c compiler/ops/ml.c compiler/ops/strings.c targets/targets.c
+    codegen/c/cgen_c.c
     codegen/llvm/cgen_llvm.c codegen/llvm/nvptx_host.c codegen/hls/cgen_hls.c
     runtime/rt_sgemm_pack.c
     runtime/rt_conv_pack.c

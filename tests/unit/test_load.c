@@ -469,7 +469,9 @@ START_TEST(dtypes)
     v = ir_find(G, "str");
     ck_assert_int_eq(v->kind, V_WEIGHT);
     ck_assert_int_eq(v->type.dt, DT_STRING);
-    ck_assert_ptr_null(v->data);
+    ck_assert_ptr_nonnull(v->data);   /* the strings, NUL-terminated (ops/strings.c) */
+    ck_assert_str_eq(((const char *const *)v->data)[0], "a");
+    ck_assert_str_eq(((const char *const *)v->data)[1], "bc");
     ck_assert_int_eq(G->ninputs, 1);
 }
 END_TEST

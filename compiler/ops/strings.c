@@ -1,0 +1,187 @@
+/* strings.c — string tensors: which operators take them, Cast and CastLike to and from
+ * string, and StringNormalizer (opset 10).
+ *
+ * A string tensor has a fixed capacity per element so that it lives in the static arena
+ * like any other tensor: compiler/lower.c lays a string Value of shape S out as a uint8
+ * tensor of shape S x CAP (KTensor.str_cap = CAP), one NUL-terminated cell per element,
+ * CAP = --max-string + 1 for the whole program. Copies, views and the memory plan then
+ * work on bytes; the operations on the text are runtime kernels (runtime/rt_string.c),
+ * so every back end with those kernels (C, the LLVM CPU objects) runs them and the ones
+ * without (HLS, NVPTX) refuse with one line. Everything else refuses string inputs in
+ * shape inference (shape.c asks op_takes_strings). */
+#include <string.h>
+#include "../onnxcc.h"
+#include "../../runtime/onnxcc_rt.h"
+
+int64_t graph_string_cap(const Graph *g)
+{
+    while (g && g->parent) g = g->parent;
+    int64_t m = g && g->max_string > 0 ? g->max_string : ONNXCC_DEFAULT_MAX_STRING;
+    return m + 1;
+}
+
+int op_takes_strings(const Node *n)
+{
+    return n->op == OP_Cast || n->op == OP_CastLike || n->op == OP_StringNormalizer;
+}
+
+/* the element type Cast/CastLike converts to, or DT_UNDEF where the node does not say */
+static DType cast_target(const Node *n)
+{
+    if (n->op == OP_CastLike) {
+        const Value *like = node_in(n, 1);
+        return like && like->has_type ? like->type.dt : DT_UNDEF;
+    }
+    const Attr *a = attr_get(n, "to");
+    return a && a->kind == A_INT ? (DType)a->i : DT_UNDEF;
+}
+
+int str_cast_involved(const Node *n)
+{
+    const Value *x = node_in(n, 0);
+    return (x && x->has_type && x->type.dt == DT_STRING) || cast_target(n) == DT_STRING;
+}
+
+int str_cast_infer(Node *n)
+{
+    int want = n->op == OP_CastLike ? 2 : 1;
+    if (n->nin != want || n->nout != 1)
+        return node_err(n, "expects %d input(s) and 1 output, got %d and %d", want, n->nin,
+                        n->nout);
+    const Value *x = node_in(n, 0);
+    if (!x || !x->has_type) return node_err(n, "input 0 has no known type");
+    DType from = x->type.dt, to = cast_target(n);
+    if (from == DT_STRING && to != DT_STRING && to != DT_F32)
+        return node_err(n, "cast from string to %s is unsupported (to float32 only)",
+                        dt_name(to));
+    if (to == DT_STRING && from != DT_STRING && from != DT_F32)
+        return node_err(n, "cast from %s to string is unsupported (from float32 only)",
+                        dt_name(from));
+    if (to == DT_STRING && from == DT_F32 && graph_string_cap(n->g) < RT_STR_F32_MAX)
+        return node_err(n, "cast from float32 to string writes up to %d bytes: give "
+                        "--max-string %d or more", RT_STR_F32_MAX - 1, RT_STR_F32_MAX - 1);
+    return set_out(n, 0, to, x->type.rank, x->type.dims);
+}
+
+/* the cell size of a string buffer of the current function, or -1 with an error: a
+ * string outside the program's tensors (a subgraph's scratch) has no layout yet */
+static int64_t buf_cap(const Node *n, Lower *L, int buf)
+{
+    const KBuf *b = &L->k->f->bufs[buf];
+    if (b->tensor < 0 || !L->prog->tensors[b->tensor].str_cap)
+        return node_err(n, "string tensors inside a subgraph are not supported");
+    return L->prog->tensors[b->tensor].str_cap;
+}
+
+/* the target runs string kernels, or one line naming it */
+static int need_kernel(const Node *n, Lower *L, const char *kernel)
+{
+    if (lw_has_kernel(L, kernel)) return 0;
+    return node_err(n, "string operations are unsupported on target %s (they are runtime "
+                    "kernels, which it has none of)", L->target ? L->target->name : "?");
+}
+
+int str_cast_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    DType from = node_in(n, 0)->type.dt, to = node_out(n, 0)->type.dt;
+    int64_t numel = type_numel(&node_in(n, 0)->type);
+    int in = lw_in(L, 0), out = lw_out(L, 0);
+    if (in < 0 || out < 0) return -1;
+    if (from == DT_STRING && to == DT_STRING) {   /* one cell size for the program: bytes */
+        int i = kfor_n(k, L->k->f->bufs[in].n, KL_VECTOR);
+        kstore(k, out, kvar(k, i), kload(k, in, kvar(k, i)));
+        kend(k);
+        return 0;
+    }
+    const char *fn = from == DT_STRING ? "rt_str_to_f32" : "rt_str_from_f32";
+    if (need_kernel(n, L, fn)) return -1;
+    int64_t cap = buf_cap(n, L, from == DT_STRING ? in : out);
+    if (cap < 0) return -1;
+    KArg a[4] = { karg_buf(in, NULL), karg_buf(out, NULL), karg_int(numel), karg_int(cap) };
+    kcall(k, fn, a, 4);
+    return 0;
+}
+
+/* ---- StringNormalizer ----
+ * X is [C] or [1, C]; Y is the strings that are not stopwords, case changed, [C'] or
+ * [1, C'] with C' data-dependent (bounded by C; everything removed leaves one empty
+ * string, so C' >= 1). Only the default locale: case changes are ASCII. */
+
+static int strnorm_action(const Node *n, int *action)
+{
+    const char *s = attr_s(n, "case_change_action", "NONE");
+    if (!strcmp(s, "NONE")) *action = RT_CASE_NONE;
+    else if (!strcmp(s, "LOWER")) *action = RT_CASE_LOWER;
+    else if (!strcmp(s, "UPPER")) *action = RT_CASE_UPPER;
+    else
+        return node_err(n, "case_change_action '%s' is not one of LOWER, UPPER, NONE", s);
+    return 0;
+}
+
+int strnorm_infer(Node *n)
+{
+    if (n->nin != 1 || n->nout != 1)
+        return node_err(n, "expects 1 input and 1 output, got %d and %d", n->nin, n->nout);
+    const Value *x = node_in(n, 0);
+    if (!x || !x->has_type) return node_err(n, "input 0 has no known type");
+    if (x->type.dt != DT_STRING)
+        return node_err(n, "needs a string input, got %s", dt_name(x->type.dt));
+    int action = RT_CASE_NONE;
+    if (strnorm_action(n, &action)) return -1;
+    const char *loc = attr_s(n, "locale", "");
+    if (*loc && strcmp(loc, "en_US") && strcmp(loc, "en_US.UTF-8") && strcmp(loc, "C"))
+        return node_err(n, "locale '%s' is unsupported (only the default, en_US: ASCII case "
+                        "rules)", loc);
+    const Attr *sw = attr_get(n, "stopwords");
+    if (sw && sw->kind != A_STRINGS)
+        return node_err(n, "attribute 'stopwords' must be a list of strings");
+    const Type *t = &x->type;
+    if (!(t->rank == 1 || (t->rank == 2 && t->dims[0] == 1)))
+        return node_err(n, "input must be [C] or [1, C], got %s", type_str(n->g->pool, t));
+    int64_t c = t->dims[t->rank - 1];
+    int64_t dims[2] = { 1, c > 0 ? c : 1 };
+    if (set_out(n, 0, DT_STRING, t->rank, t->rank == 1 ? dims + 1 : dims)) return -1;
+    node_out(n, 0)->dyn = 1u << (t->rank - 1);
+    return 0;
+}
+
+int strnorm_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    const Type *t = &node_in(n, 0)->type;
+    int action = RT_CASE_NONE;
+    if (strnorm_action(n, &action) || need_kernel(n, L, "rt_str_normalize")) return -1;
+    int in = lw_in(L, 0), out = lw_out(L, 0), od = lw_out_dims(L, 0);
+    if (in < 0 || out < 0 || od < 0) return -1;
+    int64_t cap = buf_cap(n, L, in);
+    if (cap < 0) return -1;
+    /* the stopwords as cells of their own, a constant beside the weights; one longer
+     * than a cell holds can equal no string of the program, so it is left out */
+    const Attr *sw = attr_get(n, "stopwords");
+    int nall = sw && sw->kind == A_STRINGS ? sw->n : 0, nstop = 0;
+    unsigned char *cells = pool_alloc(L->prog->pool, (size_t)((nall ? nall : 1) * cap));
+    memset(cells, 0, (size_t)((nall ? nall : 1) * cap));
+    for (int i = 0; i < nall; i++) {
+        size_t len = strlen(sw->strings[i]);
+        if ((int64_t)len <= cap - 1) memcpy(cells + nstop++ * cap, sw->strings[i], len);
+    }
+    int stop = -1;
+    if (nstop) {
+        stop = lw_const(L, "stopwords", DT_U8, nstop * cap, cells, NULL);
+        if (stop < 0) return -1;
+    }
+    if (t->rank == 2) kstore(k, od, kc_idx(k, 0), kc_int(k, DT_I64, 1));
+    int64_t c = t->dims[t->rank - 1];
+    if (c == 0) {   /* no strings: the one empty string the operator gives then */
+        kstore(k, out, kc_idx(k, 0), kc_int(k, DT_U8, 0));
+        kstore(k, od, kc_idx(k, t->rank - 1), kc_int(k, DT_I64, 1));
+        return 0;
+    }
+    KArg a[10] = { karg_buf(in, NULL), karg_buf(out, NULL),
+                   karg_buf(od, kc_idx(k, t->rank - 1)), karg_int(c), karg_int(cap),
+                   karg_int(action), karg_int(attr_i(n, "is_case_sensitive", 0) != 0),
+                   karg_buf(stop, NULL), karg_int(nstop), karg_int(cap) };
+    kcall(k, "rt_str_normalize", a, 10);
+    return 0;
+}
