@@ -244,6 +244,11 @@ KProg *lower_plan(const DriverOpts *o, Graph *g, const char *name, const Target 
                          Pool *p, char **msg)
 {
     /* the CPU objects (LLVM) take an extern arena and sections too (firmware links them) */
+    if (o->weights_form != WEIGHTS_AUTO && t->backend != BACKEND_C) {
+        *msg = pool_fmt(p, "--weights %s needs the C back end (target %s writes the weights "
+                        "its own way)", o->weights_form == WEIGHTS_HEX ? "hex" : "bytes", t->name);
+        return NULL;
+    }
     int api = o->weights_bin || o->io_in_arena ||
               ((o->arena_extern || o->section_arena || o->section_weights) &&
                t->backend != BACKEND_LLVM);
@@ -284,6 +289,24 @@ KProg *lower_plan(const DriverOpts *o, Graph *g, const char *name, const Target 
         o->section_weights ? pool_strdup(prog->pool, o->section_weights) : NULL;
     progress("plan: %d functions", prog->nfuncs);
     plan_arena(prog, t->align);
+    if (!prog->weights_bin && t->backend == BACKEND_C && o->weights_form != WEIGHTS_HEX) {
+        /* auto: the blob's size decides (small models keep the readable hex arrays) */
+        int64_t *keep = malloc(sizeof *keep * (size_t)(prog->ntensors + 1));
+        if (!keep) {
+            *msg = pool_strdup(p, "out of memory");
+            kprog_free(prog);
+            return NULL;
+        }
+        for (int i = 0; i < prog->ntensors; i++) keep[i] = prog->tensors[i].offset;
+        plan_weights(prog, t->align > 16 ? t->align : 16);
+        prog->weights_packed = o->weights_form == WEIGHTS_BYTES ||
+                               prog->weights_bytes > WEIGHTS_AUTO_BYTES;
+        if (!prog->weights_packed) {
+            for (int i = 0; i < prog->ntensors; i++) prog->tensors[i].offset = keep[i];
+            prog->weights_bytes = prog->weights_align = 0;
+        }
+        free(keep);
+    }
     if (prog->weights_bin) plan_weights(prog, t->align > 16 ? t->align : 16);
     char verr[512];
     if (plan_validate(prog, verr, sizeof verr) != 0) {
@@ -292,6 +315,11 @@ KProg *lower_plan(const DriverOpts *o, Graph *g, const char *name, const Target 
         return NULL;
     }
     progress_done();   /* what follows (a report, a check's lines) starts on a clean line */
+    if (prog->weights_packed && prog->weights_bytes > WEIGHTS_BIG_BYTES)
+        fprintf(stderr, "onnxcc: note: %lld MiB of weights become ~%lld MiB of C string "
+                "literals (gcc: ~0.1 s per MiB); --weights bin builds in seconds (README: Large "
+                "weights)\n", (long long)(prog->weights_bytes >> 20),
+                (long long)(prog->weights_bytes * 27 / 10 >> 20));
     return prog;
 }
 

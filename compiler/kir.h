@@ -200,14 +200,17 @@ typedef struct KProg {
     int arena_extern;          /* NAME_run(void *arena, ...): the caller places the arena */
     int weights_bin;           /* weights in one blob NAME_weights.bin; KT_CONST offsets
                                 * are byte offsets in it; NAME_run(..., const void *weights) */
+    int weights_packed;        /* C back end: the weights as one byte blob in
+                                * NAME_weights.c (string-literal rows), KT_CONST offsets as
+                                * for weights_bin; NAME_run's signature is unchanged */
     int io_in_arena;           /* inputs/outputs planned inside the arena (offset set),
                                 * reached through NAME_input_X()/NAME_output_Y() accessors */
     int list_io;               /* a model input or output is a sequence or an optional:
                                 * one parameter per element, none for an absent optional */
     const char *section_arena;   /* __attribute__((section(...))) on the arena, or NULL */
     const char *section_weights; /* ... on the weights, or NULL */
-    int64_t weights_bytes;     /* weights_bin: size of the blob */
-    int64_t weights_align;     /* weights_bin: alignment of every tensor in the blob */
+    int64_t weights_bytes;     /* weights_bin/_packed: size of the blob */
+    int64_t weights_align;     /* weights_bin/_packed: alignment of every tensor in it */
     Pool *pool;
 } KProg;
 

@@ -21,6 +21,10 @@
 /* Inlining budget: functions calling functions several times each grow exponentially (30
  * levels of two calls: 2^30 nodes); past this many inlined nodes the model is refused. */
 #define MAX_INLINED_NODES 1000000
+/* External tensors from this size on are mapped, not read (util.h weights_map); those at
+ * an offset that is not 16-aligned are read, so every tensor's data stays aligned. Inline
+ * (raw_data) ones of this size are spilled to a mapped temp file (weights_spill). */
+#define WEIGHTS_MAP_BYTES (1024 * 1024)
 /* A tensor larger than this (bytes) is refused rather than attempted. */
 #define MAX_TENSOR_BYTES ONNXCC_MAX_TENSOR_BYTES
 
@@ -210,6 +214,9 @@ static int read_external(Ld *ld, const Onnx__TensorProto *t, const char *ctx, co
     } else if (off > (int64_t)size || nbytes > (int64_t)size - off) {
         ld_err(ld, "%s: external data file '%s' has %lld bytes; the tensor needs %lld at offset "
                "%lld", ctx, loc, (long long)size, (long long)nbytes, (long long)off);
+    } else if (nbytes >= WEIGHTS_MAP_BYTES && off % 16 == 0 && !host_big_endian() &&
+               (*out = weights_map(fileno(f), off, (size_t)nbytes)) != NULL) {
+        rc = 0;   /* mapped: passes can give consumed pages back (weights_release) */
     } else {
         unsigned char *d = pool_alloc(ld->p, (size_t)nbytes);
         if (fseeko(f, (off_t)off, SEEK_SET) == 0 &&
@@ -288,8 +295,14 @@ static int decode_tensor(Ld *ld, const Onnx__TensorProto *t, Value *v, const cha
             return ld_err(ld, "%s: raw_data holds %zu bytes; %lld elements of %s need %lld", ctx,
                           t->raw_data.len, (long long)numel, dt_name((DType)dt),
                           (long long)nbytes);
-        unsigned char *d = pool_alloc(ld->p, (size_t)nbytes);
-        if (nbytes) memcpy(d, t->raw_data.data, (size_t)nbytes);
+        unsigned char *d = NULL;
+        /* a big one is spilled to a mapped temp file, so packing can give its pages back */
+        if (nbytes >= WEIGHTS_MAP_BYTES && !host_big_endian())
+            d = weights_spill(t->raw_data.data, (size_t)nbytes);
+        if (!d) {
+            d = pool_alloc(ld->p, (size_t)nbytes);
+            if (nbytes) memcpy(d, t->raw_data.data, (size_t)nbytes);
+        }
         to_host_order(d, (size_t)nbytes, dt);
         v->data = d;
         return 0;

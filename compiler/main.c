@@ -72,8 +72,11 @@ static const char usage[] =
     "  --arena static|extern   C back end and CPU objects: one static arena (default), or\n"
     "                      NAME_run(void *arena, ...) with NAME_ARENA_BYTES/NAME_ARENA_ALIGN\n"
     "                      for the caller to place\n"
-    "  --weights c|bin     C back end: weights as const arrays in NAME_weights.c (default), or\n"
-    "                      one blob NAME_weights.bin (NAME_WEIGHTS_BYTES) passed to NAME_run\n"
+    "  --weights c|hex|bytes|bin   C back end: NAME_weights.c holds hex-float arrays (hex),\n"
+    "                      or one byte blob of string literals that builds 6-10x faster\n"
+    "                      (bytes); c (default) is hex up to 1 MiB of weights, bytes above;\n"
+    "                      bin: one blob NAME_weights.bin (NAME_WEIGHTS_BYTES) passed to\n"
+    "                      NAME_run, for the largest models (nothing for the C compiler)\n"
     "  --io params|in-arena    C back end: inputs/outputs as NAME_run parameters (default), or\n"
     "                      inside the arena, reached through NAME_input_X()/NAME_output_Y()\n"
     "  --section-arena S   put the static arena in linker section S (GNU compilers)\n"
@@ -257,7 +260,12 @@ int main(int argc, char **argv)
             int *flags[] = { &o.arena_extern, &o.weights_bin, &o.io_in_arena };
             int m = 0;
             while (m < 3 && strcmp(a, modes[m].opt)) m++;
-            if (m == 3) {
+            if (m == 1 && (!strcmp(val, "hex") || !strcmp(val, "bytes") || !strcmp(val, "c"))) {
+                /* the C forms of NAME_weights.c (bin, the off/on pair's "on", is below) */
+                o.weights_bin = 0;
+                o.weights_form = !strcmp(val, "hex") ? WEIGHTS_HEX
+                                 : !strcmp(val, "bytes") ? WEIGHTS_BYTES : WEIGHTS_AUTO;
+            } else if (m == 3) {
                 if (!*val || strchr(val, '"') || strchr(val, '\\')) {
                     rc = usage_error("bad section name '%s'", val);
                     goto out;
@@ -268,7 +276,7 @@ int main(int argc, char **argv)
                 *flags[m] = !strcmp(val, modes[m].on);
             } else {
                 fprintf(stderr, "onnxcc: bad %s '%s': expected %s or %s (see onnxcc --help)\n",
-                        a, val, modes[m].off, modes[m].on);
+                        a, val, m == 1 ? "c, hex, bytes" : modes[m].off, modes[m].on);
                 goto out;
             }
             break;

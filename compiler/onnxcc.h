@@ -474,11 +474,19 @@ typedef struct DriverOpts {
     const char *hls_data;          /* compile, target hls: test data set for NAME_tb.c */
     int arena_extern;              /* --arena extern */
     int weights_bin;               /* --weights bin */
+    int weights_form;              /* --weights auto|hex|bytes: WEIGHTS_AUTO/HEX/BYTES */
     int io_in_arena;               /* --io in-arena */
     const char *section_arena;     /* --section-arena NAME */
     const char *section_weights;   /* --section-weights NAME */
     const char *html;              /* report --html FILE */
 } DriverOpts;
+/* How the C back end writes the weights into NAME_weights.c: hex-float arrays (exact and
+ * readable, but gcc needs ~1 s and ~45 MB per MB of weights), one blob of string-literal
+ * bytes (6-10x faster, ~200 MB per file), or (auto) hex up to WEIGHTS_AUTO_BYTES. */
+enum { WEIGHTS_AUTO, WEIGHTS_HEX, WEIGHTS_BYTES };
+#define WEIGHTS_AUTO_BYTES (1024 * 1024)
+/* Past this, the blob is a C file of ~3 bytes per byte; compile suggests --weights bin. */
+#define WEIGHTS_BIG_BYTES ((int64_t)256 * 1024 * 1024)
 void driver_defaults(DriverOpts *o);
 /* Parses "NAME=1x3x224x224" (dims >= 0). 0, or -1 on bad syntax. */
 int driver_parse_shape(Pool *p, const char *arg, const char **name, Type *t);

@@ -1,6 +1,7 @@
 /* util.c — pools, the string builder, whole-file I/O, exact float literals and the
  * terminal progress line. */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE     /* madvise(MADV_DONTNEED): posix_madvise's is a no-op on Linux */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "util.h"
@@ -332,7 +334,26 @@ static void log_written(const char *path)
     wlog.paths[wlog.n++] = str_fmt("%s", path);
 }
 
+typedef struct {
+    const void *data;
+    size_t len;
+} WholeBuf;
+
+static int fill_whole(FILE *f, const char *tmp, void *ctx)
+{
+    (void)tmp;
+    const WholeBuf *b = ctx;
+    return b->len == 0 || fwrite(b->data, 1, b->len, f) == b->len ? 0 : -1;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len)
+{
+    WholeBuf b = { data, len };   /* data may be NULL when empty */
+    return write_file_stream(path, fill_whole, &b);
+}
+
+int write_file_stream(const char *path, int (*fill)(FILE *f, const char *tmp, void *ctx),
+                      void *ctx)
 {
     size_t n = strlen(path) + 32;
     char *tmp = xmalloc(n);
@@ -342,7 +363,7 @@ int write_file_atomic(const char *path, const void *data, size_t len)
         free(tmp);
         return -1;
     }
-    int ok = len == 0 || fwrite(data, 1, len, f) == len; /* data may be NULL when empty */
+    int ok = fill(f, tmp, ctx) == 0 && !ferror(f);
     ok = (fclose(f) == 0) && ok;
     if (ok && stage.on) {
         if (stage.n == stage.cap) {
@@ -490,4 +511,71 @@ void progress_done(void)
     fputs("\r\033[K", stderr);
     fflush(stderr);
     progress_shown = 0;
+}
+
+/* ---- large weights mapped from their files ----
+ * A model's big tensors are mapped copy-on-write instead of read into the pool: pages a
+ * pass has consumed (a weight packed into the kernel's layout) are given back with
+ * weights_release and read again from the file if anything touches them later, so the
+ * compiler holds about one copy of the weights instead of two. The mappings live until
+ * the process exits (like the pool that would otherwise hold the bytes). */
+static struct {
+    int n, cap;
+    struct { unsigned char *base; size_t len; } *m;
+} maps;
+
+void *weights_map(int fd, int64_t off, size_t len)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    if (pg <= 0 || off < 0 || len == 0) return NULL;
+    int64_t start = off - off % pg;
+    size_t mlen = len + (size_t)(off - start);
+    if (maps.n == maps.cap) {
+        int cap = maps.cap ? 2 * maps.cap : 16;
+        void *t = realloc(maps.m, sizeof *maps.m * (size_t)cap);
+        if (!t) return NULL;
+        maps.m = t;
+        maps.cap = cap;
+    }
+    void *b = mmap(NULL, mlen, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, (off_t)start);
+    if (b == MAP_FAILED) return NULL;
+    maps.m[maps.n].base = b;
+    maps.m[maps.n++].len = mlen;
+    return (unsigned char *)b + (off - start);
+}
+
+void weights_release(const void *data, size_t len)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    const unsigned char *d = data;
+    if (pg <= 0 || !d || !len) return;
+    for (int i = 0; i < maps.n; i++) {
+        unsigned char *b = maps.m[i].base;
+        if (d < b || d + len > b + maps.m[i].len) continue;
+        /* whole pages inside the range only: a neighbour's bytes stay as they are */
+        uintptr_t lo = ((uintptr_t)d + (uintptr_t)pg - 1) / (uintptr_t)pg * (uintptr_t)pg;
+        uintptr_t hi = ((uintptr_t)d + len) / (uintptr_t)pg * (uintptr_t)pg;
+        if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+        return;
+    }
+}
+
+/* Weights that come inside the model file (raw_data) have no file of their own to map:
+ * they are written once to an unlinked temporary file and mapped from there, so
+ * weights_release can give their pages back too (the page cache holds them, not the
+ * process). NULL when that fails (the caller then keeps them in memory). */
+static FILE *spill;
+static int64_t spill_end;
+
+void *weights_spill(const void *data, size_t len)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    if (pg <= 0 || !len) return NULL;
+    if (!spill && !(spill = tmpfile())) return NULL;
+    int64_t off = (spill_end + pg - 1) / pg * pg;
+    if (fseeko(spill, (off_t)off, SEEK_SET) != 0 || fwrite(data, 1, len, spill) != len ||
+        fflush(spill) != 0)
+        return NULL;
+    spill_end = off + (int64_t)len;
+    return weights_map(fileno(spill), off, len);
 }

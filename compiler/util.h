@@ -59,6 +59,20 @@ void sb_close(StrBuf *sb, const char *trail);  /* "}" + trail (e.g. "" or " else
 FILE *open_regular(const char *path, int nofollow);
 int read_file(const char *path, unsigned char **data, size_t *len); /* malloc'd; caller frees */
 int write_file_atomic(const char *path, const void *data, size_t len);
+/* The same for output too large to hold in memory (weights): fill writes it piecewise to
+ * the temporary file f (or has a library write the file named tmp, then f stays unused)
+ * and returns 0, or -1 (the file is then removed, errno EIO if unset). */
+int write_file_stream(const char *path, int (*fill)(FILE *f, const char *tmp, void *ctx),
+                      void *ctx);
+/* Large weights: len bytes at off of the open file fd mapped copy-on-write (never written
+ * back; valid until exit), or NULL (then read the bytes instead). weights_release gives the
+ * whole pages of a mapped range back to the system after a pass consumed them (packed them
+ * elsewhere); they are read again from the file if touched later. Not mapped: no-op. */
+void *weights_map(int fd, int64_t off, size_t len);
+void weights_release(const void *data, size_t len);
+/* The same for bytes already in memory (a model's raw_data): copied to an unlinked temp
+ * file and mapped from it; NULL if that fails. */
+void *weights_spill(const void *data, size_t len);
 /* A set of write_file_atomic calls that lands all together or not at all. */
 void out_stage_begin(void);
 int out_stage_commit(void);   /* renames every staged file; -1 (errno) if one failed */

@@ -16,11 +16,12 @@ set -euo pipefail
 # writes it as an ai.onnx.ml model.
 # xz-utils: unpacks the ONNX 1.23 node suite (../shared/onnx-tests/*.tar.xz) for conformance.
 # chromium: opens `onnxcc report --html` pages headless (tests/report).
+# time: GNU time, the peak RSS tests/weights and benchmarks/bigweights.sh measure.
 pkgs=(meson ninja-build pkg-config gcc clang protobuf-c-compiler libprotobuf-c-dev check
       libopenblas-dev libonnx-testdata llvm-19-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
       qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang-tidy clang-19
       libclang-rt-19-dev cmake chromium bsdutils
-      python3-sklearn python3-onnx xz-utils)
+      python3-sklearn python3-onnx xz-utils time)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "install_deps: not a Debian system; make sure these are installed: ${pkgs[*]}" >&2

@@ -1062,6 +1062,10 @@ typedef struct Usage {
     int uses_arena;
     const char **kernels;  /* distinct kernel names called */
     int nkernels;
+    /* --weights bytes: the blob split into files (chunk_split) */
+    int nchunks;
+    int64_t *chunk_base;   /* [nchunks + 1]: blob offset where each file starts, then the end */
+    int *chunk;            /* per tensor: its file */
 } Usage;
 
 static void collect_calls(Usage *u, const KStmt *s, int *cap)
@@ -1287,7 +1291,7 @@ static void emit_helpers(StrBuf *sb, CG *cg)
 }
 
 /* The pointer a function's buffer gets in NAME_run. */
-static void sb_buf_arg(StrBuf *sb, const KProg *p, const KBuf *b)
+static void sb_buf_arg(StrBuf *sb, const KProg *p, const Usage *u, const KBuf *b)
 {
     const KTensor *t = &p->tensors[b->tensor];
     const char *cq = b->role == KR_IN ? "const " : "";
@@ -1299,6 +1303,12 @@ static void sb_buf_arg(StrBuf *sb, const KProg *p, const KBuf *b)
     }
     if (p->weights_bin && t->kind == KT_CONST) {
         sb_printf(sb, "(const %s *)(const void *)(onnxcc_w + %" PRId64 ")", bt, t->offset);
+        return;
+    }
+    if (p->weights_packed && t->kind == KT_CONST) {
+        int c = u->chunk[b->tensor];
+        sb_printf(sb, "(const %s *)(const void *)(onnxcc_w%d + %" PRId64 ")", bt, c,
+                  t->offset - u->chunk_base[c]);
         return;
     }
     switch (t->kind) {
@@ -1346,9 +1356,16 @@ static char *gen_source(const KProg *p, const Usage *u, char **err)
     if (u->nkernels) sb_puts(&sb, "#include \"onnxcc_rt.h\"\n");
     sb_puts(&sb, "\n");
     int any_w = 0;
+    if (p->weights_packed) {
+        sb_printf(&sb, "/* weights: a blob in %s_weights.c (--weights bytes)%s */\n", p->name,
+                  u->nchunks > 1 ? " and its continuations _1.c, _2.c ..." : "");
+        for (int c = 0; c < u->nchunks; c++)
+            sb_printf(&sb, "extern const unsigned char *const %s_wbytes%d;\n", p->name, c);
+        sb_puts(&sb, "\n");
+    }
     for (int i = 0; i < p->ntensors; i++) {
         const KTensor *t = &p->tensors[i];
-        if (t->kind != KT_CONST || !u->used[i] || p->weights_bin) continue;
+        if (t->kind != KT_CONST || !u->used[i] || p->weights_bin || p->weights_packed) continue;
         if (!any_w) sb_printf(&sb, "/* weights: %s_weights.c */\n", p->name);
         any_w = 1;
         sb_printf(&sb, "extern const %s ", ctype(t->t));
@@ -1390,12 +1407,20 @@ static char *gen_source(const KProg *p, const Usage *u, char **err)
     sb_puts(&sb, "\n{\n");
     sb.indent = 1;
     int uses_a = 0, uses_w = 0;   /* what the calls below address */
+    unsigned char *uses_c = calloc((size_t)u->nchunks + 1, 1);   /* ... which blob files */
+    if (!uses_c) {
+        *err = str_fmt("out of memory");
+        sb_free(&sb);
+        return NULL;
+    }
     for (int fi = 0; fi < p->nfuncs; fi++)
         for (int b = 0; !p->funcs[fi]->skip && b < p->funcs[fi]->nbufs; b++) {
-            const KTensor *t = &p->tensors[p->funcs[fi]->bufs[b].tensor];
+            int ti = p->funcs[fi]->bufs[b].tensor;
+            const KTensor *t = &p->tensors[ti];
             uses_a |= t->kind == KT_ARENA ||
                       (p->io_in_arena && (t->kind == KT_INPUT || t->kind == KT_OUTPUT));
             uses_w |= t->kind == KT_CONST;
+            if (t->kind == KT_CONST && p->weights_packed) uses_c[u->chunk[ti]] = 1;
         }
     if (uses_a) {
         if (p->arena_extern) sb_line(&sb, "unsigned char *onnxcc_a = (unsigned char *)onnxcc_arena;");
@@ -1409,6 +1434,9 @@ static char *gen_source(const KProg *p, const Usage *u, char **err)
         else
             sb_line(&sb, "(void)onnxcc_weights;");
     }
+    for (int c = 0; c < u->nchunks; c++)
+        if (uses_c[c]) sb_line(&sb, "const unsigned char *onnxcc_w%d = %s_wbytes%d;", c, p->name, c);
+    free(uses_c);
     /* parameters no function touches (e.g. an input only needed for its shape) */
     for (int i = 0; i < p->ninputs && !p->io_in_arena; i++)
         if (!u->used[p->inputs[i]]) sb_line(&sb, "(void)%s;", p->tensors[p->inputs[i]].name);
@@ -1424,7 +1452,7 @@ static char *gen_source(const KProg *p, const Usage *u, char **err)
         sb_printf(&sb, "%s(", f->name);
         for (int b = 0; b < f->nbufs; b++) {
             if (b) sb_puts(&sb, ", ");
-            sb_buf_arg(&sb, p, &f->bufs[b]);
+            sb_buf_arg(&sb, p, u, &f->bufs[b]);
         }
         sb_puts(&sb, ");\n");
     }
@@ -1444,34 +1472,261 @@ static int write_out(const char *dir, const char *file, const char *text, char *
     return rc;
 }
 
-/* --weights bin: NAME_weights.bin, each used constant at its planned offset (host byte
- * order; the gaps left by alignment are zero). */
-static int write_weights_bin(const KProg *p, const char *outdir, char **err)
+/* The byte order onnxcc itself runs with: the tensors' data is in it. */
+static int host_little(void)
 {
-    size_t len = (size_t)(p->weights_bytes > 0 ? p->weights_bytes : 0);
-    unsigned char *blob = calloc(len + 1, 1);
-    if (!blob) {
-        *err = str_fmt("out of memory");
-        return -1;
-    }
-    for (int i = 0; i < p->ntensors; i++) {
-        const KTensor *t = &p->tensors[i];
-        if (t->kind != KT_CONST || t->offset < 0 || t->n <= 0 || !t->data) continue;
-        size_t bytes = (size_t)t->n * (size_t)elem_bytes(t->t);
-        if ((size_t)t->offset + bytes > len) {
-            free(blob);
-            *err = str_fmt("weight '%s' lies outside the %zu-byte blob", t->name, len);
+    const uint32_t one = 1;
+    unsigned char b;
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
+
+/* ---- the weights as one blob: --weights bin and --weights bytes ----
+ * Both walk the used constants in offset order and write them piecewise, so a 1 GB model
+ * never has a second copy (or a 3 GB text) in memory. Blob bytes are the host's in-memory
+ * representation of each tensor; the gaps alignment leaves are zero. */
+
+typedef int (*BlobPut)(void *ctx, const unsigned char *b, size_t n);
+
+/* The bytes [pos, len) of the blob: the tensors placed there, zeros between. */
+static int blob_walk(const KProg *p, int64_t pos, int64_t len, BlobPut put, void *ctx,
+                     char **err)
+{
+    static const unsigned char zeros[4096];
+    for (int i = 0; i <= p->ntensors; i++) {
+        const KTensor *t = i < p->ntensors ? &p->tensors[i] : NULL;
+        if (t && (t->kind != KT_CONST || t->offset < 0 || t->n <= 0 || !t->data)) continue;
+        if (t && (t->offset < pos || t->offset >= len)) continue;   /* another file's */
+        int64_t at = t ? t->offset : len;
+        int64_t bytes = t ? t->n * elem_bytes(t->t) : 0;
+        if (at < pos || at + bytes > len) {
+            *err = str_fmt("internal: weight '%s' at %" PRId64 " does not fit the %" PRId64
+                           "-byte blob in order", t ? t->name : "(end)", at, len);
             return -1;
         }
-        memcpy(blob + t->offset, t->data, bytes);
+        for (; pos < at; ) {
+            size_t n = (size_t)(at - pos < (int64_t)sizeof zeros ? at - pos : (int64_t)sizeof zeros);
+            if (put(ctx, zeros, n) != 0) return -1;
+            pos += (int64_t)n;
+        }
+        if (bytes && put(ctx, (const unsigned char *)t->data, (size_t)bytes) != 0) return -1;
+        pos += bytes;
     }
+    return 0;
+}
+
+typedef struct {
+    const KProg *p;
+    char **err;
+    const Usage *u;   /* --weights bytes: the files, and the one being written */
+    int chunk;
+} BlobJob;
+
+static int put_raw(void *ctx, const unsigned char *b, size_t n)
+{
+    return fwrite(b, 1, n, (FILE *)ctx) == n ? 0 : -1;
+}
+
+static int fill_bin(FILE *f, const char *tmp, void *ctx)
+{
+    (void)tmp;
+    const BlobJob *j = ctx;
+    return blob_walk(j->p, 0, j->p->weights_bytes > 0 ? j->p->weights_bytes : 0, put_raw, f,
+                     j->err);
+}
+
+/* --weights bin: NAME_weights.bin, each used constant at its planned offset. */
+static int write_weights_bin(const KProg *p, const char *outdir, char **err)
+{
+    BlobJob j = { p, err, NULL, 0 };
     char *path = str_fmt("%s/%s_weights.bin", outdir, p->name);
-    int rc = write_file_atomic(path, blob, len);
-    if (rc != 0) *err = str_fmt("cannot write %s: %s", path, strerror(errno));
+    int rc = write_file_stream(path, fill_bin, &j);
+    if (rc != 0 && !*err) *err = str_fmt("cannot write %s: %s", path, strerror(errno));
     free(path);
-    free(blob);
     return rc;
 }
+
+/* --weights bytes: rows of a 2-D unsigned char array, each initialised by one string
+ * literal of exactly ROW bytes (no terminating NUL is stored when the literal fills its
+ * array), the last row shorter (zero-filled). ROW is the longest literal C99 requires
+ * compilers to take (-Woverlength-strings). */
+#define ROW 4095
+
+typedef struct {
+    FILE *f;
+    unsigned char row[ROW];
+    size_t n;
+    char text[4 * ROW + 8];
+} RowWriter;
+
+static int row_flush(RowWriter *w)
+{
+    size_t k = 0;
+    w->text[k++] = '"';
+    for (size_t i = 0; i < w->n; i++) {
+        unsigned c = w->row[i];
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '?') {
+            w->text[k++] = (char)c;   /* '?' never appears raw: no trigraph can form */
+            continue;
+        }
+        /* an octal escape takes at most 3 digits: the shortest one unless the next byte
+         * is printed as an octal digit, which would join it */
+        unsigned nx = i + 1 < w->n ? w->row[i + 1] : 0;
+        int full = nx >= '0' && nx <= '7';
+        w->text[k++] = '\\';
+        if (full || c >= 64) w->text[k++] = (char)('0' + (c >> 6));
+        if (full || c >= 8) w->text[k++] = (char)('0' + ((c >> 3) & 7));
+        w->text[k++] = (char)('0' + (c & 7));
+    }
+    w->text[k++] = '"';
+    w->text[k++] = ',';
+    w->text[k++] = '\n';
+    w->n = 0;
+    return fwrite(w->text, 1, k, w->f) == k ? 0 : -1;
+}
+
+static int put_rows(void *ctx, const unsigned char *b, size_t n)
+{
+    RowWriter *w = ctx;
+    while (n) {
+        size_t take = ROW - w->n < n ? ROW - w->n : n;
+        memcpy(w->row + w->n, b, take);
+        w->n += take;
+        b += take;
+        n -= take;
+        if (w->n == ROW && row_flush(w) != 0) return -1;
+    }
+    return 0;
+}
+
+/* The name of blob file c: NAME_weights.c, then NAME_weights_1.c, ... */
+static char *chunk_file(const KProg *p, int c)
+{
+    return c ? str_fmt("%s_weights_%d.c", p->name, c) : str_fmt("%s_weights.c", p->name);
+}
+
+static int fill_packed(FILE *f, const char *tmp, void *ctx)
+{
+    (void)tmp;
+    const BlobJob *j = ctx;
+    const KProg *p = j->p;
+    int c = j->chunk;
+    int64_t lo = j->u->chunk_base[c], hi = j->u->chunk_base[c + 1];
+    char *fn = chunk_file(p, c);
+    StrBuf sb;
+    sb_init(&sb);
+    sb_printf(&sb, "/* %s — generated by onnxcc: the model's constant tensors as a blob of\n"
+                   " * bytes (--weights bytes), rows of string literals, which C compilers build\n"
+                   " * 6-10x faster than float initializers; this is file %d of %d (one file per\n"
+                   " * ~16 MiB keeps each compiler process small). %s.c reads each tensor at its\n"
+                   " * byte offset through %s_wbytes%d.\n"
+                   " * The bytes are the tensors' in-memory form on the machine onnxcc ran on:\n"
+                   " * %s-endian, IEEE 754 binary32/binary64 floats, two's complement integers,\n"
+                   " * 8-bit bytes. The checks below stop a compiler whose target differs\n"
+                   " * (compilers that do not tell their byte order are not checked for it):\n"
+                   " * rebuild with --weights hex for such a target. */\n",
+              fn, c + 1, j->u->nchunks, p->name, p->name, c, host_little() ? "little" : "big");
+    sb_puts(&sb, "#include <float.h>\n#include <limits.h>\n#include <stdint.h>\n\n");
+    sb_printf(&sb, "#if CHAR_BIT != 8 || FLT_RADIX != 2 || FLT_MANT_DIG != 24 || "
+                   "FLT_MAX_EXP != 128 || DBL_MANT_DIG != 53\n"
+                   "#error \"%s holds IEEE 754 floats in 8-bit bytes: compile with "
+                   "onnxcc --weights hex\"\n#endif\n", fn);
+    const char *order = host_little() ? "__ORDER_LITTLE_ENDIAN__" : "__ORDER_BIG_ENDIAN__";
+    sb_printf(&sb, "#if defined(__BYTE_ORDER__) && defined(%s)\n"
+                   "#if __BYTE_ORDER__ != %s || (defined(__FLOAT_WORD_ORDER__) && "
+                   "__FLOAT_WORD_ORDER__ != %s)\n"
+                   "#error \"%s holds %s-endian weights: compile with onnxcc "
+                   "--weights hex\"\n#endif\n#endif\n\n",
+              order, order, order, fn, host_little() ? "little" : "big");
+    free(fn);
+    sb_puts(&sb, "/* tensor: byte offset in this file's blob */\n");
+    for (int i = 0; i < p->ntensors; i++) {
+        const KTensor *t = &p->tensors[i];
+        if (t->kind != KT_CONST || t->offset < lo || t->offset >= hi) continue;
+        sb_puts(&sb, "/*   \"");
+        sb_comment_text(&sb, t->src_name ? t->src_name : t->name);
+        sb_printf(&sb, "\" %s[", dt_name(t->t));
+        for (int d = 0; d < t->rank; d++) sb_printf(&sb, "%s%" PRId64, d ? "x" : "", t->dims[d]);
+        sb_printf(&sb, "]: %" PRId64 " */\n", t->offset - lo);
+    }
+    sb_puts(&sb, "\n#define ");
+    sb_upper(&sb, p->name);
+    sb_printf(&sb, "_WEIGHTS_ALIGN %" PRId64 "\n", p->weights_align > 0 ? p->weights_align : 1);
+    sb_attr_macro(&sb, p, "WEIGHTS_ATTR", "WEIGHTS_ALIGN", p->section_weights);
+    int64_t rows = (hi - lo + ROW - 1) / ROW;
+    /* the union aligns the blob for every element type (C99 has no _Alignas); GNU
+     * compilers also get WEIGHTS_ALIGN and the section */
+    sb_printf(&sb, "\nstatic const union {\n    unsigned char b[%" PRId64 "][%d];\n"
+                   "    double d;\n    int64_t i;\n    const void *p;\n} %s_wblob%d ",
+              rows > 0 ? rows : 1, ROW, p->name, c);
+    sb_upper(&sb, p->name);
+    sb_puts(&sb, "_WEIGHTS_ATTR = {{\n");
+    int rc = fwrite(sb.buf, 1, sb.len, f) == sb.len ? 0 : -1;
+    sb_free(&sb);
+    RowWriter *w = calloc(1, sizeof *w);
+    if (!w) {
+        *j->err = str_fmt("out of memory");
+        return -1;
+    }
+    w->f = f;
+    if (!rc) rc = blob_walk(p, lo, hi, put_rows, w, j->err);
+    if (!rc && (w->n || rows == 0)) rc = row_flush(w);
+    free(w);
+    if (rc) return -1;
+    return fprintf(f, "}};\n\nconst unsigned char *const %s_wbytes%d = "
+                      "(const unsigned char *)&%s_wblob%d;\n", p->name, c, p->name, c) < 0
+               ? -1 : 0;
+}
+
+/* Splits the blob into files of about CHUNK bytes, each starting at a tensor: the C
+ * compiler's memory grows with the file (~18 bytes per byte of weights), so one process
+ * per chunk stays small, and a parallel build compiles them side by side. */
+#define CHUNK ((int64_t)16 * 1024 * 1024)
+static int chunk_split(const KProg *p, Usage *u)
+{
+    u->chunk = calloc((size_t)p->ntensors + 1, sizeof *u->chunk);
+    int cap = 8;
+    u->chunk_base = malloc(sizeof *u->chunk_base * (size_t)cap);
+    if (!u->chunk || !u->chunk_base) return -1;
+    u->nchunks = 1;
+    u->chunk_base[0] = 0;
+    for (int i = 0; i < p->ntensors; i++) {
+        const KTensor *t = &p->tensors[i];
+        if (t->kind != KT_CONST || t->offset < 0) continue;
+        int64_t bytes = t->n > 0 ? t->n * elem_bytes(t->t) : 0;
+        int64_t base = u->chunk_base[u->nchunks - 1];
+        if (t->offset > base && t->offset + bytes - base > CHUNK) {
+            if (u->nchunks + 2 > cap) {
+                cap *= 2;
+                int64_t *nb = realloc(u->chunk_base, sizeof *nb * (size_t)cap);
+                if (!nb) return -1;
+                u->chunk_base = nb;
+            }
+            u->chunk_base[u->nchunks++] = t->offset;
+        }
+        u->chunk[i] = u->nchunks - 1;
+    }
+    u->chunk_base[u->nchunks] = p->weights_bytes > 0 ? p->weights_bytes : 0;
+    return 0;
+}
+#undef CHUNK
+
+static int write_weights_packed(const KProg *p, const Usage *u, const char *outdir,
+                                char **err)
+{
+    int rc = 0;
+    for (int c = 0; !rc && c < u->nchunks; c++) {
+        BlobJob j = { p, err, u, c };
+        char *fn = chunk_file(p, c);
+        char *path = str_fmt("%s/%s", outdir, fn);
+        rc = write_file_stream(path, fill_packed, &j);
+        if (rc != 0 && !*err) *err = str_fmt("cannot write %s: %s", path, strerror(errno));
+        free(path);
+        free(fn);
+    }
+    return rc;
+}
+#undef ROW
 
 int cgen_c_write(const KProg *p, const char *outdir, char **err)
 {
@@ -1524,13 +1779,18 @@ int cgen_c_write(const KProg *p, const char *outdir, char **err)
         free(files);
         goto done;
     }
+    if (p->weights_packed && chunk_split(p, &u) != 0) {
+        *err = str_fmt("out of memory");
+        free(files);
+        goto done;
+    }
     h = gen_header(p);
     c = gen_source(p, &u, err);
     if (!c) {
         free(files);
         goto done;
     }
-    if (!p->weights_bin) w = gen_weights(p, &u);
+    if (!p->weights_bin && !p->weights_packed) w = gen_weights(p, &u);
     if (make_dirs(outdir) != 0) {
         *err = str_fmt("cannot create directory %s: %s", outdir, strerror(errno));
         free(files);
@@ -1542,6 +1802,7 @@ int cgen_c_write(const KProg *p, const char *outdir, char **err)
     if (!rc) rc = write_out(outdir, cn, c, err);
     if (!rc && w) rc = write_out(outdir, wn, w, err);
     if (!rc && p->weights_bin) rc = write_weights_bin(p, outdir, err);
+    if (!rc && p->weights_packed) rc = write_weights_packed(p, &u, outdir, err);
     if (!rc && u.nkernels) rc = write_out(outdir, "onnxcc_rt.h", rt_source("onnxcc_rt.h"), err);
     for (int i = 0; !rc && i < nfiles; i++) rc = write_out(outdir, files[i], rt_source(files[i]), err);
     free(hn);
@@ -1554,6 +1815,8 @@ done:
     free(w);
     free(u.used);
     free(u.kernels);
+    free(u.chunk);
+    free(u.chunk_base);
     return rc;
 }
 

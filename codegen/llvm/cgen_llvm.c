@@ -81,6 +81,9 @@ typedef struct LG {
     LLVMValueRef *bufs;       /* per KBuf: the parameter */
     LLVMValueRef arena;
     LLVMValueRef *weights;    /* per program tensor: its constant global, or NULL */
+    int patch;                /* weights emitted as zeros, written into the object after
+                               * (patch_weights), so LLVM holds no copy of them */
+    int npatch;               /* how many weight globals patch_weights must find */
     LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, ptr, vd;
     LLVMTypeRef iptr;         /* ptrdiff_t of the target: i64, or i32 on Cortex-M */
     char *err;                /* first error (malloc'd) */
@@ -1109,15 +1112,26 @@ static void build_module(LG *g)
             const KTensor *t = &p->tensors[ti];
             if (t->kind != KT_CONST || g->weights[ti]) continue;
             size_t bytes = t->n > 0 ? (size_t)t->n * (size_t)dt_size(t->t) : 0;
-            LLVMValueRef init = bytes ? LLVMConstStringInContext2(g->ctx, t->data, bytes, 1)
-                                      : LLVMConstNull(LLVMArrayType2(g->i8, 1));
+            int later = g->patch && bytes;
+            LLVMValueRef init = bytes && !later
+                                    ? LLVMConstStringInContext2(g->ctx, t->data, bytes, 1)
+                                    : LLVMConstNull(LLVMArrayType2(g->i8, bytes ? bytes : 1));
             char *name = str_fmt("%s_w%d", p->name, ti);
             LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), name);
             free(name);
             LLVMSetInitializer(gv, init);
             LLVMSetGlobalConstant(gv, 1);
-            LLVMSetLinkage(gv, LLVMPrivateLinkage);
-            LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
+            if (later) {
+                /* zeros now (a fill, no bytes held), the weights written over them in the
+                 * object; externally initialised, so no pass folds a load to 0. Internal:
+                 * the symbol stays in .symtab for patch_weights to find */
+                LLVMSetExternallyInitialized(gv, 1);
+                LLVMSetLinkage(gv, LLVMInternalLinkage);
+                g->npatch++;
+            } else {
+                LLVMSetLinkage(gv, LLVMPrivateLinkage);
+                LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
+            }
             LLVMSetAlignment(gv, walign);
             if (p->section_weights) LLVMSetSection(gv, p->section_weights);
             g->weights[ti] = gv;
@@ -1531,6 +1545,110 @@ static int nv_cpu_ok(const char *cpu)
 
 /* Both back ends: the module from the program, verified, optimised, then emitted as an
  * object (CPU: NAME.o) or as PTX (nvptx: NAME.ptx + NAME_host.c). */
+/* Objects with more weights than this leave them to patch_weights (ELF64 little-endian:
+ * x86_64, aarch64): LLVM would otherwise hold three copies (the constant, the assembler's
+ * fragments, the output buffer), 4 GB beside a 1 GB model's own. */
+#define PATCH_BYTES ((int64_t)64 * 1024 * 1024)
+
+static uint64_t rd_le(const unsigned char *b, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = v << 8 | b[i];
+    return v;
+}
+
+/* Writes each weight over the zeros LLVM emitted for its global NAME_wK in the ELF64
+ * relocatable object at path: file offset = its section's offset + the symbol's value. */
+static int patch_weights(const char *path, const LG *g, char **err)
+{
+    const KProg *p = g->p;
+    FILE *f = fopen(path, "r+b");
+    unsigned char eh[64], *sh = NULL, *sym = NULL;
+    char *str = NULL;
+    int rc = -1, found = 0;
+    if (!f || fread(eh, 1, 64, f) != 64 || memcmp(eh, "\177ELF", 4) || eh[4] != 2 || eh[5] != 1 ||
+        rd_le(eh + 0x3a, 2) != 64) {
+        *err = str_fmt("internal: %s is not an ELF64 little-endian object", path);
+        goto out;
+    }
+    uint64_t shoff = rd_le(eh + 0x28, 8), shnum = rd_le(eh + 0x3c, 2);
+    sh = malloc(shnum * 64 + 1);
+    if (!sh || fseeko(f, (off_t)shoff, SEEK_SET) || fread(sh, 64, shnum, f) != shnum) goto bad;
+    for (uint64_t i = 0; i < shnum && !sym; i++) {
+        const unsigned char *s = sh + i * 64;
+        if (rd_le(s + 4, 4) != 2 /* SHT_SYMTAB */) continue;
+        uint64_t link = rd_le(s + 40, 4), size = rd_le(s + 32, 8);
+        if (link >= shnum || rd_le(s + 56, 8) != 24) goto bad;
+        const unsigned char *l = sh + link * 64;
+        uint64_t ssize = rd_le(l + 32, 8);
+        sym = malloc(size + 1);
+        str = malloc(ssize + 1);
+        if (!sym || !str || fseeko(f, (off_t)rd_le(s + 24, 8), SEEK_SET) ||
+            fread(sym, 1, size, f) != size || fseeko(f, (off_t)rd_le(l + 24, 8), SEEK_SET) ||
+            fread(str, 1, ssize, f) != ssize)
+            goto bad;
+        str[ssize] = 0;
+        size_t plen = strlen(p->name);
+        for (uint64_t k = 0; k + 24 <= size; k += 24) {
+            const unsigned char *e = sym + k;
+            uint64_t nm = rd_le(e, 4), shndx = rd_le(e + 6, 2), value = rd_le(e + 8, 8);
+            const char *name = nm < ssize ? str + nm : "";
+            char *end;
+            if (strncmp(name, p->name, plen) || strncmp(name + plen, "_w", 2)) continue;
+            long ti = strtol(name + plen + 2, &end, 10);
+            if (*end || end == name + plen + 2 || ti < 0 || ti >= p->ntensors) continue;
+            const KTensor *t = &p->tensors[ti];
+            uint64_t bytes = t->n > 0 ? (uint64_t)t->n * (uint64_t)dt_size(t->t) : 0;
+            if (t->kind != KT_CONST || !g->weights[ti] || !bytes) continue;
+            const unsigned char *ts = shndx < shnum ? sh + shndx * 64 : NULL;
+            if (!ts || rd_le(ts + 4, 4) != 1 /* SHT_PROGBITS */ ||
+                value + bytes > rd_le(ts + 32, 8))
+                goto bad;
+            if (fseeko(f, (off_t)(rd_le(ts + 24, 8) + value), SEEK_SET) ||
+                fwrite(t->data, 1, bytes, f) != bytes)
+                goto bad;
+            found++;
+        }
+    }
+    if (found == g->npatch) {
+        rc = 0;
+        goto out;
+    }
+bad:
+    if (!*err) *err = str_fmt("internal: cannot write the weights into %s (%d of %d found)",
+                              path, found, g->npatch);
+out:
+    if (f && fclose(f) != 0 && !rc) {
+        rc = -1;
+        *err = str_fmt("cannot write %s: %s", path, strerror(errno));
+    }
+    free(sh);
+    free(sym);
+    free(str);
+    return rc;
+}
+
+typedef struct EmitJob {
+    LLVMTargetMachineRef tm;
+    const LG *g;
+    char **err;
+} EmitJob;
+
+/* write_file_stream's fill: LLVM writes the object file itself (streamed), then the
+ * weights go in */
+static int emit_patched(FILE *f, const char *tmp, void *ctx)
+{
+    (void)f;
+    EmitJob *j = ctx;
+    char *eerr = NULL;
+    if (LLVMTargetMachineEmitToFile(j->tm, j->g->mod, tmp, LLVMObjectFile, &eerr)) {
+        *j->err = str_fmt("LLVM code generation failed: %s", eerr ? eerr : "");
+        LLVMDisposeMessage(eerr);
+        return -1;
+    }
+    return patch_weights(tmp, j->g, j->err);
+}
+
 static int llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, int nvptx,
                       char **err)
 {
@@ -1609,6 +1727,13 @@ static int llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, 
         }
     }
 
+    int64_t total = 0;
+    for (int i = 0; i < p->ntensors; i++)
+        if (p->tensors[i].kind == KT_CONST && p->tensors[i].n > 0)
+            total += p->tensors[i].n * dt_size(p->tensors[i].t);
+    g.patch = !nvptx && total > PATCH_BYTES &&
+              (!strncmp(triple, "x86_64", 6) || !strncmp(triple, "aarch64", 7)) &&
+              (strstr(triple, "linux") || strstr(triple, "elf"));
     g.ctx = LLVMContextCreate();
     g.mod = LLVMModuleCreateWithNameInContext(p->name, g.ctx);
     LLVMSetTarget(g.mod, triple);
@@ -1679,8 +1804,17 @@ static int llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, 
     /* printed before emission: code generation rewrites the module's IR in place */
     if (o && o->emit_llvm) ll = LLVMPrintModuleToString(g.mod);
     char *eerr = NULL;
-    if (LLVMTargetMachineEmitToMemoryBuffer(tm, g.mod, nvptx ? LLVMAssemblyFile : LLVMObjectFile,
-                                            &eerr, &obj)) {
+    if (g.patch) {
+        char *on = str_fmt("%s/%s.o", outdir, p->name);
+        EmitJob j = { tm, &g, err };
+        rc = write_file_stream(on, emit_patched, &j);
+        if (rc && !*err) *err = str_fmt("cannot write %s: %s", on, strerror(errno));
+        free(on);
+        if (rc) goto done;
+        rc = -1;
+    } else if (LLVMTargetMachineEmitToMemoryBuffer(tm, g.mod,
+                                                   nvptx ? LLVMAssemblyFile : LLVMObjectFile,
+                                                   &eerr, &obj)) {
         *err = str_fmt("LLVM code generation failed: %s", eerr ? eerr : "");
         LLVMDisposeMessage(eerr);
         obj = NULL;
@@ -1690,7 +1824,8 @@ static int llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, 
     char *hn = str_fmt("%s.h", p->name);
     char *on = str_fmt("%s.%s", p->name, nvptx ? "ptx" : "o");
     rc = write_out(outdir, hn, h, strlen(h), err);
-    if (!rc) rc = write_out(outdir, on, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj), err);
+    if (!rc && obj)
+        rc = write_out(outdir, on, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj), err);
     if (!rc && nvptx) {
         /* the PTX text is not NUL terminated in the buffer */
         size_t len = LLVMGetBufferSize(obj);

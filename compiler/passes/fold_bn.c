@@ -9,6 +9,7 @@
  * becomes a Gemm, which has the bias input. The op takes over the BatchNormalization's
  * output value, so its consumers and graph outputs are untouched. For every target. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include "passes.h"
 
@@ -63,12 +64,24 @@ static int fold_conv(PassCtx *c, Node *conv, Node *bn)
     if (!bn_params(bn, M, s, t)) return 0;
     DType dt = w->type.dt;
     size_t es = dt_size(dt);
-    void *wd = pool_alloc(g->pool, es * (size_t)(M * per));
+    size_t wbytes = es * (size_t)(M * per);
+    /* a big folded weight is built in the heap and spilled to a mapped temp file (util.h
+     * weights_spill), so its pages, and the source's, can be given back once packed */
+    int big = wbytes >= 1024 * 1024;
+    void *wd = big ? malloc(wbytes) : NULL;
+    if (!wd) wd = pool_alloc(g->pool, wbytes), big = 0;
     void *bd = pool_alloc(g->pool, es * (size_t)M);
     for (int64_t m = 0; m < M; m++) {
         for (int64_t i = 0; i < per; i++)
             put(wd, dt, m * per + i, const_elem_f(w, m * per + i) * s[m]);
         put(bd, dt, m, (b ? const_elem_f(b, m) : 0.0) * s[m] + t[m]);
+    }
+    if (big) {
+        void *sp = weights_spill(wd, wbytes);
+        if (!sp) sp = memcpy(pool_alloc(g->pool, wbytes), wd, wbytes);
+        free(wd);
+        wd = sp;
+        weights_release(w->data, wbytes);
     }
     Value *nw = pass_new_const(g, pool_fmt(g->pool, "%s_W_bnfold", conv->name), dt,
                                w->type.rank, w->type.dims, wd);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "codegen.h"
+#include "onnxcc.h"   /* plan_weights */
 
 #define MAXIO 16
 
@@ -539,7 +540,9 @@ static float wf[16];
 static double wd[8];
 static int64_t wl[4] = { INT64_MIN, INT64_MAX, -1, 4294967296LL };
 static uint64_t wu[3] = { UINT64_MAX, 0, UINT64_C(9223372036854775808) };
-static int32_t wi[3] = { INT32_MIN, INT32_MAX, -1 };
+/* 0x33013f22: the bytes '"', '?', 0x01, '3' (an escape an octal digit follows);
+ * 0x375c0a5c: '\\', '\n', '\\', '7' */
+static int32_t wi[5] = { INT32_MIN, INT32_MAX, -1, 0x33013f22, 0x375c0a5c };
 static uint8_t wbool[3] = { 1, 0, 1 };
 
 static void init_weights(void)
@@ -564,7 +567,7 @@ static KProg *w_prog(void)
     KProg *p = kprog_new("wts");
     int tf = add_vec(p, "wf", DT_F32, 16, KT_CONST), td = add_vec(p, "wd", DT_F64, 8, KT_CONST);
     int tl = add_vec(p, "wl", DT_I64, 4, KT_CONST), tu = add_vec(p, "wu", DT_U64, 3, KT_CONST);
-    int ti = add_vec(p, "wi", DT_I32, 3, KT_CONST), tb = add_vec(p, "wb", DT_BOOL, 3, KT_CONST);
+    int ti = add_vec(p, "wi", DT_I32, 5, KT_CONST), tb = add_vec(p, "wb", DT_BOOL, 3, KT_CONST);
     p->tensors[tf].data = wf;
     p->tensors[td].data = wd;
     p->tensors[tl].data = wl;
@@ -604,6 +607,19 @@ START_TEST(weights_bit_exact)
 {
     init_weights();
     KProg *p = w_prog();
+    run_all(p, NULL, w_check);
+    kprog_free(p);
+}
+END_TEST
+
+/* the same through --weights bytes: one blob of string-literal rows, every byte value
+ * (NaN payloads, -0, denormals, 0x00, '?', '"', '\\', octal-digit neighbours) exact */
+START_TEST(weights_bytes_bit_exact)
+{
+    init_weights();
+    KProg *p = w_prog();
+    plan_weights(p, 16);
+    p->weights_packed = 1;
     run_all(p, NULL, w_check);
     kprog_free(p);
 }
@@ -798,6 +814,7 @@ static Suite *cgen_suite(void)
     tcase_add_test(tc, reduction_loop_nest);
     tcase_add_test(tc, runtime_calls);
     tcase_add_test(tc, weights_bit_exact);
+    tcase_add_test(tc, weights_bytes_bit_exact);
     tcase_add_test(tc, zero_size_and_odd_comments);
     tcase_add_test(tc, files_header_and_errors);
     tcase_add_test(tc, bench_mode);
