@@ -201,9 +201,10 @@ static int compare_output(const DriverOpts *o, Pool *p, const KTensor *kt, const
     if (kt->str_cap) return compare_strings(o, p, kt, exp, got, got_len, prefix, detail);
     const char *name = kt->src_name && *kt->src_name ? kt->src_name : kt->name;
     FILE *f = o->out;
-    char *gshape = shape_str(p, kt->t, kt->rank, kt->dims);
+    DType mt = kt->model_t ? kt->model_t : kt->t;   /* float8 ...: compared as bytes */
+    char *gshape = shape_str(p, mt, kt->rank, kt->dims);
     char *eshape = type_str(p, &exp->type);
-    if (!same_dtype(kt->t, exp->type.dt) || kt->rank != exp->type.rank ||
+    if (!same_dtype(mt, exp->type.dt) || kt->rank != exp->type.rank ||
         memcmp(kt->dims, exp->type.dims, sizeof(int64_t) * (size_t)kt->rank) != 0) {
         *detail = pool_fmt(p, "output '%s' is %s, expected %s", name, gshape, eshape);
         fprintf(f, "%soutput '%s': %s, expected %s: MISMATCH\n", prefix, name, gshape, eshape);

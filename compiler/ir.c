@@ -702,8 +702,8 @@ double const_elem_f(const Value *v, int64_t i)
     case DT_F64: { double x; memcpy(&x, d + i * 8, 8); return x; }
     case DT_F16: { uint16_t x; memcpy(&x, d + i * 2, 2); return half_to_double(x); }
     case DT_BF16: { uint16_t x; memcpy(&x, d + i * 2, 2); return bf16_to_double(x); }
-    case DT_I8: return ((const int8_t *)d)[i];
-    case DT_U8: return d[i];
+    case DT_I8: case DT_I4: case DT_I2: return ((const int8_t *)d)[i];
+    case DT_U8: case DT_U4: case DT_U2: return d[i];
     case DT_BOOL: return d[i] != 0;
     case DT_I16: { int16_t x; memcpy(&x, d + i * 2, 2); return x; }
     case DT_U16: { uint16_t x; memcpy(&x, d + i * 2, 2); return x; }

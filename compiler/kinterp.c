@@ -286,6 +286,15 @@ static Val eval_cast(Interp *in, const KExpr *e)
     return wrap(to, r);
 }
 
+/* The bits of a (as stored in memory) read as type e->t. */
+static Val eval_bitcast(Interp *in, const KExpr *e)
+{
+    Val a = eval(in, e->a);
+    unsigned char m[8] = {0};
+    mem_store(e->a->t, m, 0, a);
+    return mem_load(e->t, m, 0);
+}
+
 static Val eval(Interp *in, const KExpr *e)
 {
     Val r;
@@ -314,6 +323,7 @@ static Val eval(Interp *in, const KExpr *e)
         return c.i ? eval(in, e->b) : eval(in, e->c);
     }
     case KE_CAST: return eval_cast(in, e);
+    case KE_BITCAST: return eval_bitcast(in, e);
     }
     return r;
 }

@@ -15,6 +15,8 @@ int dt_size(DType t)
     case DT_U16: case DT_I16: case DT_F16: case DT_BF16: return 2;
     case DT_F32: case DT_I32: case DT_U32: return 4;
     case DT_F64: case DT_I64: case DT_U64: case DT_C64: case DT_IDX: return 8;
+    case DT_F8E4M3FN: case DT_F8E4M3FNUZ: case DT_F8E5M2: case DT_F8E5M2FNUZ: case DT_U4:
+    case DT_I4: case DT_F4E2M1: case DT_F8E8M0: case DT_U2: case DT_I2: return 1;
     case DT_C128: return 16;
     default: return 0;
     }
@@ -39,6 +41,16 @@ const char *dt_name(DType t)
     case DT_C64: return "complex64";
     case DT_C128: return "complex128";
     case DT_BF16: return "bfloat16";
+    case DT_F8E4M3FN: return "float8e4m3fn";
+    case DT_F8E4M3FNUZ: return "float8e4m3fnuz";
+    case DT_F8E5M2: return "float8e5m2";
+    case DT_F8E5M2FNUZ: return "float8e5m2fnuz";
+    case DT_U4: return "uint4";
+    case DT_I4: return "int4";
+    case DT_F4E2M1: return "float4e2m1";
+    case DT_F8E8M0: return "float8e8m0";
+    case DT_U2: return "uint2";
+    case DT_I2: return "int2";
     case DT_IDX: return "index";
     default: return "undefined";
     }
@@ -69,7 +81,23 @@ int dt_is_signed(DType t)
 
 int dt_supported(DType t)
 {
-    return dt_is_float(t) || t == DT_BOOL || (dt_is_int(t) && t != DT_IDX);
+    return dt_is_float(t) || t == DT_BOOL || (dt_is_int(t) && t != DT_IDX) || dt_is_lowbit(t);
+}
+
+int dt_is_lowbit(DType t)
+{
+    return t >= DT_F8E4M3FN && t <= DT_I2;
+}
+
+int dt_is_lowfloat(DType t)
+{
+    return dt_is_lowbit(t) && t != DT_U4 && t != DT_I4 && t != DT_U2 && t != DT_I2;
+}
+
+DType dt_storage(DType t)
+{
+    if (!dt_is_lowbit(t)) return t;
+    return t == DT_I4 || t == DT_I2 ? DT_I8 : DT_U8;
 }
 
 const char *dt_suffix(DType t)
@@ -192,6 +220,7 @@ void kb_init(KB *k, Pool *p, KFunc *f)
 
 int kb_buf(KB *k, DType t, int64_t n, KBufRole role, int tensor)
 {
+    t = dt_storage(t);
     static const char *const prefix[] = { "in", "out", "tmp" };
     int count = 0;
     for (int i = 0; i < k->f->nbufs; i++) count += k->f->bufs[i].role == role;
@@ -231,6 +260,7 @@ KExpr *kc_idx(KB *k, int64_t v)
 
 KExpr *kc_int(KB *k, DType t, int64_t v)
 {
+    t = dt_storage(t);
     assert(!dt_is_float(t));
     KExpr *e = knew(k, KE_CONST, t);
     e->i = wrap_int(t, v);
@@ -332,10 +362,21 @@ KExpr *ksel(KB *k, KExpr *cond, KExpr *a, KExpr *b)
 
 KExpr *kcast(KB *k, DType t, KExpr *a)
 {
+    t = dt_storage(t);
     if (a->t == t) return a;
     if (a->kind == KE_CONST && !dt_is_float(a->t) && !dt_is_float(t) && a->t != DT_U64)
         return kc_int(k, t, a->i);
     KExpr *e = knew(k, KE_CAST, t);
+    e->a = a;
+    return e;
+}
+
+KExpr *kbitcast(KB *k, DType t, KExpr *a)
+{
+    assert(dt_size(t) == dt_size(a->t) && t != DT_F16 && t != DT_BF16 && a->t != DT_F16 &&
+           a->t != DT_BF16);
+    if (a->t == t) return a;
+    KExpr *e = knew(k, KE_BITCAST, t);
     e->a = a;
     return e;
 }
@@ -372,6 +413,7 @@ static void push_block(KB *k, KStmt *owner, KStmt **slot)
 
 int kdecl(KB *k, DType t, KExpr *init)
 {
+    t = dt_storage(t);
     assert(init && init->t == t);
     int v = new_var(k, t, "v");
     KStmt *s = emit(k, KS_DECL);
@@ -583,6 +625,10 @@ static void verify_expr(Verify *v, const KExpr *e)
         break;
     case KE_CAST:
         verify_expr(v, e->a);
+        break;
+    case KE_BITCAST:
+        verify_expr(v, e->a);
+        if (e->a && dt_size(e->a->t) != dt_size(e->t)) vfail(v, "bitcast between sizes");
         break;
     }
 }

@@ -25,6 +25,12 @@ typedef enum {
     DT_F32 = 1, DT_U8 = 2, DT_I8 = 3, DT_U16 = 4, DT_I16 = 5, DT_I32 = 6, DT_I64 = 7,
     DT_STRING = 8, DT_BOOL = 9, DT_F16 = 10, DT_F64 = 11, DT_U32 = 12, DT_U64 = 13,
     DT_C64 = 14, DT_C128 = 15, DT_BF16 = 16,
+    /* storage-only types (kir_lowbit.c): one element per byte in memory and at the API
+     * (the 4- and 2-bit ones unpacked, sign-extended when signed); the loop IR never
+     * sees them: buffers and expressions carry dt_storage(t), and operators convert with
+     * klow_decode / klow_encode */
+    DT_F8E4M3FN = 17, DT_F8E4M3FNUZ = 18, DT_F8E5M2 = 19, DT_F8E5M2FNUZ = 20,
+    DT_U4 = 21, DT_I4 = 22, DT_F4E2M1 = 23, DT_F8E8M0 = 24, DT_U2 = 25, DT_I2 = 26,
     DT_IDX = 32,
     DT_COUNT
 } DType;
@@ -39,6 +45,9 @@ int dt_is_int(DType t);        /* signed or unsigned integer, DT_IDX included; n
 int dt_is_signed(DType t);     /* signed integers and floats */
 int dt_supported(DType t);     /* can be computed on by the loop IR (not string/complex) */
 const char *dt_suffix(DType t);  /* "f32", "u8", "idx" ...: for generated helper names */
+int dt_is_lowbit(DType t);     /* a storage-only type (float8*, float4e2m1, [u]int4, [u]int2) */
+int dt_is_lowfloat(DType t);   /* float8*, float4e2m1 */
+DType dt_storage(DType t);     /* the loop IR's type for t: uint8/int8 for low-bit types */
 /* float16 / bfloat16: stored as their 16-bit pattern; computed on as float32 with the
  * result rounded back after every operation (numpy's semantics). Conversions from a real
  * value round to nearest even, overflow to infinity and keep NaN a (quiet) NaN. */
@@ -72,7 +81,8 @@ typedef enum {
     KB_COUNT
 } KBinOp;
 
-typedef enum { KE_CONST, KE_VAR, KE_LOAD, KE_UN, KE_BIN, KE_SELECT, KE_CAST } KExprKind;
+/* KE_BITCAST: the same bits read as another type of the same size (float32 <-> int32 ...). */
+typedef enum { KE_CONST, KE_VAR, KE_LOAD, KE_UN, KE_BIN, KE_SELECT, KE_CAST, KE_BITCAST } KExprKind;
 
 typedef struct KExpr KExpr;
 struct KExpr {
@@ -163,6 +173,8 @@ typedef struct KTensor {
     const char *name;      /* C identifier, unique in the program */
     const char *src_name;  /* name in the model, for comments (may be anything) */
     DType t;
+    DType model_t;         /* the model's type where t is only its storage (float8 ... in
+                            * uint8, one element per byte); 0: t itself */
     int rank;
     int64_t dims[KIR_MAX_RANK];
     int64_t n;             /* elements = product of dims (1 for rank 0) */
@@ -239,6 +251,18 @@ KExpr *kun(KB *k, KUnOp op, KExpr *a);
 KExpr *kbin(KB *k, KBinOp op, KExpr *a, KExpr *b); /* types must match (asserted) */
 KExpr *ksel(KB *k, KExpr *cond, KExpr *a, KExpr *b);
 KExpr *kcast(KB *k, DType t, KExpr *a);            /* no-op when already of type t */
+KExpr *kbitcast(KB *k, DType t, KExpr *a);         /* t and a->t of one size, not 16-bit floats */
+/* kir_lowbit.c: values of storage-only types. x is the loaded byte (dt_storage(t));
+ * decode gives float32 for the float types, int32 for the integer ones. encode takes a
+ * float32 (float types) or any number (integer types: truncated, then wrapped to the
+ * type's bits as a C cast to a narrower integer would) and gives the byte. saturate
+ * (float8 only): out-of-range values become the largest finite value instead of
+ * infinity/NaN; float4e2m1 always saturates. */
+KExpr *klow_decode(KB *k, DType t, KExpr *x);
+KExpr *klow_encode(KB *k, DType t, KExpr *v, int saturate);
+/* Quantization's form: rint, then clamped to the type's range (integer types) or
+ * converted with saturation (float types). v: float32. */
+KExpr *klow_quantize(KB *k, DType t, KExpr *v, int saturate);
 /* Index arithmetic (DT_IDX operands), folded when constant. */
 KExpr *kadd(KB *k, KExpr *a, KExpr *b);
 KExpr *ksub(KB *k, KExpr *a, KExpr *b);

@@ -104,6 +104,8 @@ static int elem_bytes(int dt)
 {
     switch (dt) {
     case DT_U8: case DT_I8: case DT_BOOL: return 1;
+    case DT_F8E4M3FN: case DT_F8E4M3FNUZ: case DT_F8E5M2: case DT_F8E5M2FNUZ: case DT_U4:
+    case DT_I4: case DT_F4E2M1: case DT_F8E8M0: case DT_U2: case DT_I2: return 1;
     case DT_U16: case DT_I16: case DT_F16: case DT_BF16: return 2;
     case DT_F32: case DT_I32: case DT_U32: return 4;
     case DT_F64: case DT_I64: case DT_U64: case DT_C64: return 8;
@@ -114,7 +116,27 @@ static int elem_bytes(int dt)
 
 static int known_dtype(int dt)
 {
-    return dt >= DT_F32 && dt <= DT_BF16;
+    return dt >= DT_F32 && dt <= DT_I2;
+}
+
+/* Elements per stored byte: ONNX packs the 4- and 2-bit types, first element in the low
+ * bits; onnxcc holds them one per byte. */
+static int per_byte(int dt)
+{
+    return dt == DT_U4 || dt == DT_I4 || dt == DT_F4E2M1 ? 2 : dt == DT_U2 || dt == DT_I2 ? 4 : 1;
+}
+
+static unsigned char *unpack_low(Pool *p, const unsigned char *src, int64_t numel, int dt)
+{
+    int per = per_byte(dt), bits = 8 / per;
+    unsigned mask = (1u << bits) - 1;
+    unsigned char *d = pool_alloc(p, (size_t)(numel ? numel : 1));
+    for (int64_t i = 0; i < numel; i++) {
+        unsigned v = (src[i / per] >> (bits * (int)(i % per))) & mask;
+        if ((dt == DT_I4 || dt == DT_I2) && (v & (1u << (bits - 1)))) v |= ~mask;
+        d[i] = (unsigned char)v;
+    }
+    return d;
 }
 
 static int host_big_endian(void)
@@ -283,6 +305,32 @@ static int decode_tensor(Ld *ld, const Onnx__TensorProto *t, Value *v, const cha
     }
 
     int64_t nbytes = numel * esz;
+    if (per_byte(dt) > 1) {
+        /* packed 4- or 2-bit elements: raw, external or one packed byte per int32 entry */
+        int64_t packed = (numel + per_byte(dt) - 1) / per_byte(dt);
+        const unsigned char *src = NULL;
+        unsigned char *tmp = NULL;
+        if (external) {
+            if (read_external(ld, t, ctx, dir, packed, &tmp)) return -1;
+            src = tmp;
+        } else if (t->has_raw_data) {
+            if ((int64_t)t->raw_data.len != packed)
+                return ld_err(ld, "%s: raw_data holds %zu bytes; %lld elements of %s packed "
+                              "%d per byte need %lld", ctx, t->raw_data.len, (long long)numel,
+                              dt_name((DType)dt), per_byte(dt), (long long)packed);
+            src = t->raw_data.data;
+        } else {
+            if ((int64_t)t->n_int32_data != packed)
+                return ld_err(ld, "%s: int32_data has %zu values; %lld elements of %s packed "
+                              "%d per value need %lld", ctx, t->n_int32_data, (long long)numel,
+                              dt_name((DType)dt), per_byte(dt), (long long)packed);
+            tmp = pool_alloc(ld->p, (size_t)(packed ? packed : 1));
+            for (int64_t i = 0; i < packed; i++) tmp[i] = (unsigned char)t->int32_data[i];
+            src = tmp;
+        }
+        v->data = unpack_low(ld->p, src, numel, dt);
+        return 0;
+    }
     if (external) {
         unsigned char *d = NULL;
         if (read_external(ld, t, ctx, dir, nbytes, &d)) return -1;

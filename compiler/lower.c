@@ -197,7 +197,8 @@ static int new_tensor(LowerCtx *c, const Value *v, KTensorKind kind)
     memset(&t, 0, sizeof t);
     t.name = unique_ident(c, NULL, v->name, "t");
     t.src_name = pool_strdup(prog->pool, v->name ? v->name : "");
-    t.t = v->type.dt;
+    t.t = dt_storage(v->type.dt);
+    if (t.t != v->type.dt) t.model_t = v->type.dt;
     t.rank = v->type.rank;
     memcpy(t.dims, v->type.dims, sizeof t.dims);
     t.n = type_numel(&v->type);
@@ -451,7 +452,7 @@ int lw_subgraph(Lower *L, Graph *sub, const int *in_bufs, const int *out_bufs)
             sc.buf[v->id] >= 0)
             continue;
         const KBuf *d = &L->k->f->bufs[out_bufs[i]];
-        if (d->t != v->type.dt || d->n != type_numel(&v->type)) continue;
+        if (d->t != dt_storage(v->type.dt) || d->n != type_numel(&v->type)) continue;
         sc.buf[v->id] = out_bufs[i];
         direct[i] = 1;
     }

@@ -315,6 +315,9 @@ int lower_copy(Node *n, Lower *L);
 #define ONNXCC_DEFAULT_MAX_STRING 63
 int64_t graph_string_cap(const Graph *g);
 int op_takes_strings(const Node *n);
+/* float8, float4e2m1, [u]int4 and [u]int2 values are storage only (kir.h): the operators
+ * that convert them (Cast, QuantizeLinear ...) or only move their bytes take them */
+int op_takes_lowbit(const Node *n);
 int str_cast_involved(const Node *n);
 int str_cast_infer(Node *n);
 int str_cast_lower(Node *n, Lower *L);

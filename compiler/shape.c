@@ -156,6 +156,10 @@ int shape_infer(Graph *g)
             if (!dt_supported(v->type.dt) && !(v->type.dt == DT_STRING && op_takes_strings(n)))
                 return node_err(n, "unsupported data type %s on input '%s'", dt_name(v->type.dt),
                                 v->name);
+            if (dt_is_lowbit(v->type.dt) && !op_takes_lowbit(n))
+                return node_err(n, "input '%s' is %s, which onnxcc stores but computes on only "
+                                "through Cast, QuantizeLinear and DequantizeLinear; Cast it "
+                                "first", v->name, dt_name(v->type.dt));
             if (v->dyn && !op_takes_dyn(n, k))
                 return node_err(n, "input '%s' has a data-dependent size (at most %s, from "
                                 "node '%s' (%s)), which %s does not take yet", v->name,
@@ -175,6 +179,9 @@ int shape_infer(Graph *g)
             if (!dt_supported(v->type.dt) && !(v->type.dt == DT_STRING && op_takes_strings(n)))
                 return node_err(n, "unsupported data type %s on output '%s'", dt_name(v->type.dt),
                                 v->name);
+            if (dt_is_lowbit(v->type.dt) && !op_takes_lowbit(n))
+                return node_err(n, "output '%s' would be %s, which onnxcc computes on only "
+                                "through Cast and QuantizeLinear", v->name, dt_name(v->type.dt));
             if (type_too_large(&v->type))
                 return node_err(n, "output '%s' would be %s: larger than onnxcc's limit of "
                                 "2^40 bytes per tensor (and 2^40 elements per dimension)",

@@ -178,6 +178,7 @@ struct CG {
     StrBuf *sb;
     unsigned char helpers[H_COUNT][DT_COUNT]; /* helper functions the program uses */
     unsigned h16;                             /* HF_* helpers the program uses */
+    unsigned bitcasts;                        /* bit i: bitcast_pairs[i] is used */
     int *var_reads;                           /* per variable of f: reads in expressions */
     int *buf_uses;                            /* per buffer of f: any reference */
     char *err;                                /* first error (malloc'd) */
@@ -460,6 +461,50 @@ static void emit_cast(CG *cg, const KExpr *e)
     sb_puts(sb, ")");
 }
 
+/* Bitcasts that involve a float: a helper through a union each (C99, no aliasing
+ * question); between integers of one size a C conversion is the same bits. */
+static const struct { DType from, to; } bitcast_pairs[] = {
+    { DT_F32, DT_I32 }, { DT_F32, DT_U32 }, { DT_I32, DT_F32 }, { DT_U32, DT_F32 },
+    { DT_F64, DT_I64 }, { DT_F64, DT_U64 }, { DT_I64, DT_F64 }, { DT_U64, DT_F64 },
+};
+enum { N_BITCAST_PAIRS = (int)(sizeof bitcast_pairs / sizeof bitcast_pairs[0]) };
+
+static void emit_bitcast(CG *cg, const KExpr *e)
+{
+    StrBuf *sb = cg->sb;
+    DType to = e->t, from = e->a->t;
+    if (!is_fp(to) && !is_fp(from) && ctype(to) && ctype(from)) {
+        sb_printf(sb, "((%s)", cg_type(cg, to));
+        emit_expr(cg, e->a, 0);
+        sb_puts(sb, ")");
+        return;
+    }
+    for (int i = 0; i < N_BITCAST_PAIRS; i++) {
+        if (bitcast_pairs[i].from != from || bitcast_pairs[i].to != to) continue;
+        cg->bitcasts |= 1u << i;
+        sb_printf(sb, "onnxcc_bits_%s_%s(", dt_suffix(from), dt_suffix(to));
+        emit_expr(cg, e->a, 1);
+        sb_puts(sb, ")");
+        return;
+    }
+    cg_fail(cg, str_fmt("%s: bitcast from %s to %s is not supported by the C back end",
+                        cg->f->name, dt_name(from), dt_name(to)));
+}
+
+static void emit_bitcast_helpers(StrBuf *sb, unsigned used)
+{
+    if (!used) return;
+    sb_puts(sb, "/* the same bits read as another type */\n");
+    for (int i = 0; i < N_BITCAST_PAIRS; i++) {
+        if (!(used & (1u << i))) continue;
+        DType f = bitcast_pairs[i].from, t = bitcast_pairs[i].to;
+        sb_printf(sb, "static %s onnxcc_bits_%s_%s(%s x)\n{\n"
+                      "    union { %s a; %s b; } v;\n    v.a = x;\n    return v.b;\n}\n",
+                  ctype(t), dt_suffix(f), dt_suffix(t), ctype(f), ctype(f), ctype(t));
+    }
+    sb_puts(sb, "\n");
+}
+
 /* A whole expression in a context that needs no parentheses around it. */
 static void emit_top(CG *cg, const KExpr *e, int bare)
 {
@@ -541,6 +586,9 @@ static void emit_expr(CG *cg, const KExpr *e, int bare)
     }
     case KE_CAST:
         emit_cast(cg, e);
+        return;
+    case KE_BITCAST:
+        emit_bitcast(cg, e);
         return;
     }
     cg_fail(cg, str_fmt("%s: unknown expression kind %d", cg->f->name, (int)e->kind));
@@ -891,7 +939,7 @@ static void sb_tensor_desc(StrBuf *sb, const KTensor *t)
     sb_printf(sb, " *   %s: \"", t->name);
     sb_comment_text(sb, t->src_name ? t->src_name : "");
     int rank = t->str_cap ? t->rank - 1 : t->rank;   /* a string's cell is not a dimension */
-    sb_printf(sb, "\" %s[", t->str_cap ? "string" : dt_name(t->t));
+    sb_printf(sb, "\" %s[", t->str_cap ? "string" : dt_name(t->model_t ? t->model_t : t->t));
     for (int i = 0; i < rank; i++) sb_printf(sb, "%s%" PRId64, i ? "x" : "", t->dims[i]);
     sb_puts(sb, t->str_cap ? "] (cells of STRING_BYTES)\n" : "]\n");
 }
@@ -959,6 +1007,12 @@ static char *gen_header(const KProg *p)
     sb_puts(&sb, " * Tensors are dense, row-major, host byte order; bool is one byte (0 or 1);\n"
                  " * float16 as IEEE binary16 bit patterns, bfloat16 as the upper 16 bits of a\n"
                  " * float32, both in uint16_t.\n");
+    int low = 0;
+    for (int i = 0; i < p->ninputs + p->noutputs; i++)
+        low |= p->tensors[i < p->ninputs ? p->inputs[i] : p->outputs[i - p->ninputs]].model_t != 0;
+    if (low)
+        sb_puts(&sb, " * float8/float4 types: one code per byte (uint8_t); int4/uint4/int2/uint2:\n"
+                     " * one value per byte (int8_t sign-extended / uint8_t), not packed.\n");
     if (ndyn)
         sb_puts(&sb, " * Data-dependent sizes (NonZero ...): such an output is declared with its\n"
                      " * upper bound, fixed at compile time, and followed after all the model's\n"
@@ -1271,6 +1325,7 @@ static void emit_helpers(StrBuf *sb, CG *cg)
 {
     int any = 0;
     emit_h16_helpers(sb, cg->h16);
+    emit_bitcast_helpers(sb, cg->bitcasts);
     for (int h = 0; h < H_COUNT; h++)
         for (int t = 0; t < DT_COUNT; t++) {
             if (!cg->helpers[h][t]) continue;

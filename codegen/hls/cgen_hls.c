@@ -359,10 +359,26 @@ static CHooks hooks_for(Hls *h)
 
 /* ---- program-level checks ---- */
 
-static void check_block(const KProg *p, const KFunc *f, const KStmt *s, StrBuf *msg, int *bad)
+static int has_float_bitcast(const KExpr *e)
+{
+    if (!e) return 0;
+    if (e->kind == KE_BITCAST && (e->t == DT_F32 || e->a->t == DT_F32)) return 1;
+    return has_float_bitcast(e->a) || has_float_bitcast(e->b) || has_float_bitcast(e->c);
+}
+
+static void check_block(const KProg *p, const KFunc *f, const KStmt *s, StrBuf *msg, int *bad,
+                        int fixed)
 {
     for (; s && !*bad; s = s->next) {
-        if (s->kind == KS_FOR && loop_trip(s) < 0) {
+        if (fixed && (has_float_bitcast(s->val) || has_float_bitcast(s->cond) ||
+                      has_float_bitcast(s->idx))) {
+            /* float8/float4 conversions and BitCast read float32's bits, which a
+             * fixed-point value does not have */
+            *bad = 1;
+            sb_printf(msg, "%s%s: reads the bits of a float32, which fixed point "
+                           "(--hls-type) does not have", msg->len ? "; " : "",
+                      f->comment ? f->comment : f->name);
+        } else if (s->kind == KS_FOR && loop_trip(s) < 0) {
             *bad = 1;
             sb_printf(msg, "%s%s: data-dependent loop bound (HLS needs compile-time trip "
                            "counts)", msg->len ? "; " : "", f->comment ? f->comment : f->name);
@@ -371,8 +387,8 @@ static void check_block(const KProg *p, const KFunc *f, const KStmt *s, StrBuf *
             sb_printf(msg, "%s%s: calls runtime kernel %s, which target hls does not have",
                       msg->len ? "; " : "", f->comment ? f->comment : f->name, s->fn);
         }
-        check_block(p, f, s->body, msg, bad);
-        check_block(p, f, s->els, msg, bad);
+        check_block(p, f, s->body, msg, bad, fixed);
+        check_block(p, f, s->els, msg, bad, fixed);
     }
     (void)p;
 }
@@ -391,7 +407,7 @@ char *cgen_hls_check(const KProg *p, const HlsOptions *o)
     }
     for (int fi = 0; fi < p->nfuncs; fi++) {
         int bad = 0;
-        check_block(p, p->funcs[fi], p->funcs[fi]->body, &msg, &bad);
+        check_block(p, p->funcs[fi], p->funcs[fi]->body, &msg, &bad, o->fixed);
     }
     if (!msg.len) return NULL;
     char *r = str_fmt("not supported on target hls: %s", msg.buf);

@@ -651,6 +651,11 @@ static LLVMValueRef gen_expr(LG *g, const KExpr *e)
             return NULL;
         }
         return gen_cast(g, e);
+    case KE_BITCAST: {
+        LLVMValueRef a = gen_expr(g, e->a);
+        if (!a) return NULL;
+        return LLVMTypeOf(a) == t ? a : LLVMBuildBitCast(g->b, a, t, "");
+    }
     }
     lg_fail(g, str_fmt("%s: unknown expression kind %d", g->f->name, (int)e->kind));
     return NULL;

@@ -256,10 +256,15 @@ int ew_cast_infer(Node *n)
                             n->opset);
         to = (DType)a->i;
     }
-    if (!dt_supported(to) || to == DT_IDX || (!is_num(to) && to != DT_BOOL))
+    if (!dt_supported(to) || to == DT_IDX || (!is_num(to) && to != DT_BOOL && !dt_is_lowbit(to)))
         return node_err(n, "cast to %s (data type %d) is unsupported", dt_name(to), (int)to);
-    if (!is_num(x->type.dt) && x->type.dt != DT_BOOL)
+    if (!is_num(x->type.dt) && x->type.dt != DT_BOOL && !dt_is_lowbit(x->type.dt))
         return node_err(n, "cast from %s is unsupported", dt_name(x->type.dt));
+    if (to == DT_F8E8M0) {
+        const char *rm = attr_s(n, "round_mode", "up");
+        if (strcmp(rm, "up"))
+            return node_err(n, "round_mode '%s' to float8e8m0 is unsupported (only 'up')", rm);
+    }
     return set_out(n, 0, to, x->type.rank, x->type.dims);
 }
 
@@ -555,10 +560,16 @@ static KExpr *ew_expr(Node *n, KB *k, KExpr **x, int nx, DType ot)
         if (n->op == OP_Mean && nx > 1) acc = kbin(k, KB_DIV, acc, fc(k, ot, nx));
         return acc;
     }
-    case OP_Cast: case OP_CastLike:
+    case OP_Cast: case OP_CastLike: {
+        /* float8, float4 and the 4- and 2-bit integers: decoded to float32/int32 first,
+         * encoded last (one byte each in memory) */
+        DType from = node_in(n, 0)->type.dt;
+        KExpr *v = dt_is_lowbit(from) ? klow_decode(k, from, x[0]) : x[0];
+        if (dt_is_lowbit(ot)) return klow_encode(k, ot, v, (int)attr_i(n, "saturate", 1));
         /* to bool is "nonzero", which a C cast to a narrow integer type would not give */
-        if (ot == DT_BOOL && x[0]->t != DT_BOOL) return kbin(k, KB_NE, x[0], fc(k, x[0]->t, 0));
-        return kcast(k, ot, x[0]);
+        if (ot == DT_BOOL && v->t != DT_BOOL) return kbin(k, KB_NE, v, fc(k, v->t, 0));
+        return kcast(k, ot, v);
+    }
     case OP_Where: return ksel(k, x[0], x[1], x[2]);
     case OP_Clip: {
         KExpr *v = x[0];
@@ -734,10 +745,10 @@ int ew_bitcast_infer(Node *n)
     if (dt_size(from) != dt_size(to))
         return node_err(n, "bitcast from %s to %s: the types differ in width", dt_name(from),
                         dt_name(to));
-    int from_int = dt_is_int(from) || from == DT_BOOL, to_int = dt_is_int(to) || to == DT_BOOL;
-    if (from != to && (!from_int || !to_int))
-        return node_err(n, "bitcast from %s to %s: the loop IR cannot reinterpret float "
-                        "bits yet (integer and bool types only)", dt_name(from), dt_name(to));
+    /* 16-bit floats are float32 in the loop IR's registers: their bits are not at hand */
+    if (from != to && (from == DT_F16 || from == DT_BF16 || to == DT_F16 || to == DT_BF16))
+        return node_err(n, "bitcast from %s to %s: 16-bit float bits cannot be reinterpreted "
+                        "yet (they are computed on as float32)", dt_name(from), dt_name(to));
     return set_out(n, 0, to, x->type.rank, x->type.dims);
 }
 
@@ -752,7 +763,8 @@ int ew_bitcast_lower(Node *n, Lower *L)
     int i = kfor_n(k, total, KL_PARALLEL);
     KExpr *v = kload(k, in, kvar(k, i));
     /* a byte that is not 0 or 1 has no bool meaning; nonzero reads as true */
-    if (to == DT_BOOL) v = kbin(k, KB_NE, v, kc(k, x->dt, 0));
+    if (to == DT_BOOL) v = kbin(k, KB_NE, v, kc(k, v->t, 0));
+    else if (dt_is_float(v->t) || dt_is_float(to)) v = kbitcast(k, to, v);
     kstore(k, out, kvar(k, i), kcast(k, to, v));
     kend(k);
     return 0;

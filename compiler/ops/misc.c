@@ -576,7 +576,8 @@ int det_lower(Node *n, Lower *L)
 
 static int q_int(DType t)
 {
-    return t == DT_U8 || t == DT_I8 || t == DT_U16 || t == DT_I16;
+    return t == DT_U8 || t == DT_I8 || t == DT_U16 || t == DT_I16 ||
+           (dt_is_lowbit(t) && t != DT_F8E8M0);
 }
 
 /* Per-tensor (scalar scale), per-axis (1-D scale along `axis`, *peraxis = 1) or blocked
@@ -586,18 +587,23 @@ static int quant_params(Node *n, int *axis, int *peraxis, int64_t *block)
     Value *x = node_in(n, 0), *s = node_in(n, 1), *z = node_in(n, 2);
     if (!x || !s) return node_err(n, "expects inputs x and scale");
     const Type *xt = &x->type;
-    if (s->type.dt != DT_F32) return node_err(n, "scale must be float32, got %s",
-                                              dt_name(s->type.dt));
+    /* DequantizeLinear (opset 19+) gives the scale's type, computed in float32 */
+    int s_ok = s->type.dt == DT_F32 || (n->op == OP_DequantizeLinear && n->opset >= 19 &&
+                                        (s->type.dt == DT_F16 || s->type.dt == DT_BF16));
+    if (!s_ok) return node_err(n, "scale must be float32%s, got %s",
+                               n->op == OP_DequantizeLinear && n->opset >= 19 ?
+                               ", float16 or bfloat16" : "", dt_name(s->type.dt));
     if (n->op == OP_QuantizeLinear) {
         if (xt->dt != DT_F32 && xt->dt != DT_I32)
             return node_err(n, "input type %s is not supported (float32, int32)", dt_name(xt->dt));
         if (z && !q_int(z->type.dt))
-            return node_err(n, "zero point type %s is not supported (uint8, int8, uint16, int16)",
+            return node_err(n, "zero point type %s is not supported (uint8, int8, uint16, int16, "
+                            "int4, uint4, int2, uint2, float8, float4e2m1)",
                             dt_name(z->type.dt));
     } else {
         if (!q_int(xt->dt) && xt->dt != DT_I32)
             return node_err(n, "input type %s is not supported (uint8, int8, uint16, int16, "
-                            "int32)",
+                            "int32, int4, uint4, int2, uint2, float8, float4e2m1)",
                             dt_name(xt->dt));
         if (z && z->type.dt != xt->dt) return node_err(n, "zero point type differs from x");
     }
@@ -649,9 +655,9 @@ int quant_infer(Node *n)
     DType qt = z ? z->type.dt : (DType)attr_i(n, "output_dtype", DT_U8);
     if (qt == DT_UNDEF) qt = DT_U8;
     if (n->op == OP_QuantizeLinear && !q_int(qt))
-        return node_err(n, "output_dtype %s is not supported (uint8, int8, uint16, int16)",
-                        dt_name(qt));
-    DType ot = n->op == OP_QuantizeLinear ? qt : DT_F32;
+        return node_err(n, "output_dtype %s is not supported (uint8, int8, uint16, int16, "
+                        "int4, uint4, int2, uint2, float8, float4e2m1)", dt_name(qt));
+    DType ot = n->op == OP_QuantizeLinear ? qt : node_in(n, 1)->type.dt;
     return set_out(n, 0, ot, xt->rank, xt->dims);
 }
 
@@ -695,17 +701,28 @@ int quant_lower(Node *n, Lower *L)
     }
     int qv = kdecl(k, DT_IDX, q);
     q = kvar(k, qv);
-    KExpr *s = kload(k, S, q);
-    if (n->op == OP_QuantizeLinear) {
+    KExpr *s = kcast(k, F, kload(k, S, q));
+    DType zt = Z >= 0 ? node_in(n, 2)->type.dt : yt;
+    if (n->op == OP_QuantizeLinear && dt_is_lowfloat(yt)) {
+        /* float8/float4: a conversion of x / scale (a float zero point must be zero) */
+        KExpr *v = fdiv(k, kcast(k, F, kload(k, X, i)), s);
+        if (Z >= 0) v = fadd(k, v, klow_decode(k, zt, kload(k, Z, kvar(k, qv))));
+        kstore(k, Y, i, klow_quantize(k, yt, v, (int)attr_i(n, "saturate", 1)));
+    } else if (n->op == OP_QuantizeLinear) {
         KExpr *v = kun(k, KU_RINT, fdiv(k, kcast(k, F, kload(k, X, i)), s));
         if (Z >= 0) v = fadd(k, v, kcast(k, F, kload(k, Z, kvar(k, qv))));
-        kstore(k, Y, i, saturate_q(k, yt, v));
+        kstore(k, Y, i, dt_is_lowbit(yt) ? klow_quantize(k, yt, v, 1) : saturate_q(k, yt, v));
+    } else if (dt_is_lowfloat(xt->dt)) {
+        KExpr *x = klow_decode(k, xt->dt, kload(k, X, i));
+        if (Z >= 0) x = fsub(k, x, klow_decode(k, zt, kload(k, Z, kvar(k, qv))));
+        kstore(k, Y, i, kcast(k, yt, fmul(k, x, s)));
     } else {
         /* int32 inputs can exceed float's exact range, so the difference is taken in
          * 64-bit integers */
         KExpr *x = kcast(k, DT_I64, kload(k, X, i));
         if (Z >= 0) x = kbin(k, KB_SUB, x, kcast(k, DT_I64, kload(k, Z, kvar(k, qv))));
-        kstore(k, Y, i, fmul(k, kcast(k, F, x), s));
+        /* int4/uint4/int2/uint2 bytes hold the value itself: nothing to decode */
+        kstore(k, Y, i, kcast(k, yt, fmul(k, kcast(k, F, x), s)));
     }
     kend(k);
     return 0;

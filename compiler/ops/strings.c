@@ -20,6 +20,19 @@ int64_t graph_string_cap(const Graph *g)
     return m + 1;
 }
 
+int op_takes_lowbit(const Node *n)
+{
+    switch (n->op) {
+    case OP_Cast: case OP_CastLike: case OP_QuantizeLinear: case OP_DequantizeLinear:
+    case OP_BitCast: case OP_Identity: case OP_Reshape: case OP_Flatten: case OP_Squeeze:
+    case OP_Unsqueeze: case OP_Transpose: case OP_Concat: case OP_Split: case OP_Slice:
+    case OP_Gather: case OP_Expand: case OP_Shape: case OP_Size:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 int op_takes_strings(const Node *n)
 {
     return n->op == OP_Cast || n->op == OP_CastLike || n->op == OP_StringNormalizer;

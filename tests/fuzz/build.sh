@@ -29,7 +29,7 @@ printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (v
 srcs=(
     compiler/util.c compiler/ir.c compiler/load.c compiler/freeze.c compiler/shape.c
     compiler/passes/passes.c compiler/passes/fold_bn.c compiler/passes/fuse.c
-    compiler/passes/fuse_ew.c compiler/passes/fold_transpose.c compiler/kir.c
+    compiler/passes/fuse_ew.c compiler/passes/fold_transpose.c compiler/kir.c compiler/kir_lowbit.c
     compiler/kinterp.c compiler/lower.c compiler/plan.c compiler/driver.c compiler/check.c
     compiler/report_html.c compiler/ops/ops.c
     compiler/ops/common.c compiler/ops/elementwise.c compiler/ops/tensor.c
