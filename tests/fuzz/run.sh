@@ -1,8 +1,10 @@
 #!/bin/bash
 # run.sh — runs one libFuzzer target for a while on a seed corpus (a meson test):
 #
-#   bash tests/fuzz/run.sh FUZZER SEEDS SECONDS [WORK_DIR]
+#   bash tests/fuzz/run.sh FUZZER SEEDS SECONDS|runs=N [WORK_DIR]
 #
+# runs=N instead of SECONDS stops after N executions (the long documented runs:
+# runs=10000000).
 # SEEDS: "models" (every model.onnx of the ONNX node suites found) or "tensors" (their
 # input_*.pb). Inputs up to 64 KiB (nesting bugs need size); 10 s per input, 2 GiB of RSS.
 # A crash, leak, timeout or out-of-memory fails the test and leaves its input in WORK_DIR
@@ -35,10 +37,12 @@ for d in "${dirs[@]}"; do
     done
 done
 [ -d "$here/regressions" ] && cp "$here"/regressions/* "$work/corpus/" 2>/dev/null
-echo "$(basename "$fuzzer"): $n seeds, $secs s"
+limit=-max_total_time=$secs
+[[ $secs == runs=* ]] && limit=-runs=${secs#runs=}
+echo "$(basename "$fuzzer"): $n seeds, ${limit#-}"
 cd "$work" || exit 1
 export TMPDIR=$work
-"$fuzzer" corpus -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+"$fuzzer" corpus "$limit" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -detect_leaks=1 2>&1 | grep -E "^#[0-9]+.*(DONE|pulse)|stat::|ERROR|SUMMARY|Test unit written|Done" | tail -12
 rc=${PIPESTATUS[0]}
 echo "exit status $rc"
