@@ -345,8 +345,11 @@ static int decode_tensor(Ld *ld, const Onnx__TensorProto *t, Value *v, const cha
                           (long long)nbytes);
         unsigned char *d = NULL;
         /* a big one is spilled to a mapped temp file, so packing can give its pages back */
-        if (nbytes >= WEIGHTS_MAP_BYTES && !host_big_endian())
+        if (nbytes >= WEIGHTS_MAP_BYTES && !host_big_endian()) {
             d = weights_spill(t->raw_data.data, (size_t)nbytes);
+            /* raw_data left in the mapped model file: its pages are not needed again */
+            if (d) weights_release(t->raw_data.data, (size_t)nbytes);
+        }
         if (!d) {
             d = pool_alloc(ld->p, (size_t)nbytes);
             if (nbytes) memcpy(d, t->raw_data.data, (size_t)nbytes);
@@ -1241,6 +1244,200 @@ static int pb_depth(const unsigned char *b, size_t len, const ProtobufCMessageDe
     return deepest;
 }
 
+/* ---- big raw_data left where it is in the file ----
+ * protobuf-c copies every bytes field out of the buffer it unpacks, so weights inside
+ * model.onnx (raw_data) would be held twice at once: the file's bytes and the copies
+ * (ResNet-50: 2 x 102 MB). Before unpacking, the top-level graph's initializers whose
+ * raw_data has WEIGHTS_MAP_BYTES or more are cut out of a compact copy of the message
+ * (every other byte copied as it is, the enclosing lengths rewritten) and their place
+ * in the file is remembered; after unpacking, each such tensor's raw_data points into
+ * the file's mapping, which the raw path spills and releases page by page as before.
+ * Anything unexpected (malformed data, other counts) falls back to unpacking the file's
+ * own bytes, which rejects what is malformed. */
+typedef struct RawRef {
+    size_t init;          /* index among the graph's initializers */
+    size_t off, len;      /* the bytes in the file */
+} RawRef;
+
+typedef struct OutBuf {
+    unsigned char *b;
+    size_t len, cap;
+    int bad;
+} OutBuf;
+
+static void ob_put(OutBuf *o, const void *d, size_t n)
+{
+    if (o->bad || !n) return;
+    if (o->len + n > o->cap) {
+        size_t cap = o->cap ? o->cap : 4096;
+        while (cap < o->len + n) cap *= 2;
+        unsigned char *nb = realloc(o->b, cap);
+        if (!nb) {
+            o->bad = 1;
+            return;
+        }
+        o->b = nb;
+        o->cap = cap;
+    }
+    memcpy(o->b + o->len, d, n);
+    o->len += n;
+}
+
+static void ob_varint(OutBuf *o, uint64_t v)
+{
+    unsigned char t[10];
+    int n = 0;
+    do {
+        t[n] = (unsigned char)(v & 0x7f);
+        v >>= 7;
+        if (v) t[n] |= 0x80;
+        n++;
+    } while (v);
+    ob_put(o, t, (size_t)n);
+}
+
+typedef struct Split {
+    const unsigned char *base;   /* the whole file */
+    RawRef *refs;
+    size_t nrefs, caprefs, ninit;
+    int found;
+} Split;
+
+enum { PB_LEN = 2 };
+#define PB_KEY(field, wt) (((uint64_t)(field) << 3) | (wt))
+
+/* Copies message b[0..len) into o; level 0 ModelProto, 1 GraphProto, 2 TensorProto.
+ * Returns -1 on malformed data. */
+static int split_msg(Split *s, const unsigned char *b, size_t len, int level, OutBuf *o)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t start = i;
+        uint64_t key, v;
+        if (pb_varint(b, len, &i, &key)) return -1;
+        switch (key & 7) {
+        case 0: if (pb_varint(b, len, &i, &v)) return -1; break;
+        case 1: if (len - i < 8) return -1; i += 8; break;
+        case 5: if (len - i < 4) return -1; i += 4; break;
+        case PB_LEN: {
+            if (pb_varint(b, len, &i, &v) || v > len - i) return -1;
+            const unsigned char *d = b + i;
+            i += (size_t)v;
+            int sub = (level == 0 && key == PB_KEY(7, PB_LEN)) ||   /* ModelProto.graph */
+                      (level == 1 && key == PB_KEY(5, PB_LEN));     /* GraphProto.initializer */
+            if (level == 2 && key == PB_KEY(9, PB_LEN) && v >= WEIGHTS_MAP_BYTES) {
+                /* TensorProto.raw_data: left in the file */
+                if (s->nrefs == s->caprefs) {
+                    size_t cap = s->caprefs ? 2 * s->caprefs : 16;
+                    RawRef *r = realloc(s->refs, sizeof *r * cap);
+                    if (!r) return -1;
+                    s->refs = r;
+                    s->caprefs = cap;
+                }
+                s->refs[s->nrefs++] = (RawRef){ s->ninit, (size_t)(d - s->base), (size_t)v };
+                continue;
+            }
+            if (sub) {
+                OutBuf m = { 0 };
+                int rc = split_msg(s, d, (size_t)v, level + 1, &m);
+                if (level == 1) s->ninit++;
+                if (!rc && !m.bad) {
+                    ob_varint(o, key);
+                    ob_varint(o, m.len);
+                    ob_put(o, m.b, m.len);
+                }
+                free(m.b);
+                if (rc || m.bad) return -1;
+                continue;
+            }
+            break;
+        }
+        default: return -1;
+        }
+        ob_put(o, b + start, i - start);
+    }
+    return 0;
+}
+
+/* The compact copy of model file b (malloc'd in *out) and the raw_data it left out, or
+ * 0 when nothing was left out (then unpack b itself); -1: use b. */
+static int split_model(const unsigned char *b, size_t len, OutBuf *out, Split *s)
+{
+    memset(s, 0, sizeof *s);
+    s->base = b;
+    memset(out, 0, sizeof *out);
+    if (split_msg(s, b, len, 0, out) || out->bad || !s->nrefs) {
+        free(out->b);
+        free(s->refs);
+        memset(out, 0, sizeof *out);
+        memset(s, 0, sizeof *s);
+        return -1;
+    }
+    return 0;
+}
+
+/* Points each cut-out raw_data into the file b; 0 if the unpacked model does not match
+ * what the walk saw (then unpack the file itself). */
+static int split_patch(Onnx__ModelProto *m, const Split *s, const unsigned char *b)
+{
+    if (!m->graph || m->graph->n_initializer != s->ninit) return 0;
+    for (size_t i = 0; i < s->nrefs; i++) {
+        Onnx__TensorProto *t = m->graph->initializer[s->refs[i].init];
+        /* a second raw_data field in one tensor: protobuf's last-wins is not ours to redo */
+        if (!t || t->has_raw_data) {
+            for (size_t j = 0; j < i; j++) {
+                Onnx__TensorProto *u = m->graph->initializer[s->refs[j].init];
+                u->has_raw_data = 0;
+                u->raw_data.data = NULL;
+                u->raw_data.len = 0;
+            }
+            return 0;
+        }
+        t->has_raw_data = 1;
+        t->raw_data.data = (uint8_t *)(b + s->refs[i].off);
+        t->raw_data.len = s->refs[i].len;
+    }
+    return 1;
+}
+
+/* Undoes split_patch before protobuf-c frees what it allocated. */
+static void split_unpatch(Onnx__ModelProto *m, const Split *s)
+{
+    for (size_t i = 0; i < s->nrefs && m->graph; i++) {
+        Onnx__TensorProto *t = m->graph->initializer[s->refs[i].init];
+        t->has_raw_data = 0;
+        t->raw_data.data = NULL;
+        t->raw_data.len = 0;
+    }
+}
+
+/* A model file of SPLIT_MAP_BYTES or more is mapped (its raw_data pages are then read
+ * once, spilled, and given back), a smaller one read into memory. */
+#define SPLIT_MAP_BYTES (4 * 1024 * 1024)
+
+static int read_model_file(Ld *ld, const char *path, unsigned char **data, size_t *len,
+                           int *mapped)
+{
+    *mapped = 0;
+    FILE *f = host_big_endian() ? NULL : open_regular(path, 0);
+    if (f) {
+        off_t size = -1;
+        if (fseeko(f, 0, SEEK_END) == 0) size = ftello(f);
+        if (size >= SPLIT_MAP_BYTES && (uint64_t)size <= SIZE_MAX) {
+            unsigned char *b = weights_map(fileno(f), 0, (size_t)size);
+            if (b) {
+                fclose(f);
+                *data = b;
+                *len = (size_t)size;
+                *mapped = 1;
+                return 0;
+            }
+        }
+        fclose(f);
+    }
+    return read_whole(ld, path, data, len);
+}
+
 Graph *load_model(Pool *p, const char *path, const LoadOptions *opt, char **err)
 {
     Ld ld = {p, pool_strdup(p, path ? path : "<model>"), NULL, NULL, NULL, 0};
@@ -1249,13 +1446,28 @@ Graph *load_model(Pool *p, const char *path, const LoadOptions *opt, char **err)
     unsigned char *buf = NULL;
     size_t len = 0;
     Onnx__ModelProto *m = NULL;
-    if (read_whole(&ld, ld.file, &buf, &len)) goto out;
+    Split sp = { 0 };
+    int mapped = 0;
+    if (read_model_file(&ld, ld.file, &buf, &len, &mapped)) goto out;
     if (pb_depth(buf, len, &onnx__model_proto__descriptor, 1) > PB_MAX_DEPTH) {
         ld_err(&ld, "messages nested more than %d deep (subgraphs or types): refused before "
                "parsing", PB_MAX_DEPTH);
         goto out;
     }
-    m = onnx__model_proto__unpack(NULL, len, buf);
+    OutBuf cb;
+    if (split_model(buf, len, &cb, &sp) == 0) {
+        m = onnx__model_proto__unpack(NULL, cb.len, cb.b);
+        free(cb.b);
+        if (m && !split_patch(m, &sp, buf)) {
+            onnx__model_proto__free_unpacked(m, NULL);
+            m = NULL;
+        }
+        if (!m) {   /* what the compact copy could not give, the file's own bytes decide */
+            free(sp.refs);
+            memset(&sp, 0, sizeof sp);
+        }
+    }
+    if (!m) m = onnx__model_proto__unpack(NULL, len, buf);
     if (!m) {
         ld_err(&ld, "not an ONNX model (protobuf parse failed; truncated or not a model file)");
         goto out;
@@ -1300,8 +1512,12 @@ Graph *load_model(Pool *p, const char *path, const LoadOptions *opt, char **err)
     if (ir_finish(g)) ld.err = g->err;
 
 out:
-    if (m) onnx__model_proto__free_unpacked(m, NULL);
-    free(buf);
+    if (m) {
+        split_unpatch(m, &sp);
+        onnx__model_proto__free_unpacked(m, NULL);
+    }
+    free(sp.refs);
+    if (!mapped) free(buf);
     if (ld.err) {
         if (err) *err = ld.err;
         return NULL;

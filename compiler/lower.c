@@ -360,6 +360,28 @@ int lw_const_find(Lower *L, const ConstKey *key)
     return -1;
 }
 
+void *lw_const_scratch(int64_t n, DType t)
+{
+    return xmalloc((size_t)(n > 0 ? n : 1) * (size_t)(dt_size(t) > 0 ? dt_size(t) : 1));
+}
+
+/* Packed weights are about as big as the model's (Winograd's 4x for some convolutions):
+ * held in memory, ResNet-50's 153 MB would sit beside everything else until the output is
+ * written; spilled, they live in the page cache and the writers give each one's pages back
+ * after writing it. */
+int lw_const_take(Lower *L, const char *what, DType t, int64_t n, void *scratch,
+                  const ConstKey *key)
+{
+    size_t bytes = (size_t)(n > 0 ? n : 0) * (size_t)dt_size(t);
+    void *d = bytes >= (size_t)1 << 20 ? weights_spill(scratch, bytes) : NULL;
+    if (!d && bytes) {
+        d = pool_alloc(L->prog->pool, bytes);
+        memcpy(d, scratch, bytes);
+    }
+    free(scratch);
+    return lw_const(L, what, t, n, d, key);
+}
+
 int lw_const(Lower *L, const char *what, DType t, int64_t n, const void *data,
              const ConstKey *key)
 {

@@ -374,6 +374,12 @@ typedef struct ConstKey {
 int lw_const(Lower *L, const char *what, DType t, int64_t n, const void *data,
              const ConstKey *key);
 int lw_const_find(Lower *L, const ConstKey *key);
+/* Scratch of n elements of t for a constant being made (packed weights): malloc'd; hand
+ * it to lw_const_take, which keeps a big one in a mapped temporary file (its pages given
+ * back once the output holds it) and a small one in the pool, and frees the scratch. */
+void *lw_const_scratch(int64_t n, DType t);
+int lw_const_take(Lower *L, const char *what, DType t, int64_t n, void *scratch,
+                  const ConstKey *key);
 int lw_has_kernel(const Lower *L, const char *kernel);
 /* Lowers every node of a subgraph (If branch, Loop/Scan body) into the current function at
  * the builder's position: in_bufs[i] (or NULL) holds sub's input i, and sub's output i ends

@@ -24,7 +24,7 @@ struct Pool {
     Chunk *head;
 };
 
-static void *xmalloc(size_t n)
+void *xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (!p) {

@@ -57,6 +57,7 @@ void sb_close(StrBuf *sb, const char *trail);  /* "}" + trail (e.g. "" or " else
 /* Opens path for reading only if it is a regular file (not a directory, FIFO or device:
  * errno EISDIR or EINVAL), without following a final symbolic link when nofollow. */
 FILE *open_regular(const char *path, int nofollow);
+void *xmalloc(size_t n);   /* malloc, or exit with "onnxcc: out of memory" */
 int read_file(const char *path, unsigned char **data, size_t *len); /* malloc'd; caller frees */
 int write_file_atomic(const char *path, const void *data, size_t len);
 /* The same for output too large to hold in memory (weights): fill writes it piecewise to

@@ -1565,6 +1565,7 @@ static int blob_walk(const KProg *p, int64_t pos, int64_t len, BlobPut put, void
             pos += (int64_t)n;
         }
         if (bytes && put(ctx, (const unsigned char *)t->data, (size_t)bytes) != 0) return -1;
+        if (t) weights_release(t->data, (size_t)bytes);   /* a mapped one: its pages are written */
         pos += bytes;
     }
     return 0;

@@ -1612,6 +1612,7 @@ static int patch_weights(const char *path, const LG *g, char **err)
             if (fseeko(f, (off_t)(rd_le(ts + 24, 8) + value), SEEK_SET) ||
                 fwrite(t->data, 1, bytes, f) != bytes)
                 goto bad;
+            weights_release(t->data, (size_t)bytes);   /* a mapped one: its pages are written */
             found++;
         }
     }

@@ -399,13 +399,13 @@ static int pack_operand(Lower *L, const float *data, int is_a, int64_t rows, int
     ConstKey key = { data, { is_a, rows, cols, ld, trans } };
     int b = lw_const_find(L, &key);
     if (b >= 0) return b;
-    float *pk = pool_alloc(L->prog->pool, sizeof(float) * (size_t)sz);
+    float *pk = lw_const_scratch(sz, DT_F32);
     if (is_a) rt_sgemm_pack_a(rows, cols, data, ld, trans, pk);
     else rt_sgemm_pack_b(rows, cols, data, ld, trans, pk);
     /* the source's pages go back (a mapped weight): the packed copy is what is emitted */
     int64_t span = trans ? (cols - 1) * ld + rows : (rows - 1) * ld + cols;
     if (span > 0) weights_release(data, sizeof(float) * (size_t)span);
-    return lw_const(L, is_a ? "packed_a" : "packed_b", DT_F32, sz, pk, &key);
+    return lw_const_take(L, is_a ? "packed_a" : "packed_b", DT_F32, sz, pk, &key);
 }
 
 static void gemm_call(KB *k, Lower *L, const Node *n, GemmOp *g)
@@ -816,10 +816,10 @@ int nn_conv_lower(Node *n, Lower *L)
             ConstKey key = { wv, { 2 + 16 * kind, C, M, kH * 65536 + kW, group } };
             Wk = lw_const_find(L, &key);
             if (Wk < 0) {
-                float *pk = pool_alloc(L->prog->pool, sizeof(float) * (size_t)psz);
+                float *pk = lw_const_scratch(psz, DT_F32);
                 rt_conv2d_pack_w(C, M, kH, kW, group, kind, wv, pk);
                 weights_release(wv, sizeof(float) * (size_t)(M * Cg * kH * kW));
-                Wk = lw_const(L, "packed_w", DT_F32, psz, pk, &key);
+                Wk = lw_const_take(L, "packed_w", DT_F32, psz, pk, &key);
             }
             wpacked = (int)kind;
         } else {

@@ -660,6 +660,57 @@ START_TEST(external_data)
 }
 END_TEST
 
+/* Big raw_data inside model.onnx is left in the (mapped) file while protobuf-c unpacks a
+ * compact copy of the rest, then read from there: the values must be the same as the
+ * small tensors' (copied) and the big ones' around them, in any order. */
+START_TEST(big_raw_data_in_file)
+{
+    enum { N = 1 << 19 };   /* 2 MiB of float32 per big tensor: the file is over 4 MiB */
+    float *a = malloc(sizeof(float) * N), *b = malloc(sizeof(float) * N);
+    ck_assert(a && b);
+    for (int i = 0; i < N; i++) {
+        a[i] = (float)i * 0.5f;
+        b[i] = -(float)i;
+    }
+    Onnx__GraphProto *g = graph("g");
+    int64_t d[] = {N}, d4[] = {4};
+    ADD_IN(g, vinfo("x", DT_F32, 1, d, NULL));
+    ADD_OUT(g, vinfo("y", DT_F32, 1, d, NULL));
+    ADD_OUT(g, vinfo("z", DT_F32, 1, d4, NULL));
+    float small[4] = {1, 2, 3, 4};
+    Onnx__TensorProto *s1 = tensor("S", DT_F32, 1, d4), *wa = tensor("A", DT_F32, 1, d);
+    Onnx__TensorProto *wb = tensor("B", DT_F32, 1, d);
+    raw(s1, small, sizeof small);
+    raw(wa, a, sizeof(float) * N);
+    raw(wb, b, sizeof(float) * N);
+    ADD_INIT(g, wa);
+    ADD_INIT(g, s1);
+    ADD_INIT(g, wb);
+    ADD_NODE(g, node("Add", "n1", "x,A", "t"));
+    ADD_NODE(g, node("Add", "n2", "t,B", "y"));
+    ADD_NODE(g, node("Add", "n3", "S,S", "z"));
+    Graph *G = load_ok(model(g, 13), NULL);
+    Value *va = ir_find(G, "A"), *vb = ir_find(G, "B"), *vs = ir_find(G, "S");
+    ck_assert(va && vb && vs);
+    for (int i = 0; i < N; i += 4099) {
+        ck_assert(f32_at(va, i) == a[i]);
+        ck_assert(f32_at(vb, i) == b[i]);
+    }
+    ck_assert(f32_at(va, N - 1) == a[N - 1] && f32_at(vb, N - 1) == b[N - 1]);
+    ck_assert(f32_at(vs, 0) == 1 && f32_at(vs, 3) == 4);
+    /* a truncated copy of the same file is still refused with one line */
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    char *path = write_model(model(g, 13), "big.onnx", &bytes, &len);
+    ck_assert(path && len > (size_t)N);
+    write_bytes("big_cut.onnx", bytes, len - 1000);
+    char *e = load_bad_path_at(pool_fmt(P, "%s/big_cut.onnx", tmpdir), NULL, __LINE__);
+    ASSERT_HAS(e, "not an ONNX model");
+    free(a);
+    free(b);
+}
+END_TEST
+
 /* ---- local functions ---- */
 
 static Onnx__FunctionProto *function(const char *domain, const char *name, const char *ins,
@@ -1325,6 +1376,7 @@ static Suite *load_suite(void)
     tcase_add_test(tc, constants);
     tcase_add_test(tc, initializer_as_input);
     tcase_add_test(tc, external_data);
+    tcase_add_test(tc, big_raw_data_in_file);
     tcase_add_test(tc, local_function);
     tcase_add_test(tc, recursive_function);
     tcase_add_test(tc, exponential_functions);
