@@ -254,6 +254,13 @@ static void sgemm_kernel_8x32_avx512(ptrdiff_t kc, const float *a, const float *
         _mm_prefetch((const char *)(y + k * ldy), _MM_HINT_T0);
         _mm_prefetch((const char *)(y + k * ldy + 16), _MM_HINT_T0);
     }
+    if (e->last && e->R) { /* and the residual added to it */
+        const float *rr = e->R + i * e->ldr + j;
+        for (k = 0; k < mr; k++) {
+            _mm_prefetch((const char *)(rr + k * e->ldr), _MM_HINT_T0);
+            _mm_prefetch((const char *)(rr + k * e->ldr + 16), _MM_HINT_T0);
+        }
+    }
     if (nr <= 16) { /* a 16-column edge: half the work */
         for (k = 0; k + 2 <= kc; k += 2) {
             K8_HALF(); K8_HALF();
@@ -265,15 +272,18 @@ static void sgemm_kernel_8x32_avx512(ptrdiff_t kc, const float *a, const float *
         }
         for (; k < kc; k++) K8_STEP();
     }
-    if (!e->R && (!e->first || e->beta == 0.0f) &&
+    if ((!e->first || e->beta == 0.0f) &&
         (!e->last || (e->act >= RT_ACT_NONE && e->act <= RT_ACT_CLIP))) {
-        /* The common epilogues (bias, Relu / Clip, accumulation over K blocks) with every
-         * parameter in a register: Y may alias nothing the loop reads again. */
+        /* The common epilogues (bias, a residual R, Relu / Clip, accumulation over K
+         * blocks) with every parameter in a register: Y may alias nothing the loop reads
+         * again. */
         const __m512 al = _mm512_set1_ps(e->alpha), z = _mm512_setzero_ps();
         const __m512 lo = _mm512_set1_ps(e->act_a), hi = _mm512_set1_ps(e->act_b);
         const int acc = !e->first, bm = e->last && e->bias ? (int)e->bias_mode : 0;
         const int act = e->last ? (int)e->act : RT_ACT_NONE, full = nr == NR;
         const float *bias = e->bias;
+        const float *R = e->last && e->R ? e->R + i * e->ldr + j : NULL;
+        const ptrdiff_t ldr = e->ldr;
         __m512 bc0 = z, bc1 = z;
         if (bm == 2) {
             bc0 = _mm512_maskz_loadu_ps(m0, bias + j);
@@ -289,6 +299,10 @@ static void sgemm_kernel_8x32_avx512(ptrdiff_t kc, const float *a, const float *
             if (acc) {                                                                \
                 v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, yr));                \
                 v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, yr + 16));           \
+            }                                                                         \
+            if (R) {                                                                  \
+                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, R + r * ldr));       \
+                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, R + r * ldr + 16));  \
             }                                                                         \
             if (act == RT_ACT_RELU) {                                                 \
                 v0 = _mm512_max_ps(v0, z); v1 = _mm512_max_ps(v1, z);                \

@@ -1923,14 +1923,8 @@ char *cgen_c_harness(const KProg *p)
         sb_upper(&sb, p->name);
         sb_puts(&sb, "_ARENA_ALIGN)))\n#endif\n    ;\n");
     }
-    if (p->weights_bin) {
-        sb_puts(&sb, "static union {\n    double d;\n    unsigned char b[");
-        sb_upper(&sb, p->name);
-        sb_puts(&sb, "_WEIGHTS_BYTES + 1];\n} weights_mem\n#if defined(__GNUC__)\n"
-                     "    __attribute__((aligned(");
-        sb_upper(&sb, p->name);
-        sb_puts(&sb, "_WEIGHTS_ALIGN)))\n#endif\n    ;\n");
-    }
+    if (p->weights_bin)   /* allocated: a static array past 2 GiB would not link */
+        sb_puts(&sb, "static unsigned char *weights_mem;\n");
     /* helpers are emitted only where used: an unused static function is a warning */
     int fills = 0;
     for (int i = 0; i < p->ninputs; i++) fills += p->tensors[p->inputs[i]].n > 0;
@@ -1994,7 +1988,7 @@ char *cgen_c_harness(const KProg *p)
         anyarg = 1;
     }
     if (p->weights_bin) {
-        sb_puts(&sb, anyarg ? ", weights_mem.b" : "weights_mem.b");
+        sb_puts(&sb, anyarg ? ", weights_mem" : "weights_mem");
         anyarg = 1;
     }
     for (int i = 0; !p->io_in_arena && i < p->ninputs + p->noutputs; i++) {
@@ -2059,7 +2053,17 @@ char *cgen_c_harness(const KProg *p)
     sb_puts(&sb, "int main(int argc, char **argv)\n{\n");
     if (p->weights_bin) {
         /* the blob sits beside the program (check and bench run it in its folder) */
-        sb_printf(&sb, "    if (read_exact(\"%s_weights.bin\", weights_mem.b, ", p->name);
+        sb_puts(&sb, "    {\n        size_t align = ");
+        sb_upper(&sb, p->name);
+        sb_puts(&sb, "_WEIGHTS_ALIGN;\n        unsigned char *raw = malloc(");
+        sb_upper(&sb, p->name);
+        sb_puts(&sb, "_WEIGHTS_BYTES + align);\n"
+                     "        if (!raw) {\n"
+                     "            fprintf(stderr, \"out of memory for the weights\\n\");\n"
+                     "            return 1;\n        }\n"
+                     "        weights_mem = raw + (align - (size_t)((uintptr_t)raw % align)) % align;\n"
+                     "    }\n");
+        sb_printf(&sb, "    if (read_exact(\"%s_weights.bin\", weights_mem, ", p->name);
         sb_upper(&sb, p->name);
         sb_puts(&sb, "_WEIGHTS_BYTES) != 0) return 1;\n");
     }

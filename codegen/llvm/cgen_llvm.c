@@ -1702,10 +1702,19 @@ static int llvm_write(const KProg *p, const char *outdir, const LlvmOptions *o, 
     /* PIC so the object links into PIE executables; firmware (thumb*-none-eabi) is linked
      * at fixed addresses and has no GOT in its linker script */
     int bare = !strncmp(triple, "thumb", 5);
+    /* x86-64's small code model reaches +-2 GiB: past 1 GiB of weights and arena the
+     * medium model puts the big arrays in .lrodata/.lbss, addressed with 64-bit offsets,
+     * and the object still links with small-model code (the caller's) */
+    int64_t data_bytes = p->arena_bytes;
+    for (int i = 0; i < p->ntensors; i++)
+        if (p->tensors[i].kind == KT_CONST && p->tensors[i].n > 0)
+            data_bytes += p->tensors[i].n * dt_size(p->tensors[i].t);
+    LLVMCodeModel cm = !strncmp(triple, "x86_64", 6) && data_bytes > ((int64_t)1 << 30)
+                           ? LLVMCodeModelMedium : LLVMCodeModelDefault;
     LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, features, cgl,
                                                       nvptx ? LLVMRelocDefault
                                                       : bare ? LLVMRelocStatic : LLVMRelocPIC,
-                                                      LLVMCodeModelDefault);
+                                                      cm);
     LLVMDisposeMessage(host_cpu);
     LLVMDisposeMessage(host_feat);
     if (!tm) {
