@@ -26,32 +26,28 @@ probe=$out/probe
 printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' > "$probe.c"
 "$cc" -fsanitize=fuzzer "$probe.c" -o "$probe" 2>/dev/null ||
     skip "$cc has no libFuzzer runtime (Debian libclang-rt-19-dev)"
-srcs=(
-    compiler/util.c compiler/ir.c compiler/load.c compiler/freeze.c compiler/shape.c
-    compiler/passes/passes.c compiler/passes/fold_bn.c compiler/passes/fuse.c
-    compiler/passes/fuse_ew.c compiler/passes/fold_transpose.c compiler/kir.c compiler/kir_lowbit.c
-    compiler/kinterp.c compiler/lower.c compiler/plan.c compiler/driver.c compiler/check.c
-    compiler/report_html.c compiler/ops/ops.c
-    compiler/ops/common.c compiler/ops/elementwise.c compiler/ops/tensor.c
-    compiler/ops/reduce.c compiler/ops/nn.c compiler/ops/attention.c
-    compiler/ops/image.c compiler/ops/misc.c
-    compiler/ops/train.c compiler/ops/control.c compiler/ops/dynamic.c
-    compiler/ops/sequence.c compiler/ops/ml.c compiler/ops/strings.c targets/targets.c
-    codegen/c/cgen_c.c
-    codegen/llvm/cgen_llvm.c codegen/llvm/nvptx_host.c codegen/hls/cgen_hls.c
-    runtime/rt_sgemm_pack.c
-    runtime/rt_conv_pack.c
-)
+# The compiler's sources: the list meson passes after OUT_DIR (meson.build's compiler_src,
+# paths relative to the build dir meson runs this in); by hand without one, the same
+# folders' files but main.c.
+if [ $# -gt 3 ]; then
+    srcs=("${@:4}")
+else
+    srcs=()
+    for f in "$src"/compiler/*.c "$src"/compiler/passes/*.c "$src"/compiler/ops/*.c \
+             "$src"/targets/*.c "$src"/codegen/*/*.c "$src"/runtime/rt_*_pack.c; do
+        [ "$(basename "$f")" = main.c ] || srcs+=("$f")
+    done
+fi
 flags=(-std=c11 -O1 -g -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer-no-link,address,undefined
        -fno-sanitize-recover=undefined -I"$src/compiler" -I"$src/codegen" -I"$src/runtime"
        -I"$build")
 objdir=$out/obj
 mkdir -p "$objdir"
 objs=()
-for s in "${srcs[@]}" onnx.pb-c.c runtime/rt_embedded.c; do
-    f=$src/$s
-    [ -f "$f" ] || f=$build/$s
-    o=$objdir/$(echo "$s" | tr / _).o
+for s in "${srcs[@]}" "$build/onnx.pb-c.c" "$build/runtime/rt_embedded.c"; do
+    f=$s
+    [ -f "$f" ] || { echo "build.sh: no source $s" >&2; exit 1; }
+    o=$objdir/$(echo "${s#"$src"/}" | tr / _ | sed 's/^\.*_*//').o
     "$cc" "${flags[@]}" -c "$f" -o "$o" || exit 1
     objs+=("$o")
 done
