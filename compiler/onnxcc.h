@@ -320,6 +320,9 @@ int op_takes_strings(const Node *n);
 int op_takes_lowbit(const Node *n);
 int str_cast_involved(const Node *n);
 int str_cast_infer(Node *n);
+int str_equal_involved(const Node *n);   /* Equal with a string input: ops/strings.c */
+int str_equal_infer(Node *n);
+int str_equal_lower(Node *n, Lower *L);
 int str_cast_lower(Node *n, Lower *L);
 
 /* shape.c */

@@ -191,6 +191,7 @@ static DType binary_types(Node *n, DType a, DType b)
 
 int ew_binary_infer(Node *n)
 {
+    if (n->op == OP_Equal && str_equal_involved(n)) return str_equal_infer(n);
     if (bad_arity(n, 2, 2)) return -1;
     Value *a = need_in(n, 0), *b = a ? need_in(n, 1) : NULL;
     if (!a || !b) return -1;
@@ -720,6 +721,7 @@ int ew_lower(Node *n, Lower *L)
 {
     if ((n->op == OP_Cast || n->op == OP_CastLike) && str_cast_involved(n))
         return str_cast_lower(n, L);
+    if (n->op == OP_Equal && str_equal_involved(n)) return str_equal_lower(n, L);
     if (ew_vmath(n, L)) return 0;
     return ew_loop(n, L, ew_nx(n));
 }

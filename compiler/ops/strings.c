@@ -1,5 +1,5 @@
 /* strings.c — string tensors: which operators take them, Cast and CastLike to and from
- * string, and StringNormalizer (opset 10).
+ * string, StringNormalizer (opset 10), Equal on strings and StringConcat (opset 20).
  *
  * A string tensor has a fixed capacity per element so that it lives in the static arena
  * like any other tensor: compiler/lower.c lays a string Value of shape S out as a uint8
@@ -35,7 +35,8 @@ int op_takes_lowbit(const Node *n)
 
 int op_takes_strings(const Node *n)
 {
-    return n->op == OP_Cast || n->op == OP_CastLike || n->op == OP_StringNormalizer;
+    return n->op == OP_Cast || n->op == OP_CastLike || n->op == OP_StringNormalizer ||
+           n->op == OP_Equal || n->op == OP_StringConcat;
 }
 
 /* the element type Cast/CastLike converts to, or DT_UNDEF where the node does not say */
@@ -196,5 +197,134 @@ int strnorm_lower(Node *n, Lower *L)
                    karg_int(action), karg_int(attr_i(n, "is_case_sensitive", 0) != 0),
                    karg_buf(stop, NULL), karg_int(nstop), karg_int(cap) };
     kcall(k, "rt_str_normalize", a, 10);
+    return 0;
+}
+
+/* ---- Equal on strings, StringConcat (opset 20) ----
+ * Elementwise with numpy broadcasting, written in the loop IR itself (no kernel): one
+ * byte loop per pair of cells, every cell read to its NUL or its last byte. */
+
+int str_equal_involved(const Node *n)
+{
+    for (int i = 0; i < n->nin && i < 2; i++) {
+        const Value *v = node_in(n, i);
+        if (v && v->has_type && v->type.dt == DT_STRING) return 1;
+    }
+    return 0;
+}
+
+/* the broadcast shape of two string inputs */
+static int str_bcast(Node *n, Type *o)
+{
+    if (n->nin != 2 || n->nout != 1)
+        return node_err(n, "expects 2 inputs and 1 output, got %d and %d", n->nin, n->nout);
+    const Value *a = node_in(n, 0), *b = node_in(n, 1);
+    if (!a || !b || !a->has_type || !b->has_type) return node_err(n, "inputs have no known type");
+    if (a->type.dt != DT_STRING || b->type.dt != DT_STRING)
+        return node_err(n, "needs two string inputs, got %s and %s", dt_name(a->type.dt),
+                        dt_name(b->type.dt));
+    const Type *ta = &a->type, *tb = &b->type;
+    int r = ta->rank > tb->rank ? ta->rank : tb->rank;
+    memset(o, 0, sizeof *o);
+    o->dt = DT_STRING;
+    o->rank = r;
+    for (int d = 0; d < r; d++) {
+        int da = d - (r - ta->rank), db = d - (r - tb->rank);
+        int64_t x = da >= 0 ? ta->dims[da] : 1, y = db >= 0 ? tb->dims[db] : 1;
+        if (x != y && x != 1 && y != 1)
+            return node_err(n, "shapes %s and %s do not broadcast", type_str(n->g->pool, ta),
+                            type_str(n->g->pool, tb));
+        o->dims[d] = x == 1 ? y : x;
+    }
+    return 0;
+}
+
+int str_equal_infer(Node *n)
+{
+    Type o;
+    if (str_bcast(n, &o)) return -1;
+    return set_out(n, 0, DT_BOOL, o.rank, o.dims);
+}
+
+int str_concat_infer(Node *n)
+{
+    Type o;
+    if (str_bcast(n, &o)) return -1;
+    return set_out(n, 0, DT_STRING, o.rank, o.dims);
+}
+
+/* Opens the loops over the output's elements; *ca, *cb: the byte offsets of the two input
+ * cells, *iy the output element. Returns the loop depth to close, or -1. */
+static int str_pairs(Node *n, Lower *L, int64_t cap, KExpr **ca, KExpr **cb, KExpr **iy)
+{
+    KB *k = L->k;
+    const Type *ta = &node_in(n, 0)->type, *tb = &node_in(n, 1)->type;
+    const Type *to = &node_out(n, 0)->type;
+    int vars[KIR_MAX_RANK];
+    if (to->rank) kloops(k, to->rank, to->dims, vars);
+    KExpr *ia = to->rank ? kindex_bcast(k, to->rank, to->dims, vars, ta->rank, ta->dims)
+                         : kc_idx(k, 0);
+    KExpr *ib = to->rank ? kindex_bcast(k, to->rank, to->dims, vars, tb->rank, tb->dims)
+                         : kc_idx(k, 0);
+    *iy = to->rank ? kindex(k, to->rank, to->dims, vars) : kc_idx(k, 0);
+    *ca = kmuli(k, ia, cap);
+    *cb = kmuli(k, ib, cap);
+    return to->rank;
+}
+
+int str_equal_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    int A = lw_in(L, 0), B = lw_in(L, 1), Y = lw_out(L, 0);
+    if (A < 0 || B < 0 || Y < 0) return -1;
+    if (type_numel(&node_out(n, 0)->type) == 0) return 0;
+    int64_t cap = buf_cap(n, L, A);
+    if (cap < 0) return -1;
+    KExpr *ca, *cb, *iy;
+    int depth = str_pairs(n, L, cap, &ca, &cb, &iy);
+    int oa = kdecl(k, DT_IDX, ca), ob = kdecl(k, DT_IDX, cb);
+    int eq = kdecl(k, DT_BOOL, kc_int(k, DT_BOOL, 1)), done = kdecl(k, DT_BOOL, kc_int(k, DT_BOOL, 0));
+    int j = kfor_n(k, cap - 1, KL_SERIAL);
+    int x = kdecl(k, DT_U8, kload(k, A, kadd(k, kvar(k, oa), kvar(k, j))));
+    KExpr *y = kload(k, B, kadd(k, kvar(k, ob), kvar(k, j)));
+    /* bytes after both NULs are not the strings' */
+    kset(k, eq, kbin(k, KB_AND, kvar(k, eq),
+                     kbin(k, KB_OR, kvar(k, done), kbin(k, KB_EQ, kvar(k, x), y))));
+    kset(k, done, kbin(k, KB_OR, kvar(k, done), kbin(k, KB_EQ, kvar(k, x), kc_int(k, DT_U8, 0))));
+    kend(k);
+    kstore(k, Y, iy, kvar(k, eq));
+    kend_n(k, depth);
+    return 0;
+}
+
+/* a then b in one cell; what does not fit the cell (--max-string) is cut */
+int str_concat_lower(Node *n, Lower *L)
+{
+    KB *k = L->k;
+    int A = lw_in(L, 0), B = lw_in(L, 1), Y = lw_out(L, 0);
+    if (A < 0 || B < 0 || Y < 0) return -1;
+    if (type_numel(&node_out(n, 0)->type) == 0) return 0;
+    int64_t cap = buf_cap(n, L, A);
+    if (cap < 0) return -1;
+    KExpr *ca, *cb, *iy;
+    int depth = str_pairs(n, L, cap, &ca, &cb, &iy);
+    int oy = kdecl(k, DT_IDX, kmuli(k, iy, cap));
+    int pos = kdecl(k, DT_IDX, kc_idx(k, 0));
+    for (int s = 0; s < 2; s++) {
+        int off = kdecl(k, DT_IDX, s ? cb : ca);
+        int done = kdecl(k, DT_BOOL, kc_int(k, DT_BOOL, 0));
+        int j = kfor_n(k, cap - 1, KL_SERIAL);
+        int c = kdecl(k, DT_U8, kload(k, s ? B : A, kadd(k, kvar(k, off), kvar(k, j))));
+        KExpr *stop = kbin(k, KB_EQ, kvar(k, c), kc_int(k, DT_U8, 0));
+        if (s) stop = kbin(k, KB_OR, stop, kbin(k, KB_GE, kvar(k, pos), kc_idx(k, cap - 1)));
+        kset(k, done, kbin(k, KB_OR, kvar(k, done), stop));
+        kif(k, kun(k, KU_NOT, kvar(k, done)));
+        kstore(k, Y, kadd(k, kvar(k, oy), kvar(k, pos)), kvar(k, c));
+        kset(k, pos, kaddi(k, kvar(k, pos), 1));
+        kend(k);
+        kend(k);
+    }
+    kstore(k, Y, kadd(k, kvar(k, oy), kvar(k, pos)), kc_int(k, DT_U8, 0));
+    kend_n(k, depth);
     return 0;
 }

@@ -64,6 +64,18 @@ static Onnx__TensorProto *stensor(const char *name, int rank, const int64_t *dim
     return t;
 }
 
+#define BOOL_T ONNX__TENSOR_PROTO__DATA_TYPE__BOOL
+
+static Onnx__TensorProto *btensor(const char *name, int rank, const int64_t *dims,
+                                  const int *v, size_t n)
+{
+    Onnx__TensorProto *t = tensor(name, BOOL_T, rank, dims);
+    t->n_int32_data = n;
+    t->int32_data = pool_alloc(P, (n + 1) * sizeof *t->int32_data);
+    for (size_t i = 0; i < n; i++) t->int32_data[i] = v[i];
+    return t;
+}
+
 static const char *write_model_file(Onnx__GraphProto *g, int opset_v, const char *file)
 {
     return write_model(model(g, opset_v), file, NULL, NULL);
@@ -120,6 +132,49 @@ START_TEST(constant_and_arena_strings)
     ck_assert_int_eq(run_onnxcc(args), 1);
     ck_assert_msg(strstr(output, "at [3]: got \"123456790.0\", expected \"123456789.0\""), "%s",
                   output);
+}
+END_TEST
+
+/* y = StringConcat(a, b), e = Equal(a, b) with broadcasting, in cells of --max-string 5:
+ * what does not fit is cut at the cell ("hello" + "xyz" -> "hello"); equal strings are
+ * equal whatever their cells held, a prefix is not equal */
+START_TEST(concat_and_equal)
+{
+    Onnx__GraphProto *g = graph("sc");
+    ADD_NODE(g, node("StringConcat", "cat", "a,b", "y"));
+    ADD_NODE(g, node("Equal", "eq", "a,b", "e"));
+    ADD_NODE(g, node("Equal", "eqs", "a,one", "e1"));
+    int64_t d3[1] = { 3 }, d1[1] = { 1 };
+    ADD_IN(g, vinfo("a", STR, 1, d3, NULL));
+    ADD_IN(g, vinfo("b", STR, 1, d3, NULL));
+    ADD_IN(g, vinfo("one", STR, 1, d1, NULL));
+    ADD_OUT(g, vinfo("y", STR, 1, d3, NULL));
+    ADD_OUT(g, vinfo("e", BOOL_T, 1, d3, NULL));
+    ADD_OUT(g, vinfo("e1", BOOL_T, 1, d3, NULL));
+    const char *path = write_model_file(g, 20, "concat.onnx");
+    char *ds = pool_fmt(P, "%s/ds_cat", tmpdir);
+    static const char *const a[] = { "abc", "hello", "x" }, *const b[] = { "de", "xyz", "xy" };
+    static const char *const one[] = { "x" }, *const y[] = { "abcde", "hello", "xxy" };
+    write_tensor(ds, "input_0.pb", stensor("a", 1, d3, a, 3));
+    write_tensor(ds, "input_1.pb", stensor("b", 1, d3, b, 3));
+    write_tensor(ds, "input_2.pb", stensor("one", 1, d1, one, 1));
+    write_tensor(ds, "output_0.pb", stensor("y", 1, d3, y, 3));
+    const int e[3] = { 0, 0, 0 }, e1[3] = { 0, 0, 1 };
+    write_tensor(ds, "output_1.pb", btensor("e", 1, d3, e, 3));
+    write_tensor(ds, "output_2.pb", btensor("e1", 1, d3, e1, 3));
+    const char *targets[] = { "c", "x86_64" };
+    for (int t = 0; t < 2; t++) {
+        if (t == 1 && !cgen_llvm_available()) continue;
+        const char *args[] = { "check", path, ds, "--max-string", "5", "--target", targets[t],
+                               NULL };
+        int rc = run_onnxcc(args);
+        ck_assert_msg(rc == 0, "%s: exit %d\n%s", targets[t], rc, output);
+    }
+    /* a wrong expectation fails: the cut is where the cell ends */
+    static const char *const y_bad[] = { "abcde", "helloxyz", "xxy" };
+    write_tensor(ds, "output_0.pb", stensor("y", 1, d3, y_bad, 3));
+    const char *args[] = { "check", path, ds, "--max-string", "5", NULL };
+    ck_assert_int_eq(run_onnxcc(args), 1);
 }
 END_TEST
 
@@ -192,6 +247,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, constant_and_arena_strings);
     tcase_add_test(tc, refusals);
+    tcase_add_test(tc, concat_and_equal);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
