@@ -1376,6 +1376,18 @@ static int split_model(const unsigned char *b, size_t len, OutBuf *out, Split *s
     return 0;
 }
 
+/* Undoes what split_patch did to the first n cut-out tensors (before protobuf-c frees
+ * what it allocated, or when patching stops part way). */
+static void split_unpatch(Onnx__ModelProto *m, const Split *s, size_t n)
+{
+    for (size_t i = 0; i < n && m->graph; i++) {
+        Onnx__TensorProto *t = m->graph->initializer[s->refs[i].init];
+        t->has_raw_data = 0;
+        t->raw_data.data = NULL;
+        t->raw_data.len = 0;
+    }
+}
+
 /* Points each cut-out raw_data into the file b; 0 if the unpacked model does not match
  * what the walk saw (then unpack the file itself). */
 static int split_patch(Onnx__ModelProto *m, const Split *s, const unsigned char *b)
@@ -1385,12 +1397,7 @@ static int split_patch(Onnx__ModelProto *m, const Split *s, const unsigned char 
         Onnx__TensorProto *t = m->graph->initializer[s->refs[i].init];
         /* a second raw_data field in one tensor: protobuf's last-wins is not ours to redo */
         if (!t || t->has_raw_data) {
-            for (size_t j = 0; j < i; j++) {
-                Onnx__TensorProto *u = m->graph->initializer[s->refs[j].init];
-                u->has_raw_data = 0;
-                u->raw_data.data = NULL;
-                u->raw_data.len = 0;
-            }
+            split_unpatch(m, s, i);
             return 0;
         }
         t->has_raw_data = 1;
@@ -1398,17 +1405,6 @@ static int split_patch(Onnx__ModelProto *m, const Split *s, const unsigned char 
         t->raw_data.len = s->refs[i].len;
     }
     return 1;
-}
-
-/* Undoes split_patch before protobuf-c frees what it allocated. */
-static void split_unpatch(Onnx__ModelProto *m, const Split *s)
-{
-    for (size_t i = 0; i < s->nrefs && m->graph; i++) {
-        Onnx__TensorProto *t = m->graph->initializer[s->refs[i].init];
-        t->has_raw_data = 0;
-        t->raw_data.data = NULL;
-        t->raw_data.len = 0;
-    }
 }
 
 /* A model file of SPLIT_MAP_BYTES or more is mapped (its raw_data pages are then read
@@ -1513,7 +1509,7 @@ Graph *load_model(Pool *p, const char *path, const LoadOptions *opt, char **err)
 
 out:
     if (m) {
-        split_unpatch(m, &sp);
+        split_unpatch(m, &sp, sp.nrefs);
         onnx__model_proto__free_unpacked(m, NULL);
     }
     free(sp.refs);

@@ -253,47 +253,56 @@ int str_concat_infer(Node *n)
     return set_out(n, 0, DT_STRING, o.rank, o.dims);
 }
 
-/* Opens the loops over the output's elements; *ca, *cb: the byte offsets of the two input
- * cells, *iy the output element. Returns the loop depth to close, or -1. */
-static int str_pairs(Node *n, Lower *L, int64_t cap, KExpr **ca, KExpr **cb, KExpr **iy)
+/* What both binary string lowerings share: the buffers, the cell size, and the loops over
+ * the output's elements opened, ca / cb the byte offsets of the two input cells and iy the
+ * output element. Returns 1 with the loops open (close depth of them), 0 when the output is
+ * empty (nothing to do), -1 on an error. */
+typedef struct StrPair {
+    int A, B, Y, depth;
+    int64_t cap;
+    KExpr *ca, *cb, *iy;
+} StrPair;
+
+static int str_pairs(Node *n, Lower *L, StrPair *p)
 {
     KB *k = L->k;
+    p->A = lw_in(L, 0), p->B = lw_in(L, 1), p->Y = lw_out(L, 0);
+    if (p->A < 0 || p->B < 0 || p->Y < 0) return -1;
     const Type *ta = &node_in(n, 0)->type, *tb = &node_in(n, 1)->type;
     const Type *to = &node_out(n, 0)->type;
+    if (type_numel(to) == 0) return 0;
+    if ((p->cap = buf_cap(n, L, p->A)) < 0) return -1;
     int vars[KIR_MAX_RANK];
     if (to->rank) kloops(k, to->rank, to->dims, vars);
     KExpr *ia = to->rank ? kindex_bcast(k, to->rank, to->dims, vars, ta->rank, ta->dims)
                          : kc_idx(k, 0);
     KExpr *ib = to->rank ? kindex_bcast(k, to->rank, to->dims, vars, tb->rank, tb->dims)
                          : kc_idx(k, 0);
-    *iy = to->rank ? kindex(k, to->rank, to->dims, vars) : kc_idx(k, 0);
-    *ca = kmuli(k, ia, cap);
-    *cb = kmuli(k, ib, cap);
-    return to->rank;
+    p->iy = to->rank ? kindex(k, to->rank, to->dims, vars) : kc_idx(k, 0);
+    p->ca = kmuli(k, ia, p->cap);
+    p->cb = kmuli(k, ib, p->cap);
+    p->depth = to->rank;
+    return 1;
 }
 
 int str_equal_lower(Node *n, Lower *L)
 {
     KB *k = L->k;
-    int A = lw_in(L, 0), B = lw_in(L, 1), Y = lw_out(L, 0);
-    if (A < 0 || B < 0 || Y < 0) return -1;
-    if (type_numel(&node_out(n, 0)->type) == 0) return 0;
-    int64_t cap = buf_cap(n, L, A);
-    if (cap < 0) return -1;
-    KExpr *ca, *cb, *iy;
-    int depth = str_pairs(n, L, cap, &ca, &cb, &iy);
-    int oa = kdecl(k, DT_IDX, ca), ob = kdecl(k, DT_IDX, cb);
+    StrPair p;
+    int rc = str_pairs(n, L, &p);
+    if (rc <= 0) return rc;
+    int oa = kdecl(k, DT_IDX, p.ca), ob = kdecl(k, DT_IDX, p.cb);
     int eq = kdecl(k, DT_BOOL, kc_int(k, DT_BOOL, 1)), done = kdecl(k, DT_BOOL, kc_int(k, DT_BOOL, 0));
-    int j = kfor_n(k, cap - 1, KL_SERIAL);
-    int x = kdecl(k, DT_U8, kload(k, A, kadd(k, kvar(k, oa), kvar(k, j))));
-    KExpr *y = kload(k, B, kadd(k, kvar(k, ob), kvar(k, j)));
+    int j = kfor_n(k, p.cap - 1, KL_SERIAL);
+    int x = kdecl(k, DT_U8, kload(k, p.A, kadd(k, kvar(k, oa), kvar(k, j))));
+    KExpr *y = kload(k, p.B, kadd(k, kvar(k, ob), kvar(k, j)));
     /* bytes after both NULs are not the strings' */
     kset(k, eq, kbin(k, KB_AND, kvar(k, eq),
                      kbin(k, KB_OR, kvar(k, done), kbin(k, KB_EQ, kvar(k, x), y))));
     kset(k, done, kbin(k, KB_OR, kvar(k, done), kbin(k, KB_EQ, kvar(k, x), kc_int(k, DT_U8, 0))));
     kend(k);
-    kstore(k, Y, iy, kvar(k, eq));
-    kend_n(k, depth);
+    kstore(k, p.Y, p.iy, kvar(k, eq));
+    kend_n(k, p.depth);
     return 0;
 }
 
@@ -301,13 +310,12 @@ int str_equal_lower(Node *n, Lower *L)
 int str_concat_lower(Node *n, Lower *L)
 {
     KB *k = L->k;
-    int A = lw_in(L, 0), B = lw_in(L, 1), Y = lw_out(L, 0);
-    if (A < 0 || B < 0 || Y < 0) return -1;
-    if (type_numel(&node_out(n, 0)->type) == 0) return 0;
-    int64_t cap = buf_cap(n, L, A);
-    if (cap < 0) return -1;
-    KExpr *ca, *cb, *iy;
-    int depth = str_pairs(n, L, cap, &ca, &cb, &iy);
+    StrPair p;
+    int rc = str_pairs(n, L, &p);
+    if (rc <= 0) return rc;
+    int64_t cap = p.cap;
+    int A = p.A, B = p.B, Y = p.Y, depth = p.depth;
+    KExpr *ca = p.ca, *cb = p.cb, *iy = p.iy;
     int oy = kdecl(k, DT_IDX, kmuli(k, iy, cap));
     int pos = kdecl(k, DT_IDX, kc_idx(k, 0));
     for (int s = 0; s < 2; s++) {
