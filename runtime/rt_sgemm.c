@@ -266,6 +266,35 @@ static void sgemm_kernel_8x32_avx512(ptrdiff_t kc, const float *a, const float *
             K8_HALF(); K8_HALF();
         }
         for (; k < kc; k++) K8_HALF();
+    } else if (nr <= 20) {
+        /* 16 columns and 1 to 4 more (N = 49 = 32 + 17: ResNet's and MobileNet's 7x7
+         * planes): the extra columns as 8-row vectors along M, a quarter of a 16-column
+         * vector each, instead of a pass of sgemm_tail_avx512 over the A panel. */
+        __m256 d0 = _mm256_setzero_ps(), d1 = d0, d2 = d0, d3 = d0;
+        float u[8 * 4];
+        if (nr == 17) {
+            for (k = 0; k < kc; k++) {
+                d0 = _mm256_fmadd_ps(_mm256_loadu_ps(a), _mm256_set1_ps(b[16]), d0);
+                K8_HALF();
+            }
+        } else {
+            for (k = 0; k < kc; k++) {
+                __m256 av = _mm256_loadu_ps(a);
+                d0 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[16]), d0);
+                d1 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[17]), d1);
+                d2 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[18]), d2);
+                d3 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[19]), d3);
+                K8_HALF();
+            }
+        }
+        _mm256_storeu_ps(u, d0); _mm256_storeu_ps(u + 8, d1);
+        _mm256_storeu_ps(u + 16, d2); _mm256_storeu_ps(u + 24, d3);
+#define K8_COLS(r)                                                                    \
+        c##r##1 = _mm512_set_ps(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, u[24 + r], u[16 + r], \
+                                u[8 + r], u[r])
+        K8_COLS(0); K8_COLS(1); K8_COLS(2); K8_COLS(3);
+        K8_COLS(4); K8_COLS(5); K8_COLS(6); K8_COLS(7);
+#undef K8_COLS
     } else {
         for (k = 0; k + 4 <= kc; k += 4) {
             K8_STEP(); K8_STEP(); K8_STEP(); K8_STEP();
@@ -729,8 +758,10 @@ static void blocked(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A, ptrdi
     for (jc = 0; jc < N; jc += RT_SGEMM_NC) {
         ptrdiff_t nc = N - jc < RT_SGEMM_NC ? N - jc : RT_SGEMM_NC, nm = nc;
 #if defined(RT_AVX512)
-        /* a tail of at most 8 columns past a multiple of 16 goes to sgemm_tail_avx512 */
-        if (nc % 16 && nc % 16 <= 8 && nc > 16) nm = nc - nc % 16;
+        /* a tail of at most 8 columns past a multiple of 16 goes to sgemm_tail_avx512,
+         * but 1 to 4 past 16 in the last 32-column tile stay with the 8x32 kernel */
+        if (nc % 16 && nc % 16 <= 8 && nc > 16 && !(nc % NR > 16 && nc % NR <= 20))
+            nm = nc - nc % 16;
 #endif
         for (pc = 0; pc < K; pc += RT_SGEMM_KC) {
             ptrdiff_t kc = K - pc < RT_SGEMM_KC ? K - pc : RT_SGEMM_KC, bstride;

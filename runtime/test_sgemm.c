@@ -186,6 +186,9 @@ static void test_special(void)
         /* narrow column tails past a multiple of 16 (N = 49, 196-like), rows not a multiple
          * of 16, K split into blocks, every B form */
         for (tb = 0; tb < 3; tb++) run_case(45, 49, act % 2 ? 400 : 30, 2, tb, &o);
+        /* 1 to 4 columns past 16 in the last 32-column tile (the 8x32 kernel's 16+t edge) */
+        run_case(21, act % 2 ? 17 : 52, act % 3 ? 70 : 500, 2, act % 3, &o);
+        run_case(13, 18 + act % 3, 45, act % 2 ? 0 : 2, 0, &o);
         run_case(27, 2 * RT_SGEMM_NC + 20, 20, 2, 0, &o);
         run_case(50, 70, 200, 0, 0, &o);
     }
