@@ -305,12 +305,15 @@ static void pool_plane_generic(const PoolGeo *g, const float *x, float *y)
 #if defined(RT_POOL_MASKED) && RT_POOL_VL == 16
 #define RT_POOL_K3S2 1
 /* MaxPool with 3 columns at stride 2 (the CNN stems' 3x3 s2, SqueezeNet's three pools,
- * ResNet's pad-1 pool), AVX-512: per 16 outputs the max down the window's rows of 33
- * input columns first (three masked loads per row, padding read as -inf), then across:
- * even and odd lanes and the even lanes shifted by one. About half the operations of the
- * tap-by-tap loop and no 9-long dependency chain. The maxima are not taken in the loop
- * nest's order, which only shows with NaN: a row whose inputs hold one is done again tap
- * by tap (max_row_k3s2 returns 0 then). */
+ * ResNet's pad-1 pool), AVX-512: the row is cut in 16-column blocks (block q holds input
+ * columns 16 q - pL ..), the max down the window's rows is taken once per block, and 16
+ * outputs come from blocks 2t, 2t + 1 and the first lane of 2t + 2, which is the next
+ * outputs' first block and is kept: two loads per window row per 16 outputs, no 9-long
+ * dependency chain. The blocks' lane masks (padding read as -inf) are the same on every
+ * row and are computed once per call (K3S2_MAXB blocks; wider rows take the tap loop).
+ * The maxima are not taken in the loop nest's order, which only shows with NaN: a row
+ * whose inputs hold one is done again tap by tap (max_row_k3s2 returns 0 then). */
+#define K3S2_MAXB 132
 /* lanes whose column base + lane lies in [0, W) */
 static __mmask16 col_mask(ptrdiff_t base, ptrdiff_t W)
 {
@@ -322,25 +325,27 @@ static __mmask16 col_mask(ptrdiff_t base, ptrdiff_t W)
 }
 
 static int max_row_k3s2(const float *const *rows, ptrdiff_t nr, float *yrow, ptrdiff_t oW,
-                        ptrdiff_t W, ptrdiff_t pL)
+                        ptrdiff_t pL, const __mmask16 *bm)
 {
     const __m512 ninf = _mm512_set1_ps(-INFINITY);
     const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     __mmask16 nan = 0;
-    ptrdiff_t ow, r;
-    for (ow = 0; ow < oW; ow += 16) {
-        const ptrdiff_t b = 2 * ow - pL, n = oW - ow < 16 ? oW - ow : 16;
-        const __mmask16 m0 = col_mask(b, W), m1 = col_mask(b + 16, W);
-        const __mmask16 m2 = (__mmask16)(col_mask(b + 32, W) & 1u);
-        __m512 lo = ninf, hi = ninf, nx = ninf, e;
+    ptrdiff_t ow, q = 0, r;
+    __m512 lo = ninf;
+    for (r = 0; r < nr; r++) {
+        const __m512 v = _mm512_mask_loadu_ps(ninf, bm[0], rows[r] - pL);
+        nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        lo = _mm512_max_ps(lo, v);
+    }
+    for (ow = 0; ow < oW; ow += 16, q += 2) {
+        const ptrdiff_t n = oW - ow < 16 ? oW - ow : 16, o1 = 16 * (q + 1) - pL;
+        const __mmask16 m1 = bm[q + 1], m2 = bm[q + 2];
+        __m512 hi = ninf, nx = ninf, e;
         for (r = 0; r < nr; r++) {
-            const float *p = rows[r] + b;
-            const __m512 v0 = _mm512_mask_loadu_ps(ninf, m0, p);
-            const __m512 v1 = _mm512_mask_loadu_ps(ninf, m1, p + 16);
-            const __m512 v2 = _mm512_mask_loadu_ps(ninf, m2, p + 32);
-            nan |= _mm512_cmp_ps_mask(v0, v1, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(v2, v2, _CMP_UNORD_Q);
-            lo = _mm512_max_ps(lo, v0);
+            const __m512 v1 = _mm512_mask_loadu_ps(ninf, m1, rows[r] + o1);
+            const __m512 v2 = _mm512_mask_loadu_ps(ninf, m2, rows[r] + o1 + 16);
+            nan |= _mm512_cmp_ps_mask(v1, v2, _CMP_UNORD_Q);
             hi = _mm512_max_ps(hi, v1);
             nx = _mm512_max_ps(nx, v2);
         }
@@ -349,6 +354,7 @@ static int max_row_k3s2(const float *const *rows, ptrdiff_t nr, float *yrow, ptr
                           _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(nx),
                                                                   _mm512_castps_si512(e), 1)));
         _mm512_mask_storeu_ps(yrow + ow, pv_mask(n), e);
+        lo = nx;
     }
     return !nan;
 }
@@ -359,7 +365,14 @@ static void pool_plane(const PoolGeo *g, const float *x, float *y)
     const float *rows[RT_POOL_MAX_ROWS];
     ptrdiff_t c0, c1, oh, ow, kh;
 #if defined(RT_POOL_K3S2)
-    const int k3s2 = g->is_max && g->kW == 3 && g->sW == 2 && g->dW == 1;
+    __mmask16 bm[K3S2_MAXB];
+    const int k3s2 = g->is_max && g->kW == 3 && g->sW == 2 && g->dW == 1 &&
+                     (g->oW + 15) / 16 * 2 + 1 < K3S2_MAXB;
+    if (k3s2) {
+        /* the last block a row reads: lane 0 of block 2t + 2 for t = (oW - 1) / 16 */
+        ptrdiff_t q, nb = (g->oW + 15) / 16 * 2 + 1;
+        for (q = 0; q < nb; q++) bm[q] = col_mask(16 * q - g->pL, g->W);
+    }
 #endif
     if (g->kH > RT_POOL_MAX_ROWS) {
         pool_plane_generic(g, x, y);
@@ -376,7 +389,7 @@ static void pool_plane(const PoolGeo *g, const float *x, float *y)
             if (ih >= 0 && ih < g->H) rows[nr++] = x + ih * g->W;
         }
 #if defined(RT_POOL_K3S2)
-        if (k3s2 && max_row_k3s2(rows, nr, yrow, g->oW, g->W, g->pL)) continue;
+        if (k3s2 && max_row_k3s2(rows, nr, yrow, g->oW, g->pL, bm)) continue;
 #endif
         div_h = (float)ch;
         for (ow = 0; ow < c0; ow++) yrow[ow] = border_col(g, rows, nr, ow, div_h);
