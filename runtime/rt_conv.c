@@ -863,11 +863,11 @@ static ptrdiff_t phase_floats(ptrdiff_t C, ptrdiff_t M, ptrdiff_t kH, ptrdiff_t 
 /* Which convs conv_implicit runs (the plan's path 1 or 2 with packed weights); measured
  * with benchmarks/conv_bench.c (AVX-512, one core). k x k: wherever the weights stay in the
  * outer cache (each 32-pixel block streams all of them) and the plane is not tiny (16->64
- * 3x3 at 55: 88 -> 105 GFLOP/s). 1x1: only with few output channels and a long reduction,
- * where the GEMM's B packing is paid for few row panels (128->16 at 55: 80 -> 101, 144->24
- * at 56: 85 -> 100); with many output channels the packed B panel reused from L1 wins, and
- * on planes that are not near a multiple of 32 pixels (14x14, 13x13) the masked-off lanes
- * cost more than the packing. */
+ * 3x3 at 55: 88 -> 105 GFLOP/s). 1x1: only with few output channels, where the GEMM's B
+ * packing is paid for few row panels (128->16 at 55: 80 -> 101, 144->24 at 56: 85 -> 100,
+ * MobileNetV2's 32->16 at 112: 76 -> 93, ResNet's 64->64 at 56: 96 -> 100); with many
+ * output channels the packed B panel reused from L1 wins, and on planes that are not near a
+ * multiple of 32 pixels (14x14, 13x13) the masked-off lanes cost more than the packing. */
 static int implicit_ok(ptrdiff_t C, ptrdiff_t H, ptrdiff_t Wd, ptrdiff_t M, ptrdiff_t kH,
                        ptrdiff_t kW, ptrdiff_t oH, ptrdiff_t oW, ptrdiff_t sH, ptrdiff_t sW,
                        ptrdiff_t dH, ptrdiff_t dW, ptrdiff_t group, ptrdiff_t ta)
@@ -878,7 +878,7 @@ static int implicit_ok(ptrdiff_t C, ptrdiff_t H, ptrdiff_t Wd, ptrdiff_t M, ptrd
         Wd < 8 || T > IMP_MAXT)
         return 0;
     if (T > 1) return npix >= 256 && M * K <= 64 * 1024;
-    return M <= 64 && K >= 96 && waste * 25 <= npix;
+    return M <= 64 && K >= 16 && waste * 25 <= npix;
 }
 #endif
 

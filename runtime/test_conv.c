@@ -236,12 +236,13 @@ int main(void)
         { 1, 16, 9, 10, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 0, 2, 3 },      /* groups */
         /* packed weights, stride 1, output rows as wide as the input's (AVX-512: the
          * implicit GEMM with masked taps): 3x3 'same' with an 8-row tail, 5x5, asymmetric
-         * pads, a taller kernel than pads (fewer output rows), 1x1 with a long reduction */
+         * pads, a taller kernel than pads (fewer output rows), 1x1 with few outputs */
         { 1, 16, 19, 23, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 },
         { 2, 7, 12, 29, 24, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 2, 2 },
         { 1, 5, 17, 20, 21, 3, 3, 1, 1, 0, 2, 2, 0, 1, 1, 1, 0, 1, 0 },
         { 1, 6, 30, 17, 18, 5, 3, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0, 3 },
         { 2, 97, 16, 16, 19, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1 },
+        { 1, 32, 16, 18, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2 },    /* 1x1, short K */
         /* Winograd F(4x4, 3x3) weights (32..256 inputs and outputs): path 4 on odd planes
          * and pads, one chunk or several, and the fallbacks on recovered weights (stride,
          * dilation, small) */
