@@ -261,7 +261,40 @@ static void sgemm_kernel_8x32_avx512(ptrdiff_t kc, const float *a, const float *
             _mm_prefetch((const char *)(rr + k * e->ldr + 16), _MM_HINT_T0);
         }
     }
-    if (nr <= 16) { /* a 16-column edge: half the work */
+    if (nr <= 12) {
+        /* an edge of at most 12 columns: 8 as 256-bit rows, which cost half a 512-bit
+         * FMA on cores that split those in two (measured: Zen 4 class), and the 1 to 4
+         * past 8 as 8-row vectors along M (the 13x13 planes' N = 169 = 5 * 32 + 9) */
+        __m256 e0 = _mm256_setzero_ps(), e1 = e0, e2 = e0, e3 = e0, e4 = e0, e5 = e0, e6 = e0,
+               e7 = e0, d0 = e0, d1 = e0, d2 = e0, d3 = e0;
+        float u[8 * 4];
+#define K8_Q(r) e##r = _mm256_fmadd_ps(_mm256_set1_ps(a[r]), bv, e##r)
+        if (nr <= 8) {
+            for (k = 0; k < kc; k++, a += MR, b += NR) {
+                const __m256 bv = _mm256_loadu_ps(b);
+                K8_Q(0); K8_Q(1); K8_Q(2); K8_Q(3); K8_Q(4); K8_Q(5); K8_Q(6); K8_Q(7);
+            }
+        } else {
+            for (k = 0; k < kc; k++, a += MR, b += NR) {
+                const __m256 bv = _mm256_loadu_ps(b), av = _mm256_loadu_ps(a);
+                K8_Q(0); K8_Q(1); K8_Q(2); K8_Q(3); K8_Q(4); K8_Q(5); K8_Q(6); K8_Q(7);
+                d0 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[8]), d0);
+                d1 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[9]), d1);
+                d2 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[10]), d2);
+                d3 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[11]), d3);
+            }
+        }
+#undef K8_Q
+        _mm256_storeu_ps(u, d0); _mm256_storeu_ps(u + 8, d1);
+        _mm256_storeu_ps(u + 16, d2); _mm256_storeu_ps(u + 24, d3);
+#define K8_JOIN(r)                                                                    \
+        c##r##0 = _mm512_insertf32x8(_mm512_castps256_ps512(e##r),                   \
+                                     _mm256_set_ps(0, 0, 0, 0, u[24 + r], u[16 + r],  \
+                                                   u[8 + r], u[r]), 1)
+        K8_JOIN(0); K8_JOIN(1); K8_JOIN(2); K8_JOIN(3);
+        K8_JOIN(4); K8_JOIN(5); K8_JOIN(6); K8_JOIN(7);
+#undef K8_JOIN
+    } else if (nr <= 16) { /* a 16-column edge: half the work */
         for (k = 0; k + 2 <= kc; k += 2) {
             K8_HALF(); K8_HALF();
         }

@@ -189,6 +189,8 @@ static void test_special(void)
         /* 1 to 4 columns past 16 in the last 32-column tile (the 8x32 kernel's 16+t edge) */
         run_case(21, act % 2 ? 17 : 52, act % 3 ? 70 : 500, 2, act % 3, &o);
         run_case(13, 18 + act % 3, 45, act % 2 ? 0 : 2, 0, &o);
+        /* edges of 9 to 12 columns (256-bit rows and 8-row vectors) */
+        run_case(29, 9 + act % 4, 150, act % 3, act % 2, &o);
         run_case(27, 2 * RT_SGEMM_NC + 20, 20, 2, 0, &o);
         run_case(50, 70, 200, 0, 0, &o);
     }
