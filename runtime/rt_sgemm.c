@@ -8,9 +8,12 @@
  *    computes each tile and applies the epilogue while storing it.
  * Micro-kernels by instruction set: sgemm_kernel_8x32_avx512, sgemm_kernel_4x16_avx2
  * (four sub-tiles per 8x32 tile), sgemm_kernel_8x8_neon (four sub-tiles), and
- * sgemm_kernel_8x32_portable (compiled when no vector set is enabled, as in a plain build). When K is split into several KC blocks, the
- * first block applies alpha / beta, the others accumulate into Y, and the last one adds
- * bias, residual and the activation. */
+ * sgemm_kernel_8x32_portable (compiled when no vector set is enabled, as in a plain build).
+ * The AVX-512 kernel sizes a narrow last tile to its columns (up to 12: 256-bit rows plus
+ * 8-row vectors along M; 13-16: one 512-bit vector per row; 17-20: that and 8-row vectors),
+ * and a few columns past a multiple of 16 elsewhere go to sgemm_tail_avx512, vectors
+ * along M. When K is split into several KC blocks, the first block applies alpha / beta,
+ * the others accumulate into Y, and the last one adds bias, residual and the activation. */
 #include "onnxcc_rt.h"
 
 #if defined(__AVX512F__)
