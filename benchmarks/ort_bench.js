@@ -6,6 +6,10 @@
 //       meta.txt), warms up, times RUNS calls (RUNS 0: as many as fit in BUDGET_S seconds,
 //       at least 1) and prints "median_ms X runs N". Writes the outputs as OUT_DIR/output_K.bin
 //       unless OUT_DIR is "-".
+//   node ort_bench.js profile MODEL_DIR RUNS
+//       The same session with ORT's profiler on: after RUNS calls, prints one line per node in
+//       execution order, "US NAME OP" with US its mean kernel microseconds (for
+//       benchmarks/node_profile.sh). The profiler's JSON goes to a temp dir, removed after.
 //   node ort_bench.js compare META REF_DIR GOT_DIR [RTOL ATOL]
 //       Compares GOT_DIR/output_K.bin with REF_DIR/output_K.bin (|got-ref| <= atol + rtol*|ref|,
 //       defaults 1e-3 and 1e-5); prints "ok max_abs_err E" or "mismatch ..." (exit 1).
@@ -75,6 +79,35 @@ async function run(modelDir, outDir, runs, budget) {
   console.log(`median_ms ${median(times).toFixed(6)} runs ${runs}`);
 }
 
+async function profile(modelDir, runs) {
+  const ort = require('onnxruntime-node');
+  const os = require('os');
+  const meta = readMeta(path.join(modelDir, 'meta.txt'));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ortprof-'));
+  const session = await ort.InferenceSession.create(path.join(modelDir, 'model.onnx'), {
+    intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential',
+    graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: path.join(tmp, 'p'),
+  });
+  const feeds = {};
+  for (const i of meta.inputs) {
+    feeds[i.name] = new ort.Tensor('float32', readF32(path.join(modelDir, `input_${i.index}.bin`)), i.dims);
+  }
+  for (let r = 0; r < runs; r++) await session.run(feeds);
+  await session.endProfiling();
+  const file = fs.readdirSync(tmp).filter((f) => f.endsWith('.json'))[0];
+  const events = JSON.parse(fs.readFileSync(path.join(tmp, file), 'utf8'));
+  fs.rmSync(tmp, { recursive: true, force: true });
+  const order = [], sum = new Map(), count = new Map();
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+    const key = `${e.name.slice(0, -'_kernel_time'.length)} ${(e.args && e.args.op_name) || '?'}`;
+    if (!sum.has(key)) { order.push(key); sum.set(key, 0); count.set(key, 0); }
+    sum.set(key, sum.get(key) + e.dur);
+    count.set(key, count.get(key) + 1);
+  }
+  for (const k of order) console.log(`${(sum.get(k) / count.get(k)).toFixed(2)} ${k}`);
+}
+
 function compare(metaFile, refDir, gotDir, rtol, atol) {
   const meta = readMeta(metaFile);
   let worst = 0, bad = 0, total = 0, first = '';
@@ -115,10 +148,16 @@ if (a[0] === 'run' && a.length === 5) {
     console.log(`error: ${String(e.message || e).split('\n')[0]}`);
     process.exit(1);
   });
+} else if (a[0] === 'profile' && a.length === 3) {
+  profile(a[1], +a[2]).catch((e) => {
+    console.log(`error: ${String(e.message || e).split('\n')[0]}`);
+    process.exit(1);
+  });
 } else if (a[0] === 'compare' && a.length >= 4) {
   process.exitCode = compare(a[1], a[2], a[3], a.length > 4 ? +a[4] : 1e-3, a.length > 5 ? +a[5] : 1e-5);
 } else {
   console.error('usage: node ort_bench.js run MODEL_DIR OUT_DIR|- RUNS BUDGET_S\n' +
+                '       node ort_bench.js profile MODEL_DIR RUNS\n' +
                 '       node ort_bench.js compare META REF_DIR GOT_DIR [RTOL ATOL]');
   process.exit(2);
 }
