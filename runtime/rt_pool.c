@@ -310,7 +310,7 @@ static void pool_plane_generic(const PoolGeo *g, const float *x, float *y)
  * outputs come from blocks 2t, 2t + 1 and the first lane of 2t + 2, which is the next
  * outputs' first block and is kept: two loads per window row per 16 outputs, no 9-long
  * dependency chain. The blocks' lane masks (padding read as -inf) are the same on every
- * row and are computed once per call (K3S2_MAXB blocks; wider rows take the tap loop).
+ * row and are computed once per plane (K3S2_MAXB blocks; wider rows take the tap loop).
  * The maxima are not taken in the loop nest's order, which only shows with NaN: a row
  * whose inputs hold one is done again tap by tap (max_row_k3s2 returns 0 then). */
 #define K3S2_MAXB 132
@@ -365,14 +365,12 @@ static void pool_plane(const PoolGeo *g, const float *x, float *y)
     const float *rows[RT_POOL_MAX_ROWS];
     ptrdiff_t c0, c1, oh, ow, kh;
 #if defined(RT_POOL_K3S2)
+    /* the blocks a row reads: up to lane 0 of block 2t + 2 for t = (oW - 1) / 16 */
+    const ptrdiff_t nb = (g->oW + 15) / 16 * 2 + 1;
+    const int k3s2 = g->is_max && g->kW == 3 && g->sW == 2 && g->dW == 1 && nb <= K3S2_MAXB;
     __mmask16 bm[K3S2_MAXB];
-    const int k3s2 = g->is_max && g->kW == 3 && g->sW == 2 && g->dW == 1 &&
-                     (g->oW + 15) / 16 * 2 + 1 < K3S2_MAXB;
-    if (k3s2) {
-        /* the last block a row reads: lane 0 of block 2t + 2 for t = (oW - 1) / 16 */
-        ptrdiff_t q, nb = (g->oW + 15) / 16 * 2 + 1;
-        for (q = 0; q < nb; q++) bm[q] = col_mask(16 * q - g->pL, g->W);
-    }
+    ptrdiff_t q;
+    for (q = 0; k3s2 && q < nb; q++) bm[q] = col_mask(16 * q - g->pL, g->W);
 #endif
     if (g->kH > RT_POOL_MAX_ROWS) {
         pool_plane_generic(g, x, y);

@@ -264,6 +264,21 @@ static void sgemm_kernel_8x32_avx512(ptrdiff_t kc, const float *a, const float *
             _mm_prefetch((const char *)(rr + k * e->ldr + 16), _MM_HINT_T0);
         }
     }
+    /* Edge columns c0 .. c0 + 3 of the B panel as 8-row vectors along M (accumulators
+     * d0..d3, each the column for rows 0..7), then spilled to u[4][8] for the epilogue. */
+#define K8_MCOLS(c0)                                                            \
+    do {                                                                        \
+        const __m256 av = _mm256_loadu_ps(a);                                   \
+        d0 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[c0]), d0);                    \
+        d1 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[c0 + 1]), d1);                \
+        d2 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[c0 + 2]), d2);                \
+        d3 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[c0 + 3]), d3);                \
+    } while (0)
+#define K8_MSPILL()                                                             \
+    do {                                                                        \
+        _mm256_storeu_ps(u, d0); _mm256_storeu_ps(u + 8, d1);                   \
+        _mm256_storeu_ps(u + 16, d2); _mm256_storeu_ps(u + 24, d3);             \
+    } while (0)
     if (nr <= 12) {
         /* an edge of at most 12 columns: 8 as 256-bit rows, which cost half a 512-bit
          * FMA on cores that split those in two (measured: Zen 4 class), and the 1 to 4
@@ -279,17 +294,13 @@ static void sgemm_kernel_8x32_avx512(ptrdiff_t kc, const float *a, const float *
             }
         } else {
             for (k = 0; k < kc; k++, a += MR, b += NR) {
-                const __m256 bv = _mm256_loadu_ps(b), av = _mm256_loadu_ps(a);
+                const __m256 bv = _mm256_loadu_ps(b);
                 K8_Q(0); K8_Q(1); K8_Q(2); K8_Q(3); K8_Q(4); K8_Q(5); K8_Q(6); K8_Q(7);
-                d0 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[8]), d0);
-                d1 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[9]), d1);
-                d2 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[10]), d2);
-                d3 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[11]), d3);
+                K8_MCOLS(8);
             }
         }
 #undef K8_Q
-        _mm256_storeu_ps(u, d0); _mm256_storeu_ps(u + 8, d1);
-        _mm256_storeu_ps(u + 16, d2); _mm256_storeu_ps(u + 24, d3);
+        K8_MSPILL();
 #define K8_JOIN(r)                                                                    \
         c##r##0 = _mm512_insertf32x8(_mm512_castps256_ps512(e##r),                   \
                                      _mm256_set_ps(0, 0, 0, 0, u[24 + r], u[16 + r],  \
@@ -315,16 +326,11 @@ static void sgemm_kernel_8x32_avx512(ptrdiff_t kc, const float *a, const float *
             }
         } else {
             for (k = 0; k < kc; k++) {
-                __m256 av = _mm256_loadu_ps(a);
-                d0 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[16]), d0);
-                d1 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[17]), d1);
-                d2 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[18]), d2);
-                d3 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[19]), d3);
+                K8_MCOLS(16);
                 K8_HALF();
             }
         }
-        _mm256_storeu_ps(u, d0); _mm256_storeu_ps(u + 8, d1);
-        _mm256_storeu_ps(u + 16, d2); _mm256_storeu_ps(u + 24, d3);
+        K8_MSPILL();
 #define K8_COLS(r)                                                                    \
         c##r##1 = _mm512_set_ps(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, u[24 + r], u[16 + r], \
                                 u[8 + r], u[r])
@@ -337,6 +343,8 @@ static void sgemm_kernel_8x32_avx512(ptrdiff_t kc, const float *a, const float *
         }
         for (; k < kc; k++) K8_STEP();
     }
+#undef K8_MCOLS
+#undef K8_MSPILL
     if ((!e->first || e->beta == 0.0f) &&
         (!e->last || (e->act >= RT_ACT_NONE && e->act <= RT_ACT_CLIP))) {
         /* The common epilogues (bias, a residual R, Relu / Clip, accumulation over K
